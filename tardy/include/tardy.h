@@ -1,0 +1,277 @@
+/* tardy: an asynchronous runtime of stackful coroutines, one scheduler per
+ * thread over an io_uring, epoll or busy-loop driver. This is the whole
+ * public API of libtardy. */
+#ifndef TARDY_H
+#define TARDY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Conventions
+ *
+ * Every call that wraps a syscall returns >= 0 on success or -errno on
+ * failure, never -1 with errno. Calls marked "task only" park the calling
+ * task until they complete and must be made from inside a task; made
+ * anywhere else they return -EPERM. Every task-only call returns
+ * -ETIMEDOUT once the task's deadline has passed and -ECANCELED when
+ * another task cancelled it (see tardy_deadline_set and tardy_cancel).
+ *
+ * File descriptors used with tardy should be non-blocking: tardy_socket
+ * and tardy_accept make them so. Under the epoll and busy drivers a
+ * blocking descriptor blocks the whole runtime thread while it waits.
+ * ---------------------------------------------------------------------- */
+
+/* Which I/O driver a runtime uses. */
+typedef enum tardy_driver_kind {
+    TARDY_DRIVER_AUTO = 0, /* io_uring if the kernel allows it, else epoll, else busy */
+    TARDY_DRIVER_IO_URING,
+    TARDY_DRIVER_EPOLL,
+    TARDY_DRIVER_BUSY,
+} tardy_driver_kind;
+
+struct tardy_driver_ops; /* see tardy/src/driver.h: plug in your own driver */
+
+/* Configuration of tardy_run. A zero field means "the default". */
+typedef struct tardy_config {
+    /* Number of runtimes (threads). 0: one per online CPU. At most 4096. */
+    unsigned threads;
+    /* Tasks alive at once per runtime, including the entry task.
+     * 0: 1024. At most 16777215. */
+    unsigned max_tasks;
+    /* Usable stack bytes per task, rounded up to whole pages. 0: 64 KiB.
+     * Each stack also gets a PROT_NONE guard below it, so an overflow
+     * dies of SIGSEGV instead of corrupting memory. */
+    size_t stack_size;
+    /* The driver. The environment variable TARDY_DRIVER
+     * (io_uring | epoll | busy) overrides this field. */
+    tardy_driver_kind driver;
+    /* io_uring submission queue entries per runtime. 0: 256. */
+    unsigned queue_depth;
+    /* A driver of your own; when set it overrides `driver` and
+     * TARDY_DRIVER. */
+    const struct tardy_driver_ops *custom_driver;
+} tardy_config;
+
+/* A task's body. It finishes by returning. */
+typedef void (*tardy_fn)(void *arg);
+
+/* A handle that names one task. It stays safe to use after the task ends:
+ * calls given a finished task's handle see it as finished (no reuse
+ * confusion). The zero handle names no task. */
+typedef struct tardy_task {
+    uint64_t id;
+} tardy_task;
+
+/* One scheduler thread. Valid until tardy_run returns. */
+typedef struct tardy_runtime tardy_runtime;
+
+/* ------------------------------------------------------------------------
+ * Running
+ * ---------------------------------------------------------------------- */
+
+/* Starts config->threads runtimes (the calling thread runs the first one)
+ * and runs entry(arg) as the first task of every runtime. Returns when
+ * every task of every runtime has finished, or after tardy_stop.
+ * config may be NULL (all defaults).
+ * Returns 0, -EINVAL for a bad configuration, -ENOMEM when the task pool
+ * cannot be allocated, -ENOSYS when the requested driver is unavailable,
+ * -EBUSY when called from inside a task, or another -errno from thread or
+ * driver start-up. */
+int tardy_run(const tardy_config *config, tardy_fn entry, void *arg);
+
+/* Asks runtimes to stop. From inside a runtime: stops every runtime of
+ * that tardy_run. From any other thread, or a signal handler: stops every
+ * tardy_run in progress. Runtimes stop at their next scheduler turn;
+ * tasks still alive are not resumed again (their stacks are released).
+ * Async-signal-safe. */
+void tardy_stop(void);
+
+/* True once tardy_stop has been called for the current run. A long task
+ * can poll this to finish cleanly. False outside a runtime. */
+int tardy_stopping(void);
+
+/* The runtime of the calling thread, or NULL outside any runtime. */
+tardy_runtime *tardy_runtime_self(void);
+
+/* Runtime number `index` (0-based) of the calling thread's run, or NULL
+ * when out of range or outside a runtime. */
+tardy_runtime *tardy_runtime_at(unsigned index);
+
+/* The index of `rt` within its run. */
+unsigned tardy_runtime_index(const tardy_runtime *rt);
+
+/* The number of runtimes of the calling thread's run; 0 outside. */
+unsigned tardy_runtime_count(void);
+
+/* The name of the driver the calling thread's runtime uses ("io_uring",
+ * "epoll", "busy" or the custom driver's), or NULL outside a runtime. */
+const char *tardy_driver_name(void);
+
+/* Monotonic time in nanoseconds, cached once per scheduler turn (so it is
+ * cheap and may lag real time by one turn). Outside a runtime it reads
+ * the clock. */
+uint64_t tardy_now(void);
+
+/* ------------------------------------------------------------------------
+ * Tasks
+ * ---------------------------------------------------------------------- */
+
+/* Spawns fn(arg) as a new task on the calling thread's runtime; it runs
+ * after the caller next parks or yields. If `out` is non-NULL it receives
+ * the handle. Returns 0, -EAGAIN when max_tasks tasks are alive (nothing
+ * is spawned and the runtime carries on), -ENOMEM when a stack cannot be
+ * mapped, -EPERM outside a runtime. */
+int tardy_spawn(tardy_fn fn, void *arg, tardy_task *out);
+
+/* Spawns fn(arg) on runtime `rt`, from any thread (inside a runtime or
+ * not). The task slot is reserved at once, so the call fails instead of
+ * queueing without bound: returns 0, -EAGAIN when `rt` has max_tasks
+ * tasks alive or reserved, -ESRCH when `rt`'s run has ended or is
+ * stopping, -ENOMEM when out of memory, -EINVAL when rt is NULL. */
+int tardy_spawn_on(tardy_runtime *rt, tardy_fn fn, void *arg);
+
+/* Moves the calling task to the back of the ready queue. Returns 0,
+ * -ECANCELED if a cancel was pending, -EPERM outside a task. */
+int tardy_yield(void);
+
+/* Waits until task `t` of the calling thread's runtime has finished.
+ * Returns 0 (also when it had already finished), -EDEADLK when t is the
+ * caller, -EXDEV when t lives on another runtime, -EINVAL for the zero
+ * handle, and -ETIMEDOUT / -ECANCELED as every task-only call. Task only. */
+int tardy_join(tardy_task t);
+
+/* The calling task's handle; the zero handle outside a task. */
+tardy_task tardy_self(void);
+
+/* The calling task's user pointer (NULL until set; NULL outside a task). */
+void *tardy_task_data(void);
+/* Sets the calling task's user pointer. No effect outside a task. */
+void tardy_task_set_data(void *data);
+
+/* ------------------------------------------------------------------------
+ * Deadlines and cancellation
+ * ---------------------------------------------------------------------- */
+
+/* Sets the calling task's deadline to `when_ns` on the tardy_now clock.
+ * Every task-only call that is pending at the deadline, or started after
+ * it, returns -ETIMEDOUT (an operation that completed first keeps its
+ * result). The deadline stays until cleared or replaced. 0 clears it. */
+void tardy_deadline_set(uint64_t when_ns);
+
+/* Sets the deadline `ns` nanoseconds from now. */
+void tardy_deadline_after(uint64_t ns);
+
+/* Clears the calling task's deadline. */
+void tardy_deadline_clear(void);
+
+/* Cancels task t's pending operation: it returns -ECANCELED (or its real
+ * result if it completed first). If t is not parked in an operation, its
+ * next task-only call returns -ECANCELED instead. Works across runtimes
+ * and from outside any runtime. Returns 0 when the request was made,
+ * -ESRCH when t has finished (or never existed), -EINVAL for the zero
+ * handle, -ENOMEM when a cross-runtime request cannot be allocated. */
+int tardy_cancel(tardy_task t);
+
+/* ------------------------------------------------------------------------
+ * I/O (task only, except tardy_socket). Offsets of -1 mean "the file's
+ * current position" for descriptors that have one.
+ * ---------------------------------------------------------------------- */
+
+/* socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC added. Usable anywhere. */
+int tardy_socket(int domain, int type, int protocol);
+
+/* Waits for and accepts a connection; the new descriptor is non-blocking
+ * and close-on-exec. addr/addrlen may be NULL. */
+int tardy_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
+
+/* Connects a (non-blocking) socket; returns 0 once connected. */
+int tardy_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
+
+/* recv(2) / send(2). Return the byte count; 0 from recv means end of
+ * stream. send may send less than len. */
+ssize_t tardy_recv(int fd, void *buf, size_t len, int flags);
+ssize_t tardy_send(int fd, const void *buf, size_t len, int flags);
+
+/* recvmsg(2) / sendmsg(2). The msghdr and what it points to must stay
+ * valid until the call returns (they do: the task is parked). */
+ssize_t tardy_recvmsg(int fd, struct msghdr *msg, int flags);
+ssize_t tardy_sendmsg(int fd, const struct msghdr *msg, int flags);
+
+/* read/write at `offset` (-1: current position). On regular files the
+ * epoll and busy drivers do these synchronously (files are always
+ * "ready" to those kernels' readiness APIs); io_uring does them
+ * asynchronously. */
+ssize_t tardy_read(int fd, void *buf, size_t len, int64_t offset);
+ssize_t tardy_write(int fd, const void *buf, size_t len, int64_t offset);
+ssize_t tardy_readv(int fd, const struct iovec *iov, int iovcnt, int64_t offset);
+ssize_t tardy_writev(int fd, const struct iovec *iov, int iovcnt, int64_t offset);
+
+/* open(2) relative to the working directory; O_CLOEXEC is added. */
+int tardy_open(const char *path, int flags, mode_t mode);
+
+/* Closes fd. Always use this (not close(2)) for a descriptor that tardy
+ * has waited on, so the driver forgets it before the number is reused. */
+int tardy_close(int fd);
+
+/* stat(2), unlink(2) and mkdir(2) of a path. */
+int tardy_stat(const char *path, struct stat *st);
+int tardy_unlink(const char *path);
+int tardy_mkdir(const char *path, mode_t mode);
+
+/* Waits until fd has one of `events` (POLLIN, POLLOUT, ...) and returns
+ * the events that are set. Needed to watch a connection without holding
+ * a buffer. */
+int tardy_poll(int fd, short events);
+
+/* Sleeps for `ns` nanoseconds. Returns 0. Sleeps that end at the same
+ * instant wake in the order they were started. */
+int tardy_sleep(uint64_t ns);
+
+/* ------------------------------------------------------------------------
+ * Channels: bounded FIFO queues of fixed-size messages between tasks on
+ * the same or different runtimes. Messages are copied in and out.
+ * ---------------------------------------------------------------------- */
+
+typedef struct tardy_chan tardy_chan;
+
+/* Creates a channel of `capacity` messages of `elem_size` bytes each.
+ * capacity 0 makes an unbuffered channel: a send completes only when a
+ * receiver takes the message. Usable anywhere. Returns 0 and sets *out,
+ * -EINVAL when elem_size is 0, -ENOMEM. */
+int tardy_chan_create(tardy_chan **out, size_t elem_size, size_t capacity);
+
+/* Frees a channel. No task may be waiting on it. */
+void tardy_chan_destroy(tardy_chan *ch);
+
+/* Sends one message, parking while the channel is full. Returns 0,
+ * -EPIPE when the channel is (or becomes) closed, -ETIMEDOUT, -ECANCELED.
+ * Task only. */
+int tardy_chan_send(tardy_chan *ch, const void *msg);
+
+/* Receives one message into msg, parking while the channel is empty.
+ * Messages sent before close are still delivered. Returns 0, -EPIPE when
+ * the channel is closed and empty, -ETIMEDOUT, -ECANCELED. Task only. */
+int tardy_chan_recv(tardy_chan *ch, void *msg);
+
+/* Non-parking variants, usable anywhere: -EAGAIN instead of waiting. */
+int tardy_chan_try_send(tardy_chan *ch, const void *msg);
+int tardy_chan_try_recv(tardy_chan *ch, void *msg);
+
+/* Closes the channel and wakes every waiter (senders get -EPIPE,
+ * receivers drain what is left, then get -EPIPE). Usable anywhere;
+ * idempotent. */
+void tardy_chan_close(tardy_chan *ch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TARDY_H */

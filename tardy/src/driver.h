@@ -1,0 +1,128 @@
+/* The seam between the scheduler and an I/O driver. A driver is a table of
+ * functions (struct tardy_driver_ops); one instance of it serves one
+ * runtime and is only ever called from that runtime's thread, except
+ * `wake`. To plug in a driver of your own, include this header and pass a
+ * table in tardy_config.custom_driver. */
+#ifndef TARDY_DRIVER_H
+#define TARDY_DRIVER_H
+
+#include "tardy.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The operations a task can park on. */
+typedef enum tardy_op_kind {
+    TARDY_OP_ACCEPT,
+    TARDY_OP_CONNECT,
+    TARDY_OP_RECV,
+    TARDY_OP_SEND,
+    TARDY_OP_RECVMSG,
+    TARDY_OP_SENDMSG,
+    TARDY_OP_READ,
+    TARDY_OP_WRITE,
+    TARDY_OP_READV,
+    TARDY_OP_WRITEV,
+    TARDY_OP_OPEN,
+    TARDY_OP_CLOSE,
+    TARDY_OP_STAT,
+    TARDY_OP_UNLINK,
+    TARDY_OP_MKDIR,
+    TARDY_OP_POLL,
+    TARDY_OP_KIND_COUNT,
+} tardy_op_kind;
+
+/* One pending operation. It lives in the parked task's frame, so it (and
+ * every buffer it points to) stays valid until the driver completes it. */
+typedef struct tardy_op {
+    tardy_op_kind kind;
+    int fd;
+    int flags;                 /* recv/send/accept/open/msg flags */
+    short events;              /* POLL */
+    mode_t mode;               /* OPEN, MKDIR */
+    void *buf;                 /* RECV, SEND, READ, WRITE */
+    size_t len;
+    const struct iovec *iov;   /* READV, WRITEV */
+    int iovcnt;
+    struct msghdr *msg;        /* RECVMSG, SENDMSG */
+    int64_t offset;            /* READ*, WRITE*: -1 = current position */
+    const char *path;          /* OPEN, STAT, UNLINK, MKDIR */
+    struct stat *st;           /* STAT */
+    struct sockaddr *addr;     /* ACCEPT (out), CONNECT (in) */
+    socklen_t *addrlen;        /* ACCEPT */
+    socklen_t addrlen_in;      /* CONNECT */
+    /* Absolute deadline on the tardy_now clock, 0 for none. Set only for
+     * drivers with TARDY_DRIVER_NATIVE_DEADLINES; others are interrupted
+     * through `cancel` by the scheduler's timer heap. */
+    uint64_t deadline;
+
+    /* Driver scratch: free for the driver's use while the op is pending. */
+    struct tardy_op *driver_next;
+    struct tardy_op *driver_prev;
+    uint32_t driver_state;
+    uint32_t driver_pending;
+    uint64_t driver_word[4];
+    void *driver_scratch;      /* STAT: points to a struct statx the caller provides */
+
+    /* Owned by the scheduler. */
+    void *owner;
+    bool tried;                /* CONNECT: a first attempt was made */
+} tardy_op;
+
+/* Returned by submit when the operation will complete later. */
+#define TARDY_OP_PENDING INT64_MIN
+
+/* The driver carries op->deadline to the kernel itself (io_uring linked
+ * timeouts); it must then complete a timed-out op with -ETIMEDOUT. */
+#define TARDY_DRIVER_NATIVE_DEADLINES 0x1u
+
+typedef struct tardy_driver_params {
+    unsigned queue_depth; /* io_uring SQ entries */
+    unsigned max_tasks;   /* at most this many ops are pending at once */
+} tardy_driver_params;
+
+struct tardy_driver_ops {
+    const char *name;
+    unsigned flags; /* TARDY_DRIVER_* */
+
+    /* Creates one driver instance for the calling runtime thread. Returns 0
+     * and sets *state, or -errno (-ENOSYS: not available on this kernel). */
+    int (*init)(void **state, const tardy_driver_params *params);
+    /* Frees the instance. Pending ops are dropped without completion. */
+    void (*fini)(void *state);
+
+    /* Starts `op`. Returns its result when it finished at once (>= 0 or
+     * -errno; a readiness driver tries the non-blocking call first), or
+     * TARDY_OP_PENDING when it will be completed later by a call to
+     * tardy_op_complete from poll or cancel. submit never calls
+     * tardy_op_complete itself. */
+    int64_t (*submit)(void *state, tardy_op *op);
+
+    /* Asks that a pending op end early. The driver completes it, now or in
+     * a later poll, with -ECANCELED, or with its real result if it had
+     * already finished. Called at most once per op. */
+    void (*cancel)(void *state, tardy_op *op);
+
+    /* Flushes submissions and completes finished ops, waiting up to
+     * timeout_ns for at least one event (0: do not wait; -1: until an event
+     * or a wake). Returns the number of ops completed or -errno. */
+    int (*poll)(void *state, int64_t timeout_ns);
+
+    /* Makes a poll in progress (or the next one) return promptly. Called
+     * from any thread and from signal handlers: async-signal-safe. */
+    void (*wake)(void *state);
+};
+
+/* Called by a driver when a pending op has finished. */
+void tardy_op_complete(tardy_op *op, int64_t result);
+
+/* Performs op once as a non-blocking syscall and returns its result
+ * (-EAGAIN when it would block). Readiness and busy drivers build on it. */
+int64_t tardy_op_try(tardy_op *op);
+
+/* Built-in drivers. io_uring's table exists only when built with liburing. */
+extern const struct tardy_driver_ops tardy_driver_io_uring;
+extern const struct tardy_driver_ops tardy_driver_epoll;
+extern const struct tardy_driver_ops tardy_driver_busy;
+
+#endif /* TARDY_DRIVER_H */

@@ -1,0 +1,259 @@
+/* The epoll driver: try the non-blocking call first and wait for readiness
+ * only on EAGAIN. Each descriptor is registered once, edge-triggered, for
+ * both directions; the ops waiting on it sit in a per-descriptor list and
+ * are retried when an edge arrives. Regular files are always "ready" to
+ * epoll, so their reads and writes simply run synchronously. */
+#include "driver.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define EPOLL_BATCH 256
+#define EPOLL_WAKE_TAG UINT64_MAX
+
+typedef struct epoll_fd_slot {
+    tardy_op *waiters; /* doubly linked through driver_next/driver_prev */
+    bool registered;
+} epoll_fd_slot;
+
+typedef struct epoll_driver {
+    int epfd;
+    int wakefd;
+    epoll_fd_slot *fds;
+    size_t nfds;
+    bool have_pwait2;
+} epoll_driver;
+
+static int epoll_drv_init(void **state, const tardy_driver_params *params)
+{
+    (void)params;
+    epoll_driver *d = calloc(1, sizeof *d);
+    if (!d)
+        return -ENOMEM;
+    d->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (d->epfd < 0) {
+        int err = -errno;
+        free(d);
+        return err == -EINVAL ? -ENOSYS : err;
+    }
+    d->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (d->wakefd < 0) {
+        int err = -errno;
+        close(d->epfd);
+        free(d);
+        return err;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EPOLL_WAKE_TAG};
+    if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->wakefd, &ev) != 0) {
+        int err = -errno;
+        close(d->wakefd);
+        close(d->epfd);
+        free(d);
+        return err;
+    }
+    /* One slot per possible descriptor; calloc of this size maps zero pages
+     * that the kernel commits only where descriptors are used. */
+    struct rlimit lim;
+    size_t n = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur > n)
+        n = lim.rlim_cur > (1u << 22) ? (1u << 22) : (size_t)lim.rlim_cur;
+    d->fds = calloc(n, sizeof *d->fds);
+    if (!d->fds) {
+        close(d->wakefd);
+        close(d->epfd);
+        free(d);
+        return -ENOMEM;
+    }
+    d->nfds = n;
+    d->have_pwait2 = true;
+    *state = d;
+    return 0;
+}
+
+static void epoll_drv_fini(void *state)
+{
+    epoll_driver *d = state;
+    close(d->wakefd);
+    close(d->epfd);
+    free(d->fds);
+    free(d);
+}
+
+static epoll_fd_slot *epoll_slot(epoll_driver *d, int fd)
+{
+    if (fd < 0)
+        return NULL;
+    if ((size_t)fd >= d->nfds) {
+        size_t n = d->nfds;
+        while (n <= (size_t)fd)
+            n *= 2;
+        epoll_fd_slot *grown = realloc(d->fds, n * sizeof *grown);
+        if (!grown)
+            return NULL;
+        memset(grown + d->nfds, 0, (n - d->nfds) * sizeof *grown);
+        d->fds = grown;
+        d->nfds = n;
+    }
+    return &d->fds[fd];
+}
+
+static void epoll_unlink(epoll_fd_slot *slot, tardy_op *op)
+{
+    if (op->driver_prev)
+        op->driver_prev->driver_next = op->driver_next;
+    else
+        slot->waiters = op->driver_next;
+    if (op->driver_next)
+        op->driver_next->driver_prev = op->driver_prev;
+    op->driver_next = op->driver_prev = NULL;
+}
+
+/* Closing a descriptor: forget its registration and fail its waiters. */
+static void epoll_forget(epoll_driver *d, int fd)
+{
+    if (fd < 0 || (size_t)fd >= d->nfds)
+        return;
+    epoll_fd_slot *slot = &d->fds[fd];
+    if (slot->registered) {
+        /* The kernel drops the registration with the last reference to the
+         * file; a dup'ed descriptor would keep it, so remove it explicitly. */
+        epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
+        slot->registered = false;
+    }
+    while (slot->waiters) {
+        tardy_op *op = slot->waiters;
+        epoll_unlink(slot, op);
+        tardy_op_complete(op, -EBADF);
+    }
+}
+
+static int64_t epoll_drv_submit(void *state, tardy_op *op)
+{
+    epoll_driver *d = state;
+    if (op->kind == TARDY_OP_CLOSE) {
+        epoll_forget(d, op->fd);
+        return tardy_op_try(op);
+    }
+    int64_t r = tardy_op_try(op);
+    if (r != -EAGAIN)
+        return r;
+    epoll_fd_slot *slot = epoll_slot(d, op->fd);
+    if (!slot)
+        return -ENOMEM;
+    if (!slot->registered) {
+        struct epoll_event ev = {
+            .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
+            .data.u64 = (uint64_t)op->fd,
+        };
+        if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, op->fd, &ev) != 0 && errno != EEXIST)
+            return -errno;
+        slot->registered = true;
+    }
+    op->driver_prev = NULL;
+    op->driver_next = slot->waiters;
+    if (slot->waiters)
+        slot->waiters->driver_prev = op;
+    slot->waiters = op;
+    return TARDY_OP_PENDING;
+}
+
+static void epoll_drv_cancel(void *state, tardy_op *op)
+{
+    epoll_driver *d = state;
+    epoll_unlink(&d->fds[op->fd], op);
+    tardy_op_complete(op, -ECANCELED);
+}
+
+static bool epoll_wants(const tardy_op *op, uint32_t events)
+{
+    if (events & (EPOLLERR | EPOLLHUP))
+        return true;
+    switch (op->kind) {
+    case TARDY_OP_CONNECT:
+    case TARDY_OP_SEND:
+    case TARDY_OP_SENDMSG:
+    case TARDY_OP_WRITE:
+    case TARDY_OP_WRITEV:
+        return events & EPOLLOUT;
+    case TARDY_OP_POLL:
+        return ((op->events & POLLOUT) && (events & EPOLLOUT)) ||
+               ((op->events & (POLLIN | POLLRDHUP)) && (events & (EPOLLIN | EPOLLRDHUP))) ||
+               ((op->events & POLLPRI) && (events & EPOLLPRI));
+    default:
+        return events & (EPOLLIN | EPOLLRDHUP);
+    }
+}
+
+static int epoll_drv_poll(void *state, int64_t timeout_ns)
+{
+    epoll_driver *d = state;
+    struct epoll_event events[EPOLL_BATCH];
+    int n;
+    if (d->have_pwait2 && timeout_ns >= 0) {
+        struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000),
+                              .tv_nsec = (long)(timeout_ns % 1000000000)};
+        n = epoll_pwait2(d->epfd, events, EPOLL_BATCH, &ts, NULL);
+        if (n < 0 && errno == ENOSYS) {
+            d->have_pwait2 = false;
+            return 0;
+        }
+    } else {
+        int ms = -1;
+        if (timeout_ns >= 0) {
+            int64_t rounded = (timeout_ns + 999999) / 1000000;
+            ms = rounded > 1000000 ? 1000000 : (int)rounded;
+        }
+        n = epoll_wait(d->epfd, events, EPOLL_BATCH, ms);
+    }
+    if (n < 0)
+        return errno == EINTR ? 0 : -errno;
+    int done = 0;
+    for (int i = 0; i < n; i++) {
+        if (events[i].data.u64 == EPOLL_WAKE_TAG) {
+            uint64_t count;
+            ssize_t rd = read(d->wakefd, &count, sizeof count);
+            (void)rd;
+            continue;
+        }
+        int fd = (int)events[i].data.u64;
+        epoll_fd_slot *slot = &d->fds[fd];
+        for (tardy_op *op = slot->waiters; op;) {
+            tardy_op *next = op->driver_next;
+            if (epoll_wants(op, events[i].events)) {
+                int64_t r = tardy_op_try(op);
+                if (r != -EAGAIN) {
+                    epoll_unlink(slot, op);
+                    tardy_op_complete(op, r);
+                    done++;
+                }
+            }
+            op = next;
+        }
+    }
+    return done;
+}
+
+static void epoll_drv_wake(void *state)
+{
+    epoll_driver *d = state;
+    uint64_t one = 1;
+    ssize_t w = write(d->wakefd, &one, sizeof one);
+    (void)w;
+}
+
+const struct tardy_driver_ops tardy_driver_epoll = {
+    .name = "epoll",
+    .flags = 0,
+    .init = epoll_drv_init,
+    .fini = epoll_drv_fini,
+    .submit = epoll_drv_submit,
+    .cancel = epoll_drv_cancel,
+    .poll = epoll_drv_poll,
+    .wake = epoll_drv_wake,
+};

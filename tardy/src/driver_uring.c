@@ -1,0 +1,421 @@
+/* The io_uring driver: operations are queued as SQEs during a scheduler
+ * turn and submitted, together with the wait for completions, in one
+ * io_uring_enter per turn. Deadlines ride along as linked timeouts,
+ * cancellation is IORING_OP_ASYNC_CANCEL, and a pending read on an
+ * eventfd lets other threads wake the ring. */
+#include "driver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+/* user_data tags: op pointers are 8-byte aligned, the low bits say which
+ * CQE of the op this is; small constants are the driver's own. */
+#define TAG_OP 0u
+#define TAG_TIMEOUT 1u
+#define TAG_MASK 7u
+#define UD_WAKE ((uint64_t)2)
+#define UD_IGNORE ((uint64_t)3)
+
+/* op->driver_state bits */
+#define ST_TIMED_OUT 0x1u
+#define ST_POLLING 0x2u  /* waiting on a poll before retrying after -EAGAIN */
+#define ST_RETRIED 0x4u
+#define ST_CANCELED 0x8u
+
+typedef struct uring_driver {
+    struct io_uring ring;
+    int wakefd;
+    uint64_t wake_buf;
+    bool wake_armed;
+    unsigned pending; /* ops submitted and not completed */
+    bool supported[IORING_OP_LAST];
+} uring_driver;
+
+static void uring_probe_ops(uring_driver *d)
+{
+    struct io_uring_probe *probe = io_uring_get_probe_ring(&d->ring);
+    for (int op = 0; op < IORING_OP_LAST; op++)
+        d->supported[op] = probe ? io_uring_opcode_supported(probe, op) : false;
+    if (probe)
+        io_uring_free_probe(probe);
+}
+
+static int uring_init(void **state, const tardy_driver_params *params)
+{
+    uring_driver *d = calloc(1, sizeof *d);
+    if (!d)
+        return -ENOMEM;
+    unsigned entries = params->queue_depth ? params->queue_depth : 256;
+    unsigned cq = params->max_tasks * 2 + 64;
+    if (cq < entries * 2)
+        cq = entries * 2;
+    if (cq > 65536)
+        cq = 65536;
+    /* Newest kernels first: one submitter thread, task work run only when
+     * we ask for completions, so completions cost no interrupts. */
+    static const unsigned flag_sets[] = {
+        IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL,
+        IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL,
+        0,
+    };
+    int err = -ENOSYS;
+    for (size_t i = 0; i < sizeof flag_sets / sizeof flag_sets[0]; i++) {
+        struct io_uring_params p;
+        memset(&p, 0, sizeof p);
+        p.flags = flag_sets[i] | IORING_SETUP_CQSIZE;
+        p.cq_entries = cq;
+        err = io_uring_queue_init_params(entries, &d->ring, &p);
+        if (err != -EINVAL)
+            break;
+    }
+    if (err) {
+        free(d);
+        /* Disabled by sysctl (EPERM), seccomp (ENOSYS/EPERM) or absent. */
+        return err == -ENOMEM ? err : -ENOSYS;
+    }
+    d->wakefd = eventfd(0, EFD_CLOEXEC);
+    if (d->wakefd < 0) {
+        err = -errno;
+        io_uring_queue_exit(&d->ring);
+        free(d);
+        return err;
+    }
+    uring_probe_ops(d);
+    *state = d;
+    return 0;
+}
+
+static struct io_uring_sqe *uring_sqe(uring_driver *d)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
+    while (!sqe) {
+        /* The queue is full within one turn: flush it early. */
+        io_uring_submit(&d->ring);
+        sqe = io_uring_get_sqe(&d->ring);
+    }
+    return sqe;
+}
+
+static short uring_poll_mask(const tardy_op *op)
+{
+    switch (op->kind) {
+    case TARDY_OP_CONNECT:
+    case TARDY_OP_SEND:
+    case TARDY_OP_SENDMSG:
+    case TARDY_OP_WRITE:
+    case TARDY_OP_WRITEV:
+        return POLLOUT;
+    case TARDY_OP_POLL:
+        return op->events;
+    default:
+        return POLLIN;
+    }
+}
+
+static int uring_opcode(tardy_op_kind kind)
+{
+    switch (kind) {
+    case TARDY_OP_ACCEPT: return IORING_OP_ACCEPT;
+    case TARDY_OP_CONNECT: return IORING_OP_CONNECT;
+    case TARDY_OP_RECV: return IORING_OP_RECV;
+    case TARDY_OP_SEND: return IORING_OP_SEND;
+    case TARDY_OP_RECVMSG: return IORING_OP_RECVMSG;
+    case TARDY_OP_SENDMSG: return IORING_OP_SENDMSG;
+    case TARDY_OP_READ: return IORING_OP_READ;
+    case TARDY_OP_WRITE: return IORING_OP_WRITE;
+    case TARDY_OP_READV: return IORING_OP_READV;
+    case TARDY_OP_WRITEV: return IORING_OP_WRITEV;
+    case TARDY_OP_OPEN: return IORING_OP_OPENAT;
+    case TARDY_OP_CLOSE: return IORING_OP_CLOSE;
+    case TARDY_OP_STAT: return IORING_OP_STATX;
+    case TARDY_OP_UNLINK: return IORING_OP_UNLINKAT;
+    case TARDY_OP_MKDIR: return IORING_OP_MKDIRAT;
+    case TARDY_OP_POLL: return IORING_OP_POLL_ADD;
+    case TARDY_OP_KIND_COUNT: break;
+    }
+    return -1;
+}
+
+static void uring_prep(struct io_uring_sqe *sqe, tardy_op *op)
+{
+    /* io_uring treats an offset of -1 as "the current file position". */
+    uint64_t off = op->offset < 0 ? (uint64_t)-1 : (uint64_t)op->offset;
+    if (op->driver_state & ST_POLLING) {
+        io_uring_prep_poll_add(sqe, op->fd, (unsigned)uring_poll_mask(op));
+        return;
+    }
+    switch (op->kind) {
+    case TARDY_OP_ACCEPT:
+        io_uring_prep_accept(sqe, op->fd, op->addr, op->addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        break;
+    case TARDY_OP_CONNECT:
+        io_uring_prep_connect(sqe, op->fd, op->addr, op->addrlen_in);
+        break;
+    case TARDY_OP_RECV:
+        io_uring_prep_recv(sqe, op->fd, op->buf, op->len, op->flags);
+        break;
+    case TARDY_OP_SEND:
+        io_uring_prep_send(sqe, op->fd, op->buf, op->len, op->flags | MSG_NOSIGNAL);
+        break;
+    case TARDY_OP_RECVMSG:
+        io_uring_prep_recvmsg(sqe, op->fd, op->msg, (unsigned)op->flags);
+        break;
+    case TARDY_OP_SENDMSG:
+        io_uring_prep_sendmsg(sqe, op->fd, op->msg, (unsigned)op->flags | MSG_NOSIGNAL);
+        break;
+    case TARDY_OP_READ:
+        io_uring_prep_read(sqe, op->fd, op->buf, (unsigned)op->len, off);
+        break;
+    case TARDY_OP_WRITE:
+        io_uring_prep_write(sqe, op->fd, op->buf, (unsigned)op->len, off);
+        break;
+    case TARDY_OP_READV:
+        io_uring_prep_readv(sqe, op->fd, op->iov, (unsigned)op->iovcnt, off);
+        break;
+    case TARDY_OP_WRITEV:
+        io_uring_prep_writev(sqe, op->fd, op->iov, (unsigned)op->iovcnt, off);
+        break;
+    case TARDY_OP_OPEN:
+        io_uring_prep_openat(sqe, AT_FDCWD, op->path, op->flags | O_CLOEXEC, op->mode);
+        break;
+    case TARDY_OP_CLOSE:
+        io_uring_prep_close(sqe, op->fd);
+        break;
+    case TARDY_OP_STAT:
+        io_uring_prep_statx(sqe, AT_FDCWD, op->path, 0, STATX_BASIC_STATS,
+                            (struct statx *)op->driver_scratch);
+        break;
+    case TARDY_OP_UNLINK:
+        io_uring_prep_unlinkat(sqe, AT_FDCWD, op->path, 0);
+        break;
+    case TARDY_OP_MKDIR:
+        io_uring_prep_mkdirat(sqe, AT_FDCWD, op->path, op->mode);
+        break;
+    case TARDY_OP_POLL:
+        io_uring_prep_poll_add(sqe, op->fd, (unsigned)op->events);
+        break;
+    case TARDY_OP_KIND_COUNT:
+        break;
+    }
+}
+
+/* Queues op (and its linked timeout when it has a deadline). */
+static void uring_issue(uring_driver *d, tardy_op *op)
+{
+    bool timed = op->deadline != 0;
+    if (timed && io_uring_sq_space_left(&d->ring) < 2)
+        io_uring_submit(&d->ring); /* the pair must not be split by a flush */
+    struct io_uring_sqe *sqe = uring_sqe(d);
+    uring_prep(sqe, op);
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | TAG_OP);
+    op->driver_pending = 1;
+    if (timed) {
+        sqe->flags |= IOSQE_IO_LINK;
+        struct __kernel_timespec *ts = (struct __kernel_timespec *)&op->driver_word[0];
+        ts->tv_sec = (long long)(op->deadline / 1000000000u);
+        ts->tv_nsec = (long long)(op->deadline % 1000000000u);
+        struct io_uring_sqe *tsqe = uring_sqe(d);
+        io_uring_prep_link_timeout(tsqe, ts, IORING_TIMEOUT_ABS);
+        io_uring_sqe_set_data64(tsqe, (uint64_t)(uintptr_t)op | TAG_TIMEOUT);
+        op->driver_pending = 2;
+    }
+}
+
+static void uring_stat_convert(const struct statx *sx, struct stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->st_dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
+    st->st_ino = sx->stx_ino;
+    st->st_mode = sx->stx_mode;
+    st->st_nlink = sx->stx_nlink;
+    st->st_uid = sx->stx_uid;
+    st->st_gid = sx->stx_gid;
+    st->st_rdev = makedev(sx->stx_rdev_major, sx->stx_rdev_minor);
+    st->st_size = (off_t)sx->stx_size;
+    st->st_blksize = sx->stx_blksize;
+    st->st_blocks = (blkcnt_t)sx->stx_blocks;
+    st->st_atim.tv_sec = sx->stx_atime.tv_sec;
+    st->st_atim.tv_nsec = sx->stx_atime.tv_nsec;
+    st->st_mtim.tv_sec = sx->stx_mtime.tv_sec;
+    st->st_mtim.tv_nsec = sx->stx_mtime.tv_nsec;
+    st->st_ctim.tv_sec = sx->stx_ctime.tv_sec;
+    st->st_ctim.tv_nsec = sx->stx_ctime.tv_nsec;
+}
+
+static int64_t uring_submit(void *state, tardy_op *op)
+{
+    uring_driver *d = state;
+    int opcode = uring_opcode(op->kind);
+    if (opcode < 0 || !d->supported[opcode])
+        return tardy_op_try(op); /* an old kernel: do it synchronously */
+    op->driver_state = 0;
+    op->driver_word[2] = 0;
+    uring_issue(d, op);
+    d->pending++;
+    return TARDY_OP_PENDING;
+}
+
+static void uring_cancel(void *state, tardy_op *op)
+{
+    uring_driver *d = state;
+    op->driver_state |= ST_CANCELED;
+    struct io_uring_sqe *sqe = uring_sqe(d);
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op | TAG_OP, 0);
+    io_uring_sqe_set_data64(sqe, UD_IGNORE);
+}
+
+/* All CQEs of one issue of op have arrived. */
+static int uring_finish(uring_driver *d, tardy_op *op)
+{
+    int64_t res = (int64_t)(int32_t)op->driver_word[2];
+    if (res == -ECANCELED && (op->driver_state & ST_TIMED_OUT))
+        res = -ETIMEDOUT;
+    if (res == -ETIME && (op->driver_state & ST_TIMED_OUT))
+        res = -ETIMEDOUT;
+    bool polling = (op->driver_state & ST_POLLING) != 0;
+    bool stopped = (op->driver_state & (ST_CANCELED | ST_TIMED_OUT)) != 0;
+    if (polling && op->kind != TARDY_OP_POLL) {
+        /* The readiness poll of an op that answered -EAGAIN ended. */
+        if (op->driver_state & ST_TIMED_OUT)
+            res = -ETIMEDOUT;
+        else if (op->driver_state & ST_CANCELED)
+            res = -ECANCELED;
+        else if (res >= 0) {
+            op->driver_state &= ~ST_POLLING;
+            uring_issue(d, op);
+            return 0;
+        }
+    } else if (res == -EAGAIN && !stopped && op->kind != TARDY_OP_POLL) {
+        /* A non-blocking descriptor made the kernel answer EAGAIN (reads
+         * and writes honour O_NONBLOCK): wait for readiness, then retry. */
+        op->driver_state |= ST_POLLING | ST_RETRIED;
+        uring_issue(d, op);
+        return 0;
+    }
+    if (op->kind == TARDY_OP_STAT && res == 0 && !polling)
+        uring_stat_convert((const struct statx *)op->driver_scratch, op->st);
+    d->pending--;
+    tardy_op_complete(op, res);
+    return 1;
+}
+
+static int uring_reap(uring_driver *d)
+{
+    struct io_uring_cqe *cqe;
+    unsigned head, seen = 0;
+    int done = 0;
+    io_uring_for_each_cqe(&d->ring, head, cqe)
+    {
+        seen++;
+        uint64_t ud = cqe->user_data;
+        if (ud == UD_WAKE) {
+            d->wake_armed = false;
+            continue;
+        }
+        if (ud == UD_IGNORE)
+            continue;
+        tardy_op *op = (tardy_op *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
+        if ((ud & TAG_MASK) == TAG_TIMEOUT) {
+            if (cqe->res == -ETIME)
+                op->driver_state |= ST_TIMED_OUT;
+        } else {
+            op->driver_word[2] = (uint64_t)(uint32_t)cqe->res;
+        }
+        if (--op->driver_pending == 0)
+            done += uring_finish(d, op);
+    }
+    io_uring_cq_advance(&d->ring, seen);
+    return done;
+}
+
+static void uring_arm_wake(uring_driver *d)
+{
+    if (d->wake_armed)
+        return;
+    struct io_uring_sqe *sqe = uring_sqe(d);
+    io_uring_prep_read(sqe, d->wakefd, &d->wake_buf, sizeof d->wake_buf, 0);
+    io_uring_sqe_set_data64(sqe, UD_WAKE);
+    d->wake_armed = true;
+}
+
+static int uring_poll(void *state, int64_t timeout_ns)
+{
+    uring_driver *d = state;
+    int done = 0;
+    if (timeout_ns != 0)
+        uring_arm_wake(d);
+    if (timeout_ns == 0) {
+        int r = io_uring_submit_and_get_events(&d->ring);
+        if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+            return r;
+    } else {
+        struct __kernel_timespec ts = {.tv_sec = timeout_ns / 1000000000,
+                                       .tv_nsec = timeout_ns % 1000000000};
+        struct io_uring_cqe *cqe;
+        int r = io_uring_submit_and_wait_timeout(&d->ring, &cqe, 1, timeout_ns > 0 ? &ts : NULL, NULL);
+        if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+            return r;
+    }
+    done += uring_reap(d);
+    return done;
+}
+
+static void uring_wake(void *state)
+{
+    uring_driver *d = state;
+    uint64_t one = 1;
+    ssize_t w = write(d->wakefd, &one, sizeof one);
+    (void)w;
+}
+
+static void uring_fini(void *state)
+{
+    uring_driver *d = state;
+    /* Ops may still point into task stacks that are about to be unmapped:
+     * cancel them all and wait (a bounded while) for the kernel to let go. */
+    if (d->pending) {
+        struct io_uring_sqe *sqe = uring_sqe(d);
+        io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+        io_uring_sqe_set_data64(sqe, UD_IGNORE);
+        for (int i = 0; i < 100 && d->pending; i++) {
+            struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 10000000};
+            struct io_uring_cqe *cqe;
+            io_uring_submit_and_wait_timeout(&d->ring, &cqe, 1, &ts, NULL);
+            struct io_uring_cqe *c;
+            unsigned head, seen = 0;
+            io_uring_for_each_cqe(&d->ring, head, c)
+            {
+                seen++;
+                uint64_t ud = c->user_data;
+                if (ud == UD_WAKE || ud == UD_IGNORE)
+                    continue;
+                tardy_op *op = (tardy_op *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
+                if (--op->driver_pending == 0)
+                    d->pending--;
+            }
+            io_uring_cq_advance(&d->ring, seen);
+        }
+    }
+    io_uring_queue_exit(&d->ring);
+    close(d->wakefd);
+    free(d);
+}
+
+const struct tardy_driver_ops tardy_driver_io_uring = {
+    .name = "io_uring",
+    .flags = TARDY_DRIVER_NATIVE_DEADLINES,
+    .init = uring_init,
+    .fini = uring_fini,
+    .submit = uring_submit,
+    .cancel = uring_cancel,
+    .poll = uring_poll,
+    .wake = uring_wake,
+};

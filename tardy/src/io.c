@@ -1,0 +1,200 @@
+/* The blocking-style I/O calls: each fills a tardy_op in the caller's
+ * frame, hands it to the driver and parks the task until it completes. */
+#include "runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static int64_t io_run(tardy_op *op)
+{
+    struct tardy_runtime *rt;
+    task_rec *t;
+    int err = tardy_call_begin(&rt, &t);
+    if (err)
+        return err;
+    /* MSG_DONTWAIT asks for -EAGAIN instead of a wait, under any driver. */
+    if ((op->kind == TARDY_OP_RECV || op->kind == TARDY_OP_SEND || op->kind == TARDY_OP_RECVMSG ||
+         op->kind == TARDY_OP_SENDMSG) &&
+        (op->flags & MSG_DONTWAIT))
+        return tardy_op_try(op);
+    op->owner = t;
+    op->deadline = rt->native_deadlines ? t->deadline : 0;
+    int64_t r = rt->drv->submit(rt->drv_state, op);
+    if (r != TARDY_OP_PENDING)
+        return r;
+    t->op = op;
+    r = tardy_wait(rt, t, PARK_OP);
+    t->op = NULL;
+    return r;
+}
+
+#define IO_OP(kind_) tardy_op op = {.kind = (kind_), .fd = -1, .offset = -1}
+
+int tardy_socket(int domain, int type, int protocol)
+{
+    int fd = socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    return fd < 0 ? -errno : fd;
+}
+
+int tardy_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    IO_OP(TARDY_OP_ACCEPT);
+    op.fd = fd;
+    op.addr = addr;
+    op.addrlen = addrlen;
+    return (int)io_run(&op);
+}
+
+int tardy_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+    IO_OP(TARDY_OP_CONNECT);
+    op.fd = fd;
+    op.addr = (struct sockaddr *)addr;
+    op.addrlen_in = addrlen;
+    return (int)io_run(&op);
+}
+
+ssize_t tardy_recv(int fd, void *buf, size_t len, int flags)
+{
+    IO_OP(TARDY_OP_RECV);
+    op.fd = fd;
+    op.buf = buf;
+    op.len = len;
+    op.flags = flags;
+    return (ssize_t)io_run(&op);
+}
+
+ssize_t tardy_send(int fd, const void *buf, size_t len, int flags)
+{
+    IO_OP(TARDY_OP_SEND);
+    op.fd = fd;
+    op.buf = (void *)buf;
+    op.len = len;
+    op.flags = flags;
+    return (ssize_t)io_run(&op);
+}
+
+ssize_t tardy_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    IO_OP(TARDY_OP_RECVMSG);
+    op.fd = fd;
+    op.msg = msg;
+    op.flags = flags;
+    return (ssize_t)io_run(&op);
+}
+
+ssize_t tardy_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    IO_OP(TARDY_OP_SENDMSG);
+    op.fd = fd;
+    op.msg = (struct msghdr *)msg;
+    op.flags = flags;
+    return (ssize_t)io_run(&op);
+}
+
+ssize_t tardy_read(int fd, void *buf, size_t len, int64_t offset)
+{
+    IO_OP(TARDY_OP_READ);
+    op.fd = fd;
+    op.buf = buf;
+    op.len = len;
+    op.offset = offset < 0 ? -1 : offset;
+    return (ssize_t)io_run(&op);
+}
+
+ssize_t tardy_write(int fd, const void *buf, size_t len, int64_t offset)
+{
+    IO_OP(TARDY_OP_WRITE);
+    op.fd = fd;
+    op.buf = (void *)buf;
+    op.len = len;
+    op.offset = offset < 0 ? -1 : offset;
+    return (ssize_t)io_run(&op);
+}
+
+ssize_t tardy_readv(int fd, const struct iovec *iov, int iovcnt, int64_t offset)
+{
+    IO_OP(TARDY_OP_READV);
+    op.fd = fd;
+    op.iov = iov;
+    op.iovcnt = iovcnt;
+    op.offset = offset < 0 ? -1 : offset;
+    return (ssize_t)io_run(&op);
+}
+
+ssize_t tardy_writev(int fd, const struct iovec *iov, int iovcnt, int64_t offset)
+{
+    IO_OP(TARDY_OP_WRITEV);
+    op.fd = fd;
+    op.iov = iov;
+    op.iovcnt = iovcnt;
+    op.offset = offset < 0 ? -1 : offset;
+    return (ssize_t)io_run(&op);
+}
+
+int tardy_open(const char *path, int flags, mode_t mode)
+{
+    IO_OP(TARDY_OP_OPEN);
+    op.path = path;
+    op.flags = flags;
+    op.mode = mode;
+    return (int)io_run(&op);
+}
+
+int tardy_close(int fd)
+{
+    IO_OP(TARDY_OP_CLOSE);
+    op.fd = fd;
+    return (int)io_run(&op);
+}
+
+int tardy_stat(const char *path, struct stat *st)
+{
+    /* Room for a struct statx, which the io_uring driver converts. */
+    uint64_t statx_buf[32];
+    IO_OP(TARDY_OP_STAT);
+    op.path = path;
+    op.st = st;
+    op.driver_scratch = statx_buf;
+    return (int)io_run(&op);
+}
+
+int tardy_unlink(const char *path)
+{
+    IO_OP(TARDY_OP_UNLINK);
+    op.path = path;
+    return (int)io_run(&op);
+}
+
+int tardy_mkdir(const char *path, mode_t mode)
+{
+    IO_OP(TARDY_OP_MKDIR);
+    op.path = path;
+    op.mode = mode;
+    return (int)io_run(&op);
+}
+
+int tardy_poll(int fd, short events)
+{
+    IO_OP(TARDY_OP_POLL);
+    op.fd = fd;
+    op.events = events;
+    return (int)io_run(&op);
+}
+
+int tardy_sleep(uint64_t ns)
+{
+    struct tardy_runtime *rt;
+    task_rec *t;
+    int err = tardy_call_begin(&rt, &t);
+    if (err)
+        return err;
+    uint64_t now = tardy_clock_ns();
+    uint64_t end = now + ns < now ? UINT64_MAX : now + ns;
+    t->sleep_end = end;
+    t->park = PARK_SLEEP;
+    tardy_timer_add(rt, t, t->deadline && t->deadline < end ? t->deadline : end);
+    return (int)tardy_park(rt, t);
+}

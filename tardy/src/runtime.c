@@ -1,0 +1,680 @@
+/* The scheduler: starting and stopping runs, each runtime's loop (run the
+ * ready tasks, drain the cross-thread inbox, poll the driver, fire timers),
+ * parking and waking tasks, and the process-wide registry of runtimes. */
+#include "runtime.h"
+
+#include "sanitize.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+_Thread_local struct tardy_runtime *tardy_tls_rt;
+
+/* Every live runtime of the process, so that tardy_stop (from a signal
+ * handler too) and cross-runtime requests can reach it. Slots are claimed
+ * and released under the lock; tardy_stop reads them lock-free and the
+ * `stoppers` count keeps a runtime alive while a stop is walking them. */
+static _Atomic(struct tardy_runtime *) registry[TARDY_MAX_RUNTIMES];
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int stoppers;
+
+uint64_t tardy_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int registry_claim(struct tardy_runtime *rt)
+{
+    int err = -EAGAIN;
+    pthread_mutex_lock(&registry_lock);
+    for (unsigned i = 0; i < TARDY_MAX_RUNTIMES; i++) {
+        if (atomic_load(&registry[i]) == NULL) {
+            rt->reg_slot = i;
+            atomic_store(&registry[i], rt);
+            err = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return err;
+}
+
+static void registry_release(struct tardy_runtime *rt)
+{
+    pthread_mutex_lock(&registry_lock);
+    atomic_store(&registry[rt->reg_slot], NULL);
+    rt->closed = true;
+    pthread_mutex_unlock(&registry_lock);
+    /* A tardy_stop that read the slot before we cleared it may still be
+     * calling our driver's wake. */
+    while (atomic_load(&stoppers) > 0)
+        sched_yield();
+}
+
+struct tardy_runtime *tardy_registry_lock_get(unsigned slot)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (slot >= TARDY_MAX_RUNTIMES)
+        return NULL;
+    struct tardy_runtime *rt = atomic_load(&registry[slot]);
+    return rt && !rt->closed ? rt : NULL;
+}
+
+void tardy_registry_unlock(void)
+{
+    pthread_mutex_unlock(&registry_lock);
+}
+
+/* ---- switching --------------------------------------------------------- */
+
+static void switch_to_task(struct tardy_runtime *rt, task_rec *t)
+{
+    void *fake = NULL;
+    rt->current = t;
+    t->state = TASK_RUNNING;
+    TARDY_ASAN_START(&fake, t->stack.lo, t->stack.size);
+    tardy_coro_switch(&rt->sched_coro, &t->coro);
+    TARDY_ASAN_FINISH(fake, NULL, NULL);
+    rt->current = NULL;
+    if (t->state == TASK_DONE)
+        tardy_task_release(rt, t);
+}
+
+/* Back to the scheduler; returns when the task is resumed. A finishing
+ * task passes dying = true and never returns. */
+void tardy_sched_switch(struct tardy_runtime *rt, task_rec *t, bool dying)
+{
+    TARDY_ASAN_START(dying ? NULL : &t->asan_fake, rt->sched_stack_bottom, rt->sched_stack_size);
+    tardy_coro_switch(&t->coro, &rt->sched_coro);
+    TARDY_ASAN_FINISH(t->asan_fake, NULL, NULL);
+}
+
+void tardy_task_entry(void *arg)
+{
+    task_rec *t = arg;
+    struct tardy_runtime *rt = t->rt;
+    /* First entry: learn the scheduler's stack for later switches back. */
+    TARDY_ASAN_FINISH(NULL, &rt->sched_stack_bottom, &rt->sched_stack_size);
+    t->fn(t->arg);
+    rt = t->rt;
+    t->state = TASK_DONE;
+    for (task_rec *j = t->joiners; j;) {
+        task_rec *next = j->join_next;
+        j->join_next = j->join_prev = NULL;
+        j->join_target = NULL;
+        tardy_task_ready(rt, j, 0);
+        j = next;
+    }
+    t->joiners = NULL;
+    tardy_sched_switch(rt, t, true);
+    __builtin_unreachable();
+}
+
+/* ---- parking and waking ------------------------------------------------ */
+
+int64_t tardy_park(struct tardy_runtime *rt, task_rec *t)
+{
+    t->state = TASK_PARKED;
+    tardy_sched_switch(rt, t, false);
+    if (t->timer_idx >= 0)
+        tardy_timer_remove(rt, t);
+    t->park = PARK_NONE;
+    t->interrupt_err = 0;
+    return t->wake_result;
+}
+
+void tardy_task_ready(struct tardy_runtime *rt, task_rec *t, int64_t result)
+{
+    t->wake_result = result;
+    t->state = TASK_READY;
+    t->next = NULL;
+    if (rt->ready_tail)
+        rt->ready_tail->next = t;
+    else
+        rt->ready_head = t;
+    rt->ready_tail = t;
+}
+
+void tardy_inbox_push(struct tardy_runtime *rt, remote_node *node)
+{
+    remote_node *old = atomic_load_explicit(&rt->inbox, memory_order_relaxed);
+    do {
+        node->next = old;
+    } while (!atomic_compare_exchange_weak_explicit(&rt->inbox, &old, node, memory_order_release,
+                                                    memory_order_relaxed));
+    /* Only the push that finds the inbox empty needs to wake the loop: the
+     * owner takes the whole list at once. */
+    if (old == NULL)
+        rt->drv->wake(rt->drv_state);
+}
+
+void tardy_task_wake(task_rec *t, int64_t result)
+{
+    struct tardy_runtime *rt = t->rt;
+    if (rt == tardy_tls_rt) {
+        tardy_task_ready(rt, t, result);
+        return;
+    }
+    t->wake_result = result;
+    t->rnode.kind = REMOTE_WAKE;
+    tardy_inbox_push(rt, &t->rnode);
+}
+
+void tardy_task_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
+{
+    if (t->state != TASK_PARKED || t->park == PARK_NONE) {
+        if (err == -ECANCELED)
+            t->cancel_pending = true;
+        return;
+    }
+    if (t->interrupt_err)
+        return; /* already on its way out */
+    t->interrupt_err = err;
+    switch (t->park) {
+    case PARK_OP:
+        rt->drv->cancel(rt->drv_state, t->op);
+        break;
+    case PARK_SLEEP:
+        tardy_task_ready(rt, t, err);
+        break;
+    case PARK_CHAN:
+        tardy_chan_interrupt(t, err);
+        break;
+    case PARK_JOIN: {
+        task_rec *target = t->join_target;
+        if (t->join_prev)
+            t->join_prev->join_next = t->join_next;
+        else if (target)
+            target->joiners = t->join_next;
+        if (t->join_next)
+            t->join_next->join_prev = t->join_prev;
+        t->join_next = t->join_prev = NULL;
+        t->join_target = NULL;
+        tardy_task_ready(rt, t, err);
+        break;
+    }
+    case PARK_NONE:
+        break;
+    }
+}
+
+void tardy_op_complete(tardy_op *op, int64_t result)
+{
+    task_rec *t = op->owner;
+    if (result == -ECANCELED && t->interrupt_err)
+        result = t->interrupt_err;
+    tardy_task_ready(t->rt, t, result);
+}
+
+int tardy_call_begin(struct tardy_runtime **rt_out, task_rec **t_out)
+{
+    struct tardy_runtime *rt = tardy_tls_rt;
+    task_rec *t = rt ? rt->current : NULL;
+    if (!t)
+        return -EPERM;
+    *rt_out = rt;
+    *t_out = t;
+    if (t->cancel_pending) {
+        t->cancel_pending = false;
+        return -ECANCELED;
+    }
+    if (t->deadline && t->deadline <= rt->now)
+        return -ETIMEDOUT;
+    return 0;
+}
+
+int64_t tardy_wait(struct tardy_runtime *rt, task_rec *t, park_kind kind)
+{
+    t->park = kind;
+    if (t->deadline && !(kind == PARK_OP && rt->native_deadlines))
+        tardy_timer_add(rt, t, t->deadline);
+    return tardy_park(rt, t);
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static void inbox_drain(struct tardy_runtime *rt)
+{
+    remote_node *list = atomic_exchange_explicit(&rt->inbox, NULL, memory_order_acquire);
+    /* Reverse into arrival order. */
+    remote_node *fifo = NULL;
+    while (list) {
+        remote_node *next = list->next;
+        list->next = fifo;
+        fifo = list;
+        list = next;
+    }
+    while (fifo) {
+        remote_node *node = fifo;
+        fifo = fifo->next;
+        if (node->kind == REMOTE_WAKE) {
+            task_rec *t = (task_rec *)((char *)node - offsetof(task_rec, rnode));
+            tardy_task_ready(rt, t, t->wake_result);
+            continue;
+        }
+        remote_msg *msg = (remote_msg *)node;
+        if (node->kind == REMOTE_SPAWN) {
+            if (tardy_task_start(rt, msg->fn, msg->arg, NULL) != 0) {
+                /* The slot was reserved but no stack could be had. */
+                atomic_fetch_sub(&rt->used, 1);
+                if (atomic_fetch_sub(&rt->run->live, 1) == 1)
+                    tardy_run_wake_all(rt->run);
+            }
+        } else {
+            task_rec *t = tardy_task_lookup(rt, msg->target);
+            if (t)
+                tardy_task_interrupt(rt, t, -ECANCELED);
+        }
+        free(msg);
+    }
+}
+
+static bool run_over(struct tardy_run *run)
+{
+    return atomic_load_explicit(&run->stop, memory_order_relaxed) ||
+           atomic_load_explicit(&run->live, memory_order_acquire) == 0;
+}
+
+static void run_ready(struct tardy_runtime *rt)
+{
+    /* Run what is ready now; tasks readied meanwhile wait for the next
+     * turn, so I/O is polled between rounds and yield cannot starve it. */
+    task_rec *batch = rt->ready_head;
+    task_rec *stop_after = rt->ready_tail;
+    rt->ready_head = rt->ready_tail = NULL;
+    while (batch) {
+        task_rec *t = batch;
+        batch = (t == stop_after) ? NULL : t->next;
+        switch_to_task(rt, t);
+        if (run_over(rt->run)) {
+            /* Put back what was not run so teardown sees consistent lists. */
+            while (batch) {
+                task_rec *n = (batch == stop_after) ? NULL : batch->next;
+                tardy_task_ready(rt, batch, batch->wake_result);
+                batch = n;
+            }
+            return;
+        }
+    }
+}
+
+static void fire_timers(struct tardy_runtime *rt)
+{
+    task_rec *t;
+    while ((t = tardy_timer_pop_due(rt, rt->now)) != NULL) {
+        if (t->park == PARK_SLEEP)
+            tardy_task_ready(rt, t, rt->now >= t->sleep_end ? 0 : -ETIMEDOUT);
+        else
+            tardy_task_interrupt(rt, t, -ETIMEDOUT);
+    }
+}
+
+static void runtime_loop(struct tardy_runtime *rt)
+{
+    struct tardy_run *run = rt->run;
+    for (;;) {
+        if (atomic_load_explicit(&rt->inbox, memory_order_relaxed))
+            inbox_drain(rt);
+        if (run_over(run))
+            break;
+        run_ready(rt);
+        if (run_over(run))
+            break;
+        int64_t timeout = -1;
+        if (rt->ready_head || atomic_load_explicit(&rt->inbox, memory_order_relaxed))
+            timeout = 0;
+        else
+            timeout = tardy_timer_next(rt, rt->now);
+        rt->drv->poll(rt->drv_state, timeout);
+        rt->now = tardy_clock_ns();
+        fire_timers(rt);
+    }
+}
+
+void tardy_run_wake_all(struct tardy_run *run)
+{
+    for (unsigned i = 0; i < run->count; i++) {
+        struct tardy_runtime *rt = &run->rts[i];
+        if (rt->drv_state)
+            rt->drv->wake(rt->drv_state);
+    }
+}
+
+/* ---- driver choice ----------------------------------------------------- */
+
+static const struct tardy_driver_ops *driver_by_kind(tardy_driver_kind kind)
+{
+    switch (kind) {
+    case TARDY_DRIVER_IO_URING:
+#ifdef TARDY_HAVE_IO_URING
+        return &tardy_driver_io_uring;
+#else
+        return NULL;
+#endif
+    case TARDY_DRIVER_EPOLL:
+        return &tardy_driver_epoll;
+    case TARDY_DRIVER_BUSY:
+        return &tardy_driver_busy;
+    case TARDY_DRIVER_AUTO:
+        break;
+    }
+    return NULL;
+}
+
+static int driver_kind_from_env(tardy_driver_kind *kind)
+{
+    const char *env = getenv("TARDY_DRIVER");
+    if (!env || !*env)
+        return 0;
+    if (strcmp(env, "io_uring") == 0 || strcmp(env, "uring") == 0)
+        *kind = TARDY_DRIVER_IO_URING;
+    else if (strcmp(env, "epoll") == 0)
+        *kind = TARDY_DRIVER_EPOLL;
+    else if (strcmp(env, "busy") == 0)
+        *kind = TARDY_DRIVER_BUSY;
+    else if (strcmp(env, "auto") == 0)
+        *kind = TARDY_DRIVER_AUTO;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+static int driver_open(struct tardy_runtime *rt, const tardy_config *cfg)
+{
+    tardy_driver_params params = {.queue_depth = cfg->queue_depth, .max_tasks = cfg->max_tasks};
+    if (cfg->custom_driver) {
+        rt->drv = cfg->custom_driver;
+        return rt->drv->init(&rt->drv_state, &params);
+    }
+    if (cfg->driver != TARDY_DRIVER_AUTO) {
+        rt->drv = driver_by_kind(cfg->driver);
+        if (!rt->drv)
+            return -ENOSYS;
+        return rt->drv->init(&rt->drv_state, &params);
+    }
+    static const tardy_driver_kind order[] = {TARDY_DRIVER_IO_URING, TARDY_DRIVER_EPOLL,
+                                              TARDY_DRIVER_BUSY};
+    int err = -ENOSYS;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        rt->drv = driver_by_kind(order[i]);
+        if (!rt->drv)
+            continue;
+        err = rt->drv->init(&rt->drv_state, &params);
+        if (err == 0)
+            return 0;
+    }
+    rt->drv = NULL;
+    return err;
+}
+
+/* ---- a runtime's life -------------------------------------------------- */
+
+static int runtime_init(struct tardy_runtime *rt)
+{
+    struct tardy_run *run = rt->run;
+    rt->max_tasks = run->config.max_tasks;
+    rt->stack_size = run->config.stack_size;
+    rt->now = tardy_clock_ns();
+    atomic_init(&rt->inbox, NULL);
+    atomic_init(&rt->used, 0);
+    int err = tardy_task_pool_init(rt);
+    if (err == 0)
+        err = tardy_timer_init(rt);
+    if (err == 0)
+        err = driver_open(rt, &run->config);
+    if (err == 0) {
+        rt->native_deadlines = (rt->drv->flags & TARDY_DRIVER_NATIVE_DEADLINES) != 0;
+        err = registry_claim(rt);
+    } else {
+        rt->drv = NULL;
+        rt->drv_state = NULL;
+    }
+    return err;
+}
+
+static void runtime_fini(struct tardy_runtime *rt)
+{
+    /* Tasks still parked on channels must leave them before their memory
+     * goes; other waits die with the driver. */
+    if (rt->tasks) {
+        for (unsigned i = 0; i < rt->max_tasks; i++) {
+            task_rec *t = &rt->tasks[i];
+            if (t->state == TASK_PARKED && t->park == PARK_CHAN)
+                tardy_chan_interrupt(t, -ECANCELED);
+        }
+    }
+    if (rt->drv_state)
+        registry_release(rt);
+    /* Nothing can be pushed any more; drop what is queued. */
+    remote_node *list = atomic_exchange(&rt->inbox, NULL);
+    while (list) {
+        remote_node *next = list->next;
+        if (list->kind != REMOTE_WAKE)
+            free(list);
+        list = next;
+    }
+    if (rt->drv_state)
+        rt->drv->fini(rt->drv_state);
+    rt->drv_state = NULL;
+    tardy_timer_fini(rt);
+    tardy_task_pool_fini(rt);
+}
+
+/* A barrier whose count can be lowered while threads wait at it. */
+static void gate_init(struct tardy_gate *g, unsigned expected)
+{
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_cond_init(&g->cond, NULL);
+    g->expected = expected;
+    g->arrived = 0;
+}
+
+static void gate_arrive(struct tardy_gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    g->arrived++;
+    if (g->arrived >= g->expected)
+        pthread_cond_broadcast(&g->cond);
+    while (g->arrived < g->expected)
+        pthread_cond_wait(&g->cond, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_shrink(struct tardy_gate *g, unsigned expected)
+{
+    pthread_mutex_lock(&g->lock);
+    g->expected = expected;
+    pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_destroy(struct tardy_gate *g)
+{
+    pthread_mutex_destroy(&g->lock);
+    pthread_cond_destroy(&g->cond);
+}
+
+static void *runtime_thread(void *arg)
+{
+    struct tardy_runtime *rt = arg;
+    struct tardy_run *run = rt->run;
+    tardy_tls_rt = NULL;
+    rt->init_err = runtime_init(rt);
+    gate_arrive(&run->start_gate);
+    bool all_ok = true;
+    for (unsigned i = 0; i < run->count; i++)
+        if (run->rts[i].init_err)
+            all_ok = false;
+    if (all_ok) {
+        tardy_tls_rt = rt;
+        atomic_fetch_add(&rt->used, 1);
+        if (tardy_task_start(rt, run->entry, run->entry_arg, NULL) != 0) {
+            atomic_fetch_sub(&rt->used, 1);
+            if (atomic_fetch_sub(&run->live, 1) == 1)
+                tardy_run_wake_all(run);
+        }
+        runtime_loop(rt);
+        /* Make sure every sibling leaves its loop too. */
+        tardy_run_wake_all(run);
+    }
+    gate_arrive(&run->end_gate);
+    tardy_tls_rt = NULL;
+    runtime_fini(rt);
+    return NULL;
+}
+
+static unsigned online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+int tardy_run(const tardy_config *config, tardy_fn entry, void *arg)
+{
+    if (tardy_tls_rt)
+        return -EBUSY;
+    if (!entry)
+        return -EINVAL;
+    tardy_config cfg = config ? *config : (tardy_config){0};
+    if (!cfg.custom_driver) {
+        int err = driver_kind_from_env(&cfg.driver);
+        if (err)
+            return err;
+    }
+    if (cfg.threads == 0)
+        cfg.threads = online_cpus();
+    if (cfg.threads > TARDY_MAX_RUNTIMES)
+        return -EINVAL;
+    if (cfg.max_tasks == 0)
+        cfg.max_tasks = TARDY_DEFAULT_TASKS;
+    if (cfg.max_tasks > TARDY_MAX_TASKS)
+        return -EINVAL;
+    if (cfg.stack_size == 0)
+        cfg.stack_size = TARDY_DEFAULT_STACK;
+    if (cfg.stack_size > ((size_t)1 << 32))
+        return -EINVAL;
+    cfg.stack_size = tardy_stack_round(cfg.stack_size);
+    if (cfg.queue_depth == 0)
+        cfg.queue_depth = TARDY_DEFAULT_QUEUE;
+    if ((unsigned)cfg.driver > TARDY_DRIVER_BUSY)
+        return -EINVAL;
+
+    struct tardy_run *run = calloc(1, sizeof *run);
+    if (!run)
+        return -ENOMEM;
+    run->rts = calloc(cfg.threads, sizeof *run->rts);
+    if (!run->rts) {
+        free(run);
+        return -ENOMEM;
+    }
+    run->config = cfg;
+    run->count = cfg.threads;
+    run->entry = entry;
+    run->entry_arg = arg;
+    atomic_init(&run->stop, false);
+    atomic_init(&run->live, (long)cfg.threads);
+    gate_init(&run->start_gate, cfg.threads);
+    gate_init(&run->end_gate, cfg.threads);
+    for (unsigned i = 0; i < cfg.threads; i++) {
+        run->rts[i].run = run;
+        run->rts[i].index = i;
+    }
+
+    unsigned started = 1;
+    int err = 0;
+    for (unsigned i = 1; i < cfg.threads; i++) {
+        int rc = pthread_create(&run->rts[i].thread, NULL, runtime_thread, &run->rts[i]);
+        if (rc != 0) {
+            err = -rc;
+            break;
+        }
+        started++;
+    }
+    if (err) {
+        /* Runtimes that never got a thread count as failed to start, and the
+         * gates stop waiting for them: the started ones see the failure and
+         * leave without running anything. */
+        for (unsigned i = started; i < cfg.threads; i++)
+            run->rts[i].init_err = err;
+        gate_shrink(&run->start_gate, started);
+        gate_shrink(&run->end_gate, started);
+    }
+    runtime_thread(&run->rts[0]);
+    for (unsigned i = 1; i < started; i++)
+        pthread_join(run->rts[i].thread, NULL);
+    for (unsigned i = 0; i < cfg.threads && err == 0; i++)
+        err = run->rts[i].init_err;
+    gate_destroy(&run->start_gate);
+    gate_destroy(&run->end_gate);
+    free(run->rts);
+    free(run);
+    return err;
+}
+/* ---- stopping and queries ---------------------------------------------- */
+
+void tardy_stop(void)
+{
+    struct tardy_runtime *self = tardy_tls_rt;
+    if (self) {
+        atomic_store(&self->run->stop, true);
+        tardy_run_wake_all(self->run);
+        return;
+    }
+    atomic_fetch_add(&stoppers, 1);
+    for (unsigned i = 0; i < TARDY_MAX_RUNTIMES; i++) {
+        struct tardy_runtime *rt = atomic_load(&registry[i]);
+        if (!rt)
+            continue;
+        atomic_store(&rt->run->stop, true);
+        rt->drv->wake(rt->drv_state);
+    }
+    atomic_fetch_sub(&stoppers, 1);
+}
+
+int tardy_stopping(void)
+{
+    struct tardy_runtime *rt = tardy_tls_rt;
+    return rt ? atomic_load(&rt->run->stop) : 0;
+}
+
+tardy_runtime *tardy_runtime_self(void)
+{
+    return tardy_tls_rt;
+}
+
+tardy_runtime *tardy_runtime_at(unsigned index)
+{
+    struct tardy_runtime *rt = tardy_tls_rt;
+    if (!rt || index >= rt->run->count)
+        return NULL;
+    return &rt->run->rts[index];
+}
+
+unsigned tardy_runtime_index(const tardy_runtime *rt)
+{
+    return rt ? rt->index : 0;
+}
+
+unsigned tardy_runtime_count(void)
+{
+    struct tardy_runtime *rt = tardy_tls_rt;
+    return rt ? rt->run->count : 0;
+}
+
+const char *tardy_driver_name(void)
+{
+    struct tardy_runtime *rt = tardy_tls_rt;
+    return rt ? rt->drv->name : NULL;
+}
+
+uint64_t tardy_now(void)
+{
+    struct tardy_runtime *rt = tardy_tls_rt;
+    return rt ? rt->now : tardy_clock_ns();
+}

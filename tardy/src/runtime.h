@@ -1,0 +1,180 @@
+/* Internal state shared by the scheduler's modules: tasks, runtimes, runs,
+ * the cross-thread inbox and the timer heap. Not installed. */
+#ifndef TARDY_RUNTIME_H
+#define TARDY_RUNTIME_H
+
+#include "coro.h"
+#include "driver.h"
+#include "stack.h"
+#include "tardy.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TARDY_MAX_RUNTIMES 4096u
+#define TARDY_MAX_TASKS 0xffffffu
+#define TARDY_DEFAULT_TASKS 1024u
+#define TARDY_DEFAULT_STACK ((size_t)64 * 1024)
+#define TARDY_DEFAULT_QUEUE 256u
+
+/* A node of a runtime's cross-thread inbox (a lock-free LIFO that the
+ * owner takes whole and reverses). */
+typedef enum remote_kind { REMOTE_WAKE, REMOTE_SPAWN, REMOTE_CANCEL } remote_kind;
+typedef struct remote_node {
+    struct remote_node *next;
+    remote_kind kind;
+} remote_node;
+
+typedef struct remote_msg {
+    remote_node node;
+    tardy_fn fn;
+    void *arg;
+    tardy_task target;
+} remote_msg;
+
+typedef enum task_state { TASK_FREE, TASK_READY, TASK_RUNNING, TASK_PARKED, TASK_DONE } task_state;
+
+/* What a parked task waits on; decides how to interrupt it. */
+typedef enum park_kind { PARK_NONE, PARK_OP, PARK_SLEEP, PARK_CHAN, PARK_JOIN } park_kind;
+
+struct chan_waiter;
+struct tardy_runtime;
+
+typedef struct task_rec {
+    tardy_coro coro;
+    struct tardy_runtime *rt;
+    tardy_fn fn;
+    void *arg;
+    void *user;
+    uint32_t index;
+    uint32_t gen; /* 28 bits, never 0 */
+    task_state state;
+    park_kind park;
+    bool cancel_pending;
+    int interrupt_err;   /* 0, or the error an interrupted wait returns */
+    int64_t wake_result; /* what park() returns */
+    struct task_rec *next; /* ready queue or free list */
+
+    /* Tasks joining this one, and this task's links while it joins. */
+    struct task_rec *joiners;
+    struct task_rec *join_next;
+    struct task_rec *join_prev;
+    struct task_rec *join_target;
+
+    uint64_t deadline;   /* 0: none */
+    uint64_t sleep_end;
+    uint64_t timer_when;
+    uint64_t timer_seq;
+    int32_t timer_idx;   /* position in the heap, -1 when not in it */
+
+    tardy_op *op;                 /* PARK_OP */
+    struct chan_waiter *chan_wait; /* PARK_CHAN */
+
+    remote_node rnode; /* for wakes from other threads */
+    tardy_stack stack;
+    void *asan_fake;
+} task_rec;
+
+struct tardy_run;
+
+struct tardy_runtime {
+    struct tardy_run *run;
+    unsigned index;
+    unsigned reg_slot;
+    const struct tardy_driver_ops *drv;
+    void *drv_state;
+    bool native_deadlines;
+
+    task_rec *tasks;
+    unsigned max_tasks;
+    size_t stack_size;
+    task_rec *free_list;
+    atomic_uint used; /* alive + reserved by tardy_spawn_on */
+
+    task_rec *ready_head;
+    task_rec *ready_tail;
+    task_rec *current;
+    tardy_coro sched_coro;
+    const void *sched_stack_bottom;
+    size_t sched_stack_size;
+
+    task_rec **heap;
+    unsigned heap_len;
+    uint64_t timer_seq;
+    uint64_t now;
+
+    _Atomic(remote_node *) inbox;
+    bool closed; /* guarded by the registry lock: no more messages */
+
+    pthread_t thread;
+    int init_err;
+};
+
+struct tardy_gate {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    unsigned expected;
+    unsigned arrived;
+};
+
+struct tardy_run {
+    tardy_config config;
+    struct tardy_runtime *rts;
+    unsigned count;
+    atomic_bool stop;
+    atomic_long live; /* tasks alive or reserved across the run */
+    struct tardy_gate start_gate;
+    struct tardy_gate end_gate;
+    tardy_fn entry;
+    void *entry_arg;
+};
+
+extern _Thread_local struct tardy_runtime *tardy_tls_rt;
+
+/* Clock. */
+uint64_t tardy_clock_ns(void);
+
+/* Scheduler (runtime.c). */
+int64_t tardy_park(struct tardy_runtime *rt, task_rec *t);
+/* Switches from task t back to the scheduler (dying: t has finished). */
+void tardy_sched_switch(struct tardy_runtime *rt, task_rec *t, bool dying);
+void tardy_task_ready(struct tardy_runtime *rt, task_rec *t, int64_t result);
+void tardy_task_wake(task_rec *t, int64_t result); /* from any thread */
+void tardy_inbox_push(struct tardy_runtime *rt, remote_node *node);
+void tardy_run_wake_all(struct tardy_run *run);
+void tardy_task_interrupt(struct tardy_runtime *rt, task_rec *t, int err);
+/* The checks every task-only call makes first: -EPERM outside a task,
+ * -ECANCELED for a pending cancel, -ETIMEDOUT past the deadline. */
+int tardy_call_begin(struct tardy_runtime **rt_out, task_rec **t_out);
+/* Parks `t` until woken, arming the deadline timer when the wait needs it. */
+int64_t tardy_wait(struct tardy_runtime *rt, task_rec *t, park_kind kind);
+
+/* Tasks (task.c). */
+int tardy_task_pool_init(struct tardy_runtime *rt);
+void tardy_task_pool_fini(struct tardy_runtime *rt);
+int tardy_task_start(struct tardy_runtime *rt, tardy_fn fn, void *arg, tardy_task *out);
+void tardy_task_release(struct tardy_runtime *rt, task_rec *t);
+task_rec *tardy_task_lookup(struct tardy_runtime *rt, tardy_task h);
+tardy_task tardy_task_handle(const task_rec *t);
+unsigned tardy_task_handle_slot(tardy_task h);
+void tardy_task_entry(void *arg);
+
+/* Timers (timer.c): a binary min-heap of tasks keyed by (when, seq). */
+int tardy_timer_init(struct tardy_runtime *rt);
+void tardy_timer_fini(struct tardy_runtime *rt);
+void tardy_timer_add(struct tardy_runtime *rt, task_rec *t, uint64_t when);
+void tardy_timer_remove(struct tardy_runtime *rt, task_rec *t);
+task_rec *tardy_timer_pop_due(struct tardy_runtime *rt, uint64_t now);
+/* Nanoseconds to the next timer, 0 if due, -1 if none. */
+int64_t tardy_timer_next(struct tardy_runtime *rt, uint64_t now);
+
+/* Channels (chan.c). */
+void tardy_chan_interrupt(task_rec *t, int err);
+
+/* Registry (runtime.c). */
+struct tardy_runtime *tardy_registry_lock_get(unsigned slot);
+void tardy_registry_unlock(void);
+
+#endif

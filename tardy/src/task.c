@@ -1,0 +1,314 @@
+/* Tasks: the per-runtime pool of task records and their stacks, spawning
+ * (here and on another runtime), yield, join, handles, per-task data,
+ * deadlines and cancellation. */
+#include "runtime.h"
+
+#include "sanitize.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* A handle packs the runtime's registry slot (12 bits), the record index
+ * (24 bits) and the record's generation (28 bits, never 0), so a handle of
+ * a finished task never matches the record's next occupant. */
+#define HANDLE_GEN_BITS 28
+#define HANDLE_INDEX_BITS 24
+#define HANDLE_GEN_MASK ((1u << HANDLE_GEN_BITS) - 1)
+#define HANDLE_INDEX_MASK ((1u << HANDLE_INDEX_BITS) - 1)
+
+static atomic_uint gen_seed;
+
+tardy_task tardy_task_handle(const task_rec *t)
+{
+    uint64_t id = ((uint64_t)t->rt->reg_slot << (HANDLE_GEN_BITS + HANDLE_INDEX_BITS)) |
+                  ((uint64_t)t->index << HANDLE_GEN_BITS) | t->gen;
+    return (tardy_task){id};
+}
+
+unsigned tardy_task_handle_slot(tardy_task h)
+{
+    return (unsigned)(h.id >> (HANDLE_GEN_BITS + HANDLE_INDEX_BITS));
+}
+
+task_rec *tardy_task_lookup(struct tardy_runtime *rt, tardy_task h)
+{
+    uint32_t gen = (uint32_t)(h.id & HANDLE_GEN_MASK);
+    uint32_t index = (uint32_t)((h.id >> HANDLE_GEN_BITS) & HANDLE_INDEX_MASK);
+    if (gen == 0 || tardy_task_handle_slot(h) != rt->reg_slot || index >= rt->max_tasks)
+        return NULL;
+    task_rec *t = &rt->tasks[index];
+    if (t->gen != gen || t->state == TASK_FREE)
+        return NULL;
+    return t;
+}
+
+int tardy_task_pool_init(struct tardy_runtime *rt)
+{
+    rt->tasks = calloc(rt->max_tasks, sizeof *rt->tasks);
+    if (!rt->tasks)
+        return -ENOMEM;
+    /* Generations start at a different point in every runtime so that a
+     * stale handle from an earlier run is unlikely to match. */
+    uint32_t base = atomic_fetch_add(&gen_seed, 0x9e3779u);
+    for (unsigned i = rt->max_tasks; i-- > 0;) {
+        task_rec *t = &rt->tasks[i];
+        t->rt = rt;
+        t->index = i;
+        t->gen = ((base + i * 7u) & HANDLE_GEN_MASK) | 1u;
+        t->timer_idx = -1;
+        t->state = TASK_FREE;
+        t->next = rt->free_list;
+        rt->free_list = t;
+    }
+    return 0;
+}
+
+void tardy_task_pool_fini(struct tardy_runtime *rt)
+{
+    if (!rt->tasks)
+        return;
+    for (unsigned i = 0; i < rt->max_tasks; i++)
+        tardy_stack_unmap(&rt->tasks[i].stack);
+    free(rt->tasks);
+    rt->tasks = NULL;
+    rt->free_list = NULL;
+}
+
+/* Starts a task in a slot the caller has already reserved (rt->used and
+ * run->live counted). */
+int tardy_task_start(struct tardy_runtime *rt, tardy_fn fn, void *arg, tardy_task *out)
+{
+    task_rec *t = rt->free_list;
+    if (!t)
+        return -EAGAIN;
+    if (!t->stack.map) {
+        int err = tardy_stack_map(&t->stack, rt->stack_size);
+        if (err)
+            return err;
+    } else {
+        tardy_stack_forget(&t->stack);
+    }
+    rt->free_list = t->next;
+    t->fn = fn;
+    t->arg = arg;
+    t->user = NULL;
+    t->park = PARK_NONE;
+    t->cancel_pending = false;
+    t->interrupt_err = 0;
+    t->deadline = 0;
+    t->joiners = NULL;
+    t->join_next = t->join_prev = t->join_target = NULL;
+    t->op = NULL;
+    t->chan_wait = NULL;
+    t->asan_fake = NULL;
+    tardy_coro_make(&t->coro, t->stack.lo, t->stack.size, tardy_task_entry, t);
+    tardy_task_ready(rt, t, 0);
+    if (out)
+        *out = tardy_task_handle(t);
+    return 0;
+}
+
+void tardy_task_release(struct tardy_runtime *rt, task_rec *t)
+{
+    t->state = TASK_FREE;
+    t->gen = ((t->gen + 1) & HANDLE_GEN_MASK) ? ((t->gen + 1) & HANDLE_GEN_MASK) : 1;
+    /* LIFO, so the warmest stack is reused first. */
+    t->next = rt->free_list;
+    rt->free_list = t;
+    atomic_fetch_sub_explicit(&rt->used, 1, memory_order_release);
+    if (atomic_fetch_sub(&rt->run->live, 1) == 1)
+        tardy_run_wake_all(rt->run);
+}
+
+static bool task_reserve(struct tardy_runtime *rt)
+{
+    unsigned used = atomic_load_explicit(&rt->used, memory_order_relaxed);
+    do {
+        if (used >= rt->max_tasks)
+            return false;
+    } while (!atomic_compare_exchange_weak(&rt->used, &used, used + 1));
+    return true;
+}
+
+/* Counts one more task in the run unless it has already ended. */
+static bool run_enter(struct tardy_run *run)
+{
+    long live = atomic_load(&run->live);
+    do {
+        if (live <= 0 || atomic_load(&run->stop))
+            return false;
+    } while (!atomic_compare_exchange_weak(&run->live, &live, live + 1));
+    return true;
+}
+
+static void run_leave(struct tardy_run *run)
+{
+    if (atomic_fetch_sub(&run->live, 1) == 1)
+        tardy_run_wake_all(run);
+}
+
+int tardy_spawn(tardy_fn fn, void *arg, tardy_task *out)
+{
+    struct tardy_runtime *rt = tardy_tls_rt;
+    if (!rt || !rt->current)
+        return -EPERM;
+    if (!fn)
+        return -EINVAL;
+    if (!task_reserve(rt))
+        return -EAGAIN;
+    atomic_fetch_add(&rt->run->live, 1);
+    int err = tardy_task_start(rt, fn, arg, out);
+    if (err) {
+        atomic_fetch_sub(&rt->used, 1);
+        run_leave(rt->run);
+    }
+    return err;
+}
+
+int tardy_spawn_on(tardy_runtime *rt, tardy_fn fn, void *arg)
+{
+    if (!rt || !fn)
+        return -EINVAL;
+    if (rt == tardy_tls_rt && rt->current)
+        return tardy_spawn(fn, arg, NULL);
+    if (!run_enter(rt->run))
+        return -ESRCH;
+    if (!task_reserve(rt)) {
+        run_leave(rt->run);
+        return -EAGAIN;
+    }
+    remote_msg *msg = malloc(sizeof *msg);
+    if (!msg) {
+        atomic_fetch_sub(&rt->used, 1);
+        run_leave(rt->run);
+        return -ENOMEM;
+    }
+    msg->node.kind = REMOTE_SPAWN;
+    msg->fn = fn;
+    msg->arg = arg;
+    /* Under the registry lock so that a runtime shutting down either sees
+     * the message in its final drain or refuses it here. */
+    struct tardy_runtime *live = tardy_registry_lock_get(rt->reg_slot);
+    if (live != rt) {
+        tardy_registry_unlock();
+        free(msg);
+        atomic_fetch_sub(&rt->used, 1);
+        run_leave(rt->run);
+        return -ESRCH;
+    }
+    tardy_inbox_push(rt, &msg->node);
+    tardy_registry_unlock();
+    return 0;
+}
+
+int tardy_yield(void)
+{
+    struct tardy_runtime *rt = tardy_tls_rt;
+    task_rec *t = rt ? rt->current : NULL;
+    if (!t)
+        return -EPERM;
+    if (t->cancel_pending) {
+        t->cancel_pending = false;
+        return -ECANCELED;
+    }
+    tardy_task_ready(rt, t, 0);
+    tardy_sched_switch(rt, t, false);
+    return 0;
+}
+
+int tardy_join(tardy_task h)
+{
+    if (h.id == 0)
+        return -EINVAL;
+    struct tardy_runtime *rt;
+    task_rec *self;
+    int err = tardy_call_begin(&rt, &self);
+    if (err)
+        return err;
+    if (tardy_task_handle_slot(h) != rt->reg_slot)
+        return -EXDEV;
+    task_rec *target = tardy_task_lookup(rt, h);
+    if (!target)
+        return 0;
+    if (target == self)
+        return -EDEADLK;
+    self->join_target = target;
+    self->join_prev = NULL;
+    self->join_next = target->joiners;
+    if (target->joiners)
+        target->joiners->join_prev = self;
+    target->joiners = self;
+    return (int)tardy_wait(rt, self, PARK_JOIN);
+}
+
+tardy_task tardy_self(void)
+{
+    struct tardy_runtime *rt = tardy_tls_rt;
+    if (!rt || !rt->current)
+        return (tardy_task){0};
+    return tardy_task_handle(rt->current);
+}
+
+void *tardy_task_data(void)
+{
+    struct tardy_runtime *rt = tardy_tls_rt;
+    return rt && rt->current ? rt->current->user : NULL;
+}
+
+void tardy_task_set_data(void *data)
+{
+    struct tardy_runtime *rt = tardy_tls_rt;
+    if (rt && rt->current)
+        rt->current->user = data;
+}
+
+void tardy_deadline_set(uint64_t when_ns)
+{
+    struct tardy_runtime *rt = tardy_tls_rt;
+    if (rt && rt->current)
+        rt->current->deadline = when_ns;
+}
+
+void tardy_deadline_after(uint64_t ns)
+{
+    uint64_t now = tardy_now();
+    uint64_t when = now + ns < now ? UINT64_MAX : now + ns;
+    tardy_deadline_set(when);
+}
+
+void tardy_deadline_clear(void)
+{
+    tardy_deadline_set(0);
+}
+
+int tardy_cancel(tardy_task h)
+{
+    if (h.id == 0)
+        return -EINVAL;
+    struct tardy_runtime *self_rt = tardy_tls_rt;
+    if (self_rt && tardy_task_handle_slot(h) == self_rt->reg_slot) {
+        task_rec *t = tardy_task_lookup(self_rt, h);
+        if (!t)
+            return -ESRCH;
+        if (t == self_rt->current) {
+            t->cancel_pending = true;
+            return 0;
+        }
+        tardy_task_interrupt(self_rt, t, -ECANCELED);
+        return 0;
+    }
+    remote_msg *msg = malloc(sizeof *msg);
+    if (!msg)
+        return -ENOMEM;
+    msg->node.kind = REMOTE_CANCEL;
+    msg->target = h;
+    struct tardy_runtime *rt = tardy_registry_lock_get(tardy_task_handle_slot(h));
+    if (!rt) {
+        tardy_registry_unlock();
+        free(msg);
+        return -ESRCH;
+    }
+    tardy_inbox_push(rt, &msg->node);
+    tardy_registry_unlock();
+    return 0;
+}
