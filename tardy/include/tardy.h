@@ -232,6 +232,37 @@ int tardy_mkdir(const char *path, mode_t mode);
  * a buffer. */
 int tardy_poll(int fd, short events);
 
+/* ------------------------------------------------------------------------
+ * Watches: wait for a descriptor without holding a task. A server keeps
+ * one per idle connection: it costs this record and the driver's
+ * registration, no task, no stack.
+ * ---------------------------------------------------------------------- */
+
+typedef struct tardy_watch {
+    _Alignas(16) unsigned char opaque[320];
+} tardy_watch;
+
+/* Starts watching fd for `events` (POLLIN, ...). When one is ready, when
+ * the deadline (absolute, on the tardy_now clock; 0 = none) passes, or when
+ * the watch is cancelled, fn(arg) starts as a new task on the calling
+ * thread's runtime; inside it tardy_watch_result(w) tells why. fn starts
+ * exactly once per successful start; a pending watch keeps its run alive.
+ * If max_tasks tasks are alive at that moment, fn starts as soon as a slot
+ * frees. `w` must be zeroed before its first use and must stay in place,
+ * untouched, until fn has started. Returns 0, -EPERM outside a task,
+ * -EBUSY when w is already pending, -ENOMEM. */
+int tardy_watch_start(tardy_watch *w, int fd, short events, uint64_t deadline_ns, tardy_fn fn,
+                      void *arg);
+
+/* Ends a pending watch early: fn starts with result -ECANCELED (or with the
+ * real result if the event won the race). Call it on the watch's own
+ * runtime. Returns 0, -EALREADY when w is not pending. */
+int tardy_watch_cancel(tardy_watch *w);
+
+/* Why the watch's fn started: the ready events (> 0), -ETIMEDOUT,
+ * -ECANCELED, or another -errno from the driver (-EBADF ...). */
+int tardy_watch_result(const tardy_watch *w);
+
 /* Sleeps for `ns` nanoseconds. Returns 0. Sleeps that end at the same
  * instant wake in the order they were started. */
 int tardy_sleep(uint64_t ns);

@@ -66,6 +66,8 @@ typedef struct tardy_op {
 
     /* Owned by the scheduler. */
     void *owner;
+    /* When set, called on completion instead of waking a task. */
+    void (*on_complete)(struct tardy_op *op, int64_t result);
     bool tried;                /* CONNECT: a first attempt was made */
 } tardy_op;
 

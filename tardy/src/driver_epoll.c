@@ -226,7 +226,14 @@ static int epoll_drv_poll(void *state, int64_t timeout_ns)
         for (tardy_op *op = slot->waiters; op;) {
             tardy_op *next = op->driver_next;
             if (epoll_wants(op, events[i].events)) {
-                int64_t r = tardy_op_try(op);
+                /* A poll needs no syscall: the event says what is ready
+                 * (epoll and poll share their bit values on Linux). */
+                int64_t r = op->kind == TARDY_OP_POLL
+                                ? (int64_t)(events[i].events &
+                                            ((uint32_t)(uint16_t)op->events | EPOLLERR | EPOLLHUP))
+                                : tardy_op_try(op);
+                if (r == 0)
+                    r = -EAGAIN;
                 if (r != -EAGAIN) {
                     epoll_unlink(slot, op);
                     tardy_op_complete(op, r);

@@ -195,6 +195,6 @@ int tardy_sleep(uint64_t ns)
     uint64_t end = now + ns < now ? UINT64_MAX : now + ns;
     t->sleep_end = end;
     t->park = PARK_SLEEP;
-    tardy_timer_add(rt, t, t->deadline && t->deadline < end ? t->deadline : end);
+    tardy_timer_add(rt, &t->timer, t->deadline && t->deadline < end ? t->deadline : end);
     return (int)tardy_park(rt, t);
 }

@@ -122,8 +122,8 @@ int64_t tardy_park(struct tardy_runtime *rt, task_rec *t)
 {
     t->state = TASK_PARKED;
     tardy_sched_switch(rt, t, false);
-    if (t->timer_idx >= 0)
-        tardy_timer_remove(rt, t);
+    if (t->timer.idx >= 0)
+        tardy_timer_remove(rt, &t->timer);
     t->park = PARK_NONE;
     t->interrupt_err = 0;
     return t->wake_result;
@@ -206,6 +206,10 @@ void tardy_task_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
 
 void tardy_op_complete(tardy_op *op, int64_t result)
 {
+    if (op->on_complete) {
+        op->on_complete(op, result);
+        return;
+    }
     task_rec *t = op->owner;
     if (result == -ECANCELED && t->interrupt_err)
         result = t->interrupt_err;
@@ -233,7 +237,7 @@ int64_t tardy_wait(struct tardy_runtime *rt, task_rec *t, park_kind kind)
 {
     t->park = kind;
     if (t->deadline && !(kind == PARK_OP && rt->native_deadlines))
-        tardy_timer_add(rt, t, t->deadline);
+        tardy_timer_add(rt, &t->timer, t->deadline);
     return tardy_park(rt, t);
 }
 
@@ -306,8 +310,13 @@ static void run_ready(struct tardy_runtime *rt)
 
 static void fire_timers(struct tardy_runtime *rt)
 {
-    task_rec *t;
-    while ((t = tardy_timer_pop_due(rt, rt->now)) != NULL) {
+    timer_node *n;
+    while ((n = tardy_timer_pop_due(rt, rt->now)) != NULL) {
+        if (n->kind == TIMER_WATCH) {
+            tardy_watch_timer_fired(rt, n);
+            continue;
+        }
+        task_rec *t = (task_rec *)((char *)n - offsetof(task_rec, timer));
         if (t->park == PARK_SLEEP)
             tardy_task_ready(rt, t, rt->now >= t->sleep_end ? 0 : -ETIMEDOUT);
         else
@@ -326,6 +335,8 @@ static void runtime_loop(struct tardy_runtime *rt)
         run_ready(rt);
         if (run_over(run))
             break;
+        if (rt->backlog_head)
+            tardy_watch_backlog_run(rt);
         int64_t timeout = -1;
         if (rt->ready_head || atomic_load_explicit(&rt->inbox, memory_order_relaxed))
             timeout = 0;

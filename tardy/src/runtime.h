@@ -39,6 +39,15 @@ typedef enum task_state { TASK_FREE, TASK_READY, TASK_RUNNING, TASK_PARKED, TASK
 /* What a parked task waits on; decides how to interrupt it. */
 typedef enum park_kind { PARK_NONE, PARK_OP, PARK_SLEEP, PARK_CHAN, PARK_JOIN } park_kind;
 
+/* A timer of the heap, embedded in the task or watch it belongs to. */
+typedef enum timer_kind { TIMER_TASK, TIMER_WATCH } timer_kind;
+typedef struct timer_node {
+    uint64_t when;
+    uint64_t seq;
+    int32_t idx; /* position in the heap, -1 when not in it */
+    timer_kind kind;
+} timer_node;
+
 struct chan_waiter;
 struct tardy_runtime;
 
@@ -65,9 +74,7 @@ typedef struct task_rec {
 
     uint64_t deadline;   /* 0: none */
     uint64_t sleep_end;
-    uint64_t timer_when;
-    uint64_t timer_seq;
-    int32_t timer_idx;   /* position in the heap, -1 when not in it */
+    timer_node timer;
 
     tardy_op *op;                 /* PARK_OP */
     struct chan_waiter *chan_wait; /* PARK_CHAN */
@@ -100,10 +107,14 @@ struct tardy_runtime {
     const void *sched_stack_bottom;
     size_t sched_stack_size;
 
-    task_rec **heap;
+    timer_node **heap;
     unsigned heap_len;
+    unsigned heap_cap;
     uint64_t timer_seq;
     uint64_t now;
+
+    struct watch_impl *backlog_head; /* fired watches waiting for a task slot */
+    struct watch_impl *backlog_tail;
 
     _Atomic(remote_node *) inbox;
     bool closed; /* guarded by the registry lock: no more messages */
@@ -161,14 +172,22 @@ tardy_task tardy_task_handle(const task_rec *t);
 unsigned tardy_task_handle_slot(tardy_task h);
 void tardy_task_entry(void *arg);
 
-/* Timers (timer.c): a binary min-heap of tasks keyed by (when, seq). */
+/* Timers (timer.c): a binary min-heap of timer nodes keyed by (when, seq).
+ * Adding never fails for tasks (room for max_tasks is kept); it returns
+ * -ENOMEM only when growing for watches fails. */
 int tardy_timer_init(struct tardy_runtime *rt);
 void tardy_timer_fini(struct tardy_runtime *rt);
-void tardy_timer_add(struct tardy_runtime *rt, task_rec *t, uint64_t when);
-void tardy_timer_remove(struct tardy_runtime *rt, task_rec *t);
-task_rec *tardy_timer_pop_due(struct tardy_runtime *rt, uint64_t now);
+int tardy_timer_add(struct tardy_runtime *rt, timer_node *n, uint64_t when);
+void tardy_timer_remove(struct tardy_runtime *rt, timer_node *n);
+timer_node *tardy_timer_pop_due(struct tardy_runtime *rt, uint64_t now);
 /* Nanoseconds to the next timer, 0 if due, -1 if none. */
 int64_t tardy_timer_next(struct tardy_runtime *rt, uint64_t now);
+
+/* Watches (watch.c). */
+struct watch_impl;
+void tardy_watch_timer_fired(struct tardy_runtime *rt, timer_node *n);
+void tardy_watch_backlog_run(struct tardy_runtime *rt);
+bool tardy_task_reserve(struct tardy_runtime *rt);
 
 /* Channels (chan.c). */
 void tardy_chan_interrupt(task_rec *t, int err);

@@ -55,7 +55,8 @@ int tardy_task_pool_init(struct tardy_runtime *rt)
         t->rt = rt;
         t->index = i;
         t->gen = ((base + i * 7u) & HANDLE_GEN_MASK) | 1u;
-        t->timer_idx = -1;
+        t->timer.idx = -1;
+        t->timer.kind = TIMER_TASK;
         t->state = TASK_FREE;
         t->next = rt->free_list;
         rt->free_list = t;
@@ -120,7 +121,7 @@ void tardy_task_release(struct tardy_runtime *rt, task_rec *t)
         tardy_run_wake_all(rt->run);
 }
 
-static bool task_reserve(struct tardy_runtime *rt)
+bool tardy_task_reserve(struct tardy_runtime *rt)
 {
     unsigned used = atomic_load_explicit(&rt->used, memory_order_relaxed);
     do {
@@ -154,7 +155,7 @@ int tardy_spawn(tardy_fn fn, void *arg, tardy_task *out)
         return -EPERM;
     if (!fn)
         return -EINVAL;
-    if (!task_reserve(rt))
+    if (!tardy_task_reserve(rt))
         return -EAGAIN;
     atomic_fetch_add(&rt->run->live, 1);
     int err = tardy_task_start(rt, fn, arg, out);
@@ -173,7 +174,7 @@ int tardy_spawn_on(tardy_runtime *rt, tardy_fn fn, void *arg)
         return tardy_spawn(fn, arg, NULL);
     if (!run_enter(rt->run))
         return -ESRCH;
-    if (!task_reserve(rt)) {
+    if (!tardy_task_reserve(rt)) {
         run_leave(rt->run);
         return -EAGAIN;
     }
