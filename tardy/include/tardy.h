@@ -173,6 +173,9 @@ void tardy_deadline_after(uint64_t ns);
 /* Clears the calling task's deadline. */
 void tardy_deadline_clear(void);
 
+/* The calling task's deadline, 0 when it has none (or outside a task). */
+uint64_t tardy_deadline(void);
+
 /* Cancels task t's pending operation: it returns -ECANCELED (or its real
  * result if it completed first). If t is not parked in an operation, its
  * next task-only call returns -ECANCELED instead. Works across runtimes

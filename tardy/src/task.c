@@ -282,6 +282,12 @@ void tardy_deadline_clear(void)
     tardy_deadline_set(0);
 }
 
+uint64_t tardy_deadline(void)
+{
+    struct tardy_runtime *rt = tardy_tls_rt;
+    return rt && rt->current ? rt->current->deadline : 0;
+}
+
 int tardy_cancel(tardy_task h)
 {
     if (h.id == 0)
