@@ -25,6 +25,10 @@ extern "C" {
  * -ETIMEDOUT once the task's deadline has passed and -ECANCELED when
  * another task cancelled it (see tardy_deadline_set and tardy_cancel).
  *
+ * The tasks of a runtime share the thread's floating-point environment
+ * (rounding mode, exception masks): a task that changes it must restore it
+ * before it parks or yields.
+ *
  * File descriptors used with tardy should be non-blocking: tardy_socket
  * and tardy_accept make them so. Under the epoll and busy drivers a
  * blocking descriptor blocks the whole runtime thread while it waits.

@@ -13,20 +13,17 @@ void tardy_coro_make(tardy_coro *c, void *stack_lo, size_t size, void (*fn)(void
 {
     uintptr_t top = ((uintptr_t)stack_lo + size) & ~(uintptr_t)15;
 #if defined(__x86_64__)
-    /* Frame popped by the switch: [mxcsr|x87 cw] r15 r14 r13 r12 rbx rbp ret.
-     * After `ret` rsp == top, 16-byte aligned for the trampoline's call. */
-    uint64_t *sp = (uint64_t *)(top - 64);
-    uint32_t csr[2];
-    __asm__ volatile("stmxcsr %0" : "=m"(csr[0]));
-    __asm__ volatile("fnstcw %0" : "=m"(csr[1]));
-    memcpy(&sp[0], csr, sizeof csr);
-    sp[1] = 0;                                      /* r15 */
-    sp[2] = 0;                                      /* r14 */
-    sp[3] = (uint64_t)(uintptr_t)arg;               /* r13 */
-    sp[4] = (uint64_t)(uintptr_t)fn;                /* r12 */
-    sp[5] = 0;                                      /* rbx */
-    sp[6] = 0;                                      /* rbp: ends backtraces */
-    sp[7] = (uint64_t)(uintptr_t)&tardy_coro_trampoline;
+    /* Frame popped by the switch: r15 r14 r13 r12 rbx rbp, then `ret` pops
+     * the trampoline's address and leaves rsp == top, 16-byte aligned as
+     * the trampoline's call needs. */
+    uint64_t *sp = (uint64_t *)(top - 56);
+    sp[0] = 0;                                      /* r15 */
+    sp[1] = 0;                                      /* r14 */
+    sp[2] = (uint64_t)(uintptr_t)arg;               /* r13 */
+    sp[3] = (uint64_t)(uintptr_t)fn;                /* r12 */
+    sp[4] = 0;                                      /* rbx */
+    sp[5] = 0;                                      /* rbp: ends backtraces */
+    sp[6] = (uint64_t)(uintptr_t)&tardy_coro_trampoline;
     c->sp = sp;
 #elif defined(__aarch64__)
     /* Frame popped by the switch: x19..x30 then d8..d15, 160 bytes. */

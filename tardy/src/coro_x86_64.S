@@ -1,5 +1,9 @@
-/* x86-64 SysV context switch: saves only what the ABI says a callee keeps
- * (rbx rbp r12-r15, rsp, MXCSR and the x87 control word). */
+/* x86-64 SysV context switch: saves the callee-saved integer registers
+ * (rbx rbp r12-r15) and rsp. MXCSR and the x87 control word are shared by
+ * the tasks of a thread and not switched: saving and reloading them costs
+ * a quarter of the switch (see docs/performance.md), and a task that
+ * changes the rounding mode or exception masks restores them before it
+ * parks (tardy.h says so). */
     .text
     .globl tardy_coro_switch
     .hidden tardy_coro_switch
@@ -13,14 +17,8 @@ tardy_coro_switch:
     pushq %r13
     pushq %r14
     pushq %r15
-    subq $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
     movq %rsp, (%rdi)
     movq (%rsi), %rsp
-    ldmxcsr (%rsp)
-    fldcw 4(%rsp)
-    addq $8, %rsp
     popq %r15
     popq %r14
     popq %r13

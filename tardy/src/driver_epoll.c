@@ -228,12 +228,15 @@ static int epoll_drv_poll(void *state, int64_t timeout_ns)
             if (epoll_wants(op, events[i].events)) {
                 /* A poll needs no syscall: the event says what is ready
                  * (epoll and poll share their bit values on Linux). */
-                int64_t r = op->kind == TARDY_OP_POLL
-                                ? (int64_t)(events[i].events &
-                                            ((uint32_t)(uint16_t)op->events | EPOLLERR | EPOLLHUP))
-                                : tardy_op_try(op);
-                if (r == 0)
-                    r = -EAGAIN;
+                int64_t r;
+                if (op->kind == TARDY_OP_POLL) {
+                    r = (int64_t)(events[i].events &
+                                  ((uint32_t)(uint16_t)op->events | EPOLLERR | EPOLLHUP));
+                    if (r == 0)
+                        r = -EAGAIN; /* an edge for the other direction */
+                } else {
+                    r = tardy_op_try(op);
+                }
                 if (r != -EAGAIN) {
                     epoll_unlink(slot, op);
                     tardy_op_complete(op, r);
