@@ -185,7 +185,8 @@ uint64_t tardy_deadline(void);
  * next task-only call returns -ECANCELED instead. Works across runtimes
  * and from outside any runtime. Returns 0 when the request was made,
  * -ESRCH when t has finished (or never existed), -EINVAL for the zero
- * handle, -ENOMEM when a cross-runtime request cannot be allocated. */
+ * handle, -ENOMEM when a cross-runtime request cannot be allocated. A
+ * request to another runtime that crosses the task's end is dropped. */
 int tardy_cancel(tardy_task t);
 
 /* ------------------------------------------------------------------------

@@ -112,7 +112,9 @@ int tardy_task_start(struct tardy_runtime *rt, tardy_fn fn, void *arg, tardy_tas
 void tardy_task_release(struct tardy_runtime *rt, task_rec *t)
 {
     t->state = TASK_FREE;
-    t->gen = ((t->gen + 1) & HANDLE_GEN_MASK) ? ((t->gen + 1) & HANDLE_GEN_MASK) : 1;
+    /* Other threads read gen (tardy_cancel across runtimes). */
+    uint32_t gen = ((t->gen + 1) & HANDLE_GEN_MASK) ? ((t->gen + 1) & HANDLE_GEN_MASK) : 1;
+    __atomic_store_n(&t->gen, gen, __ATOMIC_RELEASE);
     /* LIFO, so the warmest stack is reused first. */
     t->next = rt->free_list;
     rt->free_list = t;
@@ -310,7 +312,11 @@ int tardy_cancel(tardy_task h)
     msg->node.kind = REMOTE_CANCEL;
     msg->target = h;
     struct tardy_runtime *rt = tardy_registry_lock_get(tardy_task_handle_slot(h));
-    if (!rt) {
+    /* The record's generation tells whether the task has ended; the records
+     * live as long as the runtime is registered, which the lock holds. */
+    uint32_t index = (uint32_t)((h.id >> HANDLE_GEN_BITS) & HANDLE_INDEX_MASK);
+    if (!rt || index >= rt->max_tasks ||
+        __atomic_load_n(&rt->tasks[index].gen, __ATOMIC_ACQUIRE) != (uint32_t)(h.id & HANDLE_GEN_MASK)) {
         tardy_registry_unlock();
         free(msg);
         return -ESRCH;

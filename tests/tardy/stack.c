@@ -1,0 +1,159 @@
+/* Task stacks: deep recursion within stack_size, stacks of tasks that are
+ * parked at the same time stay intact, and pooled stacks are reused. */
+#include "common.h"
+
+TestSuite(stack, .timeout = 60);
+
+#define FRAME 4096
+
+/* Fills a 4 KiB frame with a pattern of (tag, depth), recurses, yields at the
+ * bottom when asked (so other tasks run on their own stacks meanwhile), and
+ * checks the pattern on the way back. Returns the number of bad bytes. */
+__attribute__((noinline)) static long deep(int depth, int tag, int yield_at_bottom)
+{
+    volatile unsigned char frame[FRAME];
+    unsigned char pat = (unsigned char)(tag * 31 + depth * 7 + 1);
+    for (int i = FRAME - 1; i >= 0; i--)
+        frame[i] = (unsigned char)(pat + i);
+    long bad = 0;
+    if (depth > 1) {
+        bad += deep(depth - 1, tag, yield_at_bottom);
+    } else if (yield_at_bottom) {
+        for (int k = 0; k < 3; k++)
+            TT_CHECK_EQ(tardy_yield(), 0);
+    }
+    for (int i = 0; i < FRAME; i++)
+        if (frame[i] != (unsigned char)(pat + i))
+            bad++;
+    return bad;
+}
+
+struct deep_state {
+    long bad;
+    int done;
+};
+
+static void deep_task(void *arg)
+{
+    struct deep_state *d = arg;
+    /* 32 frames of 4 KiB: about 128 KiB of a 256 KiB stack. */
+    d->bad += deep(32, 1, 0);
+    d->done++;
+}
+
+Test(stack, deep_recursion_within_stack_size)
+{
+    struct deep_state d = {0};
+    tardy_config cfg = {.threads = 1, .stack_size = 256 * 1024};
+    TT_RUN(&cfg, deep_task, &d);
+    TT_EXPECT_EQ(d.done, 1);
+    TT_EXPECT_EQ(d.bad, 0);
+}
+
+#define PARKED_TASKS 8
+
+struct parked_state {
+    int tags[PARKED_TASKS];
+    long bad;
+    int done;
+};
+
+static struct parked_state *parked;
+
+static void parked_task(void *arg)
+{
+    int tag = *(int *)arg;
+    parked->bad += deep(24, tag, 1);
+    parked->done++;
+}
+
+static void parked_entry(void *arg)
+{
+    struct parked_state *p = arg;
+    for (int i = 0; i < PARKED_TASKS; i++) {
+        p->tags[i] = i + 2;
+        TT_CHECK_EQ(tardy_spawn(parked_task, &p->tags[i], NULL), 0);
+    }
+    /* The entry recurses too, while the others sit at their bottoms. */
+    TT_CHECK_EQ(tardy_yield(), 0);
+    p->bad += deep(24, 99, 1);
+}
+
+Test(stack, stacks_of_parked_tasks_stay_intact)
+{
+    struct parked_state p = {0};
+    parked = &p;
+    tardy_config cfg = {.threads = 1, .stack_size = 256 * 1024};
+    TT_RUN(&cfg, parked_entry, &p);
+    TT_EXPECT_EQ(p.done, PARKED_TASKS);
+    TT_EXPECT_EQ(p.bad, 0);
+}
+
+static int reuse_done;
+static long reuse_bad;
+
+static void reuse_task(void *arg)
+{
+    int tag = *(int *)arg;
+    /* 16 KiB of a default (64 KiB) stack. */
+    reuse_bad += deep(4, tag, 1);
+    reuse_done++;
+}
+
+static void reuse_entry(void *arg)
+{
+    (void)arg;
+    int tags[10];
+    tardy_task t[10];
+    for (int round = 0; round < 100; round++) {
+        for (int i = 0; i < 10; i++) {
+            tags[i] = round + i;
+            TT_CHECK_EQ(tardy_spawn(reuse_task, &tags[i], &t[i]), 0);
+        }
+        for (int i = 0; i < 10; i++)
+            TT_CHECK_EQ(tardy_join(t[i]), 0);
+    }
+}
+
+Test(stack, pooled_stacks_are_reused)
+{
+    tardy_config cfg = {.threads = 1, .max_tasks = 16};
+    TT_RUN(&cfg, reuse_entry, NULL);
+    TT_EXPECT_EQ(reuse_done, 1000);
+    TT_EXPECT_EQ(reuse_bad, 0);
+}
+
+/* A stack size that is not a page multiple is rounded up, never down. */
+static void odd_size_task(void *arg)
+{
+    struct deep_state *d = arg;
+    /* 18 frames of 4 KiB: about 72 KiB of the 100,000 bytes asked for. */
+    d->bad += deep(18, 5, 1);
+    d->done++;
+}
+
+Test(stack, odd_stack_size_is_rounded_up)
+{
+    struct deep_state d = {0};
+    tardy_config cfg = {.threads = 1, .stack_size = 100000};
+    TT_RUN(&cfg, odd_size_task, &d);
+    TT_EXPECT_EQ(d.done, 1);
+    TT_EXPECT_EQ(d.bad, 0);
+}
+
+/* The default stack (64 KiB) holds 40 KiB of frames. */
+static void default_size_task(void *arg)
+{
+    struct deep_state *d = arg;
+    d->bad += deep(10, 6, 1);
+    d->done++;
+}
+
+Test(stack, default_stack_size_is_usable)
+{
+    struct deep_state d = {0};
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, default_size_task, &d);
+    TT_EXPECT_EQ(d.done, 1);
+    TT_EXPECT_EQ(d.bad, 0);
+}

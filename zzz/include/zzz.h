@@ -1,0 +1,288 @@
+/* zzz: networked services on tardy. A TCP server that serves each
+ * connection with a task while it has work and with nothing at all while
+ * it waits, and HTTP/1.1 on top of it, so handlers are straight-line C.
+ * This is the whole public API of libzzz. */
+#ifndef ZZZ_H
+#define ZZZ_H
+
+#include <tardy.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Conventions: calls return >= 0 or -errno, as tardy's do. Calls on a
+ * connection, request or response are made from the task serving it. */
+
+/* A byte string that points into someone else's memory (not terminated). */
+typedef struct zzz_str {
+    const char *ptr;
+    size_t len;
+} zzz_str;
+
+/* ========================================================================
+ * TCP server (protocol-agnostic)
+ * ====================================================================== */
+
+typedef struct zzz_server zzz_server;
+typedef struct zzz_conn zzz_conn;
+
+/* What a protocol does with a connection after serving what arrived. */
+typedef enum zzz_next {
+    ZZZ_CLOSE = 0, /* close it */
+    ZZZ_WAIT = 1,  /* hand it back: the server watches it, holding no task,
+                      stack or buffer, and calls on_conn again when bytes
+                      arrive (or closes it after idle_timeout_ms) */
+} zzz_next;
+
+/* Serves a connection: runs in its own task. Called when the connection
+ * opens and again each time a waiting connection becomes readable. */
+typedef zzz_next (*zzz_on_conn_fn)(zzz_conn *conn, void *user);
+
+/* Called instead of on_conn for a connection accepted over the limit,
+ * just before the server closes it (HTTP answers 503 here). It must not
+ * block for long: it runs on the accepting task. fd is non-blocking. */
+typedef void (*zzz_on_refuse_fn)(int fd, void *user);
+
+/* Server configuration. A zero field means "the default". */
+typedef struct zzz_server_config {
+    const char *host;          /* address to bind; NULL: "127.0.0.1" */
+    uint16_t port;             /* 0: an ephemeral port (see zzz_server_port) */
+    const char *unix_path;     /* listen on this Unix socket instead */
+    unsigned threads;          /* runtimes; 0: one per CPU */
+    unsigned conn_limit;       /* open connections per thread; 0: 1024 */
+    unsigned active_limit;     /* connections served at once per thread
+                                  (tasks, stacks and buffers in the pools);
+                                  0: min(conn_limit, 256) */
+    unsigned backlog;          /* listen backlog; 0: 1024 */
+    size_t read_buffer_size;   /* per active connection; 0: 16 KiB */
+    size_t write_buffer_size;  /* per active connection; 0: 16 KiB */
+    size_t stack_size;         /* per task; 0: 64 KiB */
+    uint32_t idle_timeout_ms;  /* a waiting connection is closed after; 0: 60 s */
+    uint32_t read_timeout_ms;  /* zzz_conn_read waits at most; 0: 30 s */
+    uint32_t write_timeout_ms; /* zzz_conn_write waits at most; 0: 30 s */
+    uint32_t drain_timeout_ms; /* graceful shutdown waits at most; 0: 10 s */
+    bool no_signal_handlers;   /* leave SIGINT/SIGTERM alone (by default
+                                  zzz_server_run drains on either) */
+    tardy_driver_kind driver;  /* as tardy_config.driver */
+    zzz_on_conn_fn on_conn;    /* required */
+    zzz_on_refuse_fn on_refuse;
+    void *user;                /* passed to on_conn and on_refuse */
+    /* Called once when the server is up, from its first runtime, with the
+     * name of the I/O driver in use (to print "listening on ..."). */
+    void (*on_start)(zzz_server *server, const char *driver, void *start_arg);
+    void *start_arg;
+} zzz_server_config;
+
+/* Creates a server and binds its listening sockets now (one SO_REUSEPORT
+ * socket per thread), so the port is known and bind errors show here.
+ * Returns 0 and sets *out, -EINVAL (no on_conn, bad host), or the -errno
+ * of socket/bind/listen (-EADDRINUSE ...). */
+int zzz_server_create(zzz_server **out, const zzz_server_config *config);
+
+/* The bound TCP port (useful with port 0). */
+uint16_t zzz_server_port(const zzz_server *server);
+
+/* The number of runtimes the server will run on. */
+unsigned zzz_server_threads(const zzz_server *server);
+
+/* Serves until zzz_server_stop, SIGINT or SIGTERM, then shuts down
+ * gracefully: stops accepting, lets connections being served finish up to
+ * drain_timeout_ms, closes idle ones. Returns 0, or -errno from the
+ * runtime's start-up. Call it once, from a thread outside tardy. */
+int zzz_server_run(zzz_server *server);
+
+/* Starts the graceful shutdown. Any thread; async-signal-safe. */
+void zzz_server_stop(zzz_server *server);
+
+/* Closes the listening sockets and frees the server (after run returns). */
+void zzz_server_destroy(zzz_server *server);
+
+/* ---- connections (inside on_conn) ------------------------------------ */
+
+/* The connection's receive buffer: `data[0..len)` holds bytes received and
+ * not yet consumed. It is borrowed from a pool while on_conn runs; when
+ * on_conn returns ZZZ_WAIT with len == 0 it goes back to the pool, and
+ * with len > 0 (pipelined bytes) the connection keeps it. */
+typedef struct zzz_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} zzz_buf;
+
+zzz_buf *zzz_conn_buf(zzz_conn *conn);
+
+/* Receives more bytes at the end of the buffer. Returns the count, 0 at
+ * end of stream, -ENOBUFS when the buffer is full, -ETIMEDOUT after
+ * read_timeout_ms (or the deadline given with zzz_conn_set_deadline). */
+ssize_t zzz_conn_fill(zzz_conn *conn);
+
+/* Drops the first n bytes of the buffer. */
+void zzz_conn_consume(zzz_conn *conn, size_t n);
+
+/* Reads into buf: first what the buffer holds, then from the socket.
+ * Returns the count, 0 at end of stream, -ETIMEDOUT. */
+ssize_t zzz_conn_read(zzz_conn *conn, void *buf, size_t len);
+
+/* Sends all of it or fails: 0, -ETIMEDOUT after write_timeout_ms,
+ * -EPIPE / -ECONNRESET when the peer went away. */
+int zzz_conn_write(zzz_conn *conn, const void *data, size_t len);
+int zzz_conn_writev(zzz_conn *conn, const struct iovec *iov, int iovcnt);
+
+/* The per-connection write buffer (borrowed like the receive buffer):
+ * append with zzz_conn_out, send with zzz_conn_flush. Out of room,
+ * zzz_conn_out flushes first; data larger than the buffer is sent at once. */
+zzz_buf *zzz_conn_outbuf(zzz_conn *conn);
+int zzz_conn_out(zzz_conn *conn, const void *data, size_t len);
+int zzz_conn_flush(zzz_conn *conn);
+
+/* An absolute deadline (tardy_now clock) for this connection's reads and
+ * writes, in place of the per-call timeouts; 0 restores them. */
+void zzz_conn_set_deadline(zzz_conn *conn, uint64_t when_ns);
+
+int zzz_conn_fd(const zzz_conn *conn);
+const struct sockaddr *zzz_conn_peer(const zzz_conn *conn, socklen_t *len);
+/* True once the server is shutting down: finish up and close. */
+bool zzz_conn_closing(const zzz_conn *conn);
+/* A pointer the protocol may keep with the connection across waits. */
+void *zzz_conn_data(const zzz_conn *conn);
+void zzz_conn_set_data(zzz_conn *conn, void *data);
+/* The server the connection belongs to. */
+zzz_server *zzz_conn_server(const zzz_conn *conn);
+
+/* Connections open / served now, summed over the server's threads. */
+unsigned zzz_server_open_conns(const zzz_server *server);
+
+/* ========================================================================
+ * HTTP/1.1
+ * ====================================================================== */
+
+typedef struct zzz_req zzz_req;
+typedef struct zzz_res zzz_res;
+
+/* A request handler. It answers through res; if it returns without
+ * answering, the server answers 500. */
+typedef void (*zzz_handler)(zzz_req *req, zzz_res *res, void *user);
+
+typedef struct zzz_header {
+    zzz_str name;
+    zzz_str value;
+} zzz_header;
+
+/* ---- router ----------------------------------------------------------- */
+
+typedef struct zzz_router zzz_router;
+
+/* Creates an empty router. Returns 0 or -ENOMEM. */
+int zzz_router_create(zzz_router **out);
+void zzz_router_destroy(zzz_router *router);
+
+/* Adds a route. `method` is a token ("GET", "POST", ...); `pattern` is a
+ * path of static segments, named parameters (":id") and an optional final
+ * wildcard ("*path", which takes the rest of the path, slashes included).
+ * Matching cost grows with the path's length, not the number of routes.
+ * Returns 0, -EINVAL for a malformed pattern or method, -EEXIST when the
+ * same method and pattern (or a conflicting parameter name at the same
+ * place) is already there, -ENOMEM. Copies what it keeps. */
+int zzz_route(zzz_router *router, const char *method, const char *pattern, zzz_handler handler,
+              void *user);
+
+/* The handler for paths no route matches (default: a plain 404). */
+void zzz_router_not_found(zzz_router *router, zzz_handler handler, void *user);
+
+/* ---- the HTTP server --------------------------------------------------- */
+
+typedef struct zzz_http_config {
+    zzz_server_config server;   /* on_conn / on_refuse / user are set by zzz */
+    zzz_router *router;         /* required */
+    size_t max_target;          /* request-target bytes; 0: 8 KiB (414 past it) */
+    size_t max_header_bytes;    /* header section bytes; 0: 16 KiB, at most
+                                   the read buffer (431 past it) */
+    unsigned max_headers;       /* header fields; 0: 64 (431 past it) */
+    size_t max_body;            /* body bytes; 0: 1 MiB (413 past it) */
+    uint32_t header_timeout_ms; /* a request head must arrive within; 0: 10 s (408) */
+    uint32_t body_timeout_ms;   /* a stalled body read ends the request; 0: 30 s */
+    unsigned body_buffers;      /* whole-body buffers (max_body each) per
+                                   thread; 0: 16 */
+} zzz_http_config;
+
+/* Creates an HTTP server (see zzz_server_create for the returns). */
+int zzz_http_server_create(zzz_server **out, const zzz_http_config *config);
+
+/* ---- requests (inside a handler) --------------------------------------- */
+
+zzz_str zzz_req_method(const zzz_req *req);
+/* The request-target as sent. */
+zzz_str zzz_req_target(const zzz_req *req);
+/* The path as sent (without query) and percent-decoded. A path whose
+ * decoding would contain NUL is refused with 400 before any handler. */
+zzz_str zzz_req_path_raw(const zzz_req *req);
+zzz_str zzz_req_path(const zzz_req *req);
+/* The raw query string, without '?' (empty when there is none). */
+zzz_str zzz_req_query(const zzz_req *req);
+/* The first query parameter called `name`, percent- and '+'-decoded.
+ * Returns true and sets *value when present. */
+bool zzz_req_query_param(zzz_req *req, const char *name, zzz_str *value);
+/* A named route parameter (":id" -> "id"), percent-decoded. */
+bool zzz_req_param(const zzz_req *req, const char *name, zzz_str *value);
+/* 0 for HTTP/1.0, 1 for HTTP/1.1. */
+int zzz_req_version(const zzz_req *req);
+/* The first header called `name` (any case). */
+bool zzz_req_header(const zzz_req *req, const char *name, zzz_str *value);
+/* All header fields in arrival order, repeats kept. */
+size_t zzz_req_header_count(const zzz_req *req);
+const zzz_header *zzz_req_header_at(const zzz_req *req, size_t index);
+const struct sockaddr *zzz_req_peer(const zzz_req *req, socklen_t *len);
+/* The connection, for a protocol upgrade or the like. */
+zzz_conn *zzz_req_conn(zzz_req *req);
+
+/* The declared body length, or -1 when chunked, 0 when there is none. */
+int64_t zzz_req_content_length(const zzz_req *req);
+/* Reads the whole body (up to max_body) into a pooled buffer valid until
+ * the handler returns. Returns 0, -E2BIG past max_body (the server then
+ * answers 413 unless the handler already answered), -ENOBUFS when every
+ * body buffer is in use, -ETIMEDOUT, -EPROTO on bad chunked framing. */
+int zzz_req_body(zzz_req *req, zzz_str *body);
+/* Streams the body: up to len bytes; 0 at its end. Errors as above. The
+ * first read of a request with "Expect: 100-continue" sends the interim
+ * 100 Continue. */
+ssize_t zzz_req_read(zzz_req *req, void *buf, size_t len);
+
+/* ---- responses ---------------------------------------------------------- */
+
+/* Sets the status (default 200). */
+void zzz_res_status(zzz_res *res, int status);
+/* Adds a header (copied into the write buffer's arena). Content-Length,
+ * Transfer-Encoding, Date and Connection are managed by zzz. Returns 0,
+ * -EINVAL for a name or value that would break the framing (CR, LF,
+ * non-token name), -ENOBUFS when the headers outgrow the write buffer,
+ * -EALREADY once the head has been sent. */
+int zzz_res_header(zzz_res *res, const char *name, const char *value);
+/* Sends the whole response with this body and its Content-Length. */
+int zzz_res_send(zzz_res *res, const void *body, size_t len);
+/* zzz_res_send with a status and a C string, as text/plain. */
+int zzz_res_text(zzz_res *res, int status, const char *text);
+/* Streams the body: the first call sends the head, with
+ * Transfer-Encoding: chunked unless a length was set with
+ * zzz_res_content_length. */
+int zzz_res_content_length(zzz_res *res, uint64_t len);
+int zzz_res_write(zzz_res *res, const void *data, size_t len);
+/* Ends a streamed response. */
+int zzz_res_end(zzz_res *res);
+/* True once the response has been fully produced (send, text or end). */
+bool zzz_res_done(const zzz_res *res);
+
+/* The reason phrase of a status ("Not Found"); "" for unknown ones. */
+const char *zzz_status_reason(int status);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ZZZ_H */

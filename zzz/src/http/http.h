@@ -1,0 +1,97 @@
+/* Internal state of the HTTP layer: the request and response a handler
+ * sees, the per-thread state (body buffers, Date cache) and the shared
+ * helpers of the connection loop. Not installed. */
+#ifndef ZZZ_HTTP_H
+#define ZZZ_HTTP_H
+
+#include "parse.h"
+#include "router.h"
+#include "server.h"
+
+#define ZZZ_HTTP_DEFAULT_MAX_TARGET ((size_t)8 * 1024)
+#define ZZZ_HTTP_DEFAULT_MAX_HEADER_BYTES ((size_t)16 * 1024)
+#define ZZZ_HTTP_DEFAULT_MAX_HEADERS 64u
+#define ZZZ_HTTP_DEFAULT_MAX_BODY ((size_t)1024 * 1024)
+#define ZZZ_HTTP_DEFAULT_HEADER_MS 10000u
+#define ZZZ_HTTP_DEFAULT_BODY_MS 30000u
+#define ZZZ_HTTP_DEFAULT_BODY_BUFFERS 16u
+
+/* The HTTP configuration with its defaults filled in. */
+typedef struct http_config {
+    zzz_router *router;
+    http_limits limits;
+    size_t max_body;
+    uint32_t header_timeout_ms;
+    uint32_t body_timeout_ms;
+    unsigned body_buffers;
+} http_config;
+
+/* Per-thread HTTP state. */
+typedef struct http_thread {
+    zzz_pool body_pool;
+    uint64_t date_refreshed; /* tardy_now() of the last refresh */
+    char date_line[64];      /* "Date: ...\r\n" */
+    size_t date_len;
+} http_thread;
+
+typedef enum body_state { BODY_NONE, BODY_READING, BODY_DONE, BODY_ERROR } body_state;
+
+struct zzz_req {
+    zzz_conn *conn;
+    const http_config *config;
+    http_head head;
+    zzz_str path; /* percent-decoded */
+    router_match match;
+    /* body */
+    body_state body_state;
+    uint64_t body_left;    /* Content-Length bytes not yet read */
+    uint64_t body_read;    /* bytes handed to the handler so far */
+    http_chunked chunked;
+    bool continue_sent;
+    char *body_buf;        /* from the body pool, while held */
+    int body_err;          /* -E2BIG, -EPROTO, -ETIMEDOUT... once failed */
+};
+
+struct zzz_res {
+    zzz_conn *conn;
+    zzz_req *req;
+    int status;
+    bool head_sent;
+    bool done;
+    bool head_only;        /* HEAD: headers as for GET, no body */
+    bool chunked;
+    bool close;            /* Connection: close on this response */
+    bool length_set;
+    uint64_t content_length;
+    uint64_t body_sent;
+    /* Extra header lines ("Name: value\r\n"...) kept in the arena. */
+    char *headers;
+    size_t headers_len;
+    size_t headers_cap;
+};
+
+/* Date line of this thread, refreshed at most once a second. */
+const char *http_date_line(http_thread *t, size_t *len);
+
+/* Sends a complete error response with Connection: close. */
+int http_send_error(zzz_conn *conn, http_thread *t, int status);
+
+/* Prepares req/res for a new request whose head was parsed. */
+void http_req_init(zzz_req *req, zzz_conn *conn, const http_config *config);
+void http_res_init(zzz_res *res, zzz_conn *conn, zzz_req *req);
+
+/* After the handler: read and drop what is left of the body (bounded by
+ * max_body); returns 0, or < 0 when the connection must close. */
+int http_req_discard_body(zzz_req *req);
+/* Gives back the body buffer. */
+void http_req_release(zzz_req *req);
+
+/* Completes a response the handler left unfinished: 500 if nothing was
+ * sent, the final chunk of a stream; returns < 0 when the connection must
+ * close (a promised length was not delivered). */
+int http_res_finish(zzz_res *res);
+
+/* The HTTP thread state of the connection's worker. */
+http_thread *http_thread_of(zzz_conn *conn);
+
+#endif

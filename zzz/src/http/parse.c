@@ -1,0 +1,952 @@
+/* The HTTP/1.1 request-head parser and chunked-body decoder (RFC 9112,
+ * with field and URI rules from RFC 9110 and RFC 3986).
+ *
+ * The head parser makes one pass over the bytes received so far and keeps
+ * no state between calls: the caller re-parses from the start when more
+ * arrive. Because every decision depends only on the bytes before the
+ * point where it is made, a prefix of a request either needs more bytes
+ * or fails exactly as the whole request would.
+ *
+ * Choices where the RFCs leave room, all on the side of one reading of the
+ * framing (request smuggling lives in the gaps between two parsers):
+ *  - A bare LF ends a head line (RFC 9112 2.2 allows it); a CR not followed
+ *    by LF is always an error. The chunked framing, where lenient parsers
+ *    have been exploited, takes CRLF only.
+ *  - Transfer-Encoding together with Content-Length is refused (400), not
+ *    resolved in favour of chunked, so no byte after a body can be read as
+ *    the start of another request by one side and as body by the other.
+ *  - Repeated identical Content-Length field lines are accepted (RFC 9110
+ *    8.6 allows it); different ones, or a comma list, are refused.
+ *  - HTTP/1.2 to 1.9 are served as 1.1 (RFC 9110 2.5); another major
+ *    version is 505.
+ *  - A '#' in the request-target is refused: no form of it allows a
+ *    fragment, and a router must never see one as part of a path.
+ *  - Absolute-form is taken for the schemes "http" and "https" only; its
+ *    authority replaces Host (RFC 9112 3.2.2), which must still be present
+ *    and valid in HTTP/1.1. Userinfo ('@') in it is refused (RFC 9110 4.2.4).
+ *  - A transfer-coding other than chunked is 501 (we decode none), unless
+ *    chunked comes before it, which leaves the body's end unknowable: 400
+ *    (RFC 9112 6.3).
+ *  - Chunk extensions are checked against the grammar and ignored; trailer
+ *    fields are checked like header fields and dropped.
+ */
+#include "parse.h"
+
+#include <limits.h>
+#include <string.h>
+
+/* ---- character classes ------------------------------------------------
+ * One table, built by the preprocessor from the grammar's definitions, so
+ * each hot loop costs a load and a test per byte; field values and
+ * targets, most of a head's bytes, go 16 bytes at a time with SSE2. */
+
+enum {
+    C_TCHAR = 1 << 0,  /* token characters (RFC 9110 5.6.2) */
+    C_TARGET = 1 << 1, /* request-target bytes scanned in bulk: VCHAR but '?', '#' */
+    C_VALUE = 1 << 2,  /* field-value bytes: VCHAR, obs-text, SP, HTAB */
+    C_HOST = 1 << 3,   /* bytes of uri-host [":" port], IP literals included */
+    C_HEX = 1 << 4,    /* HEXDIG */
+    C_QDTEXT = 1 << 5, /* quoted-string text (RFC 9110 5.6.4) */
+    C_SCHEME = 1 << 6, /* URI scheme characters after the first */
+    C_DIGIT = 1 << 7,
+};
+
+#define IS_ALPHA(c) (((c) >= 'A' && (c) <= 'Z') || ((c) >= 'a' && (c) <= 'z'))
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define IS_VCHAR(c) ((c) >= 0x21 && (c) <= 0x7E)
+#define IS_TCHAR(c)                                                                                \
+    (IS_ALPHA(c) || IS_DIGIT(c) || (c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' ||         \
+     (c) == '&' || (c) == '\'' || (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' ||          \
+     (c) == '^' || (c) == '_' || (c) == '`' || (c) == '|' || (c) == '~')
+#define IS_HOST(c)                                                                                 \
+    (IS_ALPHA(c) || IS_DIGIT(c) || (c) == '-' || (c) == '.' || (c) == '_' || (c) == '~' ||         \
+     (c) == '!' || (c) == '$' || (c) == '&' || (c) == '\'' || (c) == '(' || (c) == ')' ||          \
+     (c) == '*' || (c) == '+' || (c) == ',' || (c) == ';' || (c) == '=' || (c) == '%' ||           \
+     (c) == ':' || (c) == '[' || (c) == ']')
+#define IS_HEX(c) (IS_DIGIT(c) || ((c) >= 'A' && (c) <= 'F') || ((c) >= 'a' && (c) <= 'f'))
+#define IS_OBS_TEXT(c) ((c) >= 0x80)
+
+#define CLS(c)                                                                                     \
+    ((IS_TCHAR(c) ? C_TCHAR : 0) | (IS_VCHAR(c) && (c) != '?' && (c) != '#' ? C_TARGET : 0) |      \
+     (IS_VCHAR(c) || IS_OBS_TEXT(c) || (c) == ' ' || (c) == '\t' ? C_VALUE : 0) |                  \
+     (IS_HOST(c) ? C_HOST : 0) | (IS_HEX(c) ? C_HEX : 0) |                                         \
+     ((c) == '\t' || (c) == ' ' || (c) == 0x21 || ((c) >= 0x23 && (c) <= 0x5B) ||                  \
+              ((c) >= 0x5D && (c) <= 0x7E) || IS_OBS_TEXT(c)                                       \
+          ? C_QDTEXT                                                                               \
+          : 0) |                                                                                   \
+     (IS_ALPHA(c) || IS_DIGIT(c) || (c) == '+' || (c) == '-' || (c) == '.' ? C_SCHEME : 0) |       \
+     (IS_DIGIT(c) ? C_DIGIT : 0))
+#define CLS4(c) CLS(c), CLS((c) + 1), CLS((c) + 2), CLS((c) + 3)
+#define CLS16(c) CLS4(c), CLS4((c) + 4), CLS4((c) + 8), CLS4((c) + 12)
+#define CLS64(c) CLS16(c), CLS16((c) + 16), CLS16((c) + 32), CLS16((c) + 48)
+
+static const unsigned char cls[256] = {CLS64(0), CLS64(64), CLS64(128), CLS64(192)};
+
+/* ASCII lower case of any byte, without locale. */
+#define LOWER(c) ((unsigned char)((c) >= 'A' && (c) <= 'Z' ? (c) | 0x20 : (c)))
+/* The value of a byte known to be a HEXDIG. */
+#define HEXVAL(c) ((unsigned)(((c)&0xF) + ((c) >> 6) * 9))
+
+/* The first byte in [p, end) outside `mask`, or end. Unrolled: these runs
+ * (targets, names, values) are where a head's bytes are spent. */
+static inline const unsigned char *skip_class(const unsigned char *p, const unsigned char *end,
+                                              unsigned char mask)
+{
+    while (end - p >= 4) {
+        if (!(cls[p[0]] & mask))
+            return p;
+        if (!(cls[p[1]] & mask))
+            return p + 1;
+        if (!(cls[p[2]] & mask))
+            return p + 2;
+        if (!(cls[p[3]] & mask))
+            return p + 3;
+        p += 4;
+    }
+    while (p < end && (cls[*p] & mask))
+        p++;
+    return p;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* Sixteen bytes at a time where the CPU has SSE2 (every x86-64): a mask of
+ * the bytes of v that are >= lo and <= hi, as unsigned numbers. */
+static inline unsigned in_range_mask(__m128i v, unsigned char lo, unsigned char hi)
+{
+    __m128i ge = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8((char)lo)), v);
+    __m128i le = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8((char)hi)), v);
+    return (unsigned)_mm_movemask_epi8(_mm_and_si128(ge, le));
+}
+
+/* A field value runs to its CR or LF: the first byte that is a CTL or DEL
+ * (HTAB excepted), or end. */
+static inline const unsigned char *skip_value(const unsigned char *p, const unsigned char *end)
+{
+    for (;;) {
+        while (end - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+            unsigned ok = in_range_mask(v, 0x20, 0x7E) |
+                          (unsigned)_mm_movemask_epi8(v); /* obs-text: the top bit */
+            if (ok != 0xFFFF) {
+                p += __builtin_ctz(~ok);
+                break;
+            }
+            p += 16;
+        }
+        if (end - p < 16)
+            return skip_class(p, end, C_VALUE);
+        if (*p != '\t')
+            return p;
+        p++;
+    }
+}
+
+/* A request-target runs to its SP: the first byte that is not VCHAR or is
+ * '?' or '#' (handled by the caller), or end. */
+static inline const unsigned char *skip_target(const unsigned char *p, const unsigned char *end)
+{
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned ok = in_range_mask(v, 0x21, 0x7E) &
+                      ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('?'))) &
+                      ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('#')));
+        if ((ok & 0xFFFF) != 0xFFFF)
+            return p + __builtin_ctz(~ok);
+        p += 16;
+    }
+    return skip_class(p, end, C_TARGET);
+}
+#else
+static inline const unsigned char *skip_value(const unsigned char *p, const unsigned char *end)
+{
+    return skip_class(p, end, C_VALUE);
+}
+
+static inline const unsigned char *skip_target(const unsigned char *p, const unsigned char *end)
+{
+    return skip_class(p, end, C_TARGET);
+}
+#endif
+
+static inline const unsigned char *skip_ows(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* Compares a token with a lower-case literal. Only letters, digits and '-'
+ * occur in the literals, and no token byte other than an upper-case letter
+ * becomes one of them when OR-ed with 0x20, so this is exact on tokens. */
+static inline bool token_is(const unsigned char *p, size_t len, const char *lc, size_t lc_len)
+{
+    if (len != lc_len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)(p[i] | 0x20) != (unsigned char)lc[i])
+            return false;
+    return true;
+}
+
+#define TOKEN_IS(p, len, lit) token_is((p), (len), lit, sizeof(lit) - 1)
+
+static inline zzz_str mkstr(const unsigned char *p, size_t len)
+{
+    return (zzz_str){(const char *)p, len};
+}
+
+/* Past a quoted-string starting at p (on its '"'), or NULL if malformed or
+ * unterminated before end. */
+static const unsigned char *skip_quoted(const unsigned char *p, const unsigned char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '"')
+            return p + 1;
+        if (*p == '\\') {
+            if (++p == end || !(cls[*p] & C_VALUE))
+                return NULL;
+        } else if (!(cls[*p] & C_QDTEXT)) {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* ---- field semantics ---------------------------------------------------- */
+
+/* What the field lines said about framing and the connection so far. */
+typedef struct head_facts {
+    bool host_seen;
+    bool length_seen;
+    bool te_seen;
+    bool te_chunked; /* chunked has been seen: any coding after it is an error */
+    bool te_unknown; /* a coding we do not decode (501 once the head is whole) */
+    bool conn_close;
+    bool conn_keep_alive;
+    bool expect_continue;
+    uint64_t length;
+} head_facts;
+
+/* Whether the comma list (RFC 9110 5.6.1) in [p, end) has `lit` (lower
+ * case) as one of its elements, trimmed of OWS, in any case. */
+static bool list_has(const unsigned char *p, const unsigned char *end, const char *lit,
+                     size_t lit_len)
+{
+    while (p < end) {
+        p = skip_ows(p, end);
+        const unsigned char *elem = p;
+        while (p < end && *p != ',')
+            p++;
+        const unsigned char *elem_end = p;
+        while (elem_end > elem && (elem_end[-1] == ' ' || elem_end[-1] == '\t'))
+            elem_end--;
+        size_t n = (size_t)(elem_end - elem);
+        if (n == lit_len) {
+            size_t i = 0;
+            while (i < n && LOWER(elem[i]) == (unsigned char)lit[i])
+                i++;
+            if (i == n)
+                return true;
+        }
+        if (p < end)
+            p++; /* the comma */
+    }
+    return false;
+}
+
+/* Transfer-Encoding = #transfer-coding, each a token with parameters
+ * (RFC 9112 6.1, RFC 9110 10.1.4). Field lines add to one list, and
+ * chunked must end it, once. */
+static int parse_transfer_encoding(const unsigned char *p, const unsigned char *end,
+                                   head_facts *facts)
+{
+    bool any = false;
+    for (;;) {
+        p = skip_ows(p, end);
+        if (p == end)
+            break;
+        if (*p == ',') { /* empty list elements are allowed and ignored */
+            p++;
+            continue;
+        }
+        const unsigned char *coding = skip_class(p, end, C_TCHAR);
+        if (coding == p)
+            return -400;
+        if (facts->te_chunked) /* chunked is not the final coding */
+            return -400;
+        bool chunked = TOKEN_IS(p, (size_t)(coding - p), "chunked");
+        p = skip_ows(coding, end);
+        while (p < end && *p == ';') {
+            if (chunked) /* chunked defines no parameters */
+                return -400;
+            p = skip_ows(p + 1, end);
+            const unsigned char *name_end = skip_class(p, end, C_TCHAR);
+            if (name_end == p)
+                return -400;
+            p = skip_ows(name_end, end);
+            if (p == end || *p != '=')
+                return -400;
+            p = skip_ows(p + 1, end);
+            if (p < end && *p == '"') {
+                p = skip_quoted(p, end);
+                if (!p)
+                    return -400;
+            } else {
+                const unsigned char *val_end = skip_class(p, end, C_TCHAR);
+                if (val_end == p)
+                    return -400;
+                p = val_end;
+            }
+            p = skip_ows(p, end);
+        }
+        if (p < end && *p != ',')
+            return -400;
+        if (chunked)
+            facts->te_chunked = true;
+        else
+            facts->te_unknown = true;
+        any = true;
+    }
+    /* An empty Transfer-Encoding says nothing a peer would agree on. */
+    return any ? 0 : -400;
+}
+
+/* Content-Length = 1*DIGIT, at most INT64_MAX so it survives any signed
+ * conversion downstream. */
+static int parse_content_length(const unsigned char *p, const unsigned char *end, head_facts *facts)
+{
+    if (p == end)
+        return -400;
+    uint64_t n = 0;
+    for (; p < end; p++) {
+        if (!(cls[*p] & C_DIGIT))
+            return -400;
+        unsigned d = *p - '0';
+        if (n > ((uint64_t)INT64_MAX - d) / 10)
+            return -400;
+        n = n * 10 + d;
+    }
+    if (facts->length_seen && n != facts->length)
+        return -400;
+    facts->length_seen = true;
+    facts->length = n;
+    return 0;
+}
+
+/* Acts on the fields that matter to framing and the connection. The name is
+ * known to be a token; the value is trimmed. */
+static int on_field(const unsigned char *name, size_t name_len, const unsigned char *val,
+                    const unsigned char *val_end, int minor, head_facts *facts, http_head *out)
+{
+    int rc;
+    switch (name_len) {
+    case 4:
+        if (!TOKEN_IS(name, name_len, "host"))
+            break;
+        if (facts->host_seen)
+            return -400;
+        facts->host_seen = true;
+        if (skip_class(val, val_end, C_HOST) != val_end)
+            return -400;
+        out->host = mkstr(val, (size_t)(val_end - val));
+        break;
+    case 6:
+        /* RFC 9110 10.1.1: a 1.0 client cannot have meant it. */
+        if (TOKEN_IS(name, name_len, "expect") && minor > 0 &&
+            list_has(val, val_end, "100-continue", 12))
+            facts->expect_continue = true;
+        break;
+    case 10:
+        if (!TOKEN_IS(name, name_len, "connection"))
+            break;
+        if (list_has(val, val_end, "close", 5))
+            facts->conn_close = true;
+        if (list_has(val, val_end, "keep-alive", 10))
+            facts->conn_keep_alive = true;
+        break;
+    case 14:
+        if (!TOKEN_IS(name, name_len, "content-length"))
+            break;
+        if (facts->te_seen)
+            return -400;
+        if ((rc = parse_content_length(val, val_end, facts)) < 0)
+            return rc;
+        break;
+    case 17:
+        if (!TOKEN_IS(name, name_len, "transfer-encoding"))
+            break;
+        /* RFC 9112 6.1: a 1.0 peer may not parse it, so its framing is
+         * unknowable; and next to Content-Length it is a smuggling attempt. */
+        if (minor == 0 || facts->length_seen)
+            return -400;
+        facts->te_seen = true;
+        if ((rc = parse_transfer_encoding(val, val_end, facts)) < 0)
+            return rc;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* ---- request-target ------------------------------------------------------ */
+
+/* authority = host [":" port], checked loosely (the characters, and a port
+ * of digits when there is a colon after the last ']'). No userinfo. */
+static bool valid_authority(const unsigned char *p, const unsigned char *end, bool port_required)
+{
+    if (p == end || skip_class(p, end, C_HOST) != end)
+        return false;
+    const unsigned char *colon = NULL;
+    for (const unsigned char *q = p; q < end; q++) {
+        if (*q == ':')
+            colon = q;
+        else if (*q == ']')
+            colon = NULL;
+    }
+    if (!colon)
+        return !port_required;
+    if (colon == p)
+        return false;
+    for (const unsigned char *q = colon + 1; q < end; q++)
+        if (!(cls[*q] & C_DIGIT))
+            return false;
+    return !port_required || colon + 1 < end;
+}
+
+/* Splits the target into path and query after its form (RFC 9112 3.2).
+ * `question` is its first '?' or NULL. */
+static int parse_target(const unsigned char *t, const unsigned char *t_end,
+                        const unsigned char *question, bool is_connect, bool is_options,
+                        zzz_str *authority, http_head *out)
+{
+    size_t t_len = (size_t)(t_end - t);
+    const unsigned char *path = t;
+    *authority = (zzz_str){NULL, 0};
+
+    if (is_connect) {
+        /* authority-form, and only it, for CONNECT */
+        if (question || !valid_authority(t, t_end, true))
+            return -400;
+        out->path = mkstr(t, 0);
+        out->query = mkstr(t_end, 0);
+        return 0;
+    }
+    if (t[0] == '*' && t_len == 1) {
+        if (!is_options)
+            return -400;
+        out->path = mkstr(t, 1);
+        out->query = mkstr(t_end, 0);
+        return 0;
+    }
+    if (t[0] != '/') {
+        /* absolute-form: scheme "://" authority path-abempty ["?" query] */
+        const unsigned char *scheme_end = t;
+        if (!IS_ALPHA(*t))
+            return -400;
+        scheme_end = skip_class(t + 1, t_end, C_SCHEME);
+        size_t scheme_len = (size_t)(scheme_end - t);
+        if (!TOKEN_IS(t, scheme_len, "http") && !TOKEN_IS(t, scheme_len, "https"))
+            return -400;
+        if (t_end - scheme_end < 3 || memcmp(scheme_end, "://", 3) != 0)
+            return -400;
+        const unsigned char *auth = scheme_end + 3;
+        const unsigned char *stop = question ? question : t_end;
+        const unsigned char *auth_end = auth;
+        while (auth_end < stop && *auth_end != '/')
+            auth_end++;
+        if (!valid_authority(auth, auth_end, false))
+            return -400;
+        *authority = mkstr(auth, (size_t)(auth_end - auth));
+        if (auth_end == stop) {
+            /* no path: it is "/", and the "//" holds one to point at */
+            out->path = mkstr(scheme_end + 1, 1);
+            out->query =
+                question ? mkstr(question + 1, (size_t)(t_end - question - 1)) : mkstr(t_end, 0);
+            return 0;
+        }
+        path = auth_end;
+    }
+    /* origin-form, or the path-abempty of absolute-form */
+    if (question) {
+        out->path = mkstr(path, (size_t)(question - path));
+        out->query = mkstr(question + 1, (size_t)(t_end - question - 1));
+    } else {
+        out->path = mkstr(path, (size_t)(t_end - path));
+        out->query = mkstr(t_end, 0);
+    }
+    return 0;
+}
+
+/* ---- the head ----------------------------------------------------------- */
+
+int http_parse_head(const char *buf, size_t len, const http_limits *lim, http_head *out)
+{
+    const unsigned char *start = (const unsigned char *)buf;
+    /* The head's length is returned as an int. */
+    size_t cap = lim->max_head_bytes < (size_t)INT_MAX ? lim->max_head_bytes : (size_t)INT_MAX;
+    /* Scanning stops at the head limit: running out of bytes there while
+     * more were received means the head is too large. */
+    const unsigned char *end = start + (len < cap ? len : cap);
+    const unsigned char *p = start;
+    int rc;
+
+/* Out of bytes at p: more are needed, unless the limit is what stopped us. */
+#define NEED(n)                                                                                    \
+    do {                                                                                           \
+        if (end - p < (ptrdiff_t)(n))                                                              \
+            goto more;                                                                             \
+    } while (0)
+
+    /* RFC 9112 2.2: empty lines before the request-line are ignored. */
+    for (;;) {
+        NEED(1);
+        if (*p == '\n') {
+            p++;
+        } else if (*p == '\r') {
+            NEED(2);
+            if (p[1] != '\n')
+                return -400;
+            p += 2;
+        } else {
+            break;
+        }
+    }
+
+    /* request-line = method SP request-target SP HTTP-version CRLF */
+    const unsigned char *method = p;
+    p = skip_class(p, end, C_TCHAR);
+    NEED(1);
+    if (*p != ' ' || p == method)
+        return -400;
+    size_t method_len = (size_t)(p - method);
+    p++;
+
+    const unsigned char *target = p;
+    const unsigned char *question = NULL;
+    for (;;) {
+        p = skip_target(p, end);
+        if (p < end && *p == '?') {
+            if (!question)
+                question = p;
+            p++;
+            continue;
+        }
+        break;
+    }
+    if ((size_t)(p - target) > lim->max_target)
+        return -414;
+    NEED(1);
+    if (*p != ' ' || p == target)
+        return -400;
+    const unsigned char *target_end = p;
+    p++;
+
+    int major, minor;
+    if (end - p >= 10 && memcmp(p, "HTTP/1.1\r\n", 10) == 0) {
+        major = 1;
+        minor = 1;
+        p += 10;
+    } else {
+        static const char name[] = "HTTP/";
+        for (int i = 0; i < 5; i++, p++) {
+            NEED(1);
+            if (*p != (unsigned char)name[i])
+                return -400;
+        }
+        NEED(1);
+        if (!(cls[*p] & C_DIGIT))
+            return -400;
+        major = *p++ - '0';
+        NEED(1);
+        if (*p++ != '.')
+            return -400;
+        NEED(1);
+        if (!(cls[*p] & C_DIGIT))
+            return -400;
+        minor = *p++ - '0';
+        NEED(1);
+        if (*p == '\r') {
+            NEED(2);
+            if (p[1] != '\n')
+                return -400;
+            p += 2;
+        } else if (*p == '\n') {
+            p++;
+        } else {
+            return -400;
+        }
+        if (major != 1)
+            return -505;
+        if (minor > 1)
+            minor = 1; /* RFC 9110 2.5: the highest minor version we implement */
+    }
+
+    bool is_connect = method_len == 7 && memcmp(method, "CONNECT", 7) == 0;
+    bool is_options = method_len == 7 && memcmp(method, "OPTIONS", 7) == 0;
+    zzz_str authority;
+    if ((rc = parse_target(target, target_end, question, is_connect, is_options, &authority, out)) <
+        0)
+        return rc;
+
+    out->method = mkstr(method, method_len);
+    out->target = mkstr(target, (size_t)(target_end - target));
+    out->version_minor = minor;
+    out->host = mkstr(target, 0);
+
+    /* field-line = field-name ":" OWS field-value OWS, then CRLF or LF */
+    head_facts facts = {0};
+    unsigned count = 0;
+    for (;;) {
+        NEED(1);
+        if (*p == '\r') {
+            NEED(2);
+            if (p[1] != '\n')
+                return -400;
+            p += 2;
+            break;
+        }
+        if (*p == '\n') {
+            p++;
+            break;
+        }
+        if (count == lim->max_headers)
+            return -431;
+        /* A line starting with SP or HTAB (obs-fold, or whitespace after the
+         * request-line) has an empty name and fails here, as does any
+         * whitespace between the name and the colon. */
+        const unsigned char *name = p;
+        p = skip_class(p, end, C_TCHAR);
+        NEED(1);
+        if (*p != ':' || p == name)
+            return -400;
+        size_t name_len = (size_t)(p - name);
+        p = skip_ows(p + 1, end);
+        const unsigned char *value = p;
+        p = skip_value(p, end);
+        NEED(1);
+        const unsigned char *value_end = p;
+        if (*p == '\r') {
+            NEED(2);
+            if (p[1] != '\n')
+                return -400;
+            p += 2;
+        } else if (*p == '\n') {
+            p++;
+        } else {
+            return -400; /* a CTL, DEL or NUL */
+        }
+        while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
+            value_end--;
+        out->headers[count].name = mkstr(name, name_len);
+        out->headers[count].value = mkstr(value, (size_t)(value_end - value));
+        count++;
+        if ((rc = on_field(name, name_len, value, value_end, minor, &facts, out)) < 0)
+            return rc;
+    }
+#undef NEED
+
+    /* RFC 9112 3.2: an HTTP/1.1 request without Host is refused. */
+    if (minor == 1 && !facts.host_seen)
+        return -400;
+    if (facts.te_unknown)
+        return -501;
+    if (authority.ptr)
+        out->host = authority;
+    out->header_count = count;
+    if (facts.te_seen) {
+        out->body = HTTP_BODY_CHUNKED;
+        out->content_length = 0;
+    } else if (facts.length_seen) {
+        out->body = HTTP_BODY_LENGTH;
+        out->content_length = facts.length;
+    } else {
+        out->body = HTTP_BODY_NONE;
+        out->content_length = 0;
+    }
+    out->keep_alive = minor == 1 ? !facts.conn_close : facts.conn_keep_alive && !facts.conn_close;
+    out->expect_continue = facts.expect_continue;
+    out->head_len = (size_t)(p - start);
+    return (int)out->head_len;
+
+more:
+    return len > cap ? -431 : 0;
+}
+
+/* ---- chunked bodies ------------------------------------------------------ */
+
+/* RFC 9112 7.1:
+ *   chunk      = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+ *   chunk-ext  = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )
+ *   last-chunk = 1*("0") [ chunk-ext ] CRLF
+ *   trailer-section CRLF
+ * One state per place in that grammar, so the decoder stops and resumes
+ * at any byte. */
+enum {
+    CH_SIZE_START = 0, /* zero-initialised state: before a chunk-size */
+    CH_SIZE,           /* in chunk-size */
+    CH_EXT,            /* after the size or an extension: ';', BWS or CR */
+    CH_EXT_WS,         /* in BWS there: ';' must follow */
+    CH_EXT_NAME_START, /* after ';' */
+    CH_EXT_NAME,
+    CH_EXT_NAME_WS,   /* BWS after a name: '=' or ';' must follow */
+    CH_EXT_VAL_START, /* after '=' */
+    CH_EXT_VAL_TOKEN,
+    CH_EXT_QUOTED,
+    CH_EXT_QUOTED_ESC,
+    CH_SIZE_LF, /* CR of the size line seen */
+    CH_DATA,
+    CH_DATA_CR, /* the CRLF after chunk-data */
+    CH_DATA_LF,
+    CH_TRAILER_START, /* start of a trailer field or of the final CRLF */
+    CH_TRAILER_NAME,
+    CH_TRAILER_VALUE,
+    CH_TRAILER_LF,
+    CH_FINAL_LF,
+    CH_DONE,
+    CH_ERROR,
+};
+
+/* The trailer section may hold this many times max_line bytes: with the
+ * default, 16 KiB, as much as a head. */
+#define TRAILER_LINES 4
+
+ssize_t http_chunked_decode(http_chunked *st, const char *in, size_t in_len, size_t *consumed,
+                            char *out, size_t out_cap, bool *done)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    const unsigned char *end = p + in_len;
+    size_t written = 0;
+    size_t max_line = st->max_line ? st->max_line : 4096;
+    int state = st->state;
+
+    while (p < end && state != CH_DONE && state != CH_ERROR) {
+        if (state == CH_DATA) {
+            size_t n = (size_t)(end - p);
+            if (n > st->chunk_left)
+                n = (size_t)st->chunk_left;
+            if (n > out_cap - written)
+                n = out_cap - written;
+            if (n == 0)
+                break; /* out is full */
+            /* out <= in and every byte copied was consumed first, so with
+             * one buffer the write trails the read and never overtakes it. */
+            memmove(out + written, p, n);
+            written += n;
+            p += n;
+            st->chunk_left -= n;
+            if (st->chunk_left == 0)
+                state = CH_DATA_CR;
+            continue;
+        }
+        unsigned char c = *p++;
+        /* Size and extension bytes, before the CR, count against max_line. */
+        if (state <= CH_EXT_QUOTED_ESC && c != '\r' && ++st->line_len > max_line)
+            goto fail;
+        if (state >= CH_TRAILER_START) {
+            if (++st->trailer_bytes > TRAILER_LINES * max_line)
+                goto fail;
+            if (state == CH_TRAILER_NAME || state == CH_TRAILER_VALUE) {
+                if (c != '\r' && ++st->line_len > max_line)
+                    goto fail;
+            }
+        }
+        /* The first byte after the size's digits belongs to what follows. */
+        if (state == CH_SIZE && !(cls[c] & C_HEX))
+            state = CH_EXT;
+        switch (state) {
+        case CH_SIZE_START:
+            if (!(cls[c] & C_HEX))
+                goto fail;
+            st->chunk_left = HEXVAL(c);
+            state = CH_SIZE;
+            break;
+        case CH_SIZE:
+            if (st->chunk_left > (UINT64_MAX >> 4))
+                goto fail;
+            st->chunk_left = (st->chunk_left << 4) | HEXVAL(c);
+            break;
+        case CH_EXT:
+            if (c == ';')
+                state = CH_EXT_NAME_START;
+            else if (c == ' ' || c == '\t')
+                state = CH_EXT_WS;
+            else if (c == '\r')
+                state = CH_SIZE_LF;
+            else
+                goto fail;
+            break;
+        case CH_EXT_WS:
+            if (c == ';')
+                state = CH_EXT_NAME_START;
+            else if (c != ' ' && c != '\t')
+                goto fail;
+            break;
+        case CH_EXT_NAME_START:
+            if (cls[c] & C_TCHAR)
+                state = CH_EXT_NAME;
+            else if (c != ' ' && c != '\t')
+                goto fail;
+            break;
+        case CH_EXT_NAME:
+            if (cls[c] & C_TCHAR)
+                break;
+            if (c == '=')
+                state = CH_EXT_VAL_START;
+            else if (c == ';')
+                state = CH_EXT_NAME_START;
+            else if (c == ' ' || c == '\t')
+                state = CH_EXT_NAME_WS;
+            else if (c == '\r')
+                state = CH_SIZE_LF;
+            else
+                goto fail;
+            break;
+        case CH_EXT_NAME_WS:
+            if (c == '=')
+                state = CH_EXT_VAL_START;
+            else if (c == ';')
+                state = CH_EXT_NAME_START;
+            else if (c != ' ' && c != '\t')
+                goto fail;
+            break;
+        case CH_EXT_VAL_START:
+            if (c == '"')
+                state = CH_EXT_QUOTED;
+            else if (cls[c] & C_TCHAR)
+                state = CH_EXT_VAL_TOKEN;
+            else if (c != ' ' && c != '\t')
+                goto fail;
+            break;
+        case CH_EXT_VAL_TOKEN:
+            if (cls[c] & C_TCHAR)
+                break;
+            if (c == ';')
+                state = CH_EXT_NAME_START;
+            else if (c == ' ' || c == '\t')
+                state = CH_EXT_WS;
+            else if (c == '\r')
+                state = CH_SIZE_LF;
+            else
+                goto fail;
+            break;
+        case CH_EXT_QUOTED:
+            if (c == '"')
+                state = CH_EXT;
+            else if (c == '\\')
+                state = CH_EXT_QUOTED_ESC;
+            else if (!(cls[c] & C_QDTEXT))
+                goto fail;
+            break;
+        case CH_EXT_QUOTED_ESC:
+            if (!(cls[c] & C_VALUE))
+                goto fail;
+            state = CH_EXT_QUOTED;
+            break;
+        case CH_SIZE_LF:
+            if (c != '\n')
+                goto fail;
+            st->line_len = 0;
+            state = st->chunk_left ? CH_DATA : CH_TRAILER_START;
+            break;
+        case CH_DATA_CR:
+            if (c != '\r')
+                goto fail;
+            state = CH_DATA_LF;
+            break;
+        case CH_DATA_LF:
+            if (c != '\n')
+                goto fail;
+            state = CH_SIZE_START;
+            break;
+        case CH_TRAILER_START:
+            /* Trailer fields follow the rules of header fields (no
+             * obs-fold, no space before the colon); their values are
+             * checked and dropped. */
+            if (c == '\r') {
+                state = CH_FINAL_LF;
+            } else if (cls[c] & C_TCHAR) {
+                st->line_len = 1;
+                state = CH_TRAILER_NAME;
+            } else {
+                goto fail;
+            }
+            break;
+        case CH_TRAILER_NAME:
+            if (c == ':')
+                state = CH_TRAILER_VALUE;
+            else if (!(cls[c] & C_TCHAR))
+                goto fail;
+            break;
+        case CH_TRAILER_VALUE:
+            if (c == '\r')
+                state = CH_TRAILER_LF;
+            else if (!(cls[c] & C_VALUE))
+                goto fail;
+            break;
+        case CH_TRAILER_LF:
+            if (c != '\n')
+                goto fail;
+            state = CH_TRAILER_START;
+            break;
+        case CH_FINAL_LF:
+            if (c != '\n')
+                goto fail;
+            state = CH_DONE;
+            break;
+        default:
+            goto fail;
+        }
+    }
+    st->state = state;
+    *consumed = (size_t)(p - (const unsigned char *)in);
+    *done = state == CH_DONE;
+    if (state == CH_ERROR)
+        return -400;
+    return (ssize_t)written;
+
+fail:
+    st->state = CH_ERROR;
+    *consumed = (size_t)(p - (const unsigned char *)in);
+    *done = false;
+    return -400;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+ssize_t http_percent_decode(zzz_str src, char *dst, bool plus_is_space)
+{
+    const unsigned char *s = (const unsigned char *)src.ptr;
+    const unsigned char *end = s + src.len;
+    char *d = dst;
+    while (s < end) {
+        unsigned char c = *s;
+        if (c == '%') {
+            if (end - s < 3 || !(cls[s[1]] & C_HEX) || !(cls[s[2]] & C_HEX))
+                return -1;
+            c = (unsigned char)(HEXVAL(s[1]) << 4 | HEXVAL(s[2]));
+            s += 3;
+        } else {
+            if (c == '+' && plus_is_space)
+                c = ' ';
+            s++;
+        }
+        /* A NUL would cut the string short for any C consumer downstream. */
+        if (c == 0)
+            return -1;
+        *d++ = (char)c;
+    }
+    return d - dst;
+}
+
+bool http_name_eq(zzz_str name, const char *cstr)
+{
+    const unsigned char *a = (const unsigned char *)name.ptr;
+    const unsigned char *b = (const unsigned char *)cstr;
+    for (size_t i = 0; i < name.len; i++)
+        if (b[i] == 0 || LOWER(a[i]) != LOWER(b[i]))
+            return false;
+    return b[name.len] == 0;
+}

@@ -1,0 +1,257 @@
+/* Responses: status, headers, a whole body with its Content-Length, or a
+ * streamed body (chunked when the length is unknown), composed straight
+ * into the connection's write buffer so that pipelined responses leave
+ * together in one send. */
+#include "http.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define RES_HEADER_ROOM 4096
+
+void http_res_init(zzz_res *res, zzz_conn *conn, zzz_req *req)
+{
+    memset(res, 0, sizeof *res);
+    res->conn = conn;
+    res->req = req;
+    res->status = 200;
+}
+
+void zzz_res_status(zzz_res *res, int status)
+{
+    if (!res->head_sent && status >= 100 && status <= 999)
+        res->status = status;
+}
+
+static bool is_tchar(unsigned char c)
+{
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        return true;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static bool name_is(const char *name, const char *managed)
+{
+    zzz_str n = {name, strlen(name)};
+    return http_name_eq(n, managed);
+}
+
+int zzz_res_header(zzz_res *res, const char *name, const char *value)
+{
+    if (res->head_sent)
+        return -EALREADY;
+    if (!name || !value || !*name)
+        return -EINVAL;
+    for (const char *p = name; *p; p++)
+        if (!is_tchar((unsigned char)*p))
+            return -EINVAL;
+    for (const char *p = value; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\r' || c == '\n' || (c < 0x20 && c != '\t') || c == 0x7f)
+            return -EINVAL;
+    }
+    if (name_is(name, "content-length") || name_is(name, "transfer-encoding") ||
+        name_is(name, "date"))
+        return -EINVAL;
+    if (name_is(name, "connection")) {
+        zzz_str v = {value, strlen(value)};
+        if (!http_name_eq(v, "close"))
+            return -EINVAL;
+        res->close = true;
+        return 0;
+    }
+    size_t nlen = strlen(name), vlen = strlen(value);
+    size_t need = nlen + 2 + vlen + 2;
+    if (!res->headers) {
+        res->headers = zzz_conn_arena(res->conn, RES_HEADER_ROOM);
+        if (!res->headers)
+            return -ENOBUFS;
+        res->headers_cap = RES_HEADER_ROOM;
+    }
+    if (res->headers_len + need > res->headers_cap)
+        return -ENOBUFS;
+    char *p = res->headers + res->headers_len;
+    memcpy(p, name, nlen);
+    memcpy(p + nlen, ": ", 2);
+    memcpy(p + nlen + 2, value, vlen);
+    memcpy(p + nlen + 2 + vlen, "\r\n", 2);
+    res->headers_len += need;
+    return 0;
+}
+
+/* 1xx, 204 and 304 carry no body; 1xx and 204 no Content-Length either. */
+static bool status_has_body(int status)
+{
+    return !(status < 200 || status == 204 || status == 304);
+}
+
+static int res_write_head(zzz_res *res, bool length_known, uint64_t length)
+{
+    zzz_req *req = res->req;
+    http_thread *t = http_thread_of(res->conn);
+    if (zzz_conn_closing(res->conn))
+        res->close = true;
+    char line[160];
+    int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", res->status,
+                     zzz_status_reason(res->status));
+    int err = zzz_conn_out(res->conn, line, (size_t)n);
+    size_t date_len;
+    const char *date = http_date_line(t, &date_len);
+    if (err == 0)
+        err = zzz_conn_out(res->conn, date, date_len);
+    n = 0;
+    if (res->status >= 200 && res->status != 204) {
+        if (length_known) {
+            n = snprintf(line, sizeof line, "Content-Length: %llu\r\n", (unsigned long long)length);
+        } else if (req->head.version_minor >= 1) {
+            res->chunked = true;
+            n = snprintf(line, sizeof line, "Transfer-Encoding: chunked\r\n");
+        } else {
+            /* HTTP/1.0 has no chunking: the body ends when we close. */
+            res->close = true;
+        }
+    }
+    if (res->close)
+        n += snprintf(line + n, sizeof line - (size_t)n, "Connection: close\r\n");
+    else if (req->head.version_minor == 0)
+        n += snprintf(line + n, sizeof line - (size_t)n, "Connection: keep-alive\r\n");
+    if (err == 0 && n > 0)
+        err = zzz_conn_out(res->conn, line, (size_t)n);
+    if (err == 0 && res->headers_len)
+        err = zzz_conn_out(res->conn, res->headers, res->headers_len);
+    if (err == 0)
+        err = zzz_conn_out(res->conn, "\r\n", 2);
+    res->head_sent = true;
+    if (err)
+        res->close = true;
+    return err;
+}
+
+int zzz_res_send(zzz_res *res, const void *body, size_t len)
+{
+    if (res->head_sent)
+        return -EALREADY;
+    if (!status_has_body(res->status))
+        len = 0;
+    int err = res_write_head(res, true, len);
+    if (err == 0 && len && !res->head_only)
+        err = zzz_conn_out(res->conn, body, len);
+    res->body_sent = len;
+    res->done = true;
+    return err;
+}
+
+int zzz_res_text(zzz_res *res, int status, const char *text)
+{
+    zzz_res_status(res, status);
+    int err = zzz_res_header(res, "Content-Type", "text/plain; charset=utf-8");
+    if (err && err != -ENOBUFS)
+        return err;
+    return zzz_res_send(res, text, text ? strlen(text) : 0);
+}
+
+int zzz_res_content_length(zzz_res *res, uint64_t len)
+{
+    if (res->head_sent)
+        return -EALREADY;
+    res->length_set = true;
+    res->content_length = len;
+    return 0;
+}
+
+int zzz_res_write(zzz_res *res, const void *data, size_t len)
+{
+    if (res->done)
+        return -EALREADY;
+    int err = 0;
+    if (!res->head_sent) {
+        err = res_write_head(res, res->length_set, res->content_length);
+        if (err)
+            return err;
+    }
+    if (len == 0)
+        return 0;
+    if (res->length_set && res->body_sent + len > res->content_length)
+        return -EMSGSIZE;
+    res->body_sent += len;
+    if (res->head_only || !status_has_body(res->status))
+        return 0;
+    if (res->chunked) {
+        char size_line[24];
+        int n = snprintf(size_line, sizeof size_line, "%zx\r\n", len);
+        err = zzz_conn_out(res->conn, size_line, (size_t)n);
+        if (err == 0)
+            err = zzz_conn_out(res->conn, data, len);
+        if (err == 0)
+            err = zzz_conn_out(res->conn, "\r\n", 2);
+    } else {
+        err = zzz_conn_out(res->conn, data, len);
+    }
+    if (err)
+        res->close = true;
+    return err;
+}
+
+int zzz_res_end(zzz_res *res)
+{
+    if (res->done)
+        return -EALREADY;
+    if (!res->head_sent) {
+        /* Nothing was written: an empty body of known length. */
+        int err = res_write_head(res, true, res->length_set ? res->content_length : 0);
+        res->done = true;
+        if (err)
+            return err;
+        if (res->length_set && res->content_length > 0 && !res->head_only) {
+            res->close = true;
+            return -EPIPE;
+        }
+        return 0;
+    }
+    res->done = true;
+    if (res->chunked && !res->head_only)
+        return zzz_conn_out(res->conn, "0\r\n\r\n", 5);
+    if (res->length_set && res->body_sent != res->content_length) {
+        /* The client was promised more: only closing tells it. */
+        res->close = true;
+        return -EPIPE;
+    }
+    return 0;
+}
+
+bool zzz_res_done(const zzz_res *res)
+{
+    return res->done;
+}
+
+int http_res_finish(zzz_res *res)
+{
+    if (!res->head_sent) {
+        zzz_res_status(res, 500);
+        res->headers_len = 0;
+        return zzz_res_text(res, 500, "Internal Server Error\n");
+    }
+    if (!res->done) {
+        int err = zzz_res_end(res);
+        if (err)
+            return err;
+    }
+    return res->close ? -EPIPE : 0;
+}
+
+int http_send_error(zzz_conn *conn, http_thread *t, int status)
+{
+    const char *reason = zzz_status_reason(status);
+    size_t date_len;
+    const char *date = http_date_line(t, &date_len);
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\n%.*sContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
+                     status, reason, (int)date_len, date, strlen(reason) + 1, reason);
+    int err = zzz_conn_out(conn, head, (size_t)n);
+    if (err == 0)
+        err = zzz_conn_flush(conn);
+    return err;
+}

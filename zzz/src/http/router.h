@@ -1,0 +1,28 @@
+/* The router: per-method routes in a trie of path segments (static,
+ * ":param", final "*wildcard"), so matching cost grows with the path, not
+ * with the number of routes. */
+#ifndef ZZZ_HTTP_ROUTER_H
+#define ZZZ_HTTP_ROUTER_H
+
+#include "zzz.h"
+
+#define ZZZ_MAX_PARAMS 16
+
+typedef struct router_match {
+    int status;            /* 200 matched, 404 no path, 405 path but not method */
+    zzz_handler handler;   /* 200: the route's; 404: the not-found handler
+                              (NULL when none was set) */
+    void *user;
+    unsigned param_count;
+    zzz_str param_names[ZZZ_MAX_PARAMS];
+    zzz_str param_values[ZZZ_MAX_PARAMS]; /* slices of the path given */
+    char allow[128];       /* 405: "GET, HEAD, POST" (NUL-terminated); HEAD
+                              is listed wherever GET is */
+} router_match;
+
+/* Matches a method and a percent-decoded path ("/users/42"). HEAD falls
+ * back to GET when no HEAD route exists. Never allocates. Always returns
+ * m->status (200, 404 or 405). */
+int router_match_path(const zzz_router *router, zzz_str method, zzz_str path, router_match *m);
+
+#endif

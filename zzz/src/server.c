@@ -1,0 +1,523 @@
+/* The TCP server: listening sockets (one SO_REUSEPORT socket per thread),
+ * a worker per runtime that accepts and enforces the connection limit,
+ * the life of a connection between serving tasks and idle watches, and
+ * graceful shutdown on SIGINT/SIGTERM. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* ---- buffer pools -------------------------------------------------------- */
+
+int zzz_pool_init(zzz_pool *pool, size_t size, unsigned count)
+{
+    memset(pool, 0, sizeof *pool);
+    if (count == 0 || size == 0)
+        return 0;
+    size_t bytes = size * count;
+    void *base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                      -1, 0);
+    if (base == MAP_FAILED)
+        return -ENOMEM;
+    pool->free_list = malloc(count * sizeof *pool->free_list);
+    if (!pool->free_list) {
+        munmap(base, bytes);
+        return -ENOMEM;
+    }
+    pool->base = base;
+    pool->size = size;
+    pool->count = count;
+    pool->free_count = count;
+    for (unsigned i = 0; i < count; i++)
+        pool->free_list[i] = count - 1 - i;
+    return 0;
+}
+
+void zzz_pool_fini(zzz_pool *pool)
+{
+    if (pool->base)
+        munmap(pool->base, pool->size * pool->count);
+    free(pool->free_list);
+    memset(pool, 0, sizeof *pool);
+}
+
+char *zzz_pool_get(zzz_pool *pool)
+{
+    if (pool->free_count == 0)
+        return NULL;
+    unsigned i = pool->free_list[--pool->free_count];
+    return pool->base + (size_t)i * pool->size;
+}
+
+void zzz_pool_put(zzz_pool *pool, char *buf)
+{
+    unsigned i = (unsigned)((size_t)(buf - pool->base) / pool->size);
+    pool->free_list[pool->free_count++] = i;
+}
+
+/* ---- listening ------------------------------------------------------------ */
+
+static int listen_tcp(const zzz_server_config *cfg, uint16_t port, uint16_t *bound)
+{
+    zzz_sockaddr addr;
+    socklen_t len;
+    memset(&addr, 0, sizeof addr);
+    const char *host = cfg->host ? cfg->host : "127.0.0.1";
+    if (inet_pton(AF_INET, host, &addr.in.sin_addr) == 1) {
+        addr.in.sin_family = AF_INET;
+        addr.in.sin_port = htons(port);
+        len = sizeof addr.in;
+    } else if (inet_pton(AF_INET6, host, &addr.in6.sin6_addr) == 1) {
+        addr.in6.sin6_family = AF_INET6;
+        addr.in6.sin6_port = htons(port);
+        len = sizeof addr.in6;
+    } else {
+        return -EINVAL;
+    }
+    int fd = tardy_socket(addr.sa.sa_family, SOCK_STREAM, 0);
+    if (fd < 0)
+        return fd;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+        bind(fd, &addr.sa, len) != 0 || listen(fd, (int)cfg->backlog) != 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    if (getsockname(fd, &addr.sa, &len) == 0)
+        *bound = ntohs(addr.sa.sa_family == AF_INET ? addr.in.sin_port : addr.in6.sin6_port);
+    return fd;
+}
+
+static int listen_unix(const zzz_server_config *cfg)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(cfg->unix_path) >= sizeof addr.sun_path)
+        return -ENAMETOOLONG;
+    strcpy(addr.sun_path, cfg->unix_path);
+    int fd = tardy_socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return fd;
+    unlink(cfg->unix_path); /* a stale socket from an earlier run */
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, (int)cfg->backlog) != 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+static unsigned online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static void config_defaults(zzz_server_config *c)
+{
+    if (c->threads == 0)
+        c->threads = online_cpus();
+    if (c->conn_limit == 0)
+        c->conn_limit = ZZZ_DEFAULT_CONN_LIMIT;
+    if (c->active_limit == 0)
+        c->active_limit = c->conn_limit < ZZZ_DEFAULT_ACTIVE_LIMIT ? c->conn_limit : ZZZ_DEFAULT_ACTIVE_LIMIT;
+    if (c->active_limit > c->conn_limit)
+        c->active_limit = c->conn_limit;
+    if (c->backlog == 0)
+        c->backlog = ZZZ_DEFAULT_BACKLOG;
+    if (c->read_buffer_size == 0)
+        c->read_buffer_size = ZZZ_DEFAULT_BUFFER;
+    if (c->write_buffer_size == 0)
+        c->write_buffer_size = ZZZ_DEFAULT_BUFFER;
+    if (c->stack_size == 0)
+        c->stack_size = ZZZ_DEFAULT_STACK;
+    if (c->idle_timeout_ms == 0)
+        c->idle_timeout_ms = ZZZ_DEFAULT_IDLE_MS;
+    if (c->read_timeout_ms == 0)
+        c->read_timeout_ms = ZZZ_DEFAULT_IO_MS;
+    if (c->write_timeout_ms == 0)
+        c->write_timeout_ms = ZZZ_DEFAULT_IO_MS;
+    if (c->drain_timeout_ms == 0)
+        c->drain_timeout_ms = ZZZ_DEFAULT_DRAIN_MS;
+}
+
+int zzz_server_create(zzz_server **out, const zzz_server_config *config)
+{
+    if (!out || !config || !config->on_conn)
+        return -EINVAL;
+    if (config->threads > 4096)
+        return -EINVAL;
+    zzz_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->cfg = *config;
+    config_defaults(&s->cfg);
+    s->stop_pipe[0] = s->stop_pipe[1] = -1;
+    atomic_init(&s->stopping, false);
+    atomic_init(&s->open_total, 0);
+    /* Unix sockets cannot share a port: all threads accept on one. */
+    s->listen_count = s->cfg.unix_path ? 1 : s->cfg.threads;
+    s->listen_fds = calloc(s->listen_count, sizeof *s->listen_fds);
+    int err = s->listen_fds ? 0 : -ENOMEM;
+    for (unsigned i = 0; i < s->listen_count && err == 0; i++) {
+        s->listen_fds[i] = -1;
+        int fd = s->cfg.unix_path ? listen_unix(&s->cfg) : listen_tcp(&s->cfg, i ? s->port : s->cfg.port, &s->port);
+        if (fd < 0)
+            err = fd;
+        else
+            s->listen_fds[i] = fd;
+    }
+    if (err == 0 && pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        err = -errno;
+    if (err) {
+        s->listen_count = s->listen_fds ? s->listen_count : 0;
+        zzz_server_destroy(s);
+        return err;
+    }
+    *out = s;
+    return 0;
+}
+
+uint16_t zzz_server_port(const zzz_server *server)
+{
+    return server->port;
+}
+
+unsigned zzz_server_threads(const zzz_server *server)
+{
+    return server->cfg.threads;
+}
+
+unsigned zzz_server_open_conns(const zzz_server *server)
+{
+    return atomic_load(&server->open_total);
+}
+
+void zzz_server_destroy(zzz_server *s)
+{
+    if (!s)
+        return;
+    for (unsigned i = 0; s->listen_fds && i < s->listen_count; i++)
+        if (s->listen_fds[i] >= 0)
+            close(s->listen_fds[i]);
+    if (s->cfg.unix_path && s->listen_fds && s->listen_fds[0] >= 0)
+        unlink(s->cfg.unix_path);
+    if (s->stop_pipe[0] >= 0)
+        close(s->stop_pipe[0]);
+    if (s->stop_pipe[1] >= 0)
+        close(s->stop_pipe[1]);
+    if (s->proto_free)
+        s->proto_free(s->proto_owned);
+    free(s->listen_fds);
+    free(s);
+}
+
+/* ---- stopping ---------------------------------------------------------------- */
+
+#define ZZZ_SIGNAL_SLOTS 16
+static _Atomic(zzz_server *) signal_servers[ZZZ_SIGNAL_SLOTS];
+
+void zzz_server_stop(zzz_server *s)
+{
+    if (atomic_exchange(&s->stopping, true))
+        return;
+    /* The pipe is never drained: every runtime's watcher sees it readable. */
+    char byte = 1;
+    ssize_t w = write(s->stop_pipe[1], &byte, 1);
+    (void)w;
+}
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    for (unsigned i = 0; i < ZZZ_SIGNAL_SLOTS; i++) {
+        zzz_server *s = atomic_load(&signal_servers[i]);
+        if (s)
+            zzz_server_stop(s);
+    }
+    errno = saved;
+}
+
+/* ---- connections ------------------------------------------------------------- */
+
+static void conn_release_buffers(zzz_conn *c, bool keep_unread)
+{
+    zzz_worker *w = c->worker;
+    if (c->in.data && !(keep_unread && c->in.len > 0)) {
+        zzz_pool_put(&w->in_pool, c->in.data);
+        c->in = (zzz_buf){0};
+    }
+    if (c->out.data) {
+        zzz_pool_put(&w->out_pool, c->out.data);
+        c->out = (zzz_buf){0};
+    }
+    c->arena_used = 0;
+}
+
+static void conn_close(zzz_conn *c)
+{
+    zzz_worker *w = c->worker;
+    conn_release_buffers(c, false);
+    if (c->fd >= 0) {
+        if (tardy_runtime_self())
+            tardy_close(c->fd);
+        else
+            close(c->fd);
+    }
+    c->fd = -1;
+    c->state = CONN_FREE;
+    c->data = NULL;
+    c->next_free = w->free_conns;
+    w->free_conns = c;
+    w->open--;
+    atomic_fetch_sub(&w->server->open_total, 1);
+}
+
+static void conn_serve(void *arg);
+
+static void conn_woken(void *arg)
+{
+    zzz_conn *c = arg;
+    int result = tardy_watch_result(&c->watch);
+    if (result < 0 || c->worker->draining) {
+        /* Idle timeout, shutdown, or the socket failed while idle. */
+        conn_close(c);
+        return;
+    }
+    conn_serve(c);
+}
+
+/* Runs the protocol on a connection that has something to do. */
+static void conn_serve(void *arg)
+{
+    zzz_conn *c = arg;
+    zzz_worker *w = c->worker;
+    zzz_server *s = w->server;
+    c->state = CONN_ACTIVE;
+    c->task = tardy_self();
+    c->deadline = 0;
+    w->active++;
+    zzz_next next = s->cfg.on_conn(c, s->cfg.user);
+    w->active--;
+    c->task = (tardy_task){0};
+    if (next != ZZZ_WAIT || w->draining || c->fd < 0) {
+        conn_close(c);
+        return;
+    }
+    /* Give back what an idle connection does not need. Bytes already
+     * received (a pipelined request's start) keep their buffer. */
+    if (c->out.data && c->out.len > 0)
+        zzz_conn_flush(c);
+    conn_release_buffers(c, true);
+    c->state = CONN_WAITING;
+    uint64_t idle_deadline = tardy_now() + (uint64_t)s->cfg.idle_timeout_ms * 1000000u;
+    short events = c->in.len > 0 ? (POLLIN | POLLOUT) : POLLIN;
+    if (tardy_watch_start(&c->watch, c->fd, events, idle_deadline, conn_woken, c) != 0)
+        conn_close(c);
+}
+
+static void worker_accept_one(zzz_worker *w, int fd, const zzz_sockaddr *peer, socklen_t peer_len)
+{
+    zzz_server *s = w->server;
+    if (w->open >= s->cfg.conn_limit || w->draining || !w->free_conns) {
+        if (s->cfg.on_refuse)
+            s->cfg.on_refuse(fd, s->cfg.user);
+        tardy_close(fd);
+        return;
+    }
+    if (!s->cfg.unix_path) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    zzz_conn *c = w->free_conns;
+    w->free_conns = c->next_free;
+    memset(&c->in, 0, sizeof c->in);
+    memset(&c->out, 0, sizeof c->out);
+    c->fd = fd;
+    c->data = NULL;
+    c->arena_used = 0;
+    c->peer = *peer;
+    c->peer_len = peer_len;
+    c->state = CONN_WAITING;
+    w->open++;
+    atomic_fetch_add(&s->open_total, 1);
+    if (tardy_spawn(conn_serve, c, NULL) == 0)
+        return;
+    /* Every task is busy: a watch on writability fires at once and its
+     * task starts as soon as a slot frees. */
+    if (tardy_watch_start(&c->watch, fd, POLLOUT, 0, conn_woken, c) != 0)
+        conn_close(c);
+}
+
+static void worker_acceptor(void *arg)
+{
+    zzz_worker *w = arg;
+    while (!w->draining) {
+        zzz_sockaddr peer;
+        socklen_t peer_len = sizeof peer;
+        int fd = tardy_accept(w->listen_fd, &peer.sa, &peer_len);
+        if (fd >= 0) {
+            worker_accept_one(w, fd, &peer, peer_len);
+            continue;
+        }
+        if (fd == -ECANCELED || w->draining)
+            break;
+        if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
+            /* Out of descriptors or memory: pause rather than spin. */
+            tardy_sleep(10 * 1000000u);
+        }
+        /* ECONNABORTED and friends: the next connection may be fine. */
+    }
+}
+
+/* Waits for the stop signal, then drains this worker. */
+static void worker_sentinel(void *arg)
+{
+    zzz_worker *w = arg;
+    zzz_server *s = w->server;
+    for (;;) {
+        int r = tardy_poll(s->stop_pipe[0], POLLIN);
+        if (r > 0 || r == -EBADF)
+            break;
+    }
+    w->draining = true;
+    tardy_cancel(w->acceptor);
+    /* Idle connections close now: their watches fire with -ECANCELED. */
+    for (unsigned i = 0; i < s->cfg.conn_limit; i++) {
+        zzz_conn *c = &w->conns[i];
+        if (c->state == CONN_WAITING)
+            tardy_watch_cancel(&c->watch);
+    }
+    /* Connections being served finish their request (HTTP answers with
+     * Connection: close) until the drain timeout; then they are cut. */
+    uint64_t give_up = tardy_now() + (uint64_t)s->cfg.drain_timeout_ms * 1000000u;
+    while (w->open > 0 && tardy_now() < give_up)
+        tardy_sleep(5 * 1000000u);
+    for (unsigned i = 0; i < s->cfg.conn_limit && w->open > 0; i++) {
+        zzz_conn *c = &w->conns[i];
+        if (c->state == CONN_ACTIVE && c->task.id)
+            tardy_cancel(c->task);
+        else if (c->state == CONN_WAITING)
+            tardy_watch_cancel(&c->watch);
+    }
+}
+
+static int worker_init(zzz_worker *w)
+{
+    zzz_server *s = w->server;
+    w->conns = calloc(s->cfg.conn_limit, sizeof *w->conns);
+    if (!w->conns)
+        return -ENOMEM;
+    for (unsigned i = s->cfg.conn_limit; i-- > 0;) {
+        zzz_conn *c = &w->conns[i];
+        c->worker = w;
+        c->fd = -1;
+        c->next_free = w->free_conns;
+        w->free_conns = c;
+    }
+    /* Waiting connections may keep a receive buffer for pipelined bytes,
+     * so that pool gets some slack over the active limit. */
+    int err = zzz_pool_init(&w->in_pool, s->cfg.read_buffer_size,
+                            s->cfg.active_limit + s->cfg.active_limit / 4 + 1);
+    if (err == 0)
+        err = zzz_pool_init(&w->out_pool, s->cfg.write_buffer_size, s->cfg.active_limit + 1);
+    if (err == 0 && s->hooks.thread_init)
+        err = s->hooks.thread_init(w, s->cfg.user);
+    return err;
+}
+
+static void worker_fini(zzz_worker *w)
+{
+    zzz_server *s = w->server;
+    if (w->conns) {
+        for (unsigned i = 0; i < s->cfg.conn_limit; i++)
+            if (w->conns[i].state != CONN_FREE && w->conns[i].fd >= 0)
+                close(w->conns[i].fd);
+    }
+    if (s->hooks.thread_fini)
+        s->hooks.thread_fini(w, s->cfg.user);
+    zzz_pool_fini(&w->in_pool);
+    zzz_pool_fini(&w->out_pool);
+    free(w->conns);
+    w->conns = NULL;
+}
+
+/* The first task of every runtime: set up this thread's worker and start
+ * its acceptor and its shutdown sentinel. */
+static void worker_entry(void *arg)
+{
+    zzz_server *s = arg;
+    unsigned index = tardy_runtime_index(tardy_runtime_self());
+    zzz_worker *w = &s->workers[index];
+    w->server = s;
+    w->index = index;
+    w->listen_fd = s->listen_fds[s->listen_count == 1 ? 0 : index];
+    int err = worker_init(w);
+    if (err) {
+        fprintf(stderr, "zzz: thread %u cannot start: %s\n", index, strerror(-err));
+        zzz_server_stop(s);
+        return;
+    }
+    tardy_task sentinel;
+    if (tardy_spawn(worker_sentinel, w, &sentinel) != 0 ||
+        tardy_spawn(worker_acceptor, w, &w->acceptor) != 0) {
+        zzz_server_stop(s);
+        return;
+    }
+    if (index == 0 && s->cfg.on_start)
+        s->cfg.on_start(s, tardy_driver_name(), s->cfg.start_arg);
+}
+
+int zzz_server_run(zzz_server *s)
+{
+    s->workers = calloc(s->cfg.threads, sizeof *s->workers);
+    if (!s->workers)
+        return -ENOMEM;
+    struct sigaction old_int, old_term;
+    int slot = -1;
+    if (!s->cfg.no_signal_handlers) {
+        for (unsigned i = 0; i < ZZZ_SIGNAL_SLOTS && slot < 0; i++) {
+            zzz_server *expected = NULL;
+            if (atomic_compare_exchange_strong(&signal_servers[i], &expected, s))
+                slot = (int)i;
+        }
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+    }
+    /* Tasks: one per active connection, plus the acceptor and sentinel. */
+    tardy_config tc = {
+        .threads = s->cfg.threads,
+        .max_tasks = s->cfg.active_limit + 4,
+        .stack_size = s->cfg.stack_size,
+        .driver = s->cfg.driver,
+    };
+    int err = tardy_run(&tc, worker_entry, s);
+    for (unsigned i = 0; i < s->cfg.threads; i++)
+        if (s->workers[i].server)
+            worker_fini(&s->workers[i]);
+    if (!s->cfg.no_signal_handlers) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        if (slot >= 0)
+            atomic_store(&signal_servers[slot], NULL);
+    }
+    free(s->workers);
+    s->workers = NULL;
+    return err;
+}

@@ -1,0 +1,111 @@
+/* Internal state of the TCP server: the server, one worker per runtime,
+ * connection records and the buffer pools. Not installed. */
+#ifndef ZZZ_SERVER_H
+#define ZZZ_SERVER_H
+
+#include "zzz.h"
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <sys/un.h>
+
+#define ZZZ_DEFAULT_CONN_LIMIT 1024u
+#define ZZZ_DEFAULT_ACTIVE_LIMIT 256u
+#define ZZZ_DEFAULT_BACKLOG 1024u
+#define ZZZ_DEFAULT_BUFFER ((size_t)16 * 1024)
+#define ZZZ_DEFAULT_STACK ((size_t)64 * 1024)
+#define ZZZ_DEFAULT_IDLE_MS 60000u
+#define ZZZ_DEFAULT_IO_MS 30000u
+#define ZZZ_DEFAULT_DRAIN_MS 10000u
+
+/* A fixed set of equal buffers carved from one mapping; the kernel commits
+ * a buffer's pages only once they are touched. */
+typedef struct zzz_pool {
+    char *base;
+    size_t size;  /* bytes per buffer */
+    unsigned count;
+    unsigned free_count;
+    unsigned *free_list; /* indices of free buffers (a stack: warm first) */
+} zzz_pool;
+
+int zzz_pool_init(zzz_pool *pool, size_t size, unsigned count);
+void zzz_pool_fini(zzz_pool *pool);
+char *zzz_pool_get(zzz_pool *pool); /* NULL when empty */
+void zzz_pool_put(zzz_pool *pool, char *buf);
+
+typedef enum conn_state { CONN_FREE, CONN_ACTIVE, CONN_WAITING } conn_state;
+
+typedef union zzz_sockaddr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+} zzz_sockaddr;
+
+struct zzz_worker;
+
+/* One open connection. While it waits it is just this record (and the
+ * kernel's socket): no task, no stack, no buffer unless bytes are left. */
+struct zzz_conn {
+    tardy_watch watch;
+    struct zzz_worker *worker;
+    int fd;
+    conn_state state;
+    zzz_buf in;   /* data NULL when no buffer is held */
+    zzz_buf out;
+    size_t arena_used; /* scratch taken from the end of `out` (see zzz_conn_arena) */
+    uint64_t deadline;
+    tardy_task task;
+    void *data;
+    zzz_sockaddr peer;
+    socklen_t peer_len;
+    struct zzz_conn *next_free;
+};
+
+typedef struct zzz_worker {
+    struct zzz_server *server;
+    unsigned index;
+    int listen_fd;
+    zzz_conn *conns;
+    zzz_conn *free_conns;
+    unsigned open;
+    unsigned active;
+    zzz_pool in_pool;
+    zzz_pool out_pool;
+    tardy_task acceptor;
+    bool draining;
+    void *proto; /* the protocol's per-thread state (HTTP: body pool, date) */
+} zzz_worker;
+
+/* Per-thread hooks a protocol layered inside zzz (HTTP) uses to keep
+ * per-thread state. */
+typedef struct zzz_proto_hooks {
+    int (*thread_init)(zzz_worker *worker, void *user);
+    void (*thread_fini)(zzz_worker *worker, void *user);
+} zzz_proto_hooks;
+
+struct zzz_server {
+    zzz_server_config cfg; /* defaults filled in */
+    int *listen_fds;
+    unsigned listen_count;
+    uint16_t port;
+    int stop_pipe[2];
+    atomic_bool stopping;
+    atomic_uint open_total;
+    zzz_worker *workers;
+    zzz_proto_hooks hooks;
+    void *proto_owned; /* freed with the server (HTTP's config copy) */
+    void (*proto_free)(void *);
+};
+
+/* Takes `n` bytes of per-request scratch from the end of the connection's
+ * write buffer (NULL when it would collide with pending output). Reset by
+ * zzz_conn_arena_reset. */
+char *zzz_conn_arena(zzz_conn *conn, size_t n);
+void zzz_conn_arena_reset(zzz_conn *conn);
+/* Bytes of the write buffer usable for output (its capacity less the arena). */
+size_t zzz_conn_out_room(zzz_conn *conn);
+
+/* Runs an I/O call under the connection's deadline (or now + timeout). */
+uint64_t zzz_conn_io_deadline(const zzz_conn *conn, uint32_t timeout_ms);
+
+#endif
