@@ -327,6 +327,9 @@ static void fire_timers(struct tardy_runtime *rt)
 static void runtime_loop(struct tardy_runtime *rt)
 {
     struct tardy_run *run = rt->run;
+    /* Start-up (rings, pools, sibling threads) took a while: the first
+     * turn's tasks should not see a clock that lags by milliseconds. */
+    rt->now = tardy_clock_ns();
     for (;;) {
         if (atomic_load_explicit(&rt->inbox, memory_order_relaxed))
             inbox_drain(rt);
