@@ -31,10 +31,12 @@ static ssize_t write_all(int fd, const char *buf, size_t len)
     return (ssize_t)done;
 }
 
-/* Copies one file to standard output. Returns 0, or 1 after printing why not. */
+/* Copies one file ("-": standard input) to standard output. Returns 0, or 1
+ * after printing why not. */
 static int copy_file(const char *path)
 {
-    int fd = tardy_open(path, O_RDONLY, 0);
+    int is_stdin = strcmp(path, "-") == 0;
+    int fd = is_stdin ? STDIN_FILENO : tardy_open(path, O_RDONLY, 0);
     if (fd < 0) {
         fprintf(stderr, "cat: %s: %s\n", path, strerror(-fd));
         return 1;
@@ -44,11 +46,11 @@ static int copy_file(const char *path)
      * anything else; a pipe or a terminal has no offset (-ESPIPE), and then
      * the file's own position (-1) is used instead. */
     int64_t offset = 0;
-    char buf[32 * 1024];
+    char buf[16 * 1024]; /* a quarter of the default 64 KiB stack */
     int status = 0;
     for (;;) {
         ssize_t n = tardy_read(fd, buf, sizeof buf, offset);
-        if (n == -ESPIPE && offset == 0) {
+        if ((n == -ESPIPE || n == -EINVAL) && offset == 0) {
             offset = -1;
             continue;
         }
@@ -69,7 +71,7 @@ static int copy_file(const char *path)
         }
     }
 
-    int ret = tardy_close(fd);
+    int ret = is_stdin ? 0 : tardy_close(fd);
     if (ret < 0 && status == 0) {
         fprintf(stderr, "cat: %s: close: %s\n", path, strerror(-ret));
         status = 1;
@@ -91,7 +93,7 @@ static void cat_main(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fprintf(argc < 2 ? stderr : stdout, "usage: cat FILE...\n");
+        fprintf(argc < 2 ? stderr : stdout, "usage: cat FILE... (- for standard input)\n");
         return argc < 2 ? 2 : 0;
     }
     /* A reader that goes away (cat FILE | head) gives -EPIPE, reported like

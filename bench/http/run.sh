@@ -1,0 +1,529 @@
+#!/usr/bin/env bash
+# HTTP/1.1 benchmark: zzz's hello example (io_uring, epoll and busy-loop
+# drivers) against nginx, h2o and lighttpd, in one run on this machine.
+# Every server answers GET / with the 13 bytes "Hello, World!" over
+# keep-alive; each runs alone, pinned to CPU 0, while wrk loads it from
+# CPU 1 (wrk -t1 -c128). Reports requests/s, CPU 0 time per request and
+# peak RSS, medians over the rounds, with ratios to the best peer.
+#
+#   bench/http/run.sh                  10 s per run, 3 rounds (~6 minutes)
+#   bench/http/run.sh --quick          2 s per run, 1 round (for CI)
+#   bench/http/run.sh --out FILE.csv   also write the figures as CSV
+#   bench/http/run.sh --secs N --rounds N
+#
+# Missing tools (wrk, nginx-light, h2o, lighttpd, curl) are installed with
+# apt-get, which needs root. Environment: HELLO=path uses that hello binary
+# instead of building one; BENCH_BUILD_DIR (default build-bench-http) is
+# where it is built; BENCH_PORT (default 18480) is the first of the
+# 127.0.0.1 ports used; BENCH_KEEP=1 keeps the temp dir of configs and logs.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+secs=10
+rounds=3
+out_csv=""
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick)
+        secs=2
+        rounds=1
+        ;;
+    --out)
+        [ $# -ge 2 ] || {
+            echo "bench-http: --out needs a file name" >&2
+            exit 2
+        }
+        out_csv=$2
+        shift
+        ;;
+    --secs)
+        secs=${2:?--secs needs a number}
+        shift
+        ;;
+    --rounds)
+        rounds=${2:?--rounds needs a number}
+        shift
+        ;;
+    -h | --help)
+        sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "bench-http: unknown argument '$1' (try --help)" >&2
+        exit 2
+        ;;
+    esac
+    shift
+done
+[[ $secs =~ ^[1-9][0-9]*$ ]] || { echo "bench-http: --secs must be a positive integer" >&2; exit 2; }
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "bench-http: --rounds must be a positive integer" >&2; exit 2; }
+if [ -n "$out_csv" ]; then
+    # Resolve now: the script works from the repository root.
+    case $out_csv in /*) ;; *) out_csv=$OLDPWD/$out_csv ;; esac
+fi
+
+die() {
+    echo "bench-http: FAIL: $*" >&2
+    exit 1
+}
+note() { echo "bench-http: $*" >&2; }
+
+[ "$(nproc)" -ge 2 ] || die "needs two CPUs: the server runs on CPU 0, wrk on CPU 1"
+export PATH=$PATH:/usr/sbin:/sbin
+
+# ---------------------------------------------------------------- tools
+have() { command -v "$1" >/dev/null 2>&1; }
+missing=()
+have wrk || missing+=(wrk)
+have nginx || missing+=(nginx)
+have h2o || missing+=(h2o)
+have lighttpd || missing+=(lighttpd)
+have curl || missing+=(curl)
+have taskset || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+    [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}; run as root to install them with apt-get"
+    note "installing ${missing[*]} with apt-get"
+    apt-get update -qq >/dev/null
+    pkgs=()
+    for m in "${missing[@]}"; do
+        if [ "$m" = nginx ]; then
+            # nginx-light is the smallest build with the http core we use;
+            # fall back to plain nginx where it is gone (Debian 13).
+            if apt-cache show nginx-light >/dev/null 2>&1; then pkgs+=(nginx-light); else pkgs+=(nginx); fi
+        else
+            pkgs+=("$m")
+        fi
+    done
+    # The packages' maintainer scripts would start system-wide daemons on
+    # port 80 where no init system stops them; forbid that for the install.
+    policy_added=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        policy_added=1
+    fi
+    rc=0
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null || rc=$?
+    [ $policy_added -eq 0 ] || rm -f /usr/sbin/policy-rc.d
+    [ $rc -eq 0 ] || die "apt-get install ${pkgs[*]} failed"
+    for t in wrk nginx h2o lighttpd curl taskset; do have $t || die "$t still missing after apt-get"; done
+fi
+
+# ---------------------------------------------------------------- zzz hello
+build_dir=${BENCH_BUILD_DIR:-build-bench-http}
+if [ -n "${HELLO:-}" ]; then
+    [ -x "$HELLO" ] || die "HELLO=$HELLO is not an executable"
+    hello=$HELLO
+else
+    mkdir -p "$build_dir"
+    if [ ! -f "$build_dir/build.ninja" ]; then
+        meson setup "$build_dir" --buildtype=release -Db_ndebug=true -Dtests=false -Dbench=false \
+            >"$build_dir/../$(basename "$build_dir").setup.log" 2>&1 ||
+            die "meson setup $build_dir failed (see $(basename "$build_dir").setup.log)"
+    fi
+    ninja -C "$build_dir" >"$build_dir/bench-http.ninja.log" 2>&1 ||
+        die "ninja -C $build_dir failed (see $build_dir/bench-http.ninja.log)"
+    hello=""
+    for c in "$build_dir/examples/hello" "$build_dir/examples/hello/hello"; do
+        if [ -f "$c" ] && [ -x "$c" ]; then
+            hello=$c
+            break
+        fi
+    done
+    if [ -z "$hello" ]; then
+        # examples/meson.build does not build hello: link it by hand against
+        # the static libraries, with the system libraries meson found.
+        libs=$(PKG_CONFIG_PATH=$build_dir/meson-uninstalled pkg-config --static --libs-only-l zzz 2>/dev/null |
+            tr ' ' '\n' | grep -vxE -- '-l(zzz|tardy)|' | sort -u | tr '\n' ' ') || libs="-luring"
+        hello=$build_dir/hello-bench
+        # shellcheck disable=SC2086 # $libs is a list of -l flags
+        gcc -O2 -std=c17 -D_GNU_SOURCE -I tardy/include -I zzz/include examples/hello/main.c \
+            "$build_dir/zzz/libzzz.a" "$build_dir/tardy/libtardy.a" $libs -pthread -o "$hello" \
+            >"$build_dir/hello-bench.log" 2>&1 || die "linking hello failed (see $build_dir/hello-bench.log)"
+    fi
+fi
+hello=$(readlink -f "$hello")
+
+# ---------------------------------------------------------------- state, cleanup
+tmp=$(mktemp -d /tmp/bench-http.XXXXXX)
+chmod 755 "$tmp" # nginx workers and h2o drop to nobody and read the docroot
+www=$tmp/www
+mkdir -p "$www"
+printf 'Hello, World!' >"$www/index.txt"
+chmod 644 "$www/index.txt"
+cp "$www/index.txt" "$tmp/expected"
+pids=()
+
+# The process and its descendants (nginx's worker, anything h2o forks).
+proc_tree() {
+    local p=$1 c
+    echo "$p"
+    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do proc_tree "$c"; done
+}
+
+stop_server() {
+    local pid=$1 all p i
+    kill -0 "$pid" 2>/dev/null || return 0
+    all=$(proc_tree "$pid")
+    # shellcheck disable=SC2086
+    kill -TERM $all 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do stop_server "$pid"; done
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then note "configs and logs kept in $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+fds=$(ulimit -n)
+[ "$fds" -le 20480 ] || fds=20480
+[ "$fds" -ge 10240 ] || note "only $(ulimit -n) file descriptors: the 10,000-connection capacity is not reachable"
+
+# ---------------------------------------------------------------- servers
+# name|what it serves
+servers=(
+    "zzz-io_uring|handler"
+    "zzz-epoll|handler"
+    "zzz-busy|handler"
+    "nginx-return|return"
+    "nginx-file|static file"
+    "h2o-file|static file"
+    "h2o-mruby|mruby handler"
+    "lighttpd-file|static file"
+)
+port_base=${BENCH_PORT:-18480}
+
+nginx_conf() { # dir port location-body
+    cat >"$1/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile $fds;
+user nobody nogroup;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events {
+    worker_connections 10240;
+    use epoll;
+}
+http {
+    access_log off;
+    server_tokens off;
+    keepalive_timeout 60s;
+    keepalive_requests 1000000;
+    client_body_temp_path $1/client_body;
+    proxy_temp_path $1/proxy;
+    fastcgi_temp_path $1/fastcgi;
+    uwsgi_temp_path $1/uwsgi;
+    scgi_temp_path $1/scgi;
+    types { text/plain txt; }
+    default_type text/plain;
+    sendfile on;
+    tcp_nopush on;
+    open_file_cache max=1000 inactive=60s;
+    server {
+        listen 127.0.0.1:$2 backlog=4096;
+        $3
+    }
+}
+EOF
+}
+
+h2o_conf() { # dir port path-body
+    cat >"$1/h2o.conf" <<EOF
+num-threads: 1
+max-connections: 10000
+error-log: $1/error.log
+listen:
+  host: 127.0.0.1
+  port: $2
+hosts:
+  default:
+    paths:
+      /:
+$3
+EOF
+}
+
+# Starts server $1 on port $2; sets spid.
+start_server() {
+    local name=$1 port=$2 dir=$tmp/$1
+    mkdir -p "$dir"
+    local cmd=()
+    case $name in
+    zzz-*)
+        cmd=(env TARDY_DRIVER="${name#zzz-}" "$hello" --port "$port" --threads 1 --conn-limit 10000)
+        ;;
+    nginx-return)
+        nginx_conf "$dir" "$port" "location = / { return 200 'Hello, World!'; }"
+        cmd=(nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log")
+        ;;
+    nginx-file)
+        nginx_conf "$dir" "$port" "location / { root $www; index index.txt; }"
+        cmd=(nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log")
+        ;;
+    h2o-file)
+        h2o_conf "$dir" "$port" "        file.dir: $www
+        file.index: ['index.txt']
+        file.mime.settypes:
+          text/plain: .txt"
+        cmd=(h2o -c "$dir/h2o.conf")
+        ;;
+    h2o-mruby)
+        h2o_conf "$dir" "$port" "        mruby.handler: |
+          Proc.new do |env|
+            [200, {\"content-type\" => \"text/plain\"}, [\"Hello, World!\"]]
+          end"
+        cmd=(h2o -c "$dir/h2o.conf")
+        ;;
+    lighttpd-file)
+        cat >"$dir/lighttpd.conf" <<EOF
+server.modules = ("mod_indexfile", "mod_staticfile")
+server.document-root = "$www"
+server.bind = "127.0.0.1"
+server.port = $port
+server.errorlog = "$dir/error.log"
+server.event-handler = "linux-sysepoll"
+server.max-worker = 0
+server.max-fds = $fds
+server.max-connections = $((fds / 2 < 10000 ? fds / 2 : 10000))
+server.max-keep-alive-requests = 65535
+server.max-keep-alive-idle = 60
+server.listen-backlog = 4096
+server.tag = "lighttpd"
+index-file.names = ("index.txt")
+mimetype.assign = (".txt" => "text/plain")
+EOF
+        cmd=(lighttpd -D -f "$dir/lighttpd.conf")
+        ;;
+    *) die "unknown server $name" ;;
+    esac
+    # Nothing may already answer on the port: we would measure it instead.
+    if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then
+        die "127.0.0.1:$port is already in use (set BENCH_PORT)"
+    fi
+    taskset -c 0 "${cmd[@]}" >"$dir/stdout.log" 2>"$dir/stderr.log" &
+    spid=$!
+    pids+=("$spid")
+    local i
+    for ((i = 0; i < 100; i++)); do
+        if ! kill -0 "$spid" 2>/dev/null; then
+            note "$name exited at start-up; its output:"
+            cat "$dir/stdout.log" "$dir/stderr.log" "$dir/error.log" 2>/dev/null | tail -20 >&2
+            return 1
+        fi
+        curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/" && return 0
+        sleep 0.1
+    done
+    note "$name does not answer on 127.0.0.1:$port after 10 s"
+    return 1
+}
+
+# Checks that the server answers GET / with exactly the 13-byte body, as
+# text/plain, and keeps the connection open for a second request.
+verify() {
+    local name=$1 port=$2 url=http://127.0.0.1:$2/ got code ctype conns
+    got=$(curl -sS --max-time 5 -o "$tmp/body" -w '%{http_code} %{content_type}' "$url") ||
+        die "$name: curl $url failed"
+    code=${got%% *}
+    ctype=${got#* }
+    [ "$code" = 200 ] || die "$name: GET / answered $code, not 200 (body: $(head -c 200 "$tmp/body"))"
+    cmp -s "$tmp/body" "$tmp/expected" ||
+        die "$name: GET / body is '$(head -c 200 "$tmp/body")' ($(wc -c <"$tmp/body") bytes), not 'Hello, World!'"
+    case $ctype in text/plain*) ;; *) die "$name: Content-Type is '$ctype', not text/plain" ;; esac
+    conns=$(curl -sS --max-time 5 -o /dev/null -o /dev/null -w '%{num_connects} ' "$url" "$url") ||
+        die "$name: two requests on one connection failed"
+    [ "$conns" = "1 0 " ] || die "$name: did not keep the connection alive (new connections per request: $conns)"
+}
+
+cpu0_busy() { # user+nice+system+irq+softirq+steal of cpu0, in jiffies
+    awk '$1 == "cpu0" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+proc_cpu() { # utime+stime of the process tree, in jiffies
+    local p sum=0 v
+    for p in $(proc_tree "$1"); do
+        # Field 2 (comm) may hold spaces: count from after its ')'.
+        v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true)
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+
+# Busy share (percent) of CPUs 0 and 1 over half a second with no server
+# running: anything else on the machine shows up here, and in ns/req.
+background() {
+    local a b
+    a=$(awk '$1 ~ /^cpu[01]$/ { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+    sleep 0.5
+    b=$(awk '$1 ~ /^cpu[01]$/ { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+    paste <(echo "$a") <(echo "$b") | awk '{ t = $4 - $2; printf "%d ", (t > 0 ? 100 * ($3 - $1) / t : 0) }'
+}
+
+peak_rss_kib() { # VmHWM summed over the process tree
+    local p sum=0 v
+    for p in $(proc_tree "$1"); do
+        v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+
+to_ms() { # wrk's "1.23ms" / "456.00us" / "1.02s" -> ms
+    awk -v t="$1" 'BEGIN {
+        if (t ~ /us$/) { sub(/us$/, "", t); print t / 1000 }
+        else if (t ~ /ms$/) { sub(/ms$/, "", t); print t + 0 }
+        else if (t ~ /m$/) { sub(/m$/, "", t); print t * 60000 }
+        else { sub(/s$/, "", t); print t * 1000 } }'
+}
+
+hz=$(getconf CLK_TCK)
+wrk_cmd=(taskset -c 1 wrk -t1 -c128)
+results=$tmp/results # name round rps ns_per_req rss_kib p99_ms errors proc_ns_per_req bg_cpu0 bg_cpu1
+
+measure() { # name port round
+    local name=$1 port=$2 round=$3 url=http://127.0.0.1:$2/ log=$tmp/$1/wrk.$3.log
+    # Warm-up: let the server grow its pools and the page cache settle.
+    timeout 30 "${wrk_cmd[@]}" -d1s "$url" >/dev/null 2>&1 || die "$name: wrk warm-up failed"
+    local before after pbefore pafter
+    pbefore=$(proc_cpu "$spid")
+    before=$(cpu0_busy)
+    timeout $((secs + 30)) "${wrk_cmd[@]}" -d"${secs}s" --latency "$url" >"$log" 2>&1 ||
+        die "$name: wrk failed: $(tail -5 "$log")"
+    after=$(cpu0_busy)
+    pafter=$(proc_cpu "$spid")
+    local rss requests rps p99 errors non2xx
+    rss=$(peak_rss_kib "$spid")
+    requests=$(awk '/requests in/ { print $1; exit }' "$log")
+    rps=$(awk '/^Requests\/sec:/ { print $2; exit }' "$log")
+    p99=$(to_ms "$(awk '$1 == "99%" { print $2; exit }' "$log")")
+    non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF; exit }' "$log")
+    errors=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10; exit }' "$log")
+    if [ -z "$requests" ] || [ -z "$rps" ]; then die "$name: cannot read wrk's output: $(cat "$log")"; fi
+    [ "$requests" -gt 0 ] || die "$name: wrk completed no request"
+    [ -z "$non2xx" ] || die "$name: $non2xx responses were not 2xx/3xx under load"
+    kill -0 "$spid" 2>/dev/null || die "$name: the server died under load"
+    local ns pns
+    ns=$(awk -v j=$((after - before)) -v hz="$hz" -v n="$requests" 'BEGIN { printf "%.0f", j * 1e9 / hz / n }')
+    pns=$(awk -v j=$((pafter - pbefore)) -v hz="$hz" -v n="$requests" 'BEGIN { printf "%.0f", j * 1e9 / hz / n }')
+    echo "$name $round $rps $ns $rss $p99 ${errors:-0} $pns $bg" >>"$results"
+    printf '  round %d  %-14s %8.0f req/s %7s ns/req (process %s) %6s KiB %7.2f ms p99, background %s%%%s\n' \
+        "$round" "$name" "$rps" "$ns" "$pns" "$rss" "$p99" "${bg// /%,}" \
+        "$([ "${errors:-0}" = 0 ] || echo "  ($errors socket errors)")" >&2
+}
+
+# ---------------------------------------------------------------- run
+kernel=$(uname -r)
+cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+echo "HTTP/1.1 GET / -> 13-byte 'Hello, World!', keep-alive; wrk -t1 -c128 -d${secs}s on CPU 1, server on CPU 0"
+echo "$rounds round(s), medians; $cpu_model, $(nproc) CPUs, Linux $kernel"
+echo "zzz: $hello (1 thread); $(nginx -v 2>&1 | sed 's/.*: //'); h2o $(h2o -v | awk 'NR == 1 { print $3 }'); $(lighttpd -v 2>&1 | awk '{ print $1 }' | head -1); wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
+echo
+
+: >"$results"
+n=${#servers[@]}
+for ((r = 1; r <= rounds; r++)); do
+    note "round $r/$rounds"
+    # Take turns, and rotate who goes first so no server always follows the same one.
+    for ((k = 0; k < n; k++)); do
+        idx=$(((k + r - 1) % n))
+        name=${servers[$idx]%%|*}
+        port=$((port_base + idx))
+        bg=$(background)
+        bg=${bg% }
+        start_server "$name" "$port" || die "$name did not start"
+        if [[ $name == zzz-* ]]; then
+            line=$(head -1 "$tmp/$name/stdout.log")
+            want=${name#zzz-}
+            [[ $line == *"driver $want,"* ]] || die "$name: asked for driver $want, got: $line"
+        fi
+        verify "$name" "$port"
+        measure "$name" "$port" "$r"
+        stop_server "$spid"
+    done
+done
+
+# ---------------------------------------------------------------- report
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+col() { awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$results" | median; }
+declare -A med_rps med_ns med_pns med_rss med_p99 serves
+for s in "${servers[@]}"; do
+    name=${s%%|*}
+    serves[$name]=${s#*|}
+    med_rps[$name]=$(col "$name" 3)
+    med_ns[$name]=$(col "$name" 4)
+    med_rss[$name]=$(col "$name" 5)
+    med_p99[$name]=$(col "$name" 6)
+    med_pns[$name]=$(col "$name" 8)
+done
+best() { # array-name direction(>|<): the best peer by that figure
+    local -n fig=$1
+    local b="" name
+    for s in "${servers[@]}"; do
+        name=${s%%|*}
+        [[ $name == zzz-* ]] && continue
+        if [ -z "$b" ] || awk -v a="${fig[$name]}" -v b="${fig[$b]}" "BEGIN { exit !(a $2 b) }"; then b=$name; fi
+    done
+    echo "$b"
+}
+best_rps=$(best med_rps '>')
+best_ns=$(best med_ns '<')
+best_pns=$(best med_pns '<')
+best_rss=$(best med_rss '<')
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+printf '%-14s %-13s %9s %8s %8s %8s %7s   %6s %7s %7s %6s\n' server serves 'req/s' 'ns/req' 'proc ns' \
+    'RSS KiB' 'p99 ms' 'req/s÷' 'ns/req÷' 'proc÷' 'RSS÷'
+csv_rows=()
+for s in "${servers[@]}"; do
+    name=${s%%|*}
+    rr=$(ratio "${med_rps[$name]}" "${med_rps[$best_rps]}")
+    rn=$(ratio "${med_ns[$name]}" "${med_ns[$best_ns]}")
+    rp=$(ratio "${med_pns[$name]}" "${med_pns[$best_pns]}")
+    rm_=$(ratio "${med_rss[$name]}" "${med_rss[$best_rss]}")
+    printf '%-14s %-13s %9.0f %8.0f %8.0f %8.0f %7.2f   %6s %7s %7s %6s\n' "$name" "${serves[$name]}" \
+        "${med_rps[$name]}" "${med_ns[$name]}" "${med_pns[$name]}" "${med_rss[$name]}" "${med_p99[$name]}" \
+        "$rr" "$rn" "$rp" "$rm_"
+    csv_rows+=("$name,${serves[$name]},median,,${med_rps[$name]},${med_ns[$name]},${med_pns[$name]},${med_rss[$name]},${med_p99[$name]},$rr,$rn,$rp,$rm_,,,")
+done
+cat <<EOF
+
+÷: ratio to the best peer in that column (req/s $best_rps, ns/req $best_ns, proc $best_pns, RSS $best_rss);
+   req/s÷ above 1, and ns/req÷, proc÷, RSS÷ below 1, are better than every peer.
+ns/req:  busy time of CPU 0 (user+nice+system+irq+softirq+steal in /proc/stat) during the run
+         ÷ requests served: the server plus the kernel's work for it on that CPU.
+proc ns: the server's own CPU time (utime+stime of its processes) ÷ requests served.
+RSS:     peak resident set (VmHWM), summed over the server's processes (nginx: master + worker).
+nginx-file, h2o-file and lighttpd-file serve GET / as a static 13-byte file (index.txt) from a
+docroot; nginx-return answers from its config, h2o-mruby from an mruby handler, zzz from C.
+EOF
+errs=$(awk '$7 > 0 { print $1 " round " $2 ": " $7 }' "$results")
+[ -z "$errs" ] || { echo "socket errors (wrk):"; echo "  ${errs//$'\n'/$'\n'  }"; }
+# Other work on CPU 0 or 1 inflates ns/req and deflates req/s: say so.
+noisy=$(awk '$9 > 5 || $10 > 5 { n++; if ($9 > m0) m0 = $9; if ($10 > m1) m1 = $10 }
+    END { if (n) printf "%d of %d runs, up to %d%% of CPU 0 and %d%% of CPU 1", n, NR, m0, m1 }' "$results")
+if [ -n "$noisy" ]; then
+    echo "WARNING: the machine was not quiet: before $noisy were busy with"
+    echo "         other processes; the figures are noisy (proc ns is the least affected)."
+fi
+
+if [ -n "$out_csv" ]; then
+    {
+        echo "server,serves,kind,round,req_per_s,ns_per_req,proc_ns_per_req,peak_rss_kib,p99_ms,req_per_s_ratio,ns_per_req_ratio,proc_ns_ratio,rss_ratio,socket_errors,background_cpu0_pct,background_cpu1_pct"
+        for row in "${csv_rows[@]}"; do echo "$row"; done
+        while read -r name round rps ns rss p99 errors pns bg0 bg1; do
+            echo "$name,${serves[$name]},round,$round,$rps,$ns,$pns,$rss,$p99,,,,,$errors,$bg0,$bg1"
+        done <"$results"
+    } >"$out_csv"
+    note "wrote $out_csv"
+fi
