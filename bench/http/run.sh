@@ -3,8 +3,9 @@
 # drivers) against nginx, h2o and lighttpd, in one run on this machine.
 # Every server answers GET / with the 13 bytes "Hello, World!" over
 # keep-alive; each runs alone, pinned to CPU 0, while wrk loads it from
-# CPU 1 (wrk -t1 -c128). Reports requests/s, CPU 0 time per request and
-# peak RSS, medians over the rounds, with ratios to the best peer.
+# CPU 1 (wrk -t1 -c128). Reports requests/s, CPU 0 time and the server's
+# own CPU time per request, peak RSS and p99 latency, medians over the
+# rounds, with ratios to the best peer. See bench/http/README.md.
 #
 #   bench/http/run.sh                  10 s per run, 3 rounds (~6 minutes)
 #   bench/http/run.sh --quick          2 s per run, 1 round (for CI)
@@ -17,7 +18,8 @@
 # where it is built; BENCH_PORT (default 18480) is the first of the
 # 127.0.0.1 ports used; BENCH_KEEP=1 keeps the temp dir of configs and logs.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+self=$(readlink -f "$0")
+cd "$(dirname "$self")/../.."
 
 secs=10
 rounds=3
@@ -45,7 +47,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,19p' "$self" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)

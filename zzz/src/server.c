@@ -330,7 +330,7 @@ static void conn_serve(void *arg)
 static void worker_accept_one(zzz_worker *w, int fd, const zzz_sockaddr *peer, socklen_t peer_len)
 {
     zzz_server *s = w->server;
-    if (w->open >= s->cfg.conn_limit || w->draining || !w->free_conns) {
+    if (w->open >= s->cfg.conn_limit || w->draining) {
         if (s->cfg.on_refuse)
             s->cfg.on_refuse(fd, s->cfg.user);
         tardy_close(fd);
@@ -341,7 +341,13 @@ static void worker_accept_one(zzz_worker *w, int fd, const zzz_sockaddr *peer, s
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     zzz_conn *c = w->free_conns;
-    w->free_conns = c->next_free;
+    if (c) {
+        w->free_conns = c->next_free;
+    } else {
+        /* Below the limit, so a never-used record is left. */
+        c = &w->conns[w->conns_used++];
+        c->worker = w;
+    }
     memset(&c->in, 0, sizeof c->in);
     memset(&c->out, 0, sizeof c->out);
     c->fd = fd;
@@ -394,7 +400,7 @@ static void worker_sentinel(void *arg)
     w->draining = true;
     tardy_cancel(w->acceptor);
     /* Idle connections close now: their watches fire with -ECANCELED. */
-    for (unsigned i = 0; i < s->cfg.conn_limit; i++) {
+    for (unsigned i = 0; i < w->conns_used; i++) {
         zzz_conn *c = &w->conns[i];
         if (c->state == CONN_WAITING)
             tardy_watch_cancel(&c->watch);
@@ -404,7 +410,7 @@ static void worker_sentinel(void *arg)
     uint64_t give_up = tardy_now() + (uint64_t)s->cfg.drain_timeout_ms * 1000000u;
     while (w->open > 0 && tardy_now() < give_up)
         tardy_sleep(5 * 1000000u);
-    for (unsigned i = 0; i < s->cfg.conn_limit && w->open > 0; i++) {
+    for (unsigned i = 0; i < w->conns_used && w->open > 0; i++) {
         zzz_conn *c = &w->conns[i];
         if (c->state == CONN_ACTIVE && c->task.id)
             tardy_cancel(c->task);
@@ -416,16 +422,12 @@ static void worker_sentinel(void *arg)
 static int worker_init(zzz_worker *w)
 {
     zzz_server *s = w->server;
+    /* calloc of this size maps zero pages; records are set up on first use
+     * (conn_take), so an unused capacity costs no resident memory. */
     w->conns = calloc(s->cfg.conn_limit, sizeof *w->conns);
     if (!w->conns)
         return -ENOMEM;
-    for (unsigned i = s->cfg.conn_limit; i-- > 0;) {
-        zzz_conn *c = &w->conns[i];
-        c->worker = w;
-        c->fd = -1;
-        c->next_free = w->free_conns;
-        w->free_conns = c;
-    }
+    w->conns_used = 0;
     /* Waiting connections may keep a receive buffer for pipelined bytes,
      * so that pool gets some slack over the active limit. */
     int err = zzz_pool_init(&w->in_pool, s->cfg.read_buffer_size,
@@ -441,7 +443,7 @@ static void worker_fini(zzz_worker *w)
 {
     zzz_server *s = w->server;
     if (w->conns) {
-        for (unsigned i = 0; i < s->cfg.conn_limit; i++)
+        for (unsigned i = 0; i < w->conns_used; i++)
             if (w->conns[i].state != CONN_FREE && w->conns[i].fd >= 0)
                 close(w->conns[i].fd);
     }

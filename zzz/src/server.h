@@ -65,7 +65,8 @@ typedef struct zzz_worker {
     struct zzz_server *server;
     unsigned index;
     int listen_fd;
-    zzz_conn *conns;
+    zzz_conn *conns;       /* conn_limit records, set up on first use */
+    unsigned conns_used;   /* records ever used: conns[0..conns_used) */
     zzz_conn *free_conns;
     unsigned open;
     unsigned active;
