@@ -42,8 +42,10 @@ typedef enum zzz_next {
                       arrive (or closes it after idle_timeout_ms) */
 } zzz_next;
 
-/* Serves a connection: runs in its own task. Called when the connection
- * opens and again each time a waiting connection becomes readable. */
+/* Serves a connection: runs in its own task. Called when a new
+ * connection's first bytes arrive (at once on accept with serve_on_open)
+ * and again each time a waiting connection becomes readable, so a
+ * protocol whose client speaks first finds bytes to read. */
 typedef zzz_next (*zzz_on_conn_fn)(zzz_conn *conn, void *user);
 
 /* Called instead of on_conn for a connection accepted over the limit,
@@ -66,6 +68,12 @@ typedef struct zzz_server_config {
     size_t write_buffer_size;  /* per active connection; 0: 16 KiB */
     size_t stack_size;         /* per task; 0: 64 KiB */
     uint32_t idle_timeout_ms;  /* a waiting connection is closed after; 0: 60 s */
+    uint32_t first_byte_timeout_ms; /* a new connection that sends nothing is
+                                  closed after; 0: idle_timeout_ms (HTTP:
+                                  header_timeout_ms) */
+    bool serve_on_open;        /* run on_conn at accept, before any byte
+                                  arrives (for protocols where the server
+                                  speaks first); it then holds a task */
     uint32_t read_timeout_ms;  /* zzz_conn_read waits at most; 0: 30 s */
     uint32_t write_timeout_ms; /* zzz_conn_write waits at most; 0: 30 s */
     uint32_t drain_timeout_ms; /* graceful shutdown waits at most; 0: 10 s */
@@ -203,7 +211,8 @@ typedef struct zzz_http_config {
     zzz_server_config server;   /* on_conn / on_refuse / user are set by zzz */
     zzz_router *router;         /* required */
     size_t max_target;          /* request-target bytes; 0: 8 KiB (414 past it) */
-    size_t max_header_bytes;    /* header section bytes; 0: 16 KiB, at most
+    size_t max_header_bytes;    /* request head bytes (request line and
+                                   header fields); 0: 16 KiB, at most
                                    the read buffer (431 past it) */
     unsigned max_headers;       /* header fields; 0: 64 (431 past it) */
     size_t max_body;            /* body bytes; 0: 1 MiB (413 past it) */

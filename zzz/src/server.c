@@ -143,6 +143,8 @@ static void config_defaults(zzz_server_config *c)
         c->stack_size = ZZZ_DEFAULT_STACK;
     if (c->idle_timeout_ms == 0)
         c->idle_timeout_ms = ZZZ_DEFAULT_IDLE_MS;
+    if (c->first_byte_timeout_ms == 0)
+        c->first_byte_timeout_ms = c->idle_timeout_ms;
     if (c->read_timeout_ms == 0)
         c->read_timeout_ms = ZZZ_DEFAULT_IO_MS;
     if (c->write_timeout_ms == 0)
@@ -358,11 +360,14 @@ static void worker_accept_one(zzz_worker *w, int fd, const zzz_sockaddr *peer, s
     c->state = CONN_WAITING;
     w->open++;
     atomic_fetch_add(&s->open_total, 1);
-    if (tardy_spawn(conn_serve, c, NULL) == 0)
-        return;
-    /* Every task is busy: a watch on writability fires at once and its
-     * task starts as soon as a slot frees. */
-    if (tardy_watch_start(&c->watch, fd, POLLOUT, 0, conn_woken, c) != 0)
+    /* Until its first bytes arrive a new connection waits like an idle
+     * one: no task, no buffer. (A client that connects and stays silent
+     * must not hold what active requests need.) With serve_on_open the
+     * watch is on writability, which fires at once, and the task starts
+     * as soon as a slot is free. */
+    short events = s->cfg.serve_on_open ? POLLOUT : POLLIN;
+    uint64_t deadline = tardy_now() + (uint64_t)s->cfg.first_byte_timeout_ms * 1000000u;
+    if (tardy_watch_start(&c->watch, fd, events, deadline, conn_woken, c) != 0)
         conn_close(c);
 }
 
@@ -399,6 +404,17 @@ static void worker_sentinel(void *arg)
     }
     w->draining = true;
     tardy_cancel(w->acceptor);
+    tardy_join(w->acceptor);
+    /* Stop the kernel from completing new handshakes for us: clients that
+     * connect now are refused at once instead of waiting for a reset. A
+     * Unix socket shared by all threads is closed by the first one. */
+    if (s->listen_count > 1 || w->index == 0) {
+        unsigned slot = s->listen_count > 1 ? w->index : 0;
+        int fd = s->listen_fds[slot];
+        s->listen_fds[slot] = -1;
+        if (fd >= 0)
+            tardy_close(fd);
+    }
     /* Idle connections close now: their watches fire with -ECANCELED. */
     for (unsigned i = 0; i < w->conns_used; i++) {
         zzz_conn *c = &w->conns[i];
@@ -502,10 +518,12 @@ int zzz_server_run(zzz_server *s)
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
     }
-    /* Tasks: one per active connection, plus the acceptor and sentinel. */
+    /* Tasks: one per active connection, plus the acceptor and sentinel;
+     * the buffer pools have at least as many buffers as there are
+     * connection tasks, so a served connection always gets its buffers. */
     tardy_config tc = {
         .threads = s->cfg.threads,
-        .max_tasks = s->cfg.active_limit + 4,
+        .max_tasks = s->cfg.active_limit + 2,
         .stack_size = s->cfg.stack_size,
         .driver = s->cfg.driver,
     };

@@ -291,7 +291,7 @@ int zzz_req_body(zzz_req *req, zzz_str *body)
     http_thread *t = http_thread_of(req->conn);
     req->body_buf = zzz_pool_get(&t->body_pool);
     if (!req->body_buf)
-        return -ENOBUFS;
+        return body_fail(req, -ENOBUFS); /* answered 503 unless handled */
     size_t total = 0, cap = req->config->max_body;
     for (;;) {
         ssize_t n = zzz_req_read(req, req->body_buf + total, cap - total);

@@ -92,6 +92,11 @@ static int res_write_head(zzz_res *res, bool length_known, uint64_t length)
     http_thread *t = http_thread_of(res->conn);
     if (zzz_conn_closing(res->conn))
         res->close = true;
+    /* A client still waiting for 100 Continue has not sent its body, so
+     * the connection cannot be reused after this answer: say so. */
+    if (req->head.expect_continue && !req->continue_sent && req->head.body != HTTP_BODY_NONE &&
+        req->body_state != BODY_DONE)
+        res->close = true;
     char line[160];
     int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", res->status,
                      zzz_status_reason(res->status));

@@ -188,7 +188,10 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
 
         if (!res.head_sent && req.body_state == BODY_ERROR) {
             /* The handler gave up on a bad or oversized body. */
-            int status = req.body_err == -E2BIG ? 413 : req.body_err == -ETIMEDOUT ? 408 : 400;
+            int status = req.body_err == -E2BIG       ? 413
+                         : req.body_err == -ETIMEDOUT ? 408
+                         : req.body_err == -ENOBUFS   ? 503
+                                                      : 400;
             res.headers_len = 0;
             res.close = true;
             zzz_res_text(&res, status, zzz_status_reason(status));
@@ -240,6 +243,10 @@ int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
         free(cfg);
         return -EINVAL;
     }
+    /* A client that connects and says nothing gets the header timeout. */
+    if (sc.first_byte_timeout_ms == 0)
+        sc.first_byte_timeout_ms = cfg->header_timeout_ms;
+    sc.serve_on_open = false;
     sc.on_conn = http_on_conn;
     sc.on_refuse = http_on_refuse;
     sc.user = cfg;

@@ -1,0 +1,1654 @@
+/* Integration tests of the HTTP/1.1 server and the TCP server under it:
+ * the real server binaries (tests/zzz/testserver.c and the hello, routing
+ * and kv examples) run as child processes on 127.0.0.1 and are driven by
+ * raw sockets (exact bytes) and curl. Meson runs this once per I/O driver
+ * (TARDY_DRIVER, inherited by the servers). */
+#include "harness.h"
+
+#include <sys/resource.h>
+
+TestSuite(http, .fini = harness_cleanup, .timeout = 120);
+
+/* The limits the limit tests are written against. */
+#define MAX_TARGET 100
+#define MAX_HEADER_BYTES 1024
+#define MAX_HEADERS 10
+#define MAX_BODY 1000
+
+static void start_testserver(server *s, const char *const *extra)
+{
+    const char *args[40] = {"--threads", "1"};
+    size_t n = 2;
+    for (size_t i = 0; extra && extra[i] && n < 39; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    server_start(s, binary_path("ZZZ_TESTSERVER"), args);
+}
+
+static void start_limited(server *s)
+{
+    start_testserver(s, (const char *const[]){"--max-target", "100", "--max-header-bytes", "1024",
+                                              "--max-headers", "10", "--max-body", "1000", NULL});
+}
+
+static void expect_status(const response *r, int status)
+{
+    cr_assert_eq(r->status, status, "expected %d, got %d:\n%s%s", status, r->status, r->head,
+                 r->body ? r->body : "");
+}
+
+static void expect_body(const response *r, const char *body)
+{
+    size_t len = strlen(body);
+    cr_assert(r->body_len == len && memcmp(r->body, body, len) == 0,
+              "expected body \"%s\", got %zu bytes \"%.*s\"", body, r->body_len,
+              (int)(r->body_len < 200 ? r->body_len : 200), r->body);
+}
+
+static bool header_is(const response *r, const char *name, const char *value)
+{
+    const char *v = resp_header(r, name);
+    return v && strcasecmp(v, value) == 0;
+}
+
+/* A request that is accepted and a connection that stays open after it. */
+static void expect_ok_keepalive(client *c, const char *body)
+{
+    response r;
+    client_response(c, &r);
+    expect_status(&r, 200);
+    if (body)
+        expect_body(&r, body);
+    cr_assert(!header_is(&r, "Connection", "close"), "unexpected Connection: close:\n%s", r.head);
+    response_free(&r);
+}
+
+/* A buffer of n bytes of a repeating pattern (NUL, CR and LF included). */
+static char *pattern(size_t n, unsigned seed)
+{
+    char *p = malloc(n + 1);
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        p[i] = (char)(x >> 16);
+    }
+    p[n] = '\0';
+    return p;
+}
+
+/* ======================================================================
+ * The examples
+ * ==================================================================== */
+
+Test(http, hello_example)
+{
+    server s;
+    server_start(&s, example_path("ZZZ_HELLO"), NULL);
+    response r;
+    exchange(s.port, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", &r);
+    expect_status(&r, 200);
+    expect_body(&r, "Hello, World!");
+    cr_assert_eq(r.content_length, 13);
+    cr_assert(resp_header(&r, "Date") != NULL, "no Date header:\n%s", r.head);
+    cr_assert(header_is(&r, "Content-Type", "text/plain"));
+    cr_assert_eq(resp_header_count(&r, "Content-Length"), 1);
+    response_free(&r);
+    server_stop(&s);
+}
+
+Test(http, routing_example)
+{
+    server s;
+    server_start(&s, example_path("ZZZ_ROUTING"), NULL);
+    client c;
+    client_open(&c, s.port);
+    response r;
+
+    client_send_str(&c, "GET /users/42 HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    expect_body(&r, "user 42\n");
+    response_free(&r);
+
+    client_send_str(&c, "GET /users/a%20b HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    expect_body(&r, "user a b\n");
+    response_free(&r);
+
+    client_send_str(&c, "GET /search?q=tardy+zzz%21 HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    expect_body(&r, "searching for tardy zzz!\n");
+    response_free(&r);
+
+    client_send_str(&c, "GET /files/a/b/c.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    expect_body(&r, "file a/b/c.txt\n");
+    response_free(&r);
+
+    /* A chunked response. */
+    client_send_str(&c, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    cr_assert(r.chunked, "GET /stream is not chunked:\n%s", r.head);
+    cr_assert_eq(r.content_length, -1);
+    expect_body(&r, "part 1\npart 2\npart 3\npart 4\npart 5\n");
+    response_free(&r);
+
+    /* The custom not-found handler. */
+    client_send_str(&c, "GET /nope/deeper HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 404);
+    expect_body(&r, "no route for /nope/deeper\n");
+    response_free(&r);
+
+    /* A known path, another method: 405 with Allow. */
+    client_send_str(&c, "DELETE /users/1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 405);
+    cr_assert(header_is(&r, "Allow", "GET, HEAD"), "Allow: %s", resp_header(&r, "Allow"));
+    response_free(&r);
+
+    /* HEAD falls back to the GET route. */
+    client_send_str(&c, "HEAD /users/7 HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_response_head(&c, &r);
+    expect_status(&r, 200);
+    cr_assert_eq(r.content_length, 7) /* "user 7\n" */;
+    response_free(&r);
+
+    client_send_str(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/x-test\r\n"
+                        "Content-Length: 11\r\n\r\nhello world");
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    expect_body(&r, "hello world");
+    cr_assert(header_is(&r, "Content-Type", "text/x-test"));
+    response_free(&r);
+
+    client_send_str(&c, "POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    expect_body(&r, "11\n");
+    response_free(&r);
+
+    /* Nothing is left over: the HEAD answer carried no body. */
+    cr_assert_eq(c.len, 0);
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* ======================================================================
+ * Limits: at the limit accepted, one past it refused with Connection: close
+ * ==================================================================== */
+
+/* "GET /headers?aaa... HTTP/1.1" with a target of exactly target_len bytes. */
+static char *request_with_target(size_t target_len)
+{
+    char *target = malloc(target_len + 1);
+    memcpy(target, "/headers?", 9);
+    memset(target + 9, 'a', target_len - 9);
+    target[target_len] = '\0';
+    char *req;
+    cr_assert(asprintf(&req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", target) > 0);
+    free(target);
+    return req;
+}
+
+Test(http, target_limit)
+{
+    server s;
+    start_limited(&s);
+    client c;
+    client_open(&c, s.port);
+    char *req = request_with_target(MAX_TARGET);
+    client_send_str(&c, req);
+    free(req);
+    /* 1 header (Host), a target of MAX_TARGET bytes */
+    expect_ok_keepalive(&c, "1 100\n");
+    client_close(&c);
+
+    client_open(&c, s.port);
+    req = request_with_target(MAX_TARGET + 1);
+    client_send_str(&c, req);
+    free(req);
+    expect_error_and_close(&c, 414);
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* A request whose whole head (request line to the final CRLF) is
+ * head_len bytes: max_header_bytes counts all of it. */
+static char *request_with_head_len(size_t head_len)
+{
+    const char *start = "GET /headers HTTP/1.1\r\nHost: x\r\nX-Pad: ";
+    const char *end = "\r\n\r\n";
+    size_t fixed = strlen(start) + strlen(end);
+    cr_assert(head_len > fixed);
+    size_t start_len = strlen(start), pad = head_len - fixed;
+    char *req = calloc(1, head_len + 1);
+    cr_assert(req);
+    memcpy(req, start, start_len);
+    memset(req + start_len, 'p', pad);
+    memcpy(req + start_len + pad, end, strlen(end));
+    cr_assert_eq(strlen(req), head_len);
+    return req;
+}
+
+Test(http, header_bytes_limit)
+{
+    server s;
+    start_limited(&s);
+    client c;
+    client_open(&c, s.port);
+    char *req = request_with_head_len(MAX_HEADER_BYTES);
+    client_send_str(&c, req);
+    free(req);
+    expect_ok_keepalive(&c, "2 8\n");
+    client_close(&c);
+
+    client_open(&c, s.port);
+    req = request_with_head_len(MAX_HEADER_BYTES + 1);
+    client_send_str(&c, req);
+    free(req);
+    expect_error_and_close(&c, 431);
+    client_close(&c);
+
+    /* Far past it, with no end of head in sight: refused as soon as the
+     * limit is crossed, without waiting for the rest. */
+    client_open(&c, s.port);
+    char *big = malloc(4 * MAX_HEADER_BYTES);
+    memset(big, 'h', 4 * MAX_HEADER_BYTES);
+    memcpy(big, "GET / HTTP/1.1\r\nHost: x\r\nX-Long: ", 33);
+    client_send(&c, big, 4 * MAX_HEADER_BYTES);
+    free(big);
+    expect_error_and_close(&c, 431);
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* A request with `count` header fields (Host and count - 1 others). */
+static char *request_with_headers(unsigned count)
+{
+    size_t cap = 64 + count * 32;
+    char *req = malloc(cap);
+    size_t len = (size_t)snprintf(req, cap, "GET /headers HTTP/1.1\r\nHost: x\r\n");
+    for (unsigned i = 1; i < count; i++)
+        len += (size_t)snprintf(req + len, cap - len, "X-H%u: %u\r\n", i, i);
+    snprintf(req + len, cap - len, "\r\n");
+    return req;
+}
+
+Test(http, header_count_limit)
+{
+    server s;
+    start_limited(&s);
+    client c;
+    client_open(&c, s.port);
+    char *req = request_with_headers(MAX_HEADERS);
+    client_send_str(&c, req);
+    free(req);
+    expect_ok_keepalive(&c, "10 8\n");
+    client_close(&c);
+
+    client_open(&c, s.port);
+    req = request_with_headers(MAX_HEADERS + 1);
+    client_send_str(&c, req);
+    free(req);
+    expect_error_and_close(&c, 431);
+    client_close(&c);
+    server_stop(&s);
+}
+
+static void send_length_body(client *c, const char *path, const char *body, size_t len)
+{
+    char head[256];
+    snprintf(head, sizeof head, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", path,
+             len);
+    client_send_str(c, head);
+    int err = client_send(c, body, len);
+    (void)err; /* the server may refuse before reading it all */
+}
+
+/* The body in chunks of `piece` bytes. */
+static void send_chunked_body(client *c, const char *path, const char *body, size_t len,
+                              size_t piece)
+{
+    char line[256];
+    snprintf(line, sizeof line, "POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+             path);
+    size_t cap = len * 2 + 64 * (len / piece + 2);
+    char *wire = malloc(cap);
+    size_t w = (size_t)snprintf(wire, cap, "%s", line);
+    for (size_t off = 0; off < len; off += piece) {
+        size_t n = len - off < piece ? len - off : piece;
+        w += (size_t)snprintf(wire + w, cap - w, "%zx\r\n", n);
+        memcpy(wire + w, body + off, n);
+        w += n;
+        memcpy(wire + w, "\r\n", 2);
+        w += 2;
+    }
+    w += (size_t)snprintf(wire + w, cap - w, "0\r\n\r\n");
+    int err = client_send(c, wire, w);
+    (void)err;
+    free(wire);
+}
+
+Test(http, body_length_limit)
+{
+    server s;
+    start_limited(&s);
+    char *body = pattern(MAX_BODY + 1, 1);
+    client c;
+    client_open(&c, s.port);
+    send_length_body(&c, "/echo", body, MAX_BODY);
+    response r;
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    cr_assert_eq(r.body_len, MAX_BODY);
+    cr_assert_eq(memcmp(r.body, body, MAX_BODY), 0, "the echo differs");
+    response_free(&r);
+    client_close(&c);
+
+    /* Refused from the Content-Length alone, before the body is read. */
+    client_open(&c, s.port);
+    send_length_body(&c, "/echo", body, MAX_BODY + 1);
+    expect_error_and_close(&c, 413);
+    client_close(&c);
+
+    /* Even with a handler that streams the body. */
+    client_open(&c, s.port);
+    send_length_body(&c, "/count", body, MAX_BODY + 1);
+    expect_error_and_close(&c, 413);
+    client_close(&c);
+    free(body);
+    server_stop(&s);
+}
+
+Test(http, body_chunked_limit)
+{
+    server s;
+    start_limited(&s);
+    char *body = pattern(MAX_BODY + 1, 2);
+    client c;
+    response r;
+    client_open(&c, s.port);
+    send_chunked_body(&c, "/echo", body, MAX_BODY, 300);
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    cr_assert_eq(r.body_len, MAX_BODY);
+    cr_assert_eq(memcmp(r.body, body, MAX_BODY), 0, "the echo differs");
+    cr_assert(!header_is(&r, "Connection", "close"));
+    response_free(&r);
+    /* The same connection still serves: the chunked framing was consumed. */
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&c, "Hello, World!");
+    client_close(&c);
+
+    client_open(&c, s.port);
+    send_chunked_body(&c, "/echo", body, MAX_BODY + 1, 300);
+    expect_error_and_close(&c, 413);
+    client_close(&c);
+
+    /* The last byte alone in a chunk of its own. */
+    client_open(&c, s.port);
+    send_chunked_body(&c, "/echo", body, MAX_BODY + 1, MAX_BODY);
+    expect_error_and_close(&c, 413);
+    client_close(&c);
+
+    /* A streaming handler at the limit and past it. */
+    client_open(&c, s.port);
+    send_chunked_body(&c, "/count", body, MAX_BODY, 100);
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    expect_body(&r, "1000\n");
+    response_free(&r);
+    client_close(&c);
+
+    client_open(&c, s.port);
+    send_chunked_body(&c, "/count", body, MAX_BODY + 1, 100);
+    expect_error_and_close(&c, 413);
+    client_close(&c);
+    free(body);
+    server_stop(&s);
+}
+
+/* ======================================================================
+ * Parser outcomes over the wire
+ * ==================================================================== */
+
+static void expect_refused(uint16_t port, const char *request, int status)
+{
+    client c;
+    client_open(&c, port);
+    client_send_str(&c, request);
+    expect_error_and_close(&c, status);
+    client_close(&c);
+}
+
+Test(http, parser_errors)
+{
+    server s;
+    start_testserver(&s, NULL);
+    expect_refused(s.port, "GET / HTTP/1.1\r\n\r\n", 400); /* no Host */
+    expect_refused(s.port, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+    expect_refused(s.port, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+                   501);
+    expect_refused(s.port, "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505);
+    expect_refused(s.port,
+                   "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+                   400);
+    expect_refused(s.port, "GET / HTTP/1.1\r\nHost: x\r\n Folded: yes\r\n\r\n", 400);
+    expect_refused(s.port, "GET /a\rb HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+    expect_refused(s.port, "\x16\x03\x01\x02\x01\x01\x01\xfc\x03\x03\r\n\r\n", 400);
+    /* A percent-encoded NUL in the path never reaches a handler. */
+    expect_refused(s.port, "GET /users/a%00b HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+    /* Still serving. */
+    response r;
+    exchange(s.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    expect_status(&r, 200);
+    response_free(&r);
+    server_stop(&s);
+}
+
+/* Transfer-Encoding with Content-Length: refused, and what follows the
+ * request is not answered as a second request. */
+Test(http, smuggling_te_and_cl)
+{
+    server s;
+    start_testserver(&s, NULL);
+    const char *attacks[] = {
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 46\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "0\r\n\r\nGET /users/smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+        "0\r\n\r\nGET /users/smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: identity, "
+        "chunked\r\n\r\n"
+        "0\r\n\r\nGET /users/smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++) {
+        client c;
+        client_open(&c, s.port);
+        client_send_str(&c, attacks[i]);
+        response r;
+        client_response(&c, &r);
+        cr_assert(r.status == 400 || r.status == 501, "attack %zu: status %d", i, r.status);
+        cr_assert(header_is(&r, "Connection", "close"));
+        response_free(&r);
+        size_t extra = 0;
+        cr_assert(client_wait_closed(&c, HANG_GUARD_MS, &extra), "attack %zu: still open", i);
+        cr_assert_eq(c.len, 0, "attack %zu: a second answer: %.*s", i, (int)c.len, c.buf);
+        client_close(&c);
+    }
+    server_stop(&s);
+}
+
+/* ======================================================================
+ * Pipelining and keep-alive
+ * ==================================================================== */
+
+Test(http, pipelining_in_order)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client c;
+    client_open(&c, s.port);
+    const char *burst =
+        "GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n"
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nthree"
+        "HEAD /users/4 HTTP/1.1\r\nHost: x\r\n\r\n"
+        "POST /stream-echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "4\r\nfive\r\n0\r\n\r\n"
+        "GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /noanswer HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /users/8 HTTP/1.1\r\nHost: x\r\n\r\n";
+    client_send_str(&c, burst); /* one write */
+    struct {
+        int status;
+        const char *body;
+        bool head;
+    } want[] = {
+        {200, "user 1\n", false}, {200, "user 2\n", false}, {200, "three", false},
+        {200, "", true},          {200, "five", false},     {404, NULL, false},
+        {500, NULL, false},       {200, "user 8\n", false},
+    };
+    /* One recv loop: read until all eight have arrived. */
+    size_t want_count = sizeof want / sizeof want[0];
+    unsigned recvs = 0;
+    uint64_t give_up = now_ms() + HANG_GUARD_MS;
+    size_t parsed = 0;
+    size_t off = 0;
+    while (parsed < want_count) {
+        response r;
+        long n =
+            parse_response(c.buf ? c.buf + off : "", c.len - off, want[parsed].head, false, &r);
+        cr_assert(n >= 0, "malformed response %zu", parsed);
+        if (n == 0) {
+            cr_assert(now_ms() < give_up, "only %zu of %zu responses arrived", parsed, want_count);
+            ssize_t got = client_recv_some(&c, HANG_GUARD_MS);
+            cr_assert(got > 0, "the connection ended after %zu responses", parsed);
+            recvs++;
+            continue;
+        }
+        off += (size_t)n;
+        expect_status(&r, want[parsed].status);
+        if (want[parsed].body)
+            expect_body(&r, want[parsed].body);
+        if (want[parsed].head)
+            cr_assert_eq(r.content_length, 7);
+        cr_assert(!header_is(&r, "Connection", "close"));
+        response_free(&r);
+        parsed++;
+    }
+    cr_assert_eq(off, c.len, "bytes after the last response");
+    cr_log_info("8 pipelined responses arrived in %u recv calls", recvs);
+    /* Still open and serving. */
+    client_consume(&c, off);
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&c, "Hello, World!");
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* Many small pipelined requests in one write (about 35 KB: more than the
+ * 16 KiB receive buffer), the last with Connection: close. */
+Test(http, pipelining_many_then_close)
+{
+    server s;
+    start_testserver(&s, NULL);
+    enum { N = 1000 };
+    size_t cap = N * 64;
+    char *burst = malloc(cap);
+    size_t len = 0;
+    for (int i = 0; i < N; i++)
+        len +=
+            (size_t)snprintf(burst + len, cap - len, "GET /users/%d HTTP/1.1\r\nHost: x\r\n%s\r\n",
+                             i, i == N - 1 ? "Connection: close\r\n" : "");
+    client c;
+    client_open(&c, s.port);
+    cr_assert_eq(client_send(&c, burst, len), 0);
+    free(burst);
+    for (int i = 0; i < N; i++) {
+        response r;
+        client_response(&c, &r);
+        expect_status(&r, 200);
+        char body[32];
+        snprintf(body, sizeof body, "user %d\n", i);
+        expect_body(&r, body);
+        cr_assert_eq(header_is(&r, "Connection", "close"), i == N - 1, "response %d:\n%s", i,
+                     r.head);
+        response_free(&r);
+    }
+    size_t extra;
+    cr_assert(client_wait_closed(&c, HANG_GUARD_MS, &extra));
+    cr_assert_eq(c.len, 0);
+    client_close(&c);
+    server_stop(&s);
+}
+
+Test(http, keepalive_rules)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client c;
+    response r;
+
+    /* HTTP/1.1: persistent by default, several requests one after another. */
+    client_open(&c, s.port);
+    for (int i = 0; i < 5; i++) {
+        client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        expect_ok_keepalive(&c, "Hello, World!");
+    }
+    /* ... until Connection: close. */
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    cr_assert(header_is(&r, "Connection", "close"));
+    response_free(&r);
+    cr_assert(client_wait_closed(&c, HANG_GUARD_MS, NULL), "still open after Connection: close");
+    cr_assert_eq(c.len, 0);
+    client_close(&c);
+
+    /* Requests pipelined behind Connection: close are not answered. */
+    client_open(&c, s.port);
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                        "GET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_error_and_close(&c, 200);
+    client_close(&c);
+
+    /* HTTP/1.0: closes by default. */
+    client_open(&c, s.port);
+    client_send_str(&c, "GET / HTTP/1.0\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    expect_body(&r, "Hello, World!");
+    cr_assert(!header_is(&r, "Connection", "keep-alive"));
+    response_free(&r);
+    cr_assert(client_wait_closed(&c, HANG_GUARD_MS, NULL), "HTTP/1.0 connection left open");
+    client_close(&c);
+
+    /* HTTP/1.0 with Connection: keep-alive: persistent, and said so. */
+    client_open(&c, s.port);
+    for (int i = 0; i < 3; i++) {
+        client_send_str(&c, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        client_response(&c, &r);
+        expect_status(&r, 200);
+        expect_body(&r, "Hello, World!");
+        cr_assert(header_is(&r, "Connection", "keep-alive"), "no keep-alive in:\n%s", r.head);
+        response_free(&r);
+    }
+    /* A chunked answer is impossible in 1.0: the body ends with the close. */
+    client_send_str(&c, "GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    cr_assert(client_wait_closed(&c, HANG_GUARD_MS, NULL));
+    cr_assert_eq(client_read_response_ex(&c, &r, false), 0);
+    expect_status(&r, 200);
+    cr_assert(!r.chunked);
+    expect_body(&r, "part 1\npart 2\npart 3\npart 4\npart 5\n");
+    cr_assert(header_is(&r, "Connection", "close"));
+    response_free(&r);
+    client_close(&c);
+
+    /* Connection: close among other options. */
+    client_open(&c, s.port);
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: foo, Close\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    cr_assert(header_is(&r, "Connection", "close"));
+    response_free(&r);
+    cr_assert(client_wait_closed(&c, HANG_GUARD_MS, NULL));
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* ======================================================================
+ * Timeouts
+ * ==================================================================== */
+
+#define SHORT_TIMEOUT_MS 300
+
+/* A head sent in part and then stalled gets 408 and a close. */
+Test(http, slowloris_stalled_head)
+{
+    server s;
+    start_testserver(&s, (const char *const[]){"--header-timeout-ms", "300", "--idle-timeout-ms",
+                                               "10000", NULL});
+    client c;
+    client_open(&c, s.port);
+    uint64_t start = now_ms();
+    client_send_str(&c, "GET / HTTP/1.1\r\n");
+    sleep_ms(50);
+    client_send_str(&c, "Host: x\r\n");
+    sleep_ms(50);
+    client_send_str(&c, "X-Slow: 1"); /* and nothing more */
+    expect_error_and_close(&c, 408);
+    uint64_t elapsed = now_ms() - start;
+    cr_assert_geq(elapsed, SHORT_TIMEOUT_MS / 2, "408 after %llu ms, before the timeout",
+                  (unsigned long long)elapsed);
+    client_close(&c);
+
+    /* A keep-alive connection: the first request answered, the second
+     * pipelined behind it and cut short. */
+    client_open(&c, s.port);
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /users/2 HTTP/1.1\r\nHo");
+    expect_ok_keepalive(&c, "Hello, World!");
+    expect_error_and_close(&c, 408);
+    client_close(&c);
+
+    /* The same, with the second head started after the connection went idle. */
+    client_open(&c, s.port);
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&c, "Hello, World!");
+    sleep_ms(100);
+    client_send_str(&c, "GET /users/2 HTTP/1.1\r\nHo");
+    expect_error_and_close(&c, 408);
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* A head trickled a byte at a time never completes: the timeout covers
+ * the whole head, not each read. */
+Test(http, slowloris_trickle)
+{
+    server s;
+    start_testserver(&s, (const char *const[]){"--header-timeout-ms", "300", "--idle-timeout-ms",
+                                               "10000", NULL});
+    client c;
+    client_open(&c, s.port);
+    const char *head = "GET / HTTP/1.1\r\nHost: x\r\nX-Padding: "
+                       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                       "\r\n\r\n";
+    size_t len = strlen(head), sent = 0;
+    /* A byte every 20 ms: the head would take several seconds. */
+    while (sent < len - 4 && !c.eof) {
+        if (client_send(&c, head + sent, 1) != 0)
+            break;
+        sent++;
+        ssize_t n = client_recv_some(&c, 20);
+        if (n > 0 || c.eof)
+            break;
+    }
+    cr_assert_lt(sent, len - 4, "the whole head went out without a timeout");
+    expect_error_and_close(&c, 408);
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* A connection opened and left silent is closed after the header timeout
+ * (silently: it holds no task meanwhile; a 408 would be accepted too). */
+Test(http, silent_connection)
+{
+    server s;
+    start_testserver(&s, (const char *const[]){"--header-timeout-ms", "300", NULL});
+    client c;
+    client_open(&c, s.port);
+    size_t extra = 0;
+    cr_assert(client_wait_closed(&c, HANG_GUARD_MS, &extra), "a silent connection stayed open");
+    if (extra > 0)
+        cr_assert(strncmp(c.buf, "HTTP/1.1 408 ", 13) == 0, "got: %.*s", (int)c.len, c.buf);
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* An idle keep-alive connection is closed after idle_timeout, silently. */
+Test(http, idle_keepalive_timeout)
+{
+    server s;
+    start_testserver(&s, (const char *const[]){"--idle-timeout-ms", "300", "--header-timeout-ms",
+                                               "10000", NULL});
+    client c;
+    client_open(&c, s.port);
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&c, "Hello, World!");
+    uint64_t start = now_ms();
+    size_t extra = 0;
+    cr_assert(client_wait_closed(&c, HANG_GUARD_MS, &extra), "the idle connection stayed open");
+    uint64_t elapsed = now_ms() - start;
+    cr_assert_eq(extra, 0, "bytes on an idle close: %.*s", (int)c.len, c.buf);
+    cr_assert_geq(elapsed, SHORT_TIMEOUT_MS / 2, "closed after %llu ms, before the idle timeout",
+                  (unsigned long long)elapsed);
+    client_close(&c);
+
+    /* A connection in use before the timeout is not closed. */
+    client_open(&c, s.port);
+    for (int i = 0; i < 4; i++) {
+        client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        expect_ok_keepalive(&c, "Hello, World!");
+        sleep_ms(100);
+    }
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* A body that stops arriving ends the request (408, close). */
+Test(http, body_timeout)
+{
+    server s;
+    start_testserver(&s, (const char *const[]){"--body-timeout-ms", "300", "--header-timeout-ms",
+                                               "10000", NULL});
+    client c;
+    /* Content-Length, whole-body handler */
+    client_open(&c, s.port);
+    client_send_str(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
+    uint64_t start = now_ms();
+    expect_error_and_close(&c, 408);
+    cr_assert_geq(now_ms() - start, SHORT_TIMEOUT_MS / 2);
+    client_close(&c);
+
+    /* chunked, streaming handler */
+    client_open(&c, s.port);
+    client_send_str(&c, "POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "a\r\n0123456789\r\n5\r\n01");
+    expect_error_and_close(&c, 408);
+    client_close(&c);
+
+    /* A body trickled in pieces, each inside the timeout, completes. */
+    client_open(&c, s.port);
+    client_send_str(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\n");
+    for (int i = 0; i < 3; i++) {
+        sleep_ms(100);
+        client_send_str(&c, "abcd");
+    }
+    expect_ok_keepalive(&c, "abcdabcdabcd");
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* ======================================================================
+ * Expect: 100-continue, HEAD, chunked bodies, 500
+ * ==================================================================== */
+
+Test(http, expect_continue)
+{
+    server s;
+    start_limited(&s);
+    client c;
+    response r;
+    client_open(&c, s.port);
+    client_send_str(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                        "Expect: 100-continue\r\n\r\n");
+    /* The interim answer comes before any body byte is sent. */
+    client_response(&c, &r);
+    expect_status(&r, 100);
+    cr_assert(strncmp(r.head, "HTTP/1.1 100 Continue\r\n", 23) == 0, "%s", r.head);
+    response_free(&r);
+    client_send_str(&c, "hello");
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    expect_body(&r, "hello");
+    response_free(&r);
+    /* On the same connection, a streamed body with chunked framing. */
+    client_send_str(&c, "POST /stream-echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                        "Expect: 100-continue\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 100);
+    response_free(&r);
+    client_send_str(&c, "3\r\nabc\r\n0\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    expect_body(&r, "abc");
+    response_free(&r);
+    client_close(&c);
+
+    /* Too large a body: a final 413 and no 100 Continue. */
+    client_open(&c, s.port);
+    client_send_str(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"
+                        "Expect: 100-continue\r\n\r\n");
+    expect_error_and_close(&c, 413);
+    client_close(&c);
+
+    /* A handler that never reads the body: no 100 Continue, a final answer. */
+    client_open(&c, s.port);
+    client_send_str(&c, "POST /users/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                        "Expect: 100-continue\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 405);
+    response_free(&r);
+    client_close(&c);
+    server_stop(&s);
+}
+
+Test(http, head_requests)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client c;
+    response get, head;
+    client_open(&c, s.port);
+    const char *paths[] = {"/", "/big", "/users/12345", "/stream"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        char req[128];
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", paths[i]);
+        client_send_str(&c, req);
+        client_response(&c, &get);
+        /* HEAD, then a GET right behind it: any body byte sent for the
+         * HEAD would show up as garbage before the second response. */
+        snprintf(req, sizeof req,
+                 "HEAD %s HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", paths[i]);
+        client_send_str(&c, req);
+        client_response_head(&c, &head);
+        expect_status(&get, 200);
+        expect_status(&head, 200);
+        cr_assert_eq(head.content_length, get.content_length, "%s: HEAD says %lld, GET %lld",
+                     paths[i], head.content_length, get.content_length);
+        cr_assert_eq(head.chunked, get.chunked, "%s", paths[i]);
+        const char *type = resp_header(&get, "Content-Type");
+        char get_type[1024];
+        snprintf(get_type, sizeof get_type, "%s", type ? type : "");
+        type = resp_header(&head, "Content-Type");
+        cr_assert_str_eq(type ? type : "", get_type);
+        response_free(&get);
+        response_free(&head);
+        expect_ok_keepalive(&c, "Hello, World!");
+    }
+    cr_assert_eq(c.len, 0);
+    client_close(&c);
+    server_stop(&s);
+}
+
+Test(http, chunked_bodies)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client c;
+    response r;
+    client_open(&c, s.port);
+    /* Extensions, upper-case hex, a trailer field. */
+    client_send_str(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "5;name=value\r\nhello\r\n"
+                        "1\r\n \r\n"
+                        "A\r\n0123456789\r\n"
+                        "0\r\nX-Trailer: yes\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    expect_body(&r, "hello 0123456789");
+    response_free(&r);
+
+    /* A big body in chunks of assorted sizes, whole and streamed back. */
+    size_t len = 300000;
+    char *body = pattern(len, 3);
+    const char *paths[] = {"/echo", "/stream-echo"};
+    for (size_t i = 0; i < 2; i++) {
+        send_chunked_body(&c, paths[i], body, len, 7777);
+        client_response(&c, &r);
+        expect_status(&r, 200);
+        cr_assert_eq(r.chunked, i == 1, "%s chunked: %d", paths[i], r.chunked);
+        cr_assert_eq(r.body_len, len, "%s echoed %zu bytes", paths[i], r.body_len);
+        cr_assert_eq(memcmp(r.body, body, len), 0, "%s: the echo differs", paths[i]);
+        response_free(&r);
+    }
+    /* And with Content-Length. */
+    send_length_body(&c, "/stream-echo", body, len);
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    cr_assert_eq(r.body_len, len);
+    cr_assert_eq(memcmp(r.body, body, len), 0);
+    response_free(&r);
+    send_length_body(&c, "/echo", body, len);
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    cr_assert_eq(r.body_len, len);
+    cr_assert_eq(memcmp(r.body, body, len), 0);
+    response_free(&r);
+    free(body);
+
+    /* Bad chunked framing: 400 and close. */
+    client_send_str(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "zz\r\nhello\r\n0\r\n\r\n");
+    expect_error_and_close(&c, 400);
+    client_close(&c);
+
+    /* A chunked response. */
+    client_open(&c, s.port);
+    client_send_str(&c, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    cr_assert(r.chunked);
+    expect_body(&r, "part 1\npart 2\npart 3\npart 4\npart 5\n");
+    response_free(&r);
+    client_close(&c);
+    server_stop(&s);
+}
+
+Test(http, handler_without_answer)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client c;
+    response r;
+    client_open(&c, s.port);
+    client_send_str(&c, "GET /noanswer HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 500);
+    response_free(&r);
+    /* The connection is still good. */
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&c, "Hello, World!");
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* A body the handler never reads is skipped, and the next request on the
+ * connection is answered. */
+Test(http, unread_body_skipped)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client c;
+    client_open(&c, s.port);
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                        "GET /users/1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&c, "Hello, World!");
+    expect_ok_keepalive(&c, "user 1\n");
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "5\r\nhello\r\n0\r\n\r\nGET /users/2 HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&c, "Hello, World!");
+    expect_ok_keepalive(&c, "user 2\n");
+    /* Larger than the receive buffer. */
+    size_t len = 100000;
+    char *body = pattern(len, 6);
+    send_length_body(&c, "/users/3", body, len); /* POST: 405 */
+    response r;
+    client_response(&c, &r);
+    expect_status(&r, 405);
+    response_free(&r);
+    send_chunked_body(&c, "/users/4", body, len, 4000);
+    client_response(&c, &r);
+    expect_status(&r, 405);
+    response_free(&r);
+    free(body);
+    client_send_str(&c, "GET /users/5 HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&c, "user 5\n");
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* A head and a chunked body sent one byte per write. */
+Test(http, byte_at_a_time)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client c;
+    client_open(&c, s.port);
+    const char *req = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5;ext=\"q\"\r\nhello\r\n3\r\nabc\r\n0\r\nTrailer: v\r\n\r\n"
+                      "GET /users/bytewise HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (const char *p = req; *p; p++) {
+        cr_assert_eq(client_send(&c, p, 1), 0);
+        if ((p - req) % 8 == 0)
+            sleep_ms(1);
+    }
+    expect_ok_keepalive(&c, "helloabc");
+    expect_ok_keepalive(&c, "user bytewise\n");
+    client_close(&c);
+    server_stop(&s);
+}
+
+Test(http, routing_statuses)
+{
+    server s;
+    start_testserver(&s, NULL);
+    response r;
+    exchange(s.port, "GET /no/such/path HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    expect_status(&r, 404);
+    response_free(&r);
+
+    exchange(s.port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", &r);
+    expect_status(&r, 405);
+    cr_assert(header_is(&r, "Allow", "GET, HEAD"), "Allow: %s", resp_header(&r, "Allow"));
+    response_free(&r);
+
+    exchange(s.port, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    expect_status(&r, 405);
+    cr_assert(header_is(&r, "Allow", "POST"), "Allow: %s", resp_header(&r, "Allow"));
+    response_free(&r);
+
+    client c;
+    client_open(&c, s.port);
+    client_send_str(&c, "HEAD /users/99 HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_response_head(&c, &r);
+    expect_status(&r, 200);
+    cr_assert_eq(r.content_length, 8);
+    response_free(&r);
+    client_send_str(&c, "GET /users/99 HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&c, "user 99\n");
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* ======================================================================
+ * Connection limit and graceful shutdown
+ * ==================================================================== */
+
+Test(http, connection_limit)
+{
+    server s;
+    start_testserver(&s, (const char *const[]){"--conn-limit", "2", NULL});
+    client a, b, extra;
+    client_open(&a, s.port);
+    client_send_str(&a, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&a, "Hello, World!");
+    client_open(&b, s.port);
+    client_send_str(&b, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&b, "Hello, World!");
+
+    /* The third: 503 and closed, whether or not it sent anything. */
+    for (int i = 0; i < 2; i++) {
+        client_open(&extra, s.port);
+        if (i == 1)
+            client_send(&extra, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 28);
+        expect_error_and_close(&extra, 503);
+        client_close(&extra);
+    }
+
+    /* The first two still work. */
+    for (int i = 0; i < 3; i++) {
+        client_send_str(&a, "GET /users/a HTTP/1.1\r\nHost: x\r\n\r\n");
+        expect_ok_keepalive(&a, "user a\n");
+        client_send_str(&b, "GET /users/b HTTP/1.1\r\nHost: x\r\n\r\n");
+        expect_ok_keepalive(&b, "user b\n");
+    }
+
+    /* A slot freed by a close goes to the next client (once the server
+     * has seen the close: retry, bounded). */
+    client_close(&a);
+    bool served = false;
+    uint64_t give_up = now_ms() + HANG_GUARD_MS;
+    while (!served && now_ms() < give_up) {
+        client_open(&extra, s.port);
+        client_send_str(&extra, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        response r;
+        client_response(&extra, &r);
+        served = r.status == 200;
+        cr_assert(r.status == 200 || r.status == 503, "status %d", r.status);
+        response_free(&r);
+        client_close(&extra);
+        if (!served)
+            sleep_ms(20);
+    }
+    cr_assert(served, "the freed slot was never reused");
+    client_close(&b);
+    server_stop(&s);
+}
+
+/* A connection limit above the number of connections served at once
+ * (active_limit: min(conn_limit, 256) by default): connections that are
+ * open but have sent nothing yet must not crowd the others out. */
+Test(http, connection_limit_above_active)
+{
+    enum { LIMIT = 300 };
+    server s;
+    start_testserver(&s, (const char *const[]){"--conn-limit", "300", NULL});
+    client *cs = calloc(LIMIT + 1, sizeof *cs);
+    /* All open first (and given time to be accepted), then all send. */
+    for (int i = 0; i < LIMIT; i++)
+        client_open(&cs[i], s.port);
+    sleep_ms(200);
+    for (int i = 0; i < LIMIT; i++)
+        client_send_str(&cs[i], "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    int refused = 0, first_refused = -1;
+    for (int i = 0; i < LIMIT; i++) {
+        response r;
+        client_response(&cs[i], &r);
+        cr_assert(r.status == 200 || r.status == 503, "status %d", r.status);
+        if (r.status != 200 && refused++ == 0)
+            first_refused = i;
+        response_free(&r);
+    }
+    cr_assert_eq(refused, 0,
+                 "%d of %d connections under the limit of %d were refused with 503 (the first: "
+                 "connection %d)",
+                 refused, LIMIT, LIMIT, first_refused);
+    client_open(&cs[LIMIT], s.port);
+    expect_error_and_close(&cs[LIMIT], 503);
+    for (int i = 0; i <= LIMIT; i++)
+        client_close(&cs[i]);
+    free(cs);
+    server_stop(&s);
+}
+
+Test(http, graceful_shutdown)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client busy, idle, late;
+    /* An idle keep-alive connection. */
+    client_open(&idle, s.port);
+    client_send_str(&idle, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&idle, "Hello, World!");
+    /* A request in flight (its handler sleeps 300 ms). */
+    client_open(&busy, s.port);
+    client_send_str(&busy, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    sleep_ms(100);
+    cr_assert_eq(kill(s.pid, SIGTERM), 0);
+    sleep_ms(50);
+
+    /* The in-flight request completes, with Connection: close. */
+    response r;
+    client_response(&busy, &r);
+    expect_status(&r, 200);
+    expect_body(&r, "slow done\n");
+    cr_assert(header_is(&r, "Connection", "close"), "no Connection: close while draining:\n%s",
+              r.head);
+    response_free(&r);
+    cr_assert(client_wait_closed(&busy, HANG_GUARD_MS, NULL));
+    cr_assert_eq(busy.len, 0);
+
+    /* New connections are refused (or cut without an answer). */
+    int fd = tcp_connect_fd(s.port);
+    if (fd >= 0) {
+        memset(&late, 0, sizeof late);
+        late.fd = fd;
+        client_send(&late, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 28);
+        size_t extra = 0;
+        cr_assert(client_wait_closed(&late, HANG_GUARD_MS, &extra));
+        cr_assert_eq(extra, 0, "a connection made while draining was served: %.*s", (int)late.len,
+                     late.buf);
+        client_close(&late);
+    }
+
+    /* The idle connection was closed, silently. */
+    size_t extra = 0;
+    cr_assert(client_wait_closed(&idle, HANG_GUARD_MS, &extra));
+    cr_assert_eq(extra, 0);
+    client_close(&idle);
+    client_close(&busy);
+
+    int status = server_wait(&s, HANG_GUARD_MS);
+    cr_assert_neq(status, -1, "the server did not exit after SIGTERM");
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+}
+
+/* With several requests in flight on several threads. */
+Test(http, graceful_shutdown_threads)
+{
+    server s;
+    server_start(&s, binary_path("ZZZ_TESTSERVER"), (const char *const[]){"--threads", "2", NULL});
+    enum { N = 6 };
+    client busy[N];
+    for (int i = 0; i < N; i++) {
+        client_open(&busy[i], s.port);
+        client_send_str(&busy[i], "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    sleep_ms(100);
+    cr_assert_eq(kill(s.pid, SIGTERM), 0);
+    for (int i = 0; i < N; i++) {
+        response r;
+        client_response(&busy[i], &r);
+        expect_status(&r, 200);
+        expect_body(&r, "slow done\n");
+        cr_assert(header_is(&r, "Connection", "close"));
+        response_free(&r);
+        cr_assert(client_wait_closed(&busy[i], HANG_GUARD_MS, NULL));
+        client_close(&busy[i]);
+    }
+    int status = server_wait(&s, HANG_GUARD_MS);
+    cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+}
+
+/* A connection that has sent nothing yet is as idle as a keep-alive one:
+ * it must not hold up the shutdown until header_timeout or drain_timeout.
+ * Disabled: the server keeps it until then (see the report to the lead);
+ * enable it once fixed. The 10 s hang guard against 60 s timeouts is not a
+ * performance bound but tells "closed at once" from "waited the timeout". */
+Test(http, shutdown_closes_silent_connection)
+{
+    server s;
+    start_testserver(&s, (const char *const[]){"--header-timeout-ms", "60000", "--drain-timeout-ms",
+                                               "60000", NULL});
+    client c;
+    client_open(&c, s.port);
+    sleep_ms(100);
+    cr_assert_eq(kill(s.pid, SIGTERM), 0);
+    cr_assert(client_wait_closed(&c, HANG_GUARD_MS, NULL), "a silent connection held up shutdown");
+    client_close(&c);
+    int status = server_wait(&s, HANG_GUARD_MS);
+    cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+}
+
+/* RFC 9110 10.1.1: a final answer sent before the body of an
+ * "Expect: 100-continue" request is read SHOULD say whether the
+ * connection will close; zzz closes it but does not say so. Disabled
+ * until fixed (see the report to the lead). */
+Test(http, expect_continue_unread_says_close)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client c;
+    client_open(&c, s.port);
+    client_send_str(&c, "POST /users/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                        "Expect: 100-continue\r\n\r\n");
+    expect_error_and_close(&c, 405);
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* ======================================================================
+ * curl as the client
+ * ==================================================================== */
+
+Test(http, curl_reuses_connection)
+{
+    server s;
+    server_start(&s, example_path("ZZZ_HELLO"), NULL);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/", s.port);
+    char *out;
+    int rc = run_capture(
+        (const char *const[]){"curl", "-sv", "--max-time", "20", url, url, url, NULL}, &out, 30000);
+    cr_assert_eq(rc, 0, "curl failed (%d):\n%s", rc, out);
+    cr_assert_eq(count_substr(out, "Hello, World!"), 3, "%s", out);
+    cr_assert(strstr(out, "Re-using existing connection"), "curl opened new connections:\n%s", out);
+    cr_assert_eq(count_substr(out, "left intact"), 3, "%s", out);
+    cr_assert(!strstr(out, "Connection #1"), "a second connection:\n%s", out);
+    free(out);
+    server_stop(&s);
+}
+
+/* Writes n bytes of a pattern to a temporary file; returns its path. */
+static char *temp_file(size_t n, unsigned seed, char **data)
+{
+    char *path = strdup("/tmp/zzz-http-test-XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    *data = pattern(n, seed);
+    cr_assert_eq(write(fd, *data, n), (ssize_t)n);
+    close(fd);
+    return path;
+}
+
+static void curl_post_echo(uint16_t port, bool expect_continue)
+{
+    size_t len = 200 * 1024;
+    char *data;
+    char *in = temp_file(len, expect_continue ? 5 : 4, &data);
+    char *outpath = strdup("/tmp/zzz-http-out-XXXXXX");
+    int fd = mkstemp(outpath);
+    cr_assert(fd >= 0);
+    close(fd);
+    char url[64], arg[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/echo", port);
+    snprintf(arg, sizeof arg, "@%s", in);
+    char *out;
+    int rc = run_capture(
+        (const char *const[]){"curl", "-sv", "--max-time", "20", "--expect100-timeout", "10", "-H",
+                              expect_continue ? "Expect: 100-continue" : "Expect:", "-H",
+                              "Content-Type: application/octet-stream", "--data-binary", arg, "-o",
+                              outpath, url, NULL},
+        &out, 30000);
+    cr_assert_eq(rc, 0, "curl failed (%d):\n%s", rc, out);
+    cr_assert(strstr(out, "< HTTP/1.1 200 OK"), "%s", out);
+    if (expect_continue)
+        cr_assert(strstr(out, "< HTTP/1.1 100 Continue"), "no 100 Continue:\n%s", out);
+    else
+        cr_assert(!strstr(out, "100 Continue"), "%s", out);
+    free(out);
+    FILE *f = fopen(outpath, "rb");
+    cr_assert(f);
+    char *got = malloc(len + 1);
+    size_t n = fread(got, 1, len + 1, f);
+    fclose(f);
+    cr_assert_eq(n, len, "echoed %zu bytes of %zu", n, len);
+    cr_assert_eq(memcmp(got, data, len), 0, "the echo differs");
+    unlink(in);
+    unlink(outpath);
+    free(got);
+    free(data);
+    free(in);
+    free(outpath);
+}
+
+Test(http, curl_post_echo)
+{
+    server s;
+    start_testserver(&s, NULL);
+    curl_post_echo(s.port, false);
+    server_stop(&s);
+    server_start(&s, example_path("ZZZ_ROUTING"), NULL);
+    curl_post_echo(s.port, false);
+    server_stop(&s);
+}
+
+Test(http, curl_body_too_large)
+{
+    server s;
+    start_limited(&s);
+    char *data;
+    char *in = temp_file(200 * 1024, 7, &data);
+    char url[64], arg[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/echo", s.port);
+    snprintf(arg, sizeof arg, "@%s", in);
+    char *out;
+    int rc =
+        run_capture((const char *const[]){"curl", "-s", "--max-time", "20", "-o", "/dev/null", "-w",
+                                          "status=%{http_code}", "--data-binary", arg, url, NULL},
+                    &out, 30000);
+    cr_assert_eq(rc, 0, "curl failed (%d):\n%s", rc, out);
+    cr_assert(strstr(out, "status=413"), "%s", out);
+    free(out);
+    unlink(in);
+    free(in);
+    free(data);
+    server_stop(&s);
+}
+
+Test(http, curl_expect_continue)
+{
+    server s;
+    start_testserver(&s, NULL);
+    curl_post_echo(s.port, true);
+    server_stop(&s);
+}
+
+/* ======================================================================
+ * kv: the TCP server with another protocol
+ * ==================================================================== */
+
+/* Reads exactly one line (bounded); returns it without its newline. */
+static char *kv_line(client *c)
+{
+    uint64_t give_up = now_ms() + HANG_GUARD_MS;
+    for (;;) {
+        char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
+        if (nl) {
+            size_t n = (size_t)(nl - c->buf);
+            char *line = strndup(c->buf, n);
+            client_consume(c, n + 1);
+            return line;
+        }
+        cr_assert(!c->eof, "kv closed the connection (have: %.*s)", (int)c->len, c->buf);
+        cr_assert(now_ms() < give_up, "no line from kv");
+        client_recv_some(c, HANG_GUARD_MS);
+    }
+}
+
+static void kv_expect(client *c, const char *want)
+{
+    char *line = kv_line(c);
+    cr_assert_str_eq(line, want);
+    free(line);
+}
+
+Test(http, kv_commands)
+{
+    server s;
+    server_start(&s, example_path("ZZZ_KV"), NULL);
+    client c;
+    client_open(&c, s.port);
+    client_send_str(&c, "GET missing\n");
+    kv_expect(&c, "NOT_FOUND");
+    client_send_str(&c, "SET color blue\n");
+    kv_expect(&c, "OK");
+    client_send_str(&c, "GET color\n");
+    kv_expect(&c, "VALUE blue");
+    client_send_str(&c, "SET color dark red\r\n"); /* values may hold spaces; CRLF is fine */
+    kv_expect(&c, "OK");
+    client_send_str(&c, "GET color\n");
+    kv_expect(&c, "VALUE dark red");
+    client_send_str(&c, "DEL color\n");
+    kv_expect(&c, "DELETED");
+    client_send_str(&c, "DEL color\n");
+    kv_expect(&c, "NOT_FOUND");
+    client_send_str(&c, "FROB x\n");
+    kv_expect(&c, "ERROR unknown command");
+    client_send_str(&c, "SET onlykey\n");
+    kv_expect(&c, "ERROR SET needs a value");
+    /* A command split over several writes. */
+    client_send_str(&c, "SE");
+    sleep_ms(20);
+    client_send_str(&c, "T split va");
+    sleep_ms(20);
+    client_send_str(&c, "lue\nGET split\n");
+    kv_expect(&c, "OK");
+    kv_expect(&c, "VALUE value");
+    /* Values set here are seen on another connection. */
+    client c2;
+    client_open(&c2, s.port);
+    client_send_str(&c2, "GET split\n");
+    kv_expect(&c2, "VALUE value");
+    client_close(&c2);
+    client_close(&c);
+    server_stop(&s);
+}
+
+Test(http, kv_pipelined)
+{
+    server s;
+    server_start(&s, example_path("ZZZ_KV"), NULL);
+    client c;
+    client_open(&c, s.port);
+    enum { N = 500 };
+    size_t cap = N * 3 * 48, len = 0;
+    char *burst = malloc(cap);
+    for (int i = 0; i < N; i++)
+        len += (size_t)snprintf(burst + len, cap - len, "SET k%d v%d\nGET k%d\nDEL k%d\n", i, i * 7,
+                                i, i);
+    cr_assert_eq(client_send(&c, burst, len), 0); /* one write, 1500 commands */
+    free(burst);
+    for (int i = 0; i < N; i++) {
+        char want[64];
+        kv_expect(&c, "OK");
+        snprintf(want, sizeof want, "VALUE v%d", i * 7);
+        kv_expect(&c, want);
+        kv_expect(&c, "DELETED");
+    }
+    client_close(&c);
+    server_stop(&s);
+}
+
+Test(http, kv_many_clients)
+{
+    server s;
+    server_start(&s, example_path("ZZZ_KV"), (const char *const[]){"--threads", "2", NULL});
+    enum { CLIENTS = 200, ROUNDS = 5 };
+    client *cs = calloc(CLIENTS, sizeof *cs);
+    for (int i = 0; i < CLIENTS; i++)
+        client_open(&cs[i], s.port);
+    for (int round = 0; round < ROUNDS; round++) {
+        /* Every client sends, then every client reads: all are open and in
+         * flight together. */
+        for (int i = 0; i < CLIENTS; i++) {
+            char cmd[64];
+            snprintf(cmd, sizeof cmd, "SET c%d r%d\nGET c%d\n", i, round, i);
+            client_send_str(&cs[i], cmd);
+        }
+        for (int i = 0; i < CLIENTS; i++) {
+            char want[64];
+            kv_expect(&cs[i], "OK");
+            snprintf(want, sizeof want, "VALUE r%d", round);
+            kv_expect(&cs[i], want);
+        }
+    }
+    /* Each sees the others' keys. */
+    for (int i = 0; i < CLIENTS; i++) {
+        char cmd[64], want[64];
+        snprintf(cmd, sizeof cmd, "GET c%d\n", (i + 1) % CLIENTS);
+        client_send_str(&cs[i], cmd);
+        snprintf(want, sizeof want, "VALUE r%d", ROUNDS - 1);
+        kv_expect(&cs[i], want);
+    }
+    for (int i = 0; i < CLIENTS; i++)
+        client_close(&cs[i]);
+    free(cs);
+    server_stop(&s);
+}
+
+Test(http, kv_idle_reuse)
+{
+    server s;
+    server_start(&s, example_path("ZZZ_KV"), NULL);
+    client c;
+    client_open(&c, s.port);
+    client_send_str(&c, "SET idle yes\n");
+    kv_expect(&c, "OK");
+    /* Idle (no task, no buffer on the server) and then used again. */
+    for (int i = 0; i < 3; i++) {
+        sleep_ms(200);
+        client_send_str(&c, "GET idle\n");
+        kv_expect(&c, "VALUE yes");
+    }
+    /* A line longer than the read buffer is refused and closes. */
+    size_t len = 64 * 1024;
+    char *big = malloc(len);
+    memset(big, 'x', len);
+    memcpy(big, "SET big ", 8);
+    client_send(&c, big, len);
+    free(big);
+    char *line = kv_line(&c);
+    cr_assert_str_eq(line, "ERROR line too long");
+    free(line);
+    cr_assert(client_wait_closed(&c, HANG_GUARD_MS, NULL));
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* ======================================================================
+ * Memory of idle connections
+ * ==================================================================== */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+Test(http, idle_connection_memory, .timeout = 240)
+{
+    enum { IDLE = 2000 };
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < IDLE + 200) {
+        rl.rlim_cur = rl.rlim_max < IDLE + 1000 ? rl.rlim_max : IDLE + 1000;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < IDLE + 200)
+        cr_skip_test("RLIMIT_NOFILE is %llu: too few descriptors", (unsigned long long)rl.rlim_cur);
+    /* The connection records are allocated (and touched) up front, one per
+     * slot of conn_limit: measure that too, against a server of 64 slots. */
+    long long small_rss, big_rss;
+    server s;
+    for (int pass = 0; pass < 2; pass++) {
+        server_start(&s, example_path("ZZZ_HELLO"),
+                     (const char *const[]){"--conn-limit", pass ? "4096" : "64", NULL});
+        for (int i = 0; i < 20; i++) {
+            response r;
+            exchange(s.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+            response_free(&r);
+        }
+        sleep_ms(50);
+        *(pass ? &big_rss : &small_rss) = process_rss(s.pid);
+        server_stop(&s);
+    }
+    long long per_slot = (big_rss - small_rss) / (4096 - 64);
+    /* The server inherits the raised limit. */
+    server_start(&s, example_path("ZZZ_HELLO"),
+                 (const char *const[]){"--conn-limit", "4096", NULL});
+    /* Warm up the pools and stacks, then measure. */
+    for (int i = 0; i < 50; i++) {
+        response r;
+        exchange(s.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+        expect_status(&r, 200);
+        response_free(&r);
+    }
+    sleep_ms(100);
+    long long before = process_rss(s.pid);
+    cr_assert(before > 0);
+    client *cs = calloc(IDLE, sizeof *cs);
+    for (int i = 0; i < IDLE; i++) {
+        client_open(&cs[i], s.port);
+        client_send_str(&cs[i], "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        response r;
+        client_response(&cs[i], &r);
+        expect_status(&r, 200);
+        response_free(&r);
+    }
+    sleep_ms(200);
+    long long after = process_rss(s.pid);
+    long long per_conn = (after - before) / IDLE;
+    fprintf(stderr,
+            "idle memory (driver %s): RSS %lld KiB before, %lld KiB with %d idle keep-alive "
+            "connections: %lld bytes per idle connection (plus about %lld bytes per slot of "
+            "conn_limit allocated at start)\n",
+            s.driver, before / 1024, after / 1024, IDLE, per_conn, per_slot);
+    cr_log_info("%lld bytes per idle connection (driver %s)", per_conn, s.driver);
+    /* They are all still usable. */
+    for (int i = 0; i < IDLE; i += IDLE / 10) {
+        client_send_str(&cs[i], "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        expect_ok_keepalive(&cs[i], "Hello, World!");
+    }
+    for (int i = 0; i < IDLE; i++)
+        client_close(&cs[i]);
+    free(cs);
+    server_stop(&s);
+#ifndef UNDER_ASAN
+    /* A task stack (64 KiB) or a read buffer kept per idle connection would
+     * show here; a few hundred bytes of record is expected. */
+    cr_assert_lt(per_conn, 64 * 1024, "%lld bytes per idle connection", per_conn);
+#endif
+}

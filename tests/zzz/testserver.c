@@ -1,0 +1,223 @@
+/* The HTTP server the integration tests (http_test.c) run as a child
+ * process: the public API only, a flag for every limit and timeout, and a
+ * route for each behaviour under test. Prints "listening on
+ * 127.0.0.1:PORT (driver D, N threads)" once it is up. */
+#include <zzz.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* GET / */
+static void hello(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    zzz_res_header(res, "Content-Type", "text/plain");
+    zzz_res_send(res, "Hello, World!", 13);
+}
+
+/* POST /echo: the whole body, read at once, sent back as it came. */
+static void echo(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_str body;
+    if (zzz_req_body(req, &body) != 0)
+        return; /* zzz answers 413 / 400 / 408 */
+    zzz_res_header(res, "Content-Type", "application/octet-stream");
+    zzz_res_send(res, body.ptr, body.len);
+}
+
+/* POST /stream-echo: the body read piece by piece and sent back chunked.
+ * The first read comes before the head goes out, so a body error still
+ * gets its own status. */
+static void stream_echo(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    char buf[4096];
+    ssize_t n;
+    while ((n = zzz_req_read(req, buf, sizeof buf)) > 0) {
+        if (zzz_res_write(res, buf, (size_t)n) != 0)
+            return;
+    }
+    if (n < 0)
+        return;
+    zzz_res_end(res);
+}
+
+/* POST /count: the body's length, read as a stream. */
+static void count(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    char buf[4096];
+    unsigned long long total = 0;
+    ssize_t n;
+    while ((n = zzz_req_read(req, buf, sizeof buf)) > 0)
+        total += (unsigned long long)n;
+    if (n < 0)
+        return;
+    char body[64];
+    int len = snprintf(body, sizeof body, "%llu\n", total);
+    zzz_res_send(res, body, (size_t)len);
+}
+
+/* GET /slow: an answer that takes 300 ms (graceful shutdown). */
+static void slow(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    tardy_sleep(300 * 1000000ull);
+    zzz_res_text(res, 200, "slow done\n");
+}
+
+/* GET /noanswer: returns without answering (zzz must answer 500). */
+static void noanswer(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)res;
+    (void)user;
+}
+
+/* GET /stream: a chunked response of 5 parts. */
+static void stream(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    zzz_res_header(res, "Content-Type", "text/plain");
+    for (int i = 1; i <= 5; i++) {
+        char part[32];
+        int n = snprintf(part, sizeof part, "part %d\n", i);
+        if (zzz_res_write(res, part, (size_t)n) != 0)
+            return;
+    }
+    zzz_res_end(res);
+}
+
+/* GET /big: 100,000 bytes of a known pattern (HEAD must not send them). */
+static char big_body[100000];
+
+static void big(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    zzz_res_header(res, "Content-Type", "text/plain");
+    zzz_res_send(res, big_body, sizeof big_body);
+}
+
+/* GET /users/:id */
+static void user_show(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_str id = {"", 0};
+    zzz_req_param(req, "id", &id);
+    char body[512];
+    int n = snprintf(body, sizeof body, "user %.*s\n", (int)id.len, id.ptr);
+    if (n < 0 || (size_t)n >= sizeof body)
+        n = 0;
+    zzz_res_send(res, body, (size_t)n);
+}
+
+/* GET /headers: how many header fields arrived, and the request-target's length. */
+static void headers(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    char body[64];
+    int n = snprintf(body, sizeof body, "%zu %zu\n", zzz_req_header_count(req),
+                     zzz_req_target(req).len);
+    zzz_res_send(res, body, (size_t)n);
+}
+
+static void on_start(zzz_server *server, const char *driver, void *arg)
+{
+    printf("listening on %s:%u (driver %s, %u threads)\n", (const char *)arg,
+           zzz_server_port(server), driver, zzz_server_threads(server));
+    fflush(stdout);
+}
+
+static int usage(const char *prog)
+{
+    fprintf(stderr,
+            "usage: %s [--port N] [--threads N] [--conn-limit N] [--max-target N]\n"
+            "  [--max-header-bytes N] [--max-headers N] [--max-body N] [--header-timeout-ms N]\n"
+            "  [--idle-timeout-ms N] [--body-timeout-ms N] [--drain-timeout-ms N]\n",
+            prog);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    zzz_http_config cfg = {.server = {.host = "127.0.0.1", .port = 0, .threads = 1}};
+    for (int i = 1; i < argc; i++) {
+        const char *flag = argv[i];
+        if (i + 1 >= argc)
+            return usage(argv[0]);
+        unsigned long long v = strtoull(argv[++i], NULL, 10);
+        if (strcmp(flag, "--port") == 0)
+            cfg.server.port = (uint16_t)v;
+        else if (strcmp(flag, "--threads") == 0)
+            cfg.server.threads = (unsigned)v;
+        else if (strcmp(flag, "--conn-limit") == 0)
+            cfg.server.conn_limit = (unsigned)v;
+        else if (strcmp(flag, "--max-target") == 0)
+            cfg.max_target = (size_t)v;
+        else if (strcmp(flag, "--max-header-bytes") == 0)
+            cfg.max_header_bytes = (size_t)v;
+        else if (strcmp(flag, "--max-headers") == 0)
+            cfg.max_headers = (unsigned)v;
+        else if (strcmp(flag, "--max-body") == 0)
+            cfg.max_body = (size_t)v;
+        else if (strcmp(flag, "--header-timeout-ms") == 0)
+            cfg.header_timeout_ms = (uint32_t)v;
+        else if (strcmp(flag, "--idle-timeout-ms") == 0)
+            cfg.server.idle_timeout_ms = (uint32_t)v;
+        else if (strcmp(flag, "--body-timeout-ms") == 0)
+            cfg.body_timeout_ms = (uint32_t)v;
+        else if (strcmp(flag, "--drain-timeout-ms") == 0)
+            cfg.server.drain_timeout_ms = (uint32_t)v;
+        else
+            return usage(argv[0]);
+    }
+    for (size_t i = 0; i < sizeof big_body; i++)
+        big_body[i] = (char)('a' + i % 26);
+    zzz_router *router;
+    int err = zzz_router_create(&router);
+    struct {
+        const char *method, *pattern;
+        zzz_handler handler;
+    } routes[] = {
+        {"GET", "/", hello},
+        {"POST", "/echo", echo},
+        {"POST", "/stream-echo", stream_echo},
+        {"POST", "/count", count},
+        {"GET", "/slow", slow},
+        {"GET", "/noanswer", noanswer},
+        {"GET", "/stream", stream},
+        {"GET", "/big", big},
+        {"GET", "/users/:id", user_show},
+        {"GET", "/headers", headers},
+    };
+    for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
+        err = zzz_route(router, routes[i].method, routes[i].pattern, routes[i].handler, NULL);
+    if (err) {
+        fprintf(stderr, "testserver: router: %s\n", strerror(-err));
+        return 1;
+    }
+    cfg.router = router;
+    cfg.server.on_start = on_start;
+    cfg.server.start_arg = (void *)cfg.server.host;
+    zzz_server *server;
+    err = zzz_http_server_create(&server, &cfg);
+    if (err) {
+        fprintf(stderr, "testserver: cannot listen: %s\n", strerror(-err));
+        zzz_router_destroy(router);
+        return 1;
+    }
+    err = zzz_server_run(server);
+    zzz_server_destroy(server);
+    zzz_router_destroy(router);
+    if (err) {
+        fprintf(stderr, "testserver: %s\n", strerror(-err));
+        return 1;
+    }
+    return 0;
+}
