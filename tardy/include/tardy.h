@@ -60,6 +60,11 @@ typedef struct tardy_config {
     tardy_driver_kind driver;
     /* io_uring submission queue entries per runtime. 0: 256. */
     unsigned queue_depth;
+    /* Watches with a deadline expected at once per runtime (a server: its
+     * connection limit). The timer heap is sized for max_tasks +
+     * max_watches at start-up, so arming one never allocates; past that it
+     * still grows. 0: 64. At most 67108864. */
+    unsigned max_watches;
     /* A driver of your own; when set it overrides `driver` and
      * TARDY_DRIVER. */
     const struct tardy_driver_ops *custom_driver;

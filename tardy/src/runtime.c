@@ -567,7 +567,7 @@ int tardy_run(const tardy_config *config, tardy_fn entry, void *arg)
         return -EINVAL;
     if (cfg.max_tasks == 0)
         cfg.max_tasks = TARDY_DEFAULT_TASKS;
-    if (cfg.max_tasks > TARDY_MAX_TASKS)
+    if (cfg.max_tasks > TARDY_MAX_TASKS || cfg.max_watches > TARDY_MAX_WATCHES)
         return -EINVAL;
     if (cfg.stack_size == 0)
         cfg.stack_size = TARDY_DEFAULT_STACK;

@@ -15,6 +15,7 @@
 
 #define TARDY_MAX_RUNTIMES 4096u
 #define TARDY_MAX_TASKS 0xffffffu
+#define TARDY_MAX_WATCHES (1u << 26)
 #define TARDY_DEFAULT_TASKS 1024u
 #define TARDY_DEFAULT_STACK ((size_t)64 * 1024)
 #define TARDY_DEFAULT_QUEUE 256u

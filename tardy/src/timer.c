@@ -52,7 +52,7 @@ static void timer_sift_down(struct tardy_runtime *rt, unsigned i)
 
 int tardy_timer_init(struct tardy_runtime *rt)
 {
-    rt->heap_cap = rt->max_tasks + 64;
+    rt->heap_cap = rt->max_tasks + (rt->run->config.max_watches ? rt->run->config.max_watches : 64);
     rt->heap = calloc(rt->heap_cap, sizeof *rt->heap);
     rt->heap_len = 0;
     return rt->heap ? 0 : -ENOMEM;

@@ -524,6 +524,8 @@ int zzz_server_run(zzz_server *s)
     tardy_config tc = {
         .threads = s->cfg.threads,
         .max_tasks = s->cfg.active_limit + 2,
+        /* Every open connection may wait with an idle deadline. */
+        .max_watches = s->cfg.conn_limit,
         .stack_size = s->cfg.stack_size,
         .driver = s->cfg.driver,
     };
