@@ -320,7 +320,9 @@ static int uring_reap(uring_driver *d)
             d->wake_armed = false;
             continue;
         }
-        if (ud == UD_IGNORE)
+        /* LIBURING_UDATA_TIMEOUT: liburing's own wait timeout on kernels
+         * without IORING_FEAT_EXT_ARG. */
+        if (ud == UD_IGNORE || ud == LIBURING_UDATA_TIMEOUT)
             continue;
         tardy_op *op = (tardy_op *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
         if ((ud & TAG_MASK) == TAG_TIMEOUT) {
@@ -395,7 +397,7 @@ static void uring_fini(void *state)
             {
                 seen++;
                 uint64_t ud = c->user_data;
-                if (ud == UD_WAKE || ud == UD_IGNORE)
+                if (ud == UD_WAKE || ud == UD_IGNORE || ud == LIBURING_UDATA_TIMEOUT)
                     continue;
                 tardy_op *op = (tardy_op *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
                 if (--op->driver_pending == 0)

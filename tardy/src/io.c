@@ -145,9 +145,22 @@ int tardy_open(const char *path, int flags, mode_t mode)
 
 int tardy_close(int fd)
 {
+    /* Closing is cleanup: it must happen even after the deadline passed or
+     * a cancel arrived, or the descriptor would leak. Run it without them. */
+    struct tardy_runtime *rt = tardy_tls_rt;
+    task_rec *t = rt ? rt->current : NULL;
+    if (!t)
+        return -EPERM;
+    uint64_t deadline = t->deadline;
+    bool cancel_pending = t->cancel_pending;
+    t->deadline = 0;
+    t->cancel_pending = false;
     IO_OP(TARDY_OP_CLOSE);
     op.fd = fd;
-    return (int)io_run(&op);
+    int r = (int)io_run(&op);
+    t->deadline = deadline;
+    t->cancel_pending = t->cancel_pending || cancel_pending;
+    return r;
 }
 
 int tardy_stat(const char *path, struct stat *st)

@@ -181,6 +181,8 @@ void tardy_task_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
         rt->drv->cancel(rt->drv_state, t->op);
         break;
     case PARK_SLEEP:
+        /* The timer must go too, or it would ready the task a second time. */
+        tardy_timer_remove(rt, &t->timer);
         tardy_task_ready(rt, t, err);
         break;
     case PARK_CHAN:
@@ -317,6 +319,8 @@ static void fire_timers(struct tardy_runtime *rt)
             continue;
         }
         task_rec *t = (task_rec *)((char *)n - offsetof(task_rec, timer));
+        if (t->state != TASK_PARKED)
+            continue; /* already woken this turn */
         if (t->park == PARK_SLEEP)
             tardy_task_ready(rt, t, rt->now >= t->sleep_end ? 0 : -ETIMEDOUT);
         else

@@ -171,8 +171,9 @@ int zzz_server_create(zzz_server **out, const zzz_server_config *config)
     s->listen_count = s->cfg.unix_path ? 1 : s->cfg.threads;
     s->listen_fds = calloc(s->listen_count, sizeof *s->listen_fds);
     int err = s->listen_fds ? 0 : -ENOMEM;
+    for (unsigned i = 0; s->listen_fds && i < s->listen_count; i++)
+        s->listen_fds[i] = -1; /* destroy closes only what was opened */
     for (unsigned i = 0; i < s->listen_count && err == 0; i++) {
-        s->listen_fds[i] = -1;
         int fd = s->cfg.unix_path ? listen_unix(&s->cfg) : listen_tcp(&s->cfg, i ? s->port : s->cfg.port, &s->port);
         if (fd < 0)
             err = fd;

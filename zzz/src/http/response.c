@@ -106,7 +106,7 @@ static int res_write_head(zzz_res *res, bool length_known, uint64_t length)
     if (err == 0)
         err = zzz_conn_out(res->conn, date, date_len);
     n = 0;
-    if (res->status >= 200 && res->status != 204) {
+    if (status_has_body(res->status)) {
         if (length_known) {
             n = snprintf(line, sizeof line, "Content-Length: %llu\r\n", (unsigned long long)length);
         } else if (req->head.version_minor >= 1) {
@@ -215,7 +215,7 @@ int zzz_res_end(zzz_res *res)
         return 0;
     }
     res->done = true;
-    if (res->chunked && !res->head_only)
+    if (res->chunked && !res->head_only && status_has_body(res->status))
         return zzz_conn_out(res->conn, "0\r\n\r\n", 5);
     if (res->length_set && res->body_sent != res->content_length) {
         /* The client was promised more: only closing tells it. */
