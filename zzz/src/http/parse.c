@@ -82,6 +82,11 @@ enum {
 
 static const unsigned char cls[256] = {CLS64(0), CLS64(64), CLS64(128), CLS64(192)};
 
+bool http_is_tchar(unsigned char c)
+{
+    return (cls[c] & C_TCHAR) != 0;
+}
+
 /* ASCII lower case of any byte, without locale. */
 #define LOWER(c) ((unsigned char)((c) >= 'A' && (c) <= 'Z' ? (c) | 0x20 : (c)))
 /* The value of a byte known to be a HEXDIG. */

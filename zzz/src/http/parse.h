@@ -81,6 +81,9 @@ ssize_t http_chunked_decode(http_chunked *st, const char *in, size_t in_len, siz
  * decoded length, or -1 for a malformed escape or a NUL (decoded or raw). */
 ssize_t http_percent_decode(zzz_str src, char *dst, bool plus_is_space);
 
+/* True for a token character (RFC 9110 5.6.2): methods, field names. */
+bool http_is_tchar(unsigned char c);
+
 /* Case-insensitive comparison of a field name with a C string. */
 bool http_name_eq(zzz_str name, const char *cstr);
 

@@ -24,13 +24,6 @@ void zzz_res_status(zzz_res *res, int status)
         res->status = status;
 }
 
-static bool is_tchar(unsigned char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return true;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 static bool name_is(const char *name, const char *managed)
 {
     zzz_str n = {name, strlen(name)};
@@ -44,7 +37,7 @@ int zzz_res_header(zzz_res *res, const char *name, const char *value)
     if (!name || !value || !*name)
         return -EINVAL;
     for (const char *p = name; *p; p++)
-        if (!is_tchar((unsigned char)*p))
+        if (!http_is_tchar((unsigned char)*p))
             return -EINVAL;
     for (const char *p = value; *p; p++) {
         unsigned char c = (unsigned char)*p;
