@@ -127,6 +127,22 @@ static void headers(zzz_req *req, zzz_res *res, void *user)
     zzz_res_send(res, body, (size_t)n);
 }
 
+/* GET /tls: what the connection's TLS session negotiated, one per line
+ * ("tls no" without TLS). */
+static void tls_info(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_tls_info info;
+    char body[256];
+    int n;
+    if (zzz_conn_tls(zzz_req_conn(req), &info))
+        n = snprintf(body, sizeof body, "version %04x\nsuite %04x\nsni %s\nalpn %s\n", info.version,
+                     info.cipher_suite, info.server_name, info.alpn ? info.alpn : "-");
+    else
+        n = snprintf(body, sizeof body, "tls no\n");
+    zzz_res_send(res, body, (size_t)n);
+}
+
 static void on_start(zzz_server *server, const char *driver, void *arg)
 {
     printf("listening on %s:%u (driver %s, %u threads)\n", (const char *)arg,
@@ -139,7 +155,9 @@ static int usage(const char *prog)
     fprintf(stderr,
             "usage: %s [--port N] [--threads N] [--conn-limit N] [--max-target N]\n"
             "  [--max-header-bytes N] [--max-headers N] [--max-body N] [--header-timeout-ms N]\n"
-            "  [--idle-timeout-ms N] [--body-timeout-ms N] [--drain-timeout-ms N]\n",
+            "  [--idle-timeout-ms N] [--body-timeout-ms N] [--drain-timeout-ms N]\n"
+            "  [--tls-cert FILE --tls-key FILE [--tls-names NAME,NAME...]]... (the first pair\n"
+            "  is the default) [--handshake-timeout-ms N] [--session-cache N] [--record-size N]\n",
             prog);
     return 2;
 }
@@ -147,12 +165,40 @@ static int usage(const char *prog)
 int main(int argc, char **argv)
 {
     zzz_http_config cfg = {.server = {.host = "127.0.0.1", .port = 0, .threads = 1}};
+    enum { MAX_CERTS = 8, MAX_NAMES = 8 };
+    static zzz_tls_cert certs[MAX_CERTS];
+    static const char *names[MAX_CERTS][MAX_NAMES + 1];
+    static char names_text[MAX_CERTS][256];
+    zzz_tls_config tls = {.certs = certs};
+    bool use_tls = false;
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (i + 1 >= argc)
             return usage(argv[0]);
-        unsigned long long v = strtoull(argv[++i], NULL, 10);
-        if (strcmp(flag, "--port") == 0)
+        const char *arg = argv[++i];
+        unsigned long long v = strtoull(arg, NULL, 10);
+        if (strcmp(flag, "--tls-cert") == 0) {
+            if (tls.cert_count == MAX_CERTS)
+                return usage(argv[0]);
+            certs[tls.cert_count++].cert_file = arg;
+            use_tls = true;
+        } else if (strcmp(flag, "--tls-key") == 0 && tls.cert_count > 0) {
+            certs[tls.cert_count - 1].key_file = arg;
+        } else if (strcmp(flag, "--tls-names") == 0 && tls.cert_count > 0) {
+            unsigned k = tls.cert_count - 1, count = 0;
+            snprintf(names_text[k], sizeof names_text[k], "%s", arg);
+            for (char *save = NULL, *name = strtok_r(names_text[k], ",", &save);
+                 name && count < MAX_NAMES; name = strtok_r(NULL, ",", &save))
+                names[k][count++] = name;
+            names[k][count] = NULL;
+            certs[k].names = names[k];
+        } else if (strcmp(flag, "--handshake-timeout-ms") == 0)
+            tls.handshake_timeout_ms = (uint32_t)v;
+        else if (strcmp(flag, "--session-cache") == 0)
+            tls.session_cache_size = (unsigned)v;
+        else if (strcmp(flag, "--record-size") == 0)
+            tls.record_size = (size_t)v;
+        else if (strcmp(flag, "--port") == 0)
             cfg.server.port = (uint16_t)v;
         else if (strcmp(flag, "--threads") == 0)
             cfg.server.threads = (unsigned)v;
@@ -195,6 +241,7 @@ int main(int argc, char **argv)
         {"GET", "/big", big},
         {"GET", "/users/:id", user_show},
         {"GET", "/headers", headers},
+        {"GET", "/tls", tls_info},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
         err = zzz_route(router, routes[i].method, routes[i].pattern, routes[i].handler, NULL);
@@ -203,12 +250,14 @@ int main(int argc, char **argv)
         return 1;
     }
     cfg.router = router;
+    if (use_tls)
+        cfg.server.tls = &tls;
     cfg.server.on_start = on_start;
     cfg.server.start_arg = (void *)cfg.server.host;
     zzz_server *server;
     err = zzz_http_server_create(&server, &cfg);
     if (err) {
-        fprintf(stderr, "testserver: cannot listen: %s\n", strerror(-err));
+        fprintf(stderr, "testserver: cannot start: %s: %s\n", strerror(-err), zzz_last_error());
         zzz_router_destroy(router);
         return 1;
     }

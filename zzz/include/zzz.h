@@ -53,6 +53,46 @@ typedef zzz_next (*zzz_on_conn_fn)(zzz_conn *conn, void *user);
  * block for long: it runs on the accepting task. fd is non-blocking. */
 typedef void (*zzz_on_refuse_fn)(int fd, void *user);
 
+/* ---- TLS (through BearSSL; see zzz_server_config.tls) ------------------ */
+
+/* A certificate chain and its private key. Each comes from a PEM file or
+ * from PEM text in memory (the file wins when both are set); both are read
+ * once, by zzz_server_create, and nothing here is kept after it returns. */
+typedef struct zzz_tls_cert {
+    const char *cert_file;  /* PEM, "CERTIFICATE" blocks: the leaf first,
+                               then its intermediates; all are sent */
+    const char *key_file;   /* PEM: "PRIVATE KEY" (PKCS#8), "RSA PRIVATE
+                               KEY" or "EC PRIVATE KEY"; RSA or EC
+                               (P-256, P-384, P-521) */
+    const char *cert_pem;   /* in-memory alternatives to the files */
+    size_t cert_pem_len;
+    const char *key_pem;
+    size_t key_pem_len;
+    /* Host names this pair answers for when the client names one (SNI):
+     * exact names, or "*.example.com" for one label under example.com;
+     * compared without case. NULL-terminated; NULL: none (such a pair is
+     * only used as the default). */
+    const char *const *names;
+} zzz_tls_cert;
+
+/* TLS for every connection of a server. TLS 1.2 only, ECDHE key exchange
+ * with AES-GCM or ChaCha20-Poly1305 only; ALPN offers "http/1.1" (a client
+ * that offers only other protocols is refused with the
+ * no_application_protocol alert); sessions are resumed from an LRU cache
+ * per thread. A zero field means "the default". */
+typedef struct zzz_tls_config {
+    const zzz_tls_cert *certs; /* required; certs[0] is the default: it
+                                  serves clients that name no host or a
+                                  host no pair lists */
+    unsigned cert_count;
+    unsigned session_cache_size;   /* sessions remembered per thread
+                                      (about 100 bytes each); 0: 1024 */
+    uint32_t handshake_timeout_ms; /* from the first byte to a finished
+                                      handshake; 0: 10 s */
+    size_t record_size;            /* plaintext bytes per record sent, 512
+                                      to 16384; 0: 16384 */
+} zzz_tls_config;
+
 /* Server configuration. A zero field means "the default". */
 typedef struct zzz_server_config {
     const char *host;          /* address to bind; NULL: "127.0.0.1" */
@@ -87,13 +127,34 @@ typedef struct zzz_server_config {
      * name of the I/O driver in use (to print "listening on ..."). */
     void (*on_start)(zzz_server *server, const char *driver, void *start_arg);
     void *start_arg;
+    /* Serve TLS on this server (NULL: plain TCP). Every connection starts
+     * with a handshake before on_conn runs; on_conn then reads and writes
+     * plaintext through the zzz_conn calls below, as it would without TLS
+     * (zzz_conn_fd gives the socket, which carries records: do not use it
+     * for data). on_refuse is not called: a refused connection is closed
+     * before any handshake. */
+    const zzz_tls_config *tls;
 } zzz_server_config;
 
 /* Creates a server and binds its listening sockets now (one SO_REUSEPORT
  * socket per thread), so the port is known and bind errors show here.
- * Returns 0 and sets *out, -EINVAL (no on_conn, bad host), or the -errno
- * of socket/bind/listen (-EADDRINUSE ...). */
+ * With tls, it also loads every certificate and key and checks that each
+ * key matches its certificate. Returns 0 and sets *out, or:
+ * -EINVAL (no on_conn, bad host, a bad TLS setting, a certificate or key
+ * that cannot be read as PEM, a key that does not match), -ENOENT /
+ * -EACCES (a file that cannot be opened), -ENOTSUP (tls asked of a libzzz
+ * built without it, or an unsupported key type), or the -errno of
+ * socket/bind/listen (-EADDRINUSE ...). On failure, zzz_last_error says
+ * why in words (naming the file, for TLS). */
 int zzz_server_create(zzz_server **out, const zzz_server_config *config);
+
+/* Why the last zzz_server_create or zzz_http_server_create on this thread
+ * failed ("tls: key.pem: the key does not match the certificate in
+ * cert.pem"); "" when it did not. Valid until the next such call. */
+const char *zzz_last_error(void);
+
+/* True when this libzzz was built with TLS (BearSSL). */
+bool zzz_tls_available(void);
 
 /* The bound TCP port (useful with port 0). */
 uint16_t zzz_server_port(const zzz_server *server);
@@ -167,6 +228,32 @@ zzz_server *zzz_conn_server(const zzz_conn *conn);
 
 /* Connections open / served now, summed over the server's threads. */
 unsigned zzz_server_open_conns(const zzz_server *server);
+
+/* What a connection's TLS session negotiated. */
+typedef struct zzz_tls_info {
+    uint16_t version;        /* 0x0303: TLS 1.2 */
+    uint16_t cipher_suite;   /* its IANA number (0xC02B: ECDHE-ECDSA-AES128-GCM-SHA256) */
+    const char *server_name; /* the host the client named (SNI); "" if none */
+    const char *alpn;        /* the protocol agreed through ALPN; NULL if none */
+} zzz_tls_info;
+
+/* True when the connection runs over TLS; then fills *info (when not NULL)
+ * with pointers valid while the connection is open. */
+bool zzz_conn_tls(const zzz_conn *conn, zzz_tls_info *info);
+
+/* Memory the server sets aside, per thread, as configured: the ceilings
+ * behind the pools (the kernel commits pages only as they are touched). */
+typedef struct zzz_server_memory {
+    size_t conn_record;    /* bytes per open connection's record */
+    size_t read_buffer;    /* per active connection (and pipelined waiters) */
+    size_t write_buffer;   /* per active connection */
+    size_t stack;          /* per active connection's task */
+    size_t tls_state;      /* per TLS connection, for its whole life: the
+                              engine and its record buffers; 0 without TLS */
+    size_t tls_session_cache; /* the per-thread session cache */
+} zzz_server_memory;
+
+void zzz_server_memory_info(const zzz_server *server, zzz_server_memory *out);
 
 /* ========================================================================
  * HTTP/1.1

@@ -1,7 +1,7 @@
 /* A connection as the protocol sees it: the borrowed receive and write
  * buffers, reads and writes under the connection's timeouts, and the
  * per-request scratch arena at the end of the write buffer. */
-#include "server.h"
+#include "stream.h"
 
 #include <errno.h>
 #include <string.h>
@@ -51,7 +51,7 @@ ssize_t zzz_conn_fill(zzz_conn *c)
         return -ENOBUFS;
     ssize_t n;
     CONN_IO(c, c->worker->server->cfg.read_timeout_ms,
-            n = tardy_recv(c->fd, b->data + b->len, b->cap - b->len, 0));
+            n = zzz_stream_recv(c, b->data + b->len, b->cap - b->len));
     if (n > 0)
         b->len += (size_t)n;
     return n;
@@ -79,43 +79,14 @@ ssize_t zzz_conn_read(zzz_conn *c, void *buf, size_t len)
         return (ssize_t)n;
     }
     ssize_t n;
-    CONN_IO(c, c->worker->server->cfg.read_timeout_ms, n = tardy_recv(c->fd, buf, len, 0));
+    CONN_IO(c, c->worker->server->cfg.read_timeout_ms, n = zzz_stream_recv(c, buf, len));
     return n;
 }
 
-int zzz_conn_writev(zzz_conn *c, const struct iovec *iov_in, int iovcnt)
+int zzz_conn_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
 {
-    enum { IOV_BATCH = 64 };
-    struct iovec iov[IOV_BATCH];
-    int done_idx = 0;
-    int err = 0;
-    uint64_t saved = tardy_deadline();
-    uint64_t when = zzz_conn_io_deadline(c, c->worker->server->cfg.write_timeout_ms);
-    tardy_deadline_set(saved && saved < when ? saved : when);
-    while (done_idx < iovcnt && err == 0) {
-        int n = iovcnt - done_idx < IOV_BATCH ? iovcnt - done_idx : IOV_BATCH;
-        memcpy(iov, iov_in + done_idx, (size_t)n * sizeof *iov);
-        int first = 0;
-        while (first < n) {
-            struct msghdr msg = {.msg_iov = iov + first, .msg_iovlen = (size_t)(n - first)};
-            ssize_t sent = tardy_sendmsg(c->fd, &msg, 0);
-            if (sent < 0) {
-                err = (int)sent;
-                break;
-            }
-            size_t left = (size_t)sent;
-            while (first < n && left >= iov[first].iov_len) {
-                left -= iov[first].iov_len;
-                first++;
-            }
-            if (first < n && left > 0) {
-                iov[first].iov_base = (char *)iov[first].iov_base + left;
-                iov[first].iov_len -= left;
-            }
-        }
-        done_idx += n;
-    }
-    tardy_deadline_set(saved);
+    int err;
+    CONN_IO(c, c->worker->server->cfg.write_timeout_ms, err = zzz_stream_writev(c, iov, iovcnt));
     return err;
 }
 

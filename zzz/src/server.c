@@ -2,7 +2,7 @@
  * a worker per runtime that accepts and enforces the connection limit,
  * the life of a connection between serving tasks and idle watches, and
  * graceful shutdown on SIGINT/SIGTERM. */
-#include "server.h"
+#include "stream.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,23 @@ void zzz_pool_put(zzz_pool *pool, char *buf)
 {
     unsigned i = (unsigned)((size_t)(buf - pool->base) / pool->size);
     pool->free_list[pool->free_count++] = i;
+}
+
+/* ---- errors ------------------------------------------------------------------ */
+
+static _Thread_local char last_error[512];
+
+void zzz_set_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+}
+
+const char *zzz_last_error(void)
+{
+    return last_error;
 }
 
 /* ---- listening ------------------------------------------------------------ */
@@ -155,16 +173,37 @@ static void config_defaults(zzz_server_config *c)
 
 int zzz_server_create(zzz_server **out, const zzz_server_config *config)
 {
-    if (!out || !config || !config->on_conn)
+    last_error[0] = '\0';
+    if (!out || !config || !config->on_conn) {
+        zzz_set_error("on_conn is required");
         return -EINVAL;
-    if (config->threads > 4096)
+    }
+    if (config->threads > 4096) {
+        zzz_set_error("threads: %u is more than 4096", config->threads);
         return -EINVAL;
+    }
+#ifndef ZZZ_HAVE_TLS
+    if (config->tls) {
+        zzz_set_error("tls: this libzzz was built without TLS (BearSSL)");
+        return -ENOTSUP;
+    }
+#endif
     zzz_server *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
     s->cfg = *config;
+    s->cfg.tls = NULL; /* the caller's block is not kept: s->tls holds what it said */
     config_defaults(&s->cfg);
     s->stop_pipe[0] = s->stop_pipe[1] = -1;
+#ifdef ZZZ_HAVE_TLS
+    if (config->tls) {
+        int terr = zzz_tls_ctx_create(&s->tls, config->tls);
+        if (terr) {
+            free(s);
+            return terr;
+        }
+    }
+#endif
     atomic_init(&s->stopping, false);
     atomic_init(&s->open_total, 0);
     /* Unix sockets cannot share a port: all threads accept on one. */
@@ -183,6 +222,8 @@ int zzz_server_create(zzz_server **out, const zzz_server_config *config)
     if (err == 0 && pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         err = -errno;
     if (err) {
+        if (!last_error[0])
+            zzz_set_error("%s: %s", s->cfg.unix_path ? s->cfg.unix_path : "listen", strerror(-err));
         s->listen_count = s->listen_fds ? s->listen_count : 0;
         zzz_server_destroy(s);
         return err;
@@ -206,6 +247,21 @@ unsigned zzz_server_open_conns(const zzz_server *server)
     return atomic_load(&server->open_total);
 }
 
+void zzz_server_memory_info(const zzz_server *s, zzz_server_memory *out)
+{
+    memset(out, 0, sizeof *out);
+    out->conn_record = sizeof(zzz_conn);
+    out->read_buffer = s->cfg.read_buffer_size;
+    out->write_buffer = s->cfg.write_buffer_size;
+    out->stack = s->cfg.stack_size;
+#ifdef ZZZ_HAVE_TLS
+    if (s->tls) {
+        out->tls_state = zzz_tls_state_size(s->tls);
+        out->tls_session_cache = zzz_tls_cache_size(s->tls);
+    }
+#endif
+}
+
 void zzz_server_destroy(zzz_server *s)
 {
     if (!s)
@@ -221,6 +277,10 @@ void zzz_server_destroy(zzz_server *s)
         close(s->stop_pipe[1]);
     if (s->proto_free)
         s->proto_free(s->proto_owned);
+#ifdef ZZZ_HAVE_TLS
+    if (s->tls)
+        zzz_tls_ctx_destroy(s->tls);
+#endif
     free(s->listen_fds);
     free(s);
 }
@@ -272,6 +332,7 @@ static void conn_close(zzz_conn *c)
 {
     zzz_worker *w = c->worker;
     conn_release_buffers(c, false);
+    zzz_stream_close(c);
     if (c->fd >= 0) {
         if (tardy_runtime_self())
             tardy_close(c->fd);
@@ -311,7 +372,8 @@ static void conn_serve(void *arg)
     c->task = tardy_self();
     c->deadline = 0;
     w->active++;
-    zzz_next next = s->cfg.on_conn(c, s->cfg.user);
+    /* A new TLS connection shakes hands before the protocol sees it. */
+    zzz_next next = zzz_stream_open(c) == 0 ? s->cfg.on_conn(c, s->cfg.user) : ZZZ_CLOSE;
     w->active--;
     c->task = (tardy_task){0};
     if (next != ZZZ_WAIT || w->draining || c->fd < 0) {
@@ -325,7 +387,9 @@ static void conn_serve(void *arg)
     conn_release_buffers(c, true);
     c->state = CONN_WAITING;
     uint64_t idle_deadline = tardy_now() + (uint64_t)s->cfg.idle_timeout_ms * 1000000u;
-    short events = c->in.len > 0 ? (POLLIN | POLLOUT) : POLLIN;
+    /* Data already here (pipelined bytes, or a decrypted TLS record the
+     * socket no longer shows): watch for writability, which fires at once. */
+    short events = c->in.len > 0 || zzz_stream_pending(c) ? (POLLIN | POLLOUT) : POLLIN;
     if (tardy_watch_start(&c->watch, c->fd, events, idle_deadline, conn_woken, c) != 0)
         conn_close(c);
 }
@@ -334,7 +398,8 @@ static void worker_accept_one(zzz_worker *w, int fd, const zzz_sockaddr *peer, s
 {
     zzz_server *s = w->server;
     if (w->open >= s->cfg.conn_limit || w->draining) {
-        if (s->cfg.on_refuse)
+        /* A TLS client cannot read anything before a handshake. */
+        if (s->cfg.on_refuse && !s->tls)
             s->cfg.on_refuse(fd, s->cfg.user);
         tardy_close(fd);
         return;
@@ -355,6 +420,7 @@ static void worker_accept_one(zzz_worker *w, int fd, const zzz_sockaddr *peer, s
     memset(&c->out, 0, sizeof c->out);
     c->fd = fd;
     c->data = NULL;
+    c->tls = NULL;
     c->arena_used = 0;
     c->peer = *peer;
     c->peer_len = peer_len;
@@ -451,6 +517,11 @@ static int worker_init(zzz_worker *w)
                             s->cfg.active_limit + s->cfg.active_limit / 4 + 1);
     if (err == 0)
         err = zzz_pool_init(&w->out_pool, s->cfg.write_buffer_size, s->cfg.active_limit + 1);
+#ifdef ZZZ_HAVE_TLS
+    /* TLS state lives as long as its connection, idle or not. */
+    if (err == 0 && s->tls)
+        err = zzz_pool_init(&w->tls_pool, zzz_tls_state_size(s->tls), s->cfg.conn_limit);
+#endif
     if (err == 0 && s->hooks.thread_init)
         err = s->hooks.thread_init(w, s->cfg.user);
     return err;
@@ -461,13 +532,16 @@ static void worker_fini(zzz_worker *w)
     zzz_server *s = w->server;
     if (w->conns) {
         for (unsigned i = 0; i < w->conns_used; i++)
-            if (w->conns[i].state != CONN_FREE && w->conns[i].fd >= 0)
+            if (w->conns[i].state != CONN_FREE && w->conns[i].fd >= 0) {
+                zzz_stream_close(&w->conns[i]);
                 close(w->conns[i].fd);
+            }
     }
     if (s->hooks.thread_fini)
         s->hooks.thread_fini(w, s->cfg.user);
     zzz_pool_fini(&w->in_pool);
     zzz_pool_fini(&w->out_pool);
+    zzz_pool_fini(&w->tls_pool);
     free(w->conns);
     w->conns = NULL;
 }

@@ -42,6 +42,8 @@ typedef union zzz_sockaddr {
 } zzz_sockaddr;
 
 struct zzz_worker;
+typedef struct zzz_tls_ctx zzz_tls_ctx;   /* certificates, keys, sessions (tls.c) */
+typedef struct zzz_tls_conn zzz_tls_conn; /* one connection's engine (tls.c) */
 
 /* One open connection. While it waits it is just this record (and the
  * kernel's socket): no task, no stack, no buffer unless bytes are left. */
@@ -55,6 +57,8 @@ struct zzz_conn {
     size_t arena_used; /* scratch taken from the end of `out` (see zzz_conn_arena) */
     uint64_t deadline;
     tardy_task task;
+    zzz_tls_conn *tls; /* TLS state from the worker's pool; NULL until the
+                          handshake starts (and always without TLS) */
     void *data;
     zzz_sockaddr peer;
     socklen_t peer_len;
@@ -72,6 +76,7 @@ typedef struct zzz_worker {
     unsigned active;
     zzz_pool in_pool;
     zzz_pool out_pool;
+    zzz_pool tls_pool; /* TLS state, one per open connection (with TLS) */
     tardy_task acceptor;
     bool draining;
     void *proto; /* the protocol's per-thread state (HTTP: body pool, date) */
@@ -93,6 +98,7 @@ struct zzz_server {
     atomic_bool stopping;
     atomic_uint open_total;
     zzz_worker *workers;
+    zzz_tls_ctx *tls; /* NULL without TLS */
     zzz_proto_hooks hooks;
     void *proto_owned; /* freed with the server (HTTP's config copy) */
     void (*proto_free)(void *);

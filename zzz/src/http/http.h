@@ -6,7 +6,7 @@
 
 #include "parse.h"
 #include "router.h"
-#include "server.h"
+#include "stream.h"
 
 #define ZZZ_HTTP_DEFAULT_MAX_TARGET ((size_t)8 * 1024)
 #define ZZZ_HTTP_DEFAULT_MAX_HEADER_BYTES ((size_t)16 * 1024)

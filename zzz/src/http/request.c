@@ -202,7 +202,7 @@ static ssize_t body_read_length(zzz_req *req, char *buf, size_t len)
     } else {
         uint64_t saved = tardy_deadline();
         tardy_deadline_after((uint64_t)req->config->body_timeout_ms * 1000000u);
-        n = tardy_recv(req->conn->fd, buf, want, 0);
+        n = zzz_stream_recv(req->conn, buf, want);
         tardy_deadline_set(saved);
         if (n == 0)
             return body_fail(req, -ECONNRESET); /* the body was cut short */

@@ -1,0 +1,102 @@
+/* The stream: plain TCP calls straight on the socket, or TLS through
+ * tls.c. See stream.h. */
+#include "stream.h"
+
+#include <errno.h>
+#include <string.h>
+
+int zzz_stream_open(zzz_conn *c)
+{
+#ifdef ZZZ_HAVE_TLS
+    if (c->worker->server->tls)
+        return zzz_tls_open(c);
+#endif
+    (void)c;
+    return 0;
+}
+
+ssize_t zzz_stream_recv(zzz_conn *c, void *buf, size_t len)
+{
+#ifdef ZZZ_HAVE_TLS
+    if (c->tls)
+        return zzz_tls_recv(c, buf, len);
+#endif
+    return tardy_recv(c->fd, buf, len, 0);
+}
+
+static int plain_writev(zzz_conn *c, const struct iovec *iov_in, int iovcnt)
+{
+    enum { IOV_BATCH = 64 };
+    struct iovec iov[IOV_BATCH];
+    int done_idx = 0;
+    while (done_idx < iovcnt) {
+        int n = iovcnt - done_idx < IOV_BATCH ? iovcnt - done_idx : IOV_BATCH;
+        memcpy(iov, iov_in + done_idx, (size_t)n * sizeof *iov);
+        int first = 0;
+        while (first < n) {
+            struct msghdr msg = {.msg_iov = iov + first, .msg_iovlen = (size_t)(n - first)};
+            ssize_t sent = tardy_sendmsg(c->fd, &msg, 0);
+            if (sent < 0)
+                return (int)sent;
+            size_t left = (size_t)sent;
+            while (first < n && left >= iov[first].iov_len) {
+                left -= iov[first].iov_len;
+                first++;
+            }
+            if (first < n && left > 0) {
+                iov[first].iov_base = (char *)iov[first].iov_base + left;
+                iov[first].iov_len -= left;
+            }
+        }
+        done_idx += n;
+    }
+    return 0;
+}
+
+int zzz_stream_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
+{
+#ifdef ZZZ_HAVE_TLS
+    if (c->tls)
+        return zzz_tls_writev(c, iov, iovcnt);
+#endif
+    return plain_writev(c, iov, iovcnt);
+}
+
+bool zzz_stream_pending(const zzz_conn *c)
+{
+#ifdef ZZZ_HAVE_TLS
+    if (c->tls)
+        return zzz_tls_pending(c);
+#endif
+    (void)c;
+    return false;
+}
+
+void zzz_stream_close(zzz_conn *c)
+{
+#ifdef ZZZ_HAVE_TLS
+    if (c->tls)
+        zzz_tls_close(c);
+#endif
+    (void)c;
+}
+
+bool zzz_conn_tls(const zzz_conn *c, zzz_tls_info *info)
+{
+#ifdef ZZZ_HAVE_TLS
+    if (c->tls)
+        return zzz_tls_info_get(c, info);
+#endif
+    (void)c;
+    (void)info;
+    return false;
+}
+
+bool zzz_tls_available(void)
+{
+#ifdef ZZZ_HAVE_TLS
+    return true;
+#else
+    return false;
+#endif
+}

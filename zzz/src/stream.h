@@ -1,0 +1,62 @@
+/* The stream between a connection's socket and its protocol: plain TCP or
+ * TLS (BearSSL). conn.c and the HTTP code read and write through these
+ * calls and never touch the socket for data. Every call runs in the task
+ * serving the connection, under the task's deadline (callers set it). Not
+ * installed. */
+#ifndef ZZZ_STREAM_H
+#define ZZZ_STREAM_H
+
+#include "server.h"
+
+/* Makes the stream ready before the protocol first runs: for TLS, takes
+ * the connection's TLS state from the thread's pool and completes the
+ * handshake within handshake_timeout_ms. Returns 0 (plain TCP, or a
+ * finished handshake), -ETIMEDOUT, -ENOBUFS (no TLS state free), -EPROTO
+ * (the client spoke something other than acceptable TLS), or the socket's
+ * error. Does nothing once done. */
+int zzz_stream_open(zzz_conn *conn);
+
+/* Receives up to len bytes of the protocol's data (decrypted with TLS).
+ * Returns the count, 0 at the end of the stream (with TLS: close_notify or
+ * the peer's FIN), -EPROTO on a broken TLS record, or the socket's -errno
+ * (-ETIMEDOUT at the deadline). */
+ssize_t zzz_stream_recv(zzz_conn *conn, void *buf, size_t len);
+
+/* Sends all the bytes or fails: 0, or -errno (-EPIPE, -ECONNRESET,
+ * -ETIMEDOUT, -EPROTO). With TLS the data is sealed into records and
+ * flushed before it returns. */
+int zzz_stream_writev(zzz_conn *conn, const struct iovec *iov, int iovcnt);
+
+/* True when the stream holds received data the socket no longer shows
+ * (TLS: a decrypted record not yet read), so a readiness watch on the
+ * socket would not fire for it. */
+bool zzz_stream_pending(const zzz_conn *conn);
+
+/* Ends the stream before its socket is closed: with TLS, a best-effort
+ * close_notify (one non-blocking send) after a finished handshake, then
+ * the TLS state goes back to the pool. Safe on any connection, from any
+ * context (it never blocks). */
+void zzz_stream_close(zzz_conn *conn);
+
+/* ---- TLS (tls.c; only with ZZZ_HAVE_TLS) --------------------------------- */
+
+/* Loads and checks every certificate and key of `config`; on failure sets
+ * zzz_last_error's message. Returns 0 and sets *out, or -errno. */
+int zzz_tls_ctx_create(zzz_tls_ctx **out, const zzz_tls_config *config);
+void zzz_tls_ctx_destroy(zzz_tls_ctx *ctx);
+/* Bytes of TLS state per connection (engine and record buffers) and of
+ * the shared session cache. */
+size_t zzz_tls_state_size(const zzz_tls_ctx *ctx);
+size_t zzz_tls_cache_size(const zzz_tls_ctx *ctx);
+
+int zzz_tls_open(zzz_conn *conn);
+ssize_t zzz_tls_recv(zzz_conn *conn, void *buf, size_t len);
+int zzz_tls_writev(zzz_conn *conn, const struct iovec *iov, int iovcnt);
+bool zzz_tls_pending(const zzz_conn *conn);
+void zzz_tls_close(zzz_conn *conn);
+bool zzz_tls_info_get(const zzz_conn *conn, zzz_tls_info *info);
+
+/* Records the reason for a failing zzz_server_create (printf-style). */
+void zzz_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
