@@ -24,6 +24,7 @@
 #define TLS_OUT_OVERHEAD (BR_SSL_BUFSIZE_OUTPUT - TLS_MAX_RECORD)
 #define TLS_SESSION_BYTES 100u /* what BearSSL's LRU cache stores per session */
 #define TLS_MAX_PEM (1u << 20)  /* a certificate or key file larger is refused */
+#define TLS_STAGE 4096u         /* read-ahead for small records (zzz_tls_conn.stage) */
 
 /* ECDHE only (forward secrecy), AEAD only; the server's order wins. */
 static const uint16_t tls_suites[] = {
@@ -76,6 +77,11 @@ struct zzz_tls_conn {
     const zzz_tls_ctx *ctx;
     bool established; /* the handshake finished */
     bool broken;      /* the socket failed or the peer left: send nothing more */
+    /* Bytes received ahead of what the engine asked for. BearSSL takes a
+     * record's 5-byte header and then its body; reading into here first
+     * gets a small record (or several) in one recv instead of two. */
+    uint16_t staged_off, staged_len;
+    unsigned char stage[TLS_STAGE];
     unsigned char buffers[]; /* input (BR_SSL_BUFSIZE_INPUT), then output */
 };
 
@@ -719,19 +725,34 @@ static int tls_send_records(zzz_conn *c, zzz_tls_conn *t)
     return 0;
 }
 
-/* Reads what the engine asks for. Returns > 0, 0 at FIN, or -errno. */
+/* Feeds the engine what it asks for, from the read-ahead or the socket.
+ * Returns > 0, 0 at FIN, or -errno. */
 static ssize_t tls_recv_records(zzz_conn *c, zzz_tls_conn *t)
 {
     br_ssl_engine_context *eng = &t->sc.eng;
-    size_t len;
-    unsigned char *rec = br_ssl_engine_recvrec_buf(eng, &len);
-    ssize_t n = tardy_recv(c->fd, rec, len, 0);
-    if (n <= 0) {
-        t->broken = true;
-        return n;
+    size_t want;
+    unsigned char *rec = br_ssl_engine_recvrec_buf(eng, &want);
+    if (t->staged_len == 0) {
+        /* A large record body goes straight in, uncopied. */
+        bool direct = want >= TLS_STAGE;
+        ssize_t n = tardy_recv(c->fd, direct ? rec : t->stage, direct ? want : TLS_STAGE, 0);
+        if (n <= 0) {
+            t->broken = true;
+            return n;
+        }
+        if (direct) {
+            br_ssl_engine_recvrec_ack(eng, (size_t)n);
+            return n;
+        }
+        t->staged_off = 0;
+        t->staged_len = (uint16_t)n;
     }
-    br_ssl_engine_recvrec_ack(eng, (size_t)n);
-    return n;
+    size_t n = t->staged_len < want ? t->staged_len : want;
+    memcpy(rec, t->stage + t->staged_off, n);
+    t->staged_off = (uint16_t)(t->staged_off + n);
+    t->staged_len = (uint16_t)(t->staged_len - n);
+    br_ssl_engine_recvrec_ack(eng, n);
+    return (ssize_t)n;
 }
 
 /* For a closed engine: 0 after a clean close_notify, else -EPROTO. */
@@ -752,6 +773,7 @@ int zzz_tls_open(zzz_conn *c)
         c->tls = t;
         t->established = false;
         t->broken = false;
+        t->staged_off = t->staged_len = 0;
         engine_setup(t, ctx);
         if (!br_ssl_server_reset(&t->sc)) {
             t->broken = true;
@@ -865,7 +887,8 @@ int zzz_tls_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
 
 bool zzz_tls_pending(const zzz_conn *c)
 {
-    return (br_ssl_engine_current_state(&c->tls->sc.eng) & BR_SSL_RECVAPP) != 0;
+    const zzz_tls_conn *t = c->tls;
+    return t->staged_len > 0 || (br_ssl_engine_current_state(&t->sc.eng) & BR_SSL_RECVAPP) != 0;
 }
 
 void zzz_tls_close(zzz_conn *c)
