@@ -2,7 +2,12 @@
  * process and learn its port, talk to it over raw sockets (exact bytes
  * out, responses parsed back: status, headers, Content-Length or chunked
  * bodies), run curl, read a process's RSS. Every wait is bounded, so a
- * hung server fails a test instead of hanging the suite. */
+ * hung server fails a test instead of hanging the suite.
+ *
+ * Built with ZZZ_TEST_TLS (the http-tls tests), the same helpers run the
+ * test server with a certificate and their raw client speaks TLS 1.2
+ * through OpenSSL: each client_send is one SSL_write of exactly those
+ * bytes, and what the server sends back is read through SSL_read. */
 #ifndef ZZZ_TEST_HARNESS_H
 #define ZZZ_TEST_HARNESS_H
 
@@ -27,6 +32,13 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef ZZZ_TEST_TLS
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#endif
 
 /* Longest any single wait may take before the test fails: a guard against
  * hangs, not a performance assertion. */
@@ -95,8 +107,25 @@ static inline const char *binary_path(const char *env)
     return path;
 }
 
+#ifdef ZZZ_TEST_TLS
+/* DIR/name in ZZZ_TLS_DIR (made by tests/zzz/tls/make-certs.sh), from a
+ * ring of buffers. */
+static inline const char *harness_tls_file(const char *name)
+{
+    static char paths[8][512];
+    static unsigned next;
+    const char *dir = getenv("ZZZ_TLS_DIR");
+    cr_assert(dir && *dir, "ZZZ_TLS_DIR is not set (run the tests through meson test)");
+    char *p = paths[next++ % 8];
+    snprintf(p, sizeof paths[0], "%s/%s", dir, name);
+    cr_assert(access(p, R_OK) == 0, "%s: %s", p, strerror(errno));
+    return p;
+}
+#endif
+
 /* Starts `path --port 0 args...` with stdout on a pipe and waits for its
- * "listening on 127.0.0.1:PORT (driver D, N threads)" line. */
+ * "listening on 127.0.0.1:PORT (driver D, N threads)" line. Over TLS
+ * (ZZZ_TEST_TLS), the test server also gets the "localhost" certificate. */
 static inline void server_start(server *s, const char *path, const char *const *args)
 {
     memset(s, 0, sizeof *s);
@@ -105,6 +134,15 @@ static inline void server_start(server *s, const char *path, const char *const *
     argv[argc++] = path;
     argv[argc++] = "--port";
     argv[argc++] = "0";
+#ifdef ZZZ_TEST_TLS
+    const char *testserver = getenv("ZZZ_TESTSERVER");
+    if (testserver && strcmp(path, testserver) == 0) {
+        argv[argc++] = "--tls-cert";
+        argv[argc++] = harness_tls_file("ec-chain.pem");
+        argv[argc++] = "--tls-key";
+        argv[argc++] = harness_tls_file("ec-key.pem");
+    }
+#endif
     for (size_t i = 0; args && args[i] && argc < 47; i++)
         argv[argc++] = args[i];
     argv[argc] = NULL;
@@ -146,6 +184,9 @@ static inline void server_start(server *s, const char *path, const char *const *
     line[len] = '\0';
     unsigned port = 0;
     int got = sscanf(line, "listening on 127.0.0.1:%u (driver %31[^,], %u threads)", &port,
+                     s->driver, &s->threads);
+    if (got != 3) /* the tls example: "listening on https://127.0.0.1:PORT (driver D, ..." */
+        got = sscanf(line, "listening on https://127.0.0.1:%u (driver %31[^,], %u threads", &port,
                      s->driver, &s->threads);
     cr_assert_eq(got, 3, "unexpected first line: %s", line);
     cr_assert(port > 0 && port < 65536);
@@ -209,6 +250,10 @@ typedef struct client {
     size_t len, cap;
     bool eof;  /* end of stream (or reset) seen */
     int error; /* errno of a failed recv (ECONNRESET ...), 0 if none */
+#ifdef ZZZ_TEST_TLS
+    SSL *ssl;        /* NULL: plain TCP (client_open_raw) */
+    bool tls_failed; /* the handshake or a record failed: no more TLS I/O */
+#endif
 } client;
 
 static inline int tcp_connect_fd(uint16_t port)
@@ -230,15 +275,179 @@ static inline int tcp_connect_fd(uint16_t port)
     return fd;
 }
 
+/* Waits (bounded by give_up, polling at least once) for events on fd;
+ * false on a timeout. */
+static inline bool harness_wait_fd(int fd, short events, uint64_t give_up)
+{
+    for (;;) {
+        uint64_t t = now_ms();
+        struct pollfd p = {.fd = fd, .events = events};
+        int r = poll(&p, 1, t < give_up ? (int)(give_up - t) : 0);
+        if (r > 0)
+            return true;
+        if (r == 0 || errno != EINTR)
+            return false;
+    }
+}
+
+#ifdef ZZZ_TEST_TLS
+/* Why the last handshake or record failed, in words. */
+static char harness_tls_error[512];
+
+/* OpenSSL writes with write(), not send(MSG_NOSIGNAL): a server that has
+ * closed would kill the test with SIGPIPE. A handler (not SIG_IGN) turns
+ * it into EPIPE here and, unlike SIG_IGN, is reset by exec, so the
+ * servers and curl started from the test keep the default. */
+static void harness_sigpipe(int sig)
+{
+    (void)sig;
+}
+
+/* One client context per test process: TLS 1.2 only, the server verified
+ * against ca.pem as "localhost", ALPN http/1.1, full handshakes (no
+ * session cache), an end of stream without close_notify read as an end. */
+static inline SSL_CTX *harness_tls_ctx(void)
+{
+    static SSL_CTX *ctx;
+    if (ctx)
+        return ctx;
+    struct sigaction sa = {.sa_handler = harness_sigpipe, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+    SSL_CTX *x = SSL_CTX_new(TLS_client_method());
+    cr_assert(x, "SSL_CTX_new failed");
+    SSL_CTX_set_min_proto_version(x, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(x, TLS1_2_VERSION);
+    const char *ca = harness_tls_file("ca.pem");
+    cr_assert_eq(SSL_CTX_load_verify_locations(x, ca, NULL), 1, "cannot load %s", ca);
+    SSL_CTX_set_verify(x, SSL_VERIFY_PEER, NULL);
+    static const unsigned char alpn[] = "\x08http/1.1";
+    cr_assert_eq(SSL_CTX_set_alpn_protos(x, alpn, sizeof alpn - 1), 0);
+    SSL_CTX_set_options(x, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_mode(x, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_session_cache_mode(x, SSL_SESS_CACHE_OFF);
+    ctx = x;
+    return ctx;
+}
+
+/* After an SSL call failed with e (not WANT_READ / WANT_WRITE): the errno
+ * it stands for, 0 for an orderly end of stream (close_notify, or a
+ * plain EOF), EPROTO for a TLS failure (described in harness_tls_error,
+ * and logged: a server that sends bad records or alerts shows here). */
+static inline int harness_tls_errno(client *c, int e, const char *what)
+{
+    int err = errno;
+    unsigned long code = ERR_peek_error();
+    int result;
+    if (e == SSL_ERROR_ZERO_RETURN) {
+        result = 0;
+        snprintf(harness_tls_error, sizeof harness_tls_error, "%s: end of stream", what);
+    } else if (e == SSL_ERROR_SYSCALL && code == 0) {
+        result = err;
+        snprintf(harness_tls_error, sizeof harness_tls_error, "%s: %s", what,
+                 err ? strerror(err) : "end of stream");
+    } else if (ERR_GET_LIB(code) == ERR_LIB_SSL &&
+               ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+        result = 0;
+        snprintf(harness_tls_error, sizeof harness_tls_error, "%s: end of stream", what);
+    } else {
+        result = EPROTO;
+        char detail[256];
+        ERR_error_string_n(code, detail, sizeof detail);
+        long verify = SSL_get_verify_result(c->ssl);
+        snprintf(harness_tls_error, sizeof harness_tls_error, "%s: TLS error %d: %s%s%s", what, e,
+                 detail, verify != X509_V_OK ? "; certificate: " : "",
+                 verify != X509_V_OK ? X509_verify_cert_error_string(verify) : "");
+        fprintf(stderr, "harness: %s\n", harness_tls_error);
+        c->tls_failed = true;
+    }
+    ERR_clear_error();
+    return result;
+}
+
+/* The TLS handshake on c->fd (non-blocking from here on), bounded by the
+ * hang guard. True when done; false when the server closed, reset or
+ * refused it: then c is at end of stream, c->error holds the errno (0:
+ * closed, EPROTO: a TLS failure, ETIMEDOUT) and harness_tls_error says
+ * why. */
+static inline bool client_handshake(client *c)
+{
+    SSL *ssl = SSL_new(harness_tls_ctx());
+    cr_assert(ssl, "SSL_new failed");
+    c->ssl = ssl;
+    SSL_set_tlsext_host_name(ssl, "localhost");
+    SSL_set1_host(ssl, "localhost");
+    cr_assert_eq(SSL_set_fd(ssl, c->fd), 1);
+    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+    uint64_t give_up = now_ms() + HANG_GUARD_MS;
+    for (;;) {
+        ERR_clear_error();
+        errno = 0;
+        int r = SSL_connect(ssl);
+        if (r == 1)
+            return true;
+        int e = SSL_get_error(ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            if (harness_wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, give_up))
+                continue;
+            snprintf(harness_tls_error, sizeof harness_tls_error, "handshake: no progress in %d ms",
+                     HANG_GUARD_MS);
+            c->error = ETIMEDOUT;
+        } else {
+            c->error = harness_tls_errno(c, e, "handshake");
+        }
+        c->tls_failed = true;
+        c->eof = true;
+        return false;
+    }
+}
+#endif
+
+/* A TCP connection and, over TLS (ZZZ_TEST_TLS), a finished handshake. */
 static inline void client_open(client *c, uint16_t port)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = tcp_connect_fd(port);
+    cr_assert(c->fd >= 0, "connect to 127.0.0.1:%u: %s", port, strerror(-c->fd));
+#ifdef ZZZ_TEST_TLS
+    cr_assert(client_handshake(c), "TLS handshake with 127.0.0.1:%u failed: %s", port,
+              harness_tls_error);
+#endif
+}
+
+/* A TCP connection only, even over TLS: for what happens before a
+ * handshake (client_handshake may follow). */
+static inline void client_open_raw(client *c, uint16_t port)
 {
     memset(c, 0, sizeof *c);
     c->fd = tcp_connect_fd(port);
     cr_assert(c->fd >= 0, "connect to 127.0.0.1:%u: %s", port, strerror(-c->fd));
 }
 
+/* A client on a connected socket (tcp_connect_fd). Over TLS it runs the
+ * handshake first; a server that refuses it leaves the client at end of
+ * stream, so sends fail and client_wait_closed says closed. */
+static inline void client_attach(client *c, int fd)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = fd;
+#ifdef ZZZ_TEST_TLS
+    client_handshake(c);
+#endif
+}
+
 static inline void client_close(client *c)
 {
+#ifdef ZZZ_TEST_TLS
+    if (c->ssl) {
+        /* A polite close (close_notify) where the session is still sound;
+         * one attempt, whatever the peer did meanwhile. */
+        if (!c->tls_failed && SSL_is_init_finished(c->ssl))
+            SSL_shutdown(c->ssl);
+        ERR_clear_error();
+        SSL_free(c->ssl);
+    }
+#endif
     if (c->fd >= 0)
         close(c->fd);
     free(c->buf);
@@ -250,6 +459,34 @@ static inline void client_close(client *c)
 static inline int client_send(client *c, const void *data, size_t len)
 {
     const char *p = data;
+#ifdef ZZZ_TEST_TLS
+    if (c->ssl) {
+        if (c->tls_failed)
+            return c->error ? -c->error : -EPIPE;
+        /* Each wait for the socket is bounded, as SO_SNDTIMEO bounds send(). */
+        uint64_t give_up = now_ms() + HANG_GUARD_MS;
+        while (len > 0) {
+            ERR_clear_error();
+            errno = 0;
+            int n = SSL_write(c->ssl, p, len > INT_MAX ? INT_MAX : (int)len);
+            if (n > 0) {
+                p += n;
+                len -= (size_t)n;
+                give_up = now_ms() + HANG_GUARD_MS;
+                continue;
+            }
+            int e = SSL_get_error(c->ssl, n);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+                if (harness_wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, give_up))
+                    continue;
+                return -ETIMEDOUT;
+            }
+            int err = harness_tls_errno(c, e, "write");
+            return err ? -err : -EPIPE;
+        }
+        return 0;
+    }
+#endif
     while (len > 0) {
         ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
@@ -279,6 +516,41 @@ static inline ssize_t client_recv_some(client *c, int timeout_ms)
         c->buf = realloc(c->buf, c->cap);
         cr_assert(c->buf);
     }
+#ifdef ZZZ_TEST_TLS
+    if (c->ssl) {
+        /* Poll only when OpenSSL holds nothing already read; a partial
+         * record (WANT_READ) waits for more within the same bound. */
+        uint64_t give_up = now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+        for (;;) {
+            if (c->tls_failed) {
+                c->eof = true;
+                return c->error ? -c->error : 0;
+            }
+            if (!SSL_has_pending(c->ssl) && !harness_wait_fd(c->fd, POLLIN, give_up))
+                return -ETIMEDOUT;
+            size_t room = c->cap - c->len;
+            ERR_clear_error();
+            errno = 0;
+            int n = SSL_read(c->ssl, c->buf + c->len, room > INT_MAX ? INT_MAX : (int)room);
+            if (n > 0) {
+                c->len += (size_t)n;
+                return n;
+            }
+            int e = SSL_get_error(c->ssl, n);
+            if (e == SSL_ERROR_WANT_READ)
+                continue;
+            if (e == SSL_ERROR_WANT_WRITE) {
+                if (!harness_wait_fd(c->fd, POLLOUT, give_up))
+                    return -ETIMEDOUT;
+                continue;
+            }
+            int err = harness_tls_errno(c, e, "read");
+            c->eof = true;
+            c->error = err;
+            return err ? -err : 0;
+        }
+    }
+#endif
     struct pollfd p = {.fd = c->fd, .events = POLLIN};
     int r;
     do
@@ -548,23 +820,33 @@ static inline void expect_error_and_close(client *c, int status)
 
 /* ---- other processes --------------------------------------------------------- */
 
-/* Runs argv (PATH searched) with stdout and stderr captured together into
- * a malloc'ed, NUL-terminated *out. Returns the exit status, -1 on a
- * signal or a hang (killed after timeout_ms). */
-static inline int run_capture(const char *const *argv, char **out, unsigned timeout_ms)
+/* Runs argv (PATH searched) with `input` (NULL: nothing) on its stdin,
+ * then end of file, and its stdout and stderr captured together into a
+ * malloc'ed, NUL-terminated *out. Returns the exit status, -1 on a signal
+ * or a hang (killed after timeout_ms). */
+static inline int run_input(const char *const *argv, const char *input, char **out,
+                            unsigned timeout_ms)
 {
-    int pipefd[2];
+    size_t in_len = input ? strlen(input) : 0;
+    cr_assert(in_len < 60000, "input too long for a pipe");
+    int in[2], pipefd[2];
+    cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
     cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(in[0], STDIN_FILENO);
         dup2(pipefd[1], STDOUT_FILENO);
         dup2(pipefd[1], STDERR_FILENO);
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
+    close(in[0]);
     close(pipefd[1]);
+    if (in_len)
+        cr_assert_eq(write(in[1], input, in_len), (ssize_t)in_len);
+    close(in[1]);
     size_t len = 0, cap = 65536;
     char *buf = malloc(cap);
     uint64_t give_up = now_ms() + timeout_ms;
@@ -596,6 +878,12 @@ static inline int run_capture(const char *const *argv, char **out, unsigned time
     if (killed || !WIFEXITED(status))
         return -1;
     return WEXITSTATUS(status);
+}
+
+/* run_input with nothing on stdin. */
+static inline int run_capture(const char *const *argv, char **out, unsigned timeout_ms)
+{
+    return run_input(argv, NULL, out, timeout_ms);
 }
 
 /* Resident set size of a process, in bytes (VmRSS), or -1. */

@@ -2,12 +2,59 @@
  * the real server binaries (tests/zzz/testserver.c and the hello, routing
  * and kv examples) run as child processes on 127.0.0.1 and are driven by
  * raw sockets (exact bytes) and curl. Meson runs this once per I/O driver
- * (TARDY_DRIVER, inherited by the servers). */
+ * (TARDY_DRIVER, inherited by the servers), and once more per driver built
+ * with ZZZ_TEST_TLS: the same tests over TLS (see harness.h), curl on
+ * https://, and the few tests a TLS server cannot pass as they stand
+ * skipped or adapted, each saying why. */
 #include "harness.h"
 
 #include <sys/resource.h>
 
 TestSuite(http, .fini = harness_cleanup, .timeout = 120);
+
+#ifdef ZZZ_TEST_TLS
+#define OVER_TLS true
+/* The examples serve plain HTTP only: over TLS there is nothing to test. */
+#define SKIP_EXAMPLE_OVER_TLS(name)                                                                \
+    cr_skip_test("the %s example serves plain HTTP only; these tests run over TLS", name)
+#else
+#define OVER_TLS false
+#define SKIP_EXAMPLE_OVER_TLS(name) ((void)0)
+#endif
+
+/* The base URL curl fetches: http://127.0.0.1:PORT, or over TLS
+ * https://localhost:PORT (verified as localhost, see curl_capture). */
+static void test_url(char *buf, size_t size, uint16_t port, const char *path)
+{
+#ifdef ZZZ_TEST_TLS
+    snprintf(buf, size, "https://localhost:%u%s", port, path);
+#else
+    snprintf(buf, size, "http://127.0.0.1:%u%s", port, path);
+#endif
+}
+
+/* Runs curl with args (NULL-terminated); over TLS it also trusts ca.pem
+ * and resolves localhost to 127.0.0.1 (the server listens on IPv4 only),
+ * so curl sends SNI and checks the name. As run_capture. */
+static int curl_capture(uint16_t port, const char *const *args, char **out, unsigned timeout_ms)
+{
+    const char *argv[48] = {"curl"};
+    size_t n = 1;
+#ifdef ZZZ_TEST_TLS
+    static char resolve[64];
+    snprintf(resolve, sizeof resolve, "localhost:%u:127.0.0.1", port);
+    argv[n++] = "--cacert";
+    argv[n++] = harness_tls_file("ca.pem");
+    argv[n++] = "--resolve";
+    argv[n++] = resolve;
+#else
+    (void)port;
+#endif
+    for (size_t i = 0; args[i] && n < 47; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    return run_capture(argv, out, timeout_ms);
+}
 
 /* The limits the limit tests are written against. */
 #define MAX_TARGET 100
@@ -82,6 +129,7 @@ static char *pattern(size_t n, unsigned seed)
 
 Test(http, hello_example)
 {
+    SKIP_EXAMPLE_OVER_TLS("hello");
     server s;
     server_start(&s, example_path("ZZZ_HELLO"), NULL);
     response r;
@@ -98,6 +146,7 @@ Test(http, hello_example)
 
 Test(http, routing_example)
 {
+    SKIP_EXAMPLE_OVER_TLS("routing");
     server s;
     server_start(&s, example_path("ZZZ_ROUTING"), NULL);
     client c;
@@ -364,6 +413,58 @@ Test(http, body_length_limit)
     client_close(&c);
     free(body);
     server_stop(&s);
+}
+
+/* An error answer while the client is still sending its body: the server
+ * ends its side but goes on reading and dropping for linger_timeout_ms, so
+ * the client's sends keep working and it reads the whole answer, not a
+ * reset; a client still sending after that is cut off. */
+static void lingering_close_case(unsigned linger_ms)
+{
+    char linger[16];
+    snprintf(linger, sizeof linger, "%u", linger_ms);
+    server s;
+    start_testserver(&s, (const char *const[]){"--max-body", "1000", "--linger-timeout-ms", linger,
+                                               NULL});
+    client c;
+    client_open(&c, s.port);
+    static char chunk[16384];
+    memset(chunk, 'x', sizeof chunk);
+    uint64_t started = now_ms();
+    client_send_str(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n");
+    /* More than the socket buffers hold: without lingering these would
+     * meet a closed socket. */
+    for (int i = 0; i < 64; i++)
+        cr_assert_eq(client_send(&c, chunk, sizeof chunk), 0, "send %d failed while lingering", i);
+    response r;
+    client_response(&c, &r);
+    expect_status(&r, 413);
+    response_free(&r);
+    /* Our side still sends until the server gives up on us. */
+    int err = 0;
+    while (now_ms() - started < HANG_GUARD_MS && (err = client_send(&c, chunk, 1024)) == 0)
+        sleep_ms(20);
+    uint64_t elapsed = now_ms() - started;
+    cr_assert_neq(err, 0, "still accepting bytes after %llu ms", (unsigned long long)elapsed);
+    cr_assert_geq(elapsed, linger_ms, "cut off after %llu ms, before the %u ms linger",
+                  (unsigned long long)elapsed, linger_ms);
+    cr_assert_lt(elapsed, linger_ms + 5000u, "cut off only after %llu ms",
+                 (unsigned long long)elapsed);
+    client_close(&c);
+
+    /* A client that stops sending and reads gets the answer and the end. */
+    client_open(&c, s.port);
+    client_send_str(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
+    cr_assert_eq(client_send(&c, chunk, 3000), 0);
+    expect_error_and_close(&c, 413);
+    client_close(&c);
+    server_stop(&s);
+}
+
+Test(http, lingering_close)
+{
+    lingering_close_case(300);
+    lingering_close_case(1500);
 }
 
 Test(http, body_chunked_limit)
@@ -1097,10 +1198,27 @@ Test(http, connection_limit)
 
     /* The third: 503 and closed, whether or not it sent anything. */
     for (int i = 0; i < 2; i++) {
+#ifdef ZZZ_TEST_TLS
+        /* A TLS server has no way to say 503 before a handshake: it closes
+         * the connection, whether the client stays silent (i == 0) or
+         * starts a handshake (i == 1), without a byte in answer. */
+        client_open_raw(&extra, s.port);
+        if (i == 1) {
+            cr_assert(!client_handshake(&extra), "a handshake over the connection limit succeeded");
+            cr_assert(extra.error != EPROTO && extra.error != ETIMEDOUT,
+                      "a connection over the limit was not simply closed: %s", harness_tls_error);
+        }
+        size_t bytes = 0;
+        cr_assert(client_wait_closed(&extra, HANG_GUARD_MS, &bytes),
+                  "a connection over the limit stayed open");
+        cr_assert_eq(extra.len, 0, "%zu bytes in answer to a connection over the limit: %.*s",
+                     extra.len, (int)(extra.len < 200 ? extra.len : 200), extra.buf);
+#else
         client_open(&extra, s.port);
         if (i == 1)
             client_send(&extra, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 28);
         expect_error_and_close(&extra, 503);
+#endif
         client_close(&extra);
     }
 
@@ -1118,7 +1236,17 @@ Test(http, connection_limit)
     bool served = false;
     uint64_t give_up = now_ms() + HANG_GUARD_MS;
     while (!served && now_ms() < give_up) {
+#ifdef ZZZ_TEST_TLS
+        /* Refused: closed during the handshake. */
+        client_open_raw(&extra, s.port);
+        if (!client_handshake(&extra)) {
+            client_close(&extra);
+            sleep_ms(20);
+            continue;
+        }
+#else
         client_open(&extra, s.port);
+#endif
         client_send_str(&extra, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         response r;
         client_response(&extra, &r);
@@ -1143,13 +1271,25 @@ Test(http, connection_limit_above_active)
     server s;
     start_testserver(&s, (const char *const[]){"--conn-limit", "300", NULL});
     client *cs = calloc(LIMIT + 1, sizeof *cs);
-    /* All open first (and given time to be accepted), then all send. */
+    /* All open first (and given time to be accepted), then all send. Over
+     * TLS, all open without a byte sent, then each does its handshake:
+     * the open connections do not crowd out the handshakes either. */
     for (int i = 0; i < LIMIT; i++)
-        client_open(&cs[i], s.port);
+        client_open_raw(&cs[i], s.port);
     sleep_ms(200);
+    int refused = 0, first_refused = -1;
+#ifdef ZZZ_TEST_TLS
+    for (int i = 0; i < LIMIT; i++) {
+        if (!client_handshake(&cs[i]) && refused++ == 0)
+            first_refused = i;
+    }
+    cr_assert_eq(refused, 0,
+                 "%d of %d connections under the limit of %d failed their handshake (the first: "
+                 "connection %d: %s)",
+                 refused, LIMIT, LIMIT, first_refused, harness_tls_error);
+#endif
     for (int i = 0; i < LIMIT; i++)
         client_send_str(&cs[i], "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    int refused = 0, first_refused = -1;
     for (int i = 0; i < LIMIT; i++) {
         response r;
         client_response(&cs[i], &r);
@@ -1162,8 +1302,17 @@ Test(http, connection_limit_above_active)
                  "%d of %d connections under the limit of %d were refused with 503 (the first: "
                  "connection %d)",
                  refused, LIMIT, LIMIT, first_refused);
+#ifdef ZZZ_TEST_TLS
+    /* Over the limit: closed during the handshake (no 503 without one). */
+    client_open_raw(&cs[LIMIT], s.port);
+    cr_assert(!client_handshake(&cs[LIMIT]), "a handshake over the connection limit succeeded");
+    cr_assert(cs[LIMIT].error != EPROTO && cs[LIMIT].error != ETIMEDOUT,
+              "a connection over the limit was not simply closed: %s", harness_tls_error);
+    cr_assert_eq(cs[LIMIT].len, 0);
+#else
     client_open(&cs[LIMIT], s.port);
     expect_error_and_close(&cs[LIMIT], 503);
+#endif
     for (int i = 0; i <= LIMIT; i++)
         client_close(&cs[i]);
     free(cs);
@@ -1200,8 +1349,7 @@ Test(http, graceful_shutdown)
     /* New connections are refused (or cut without an answer). */
     int fd = tcp_connect_fd(s.port);
     if (fd >= 0) {
-        memset(&late, 0, sizeof late);
-        late.fd = fd;
+        client_attach(&late, fd); /* over TLS: a handshake, which may be refused */
         client_send(&late, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 28);
         size_t extra = 0;
         cr_assert(client_wait_closed(&late, HANG_GUARD_MS, &extra));
@@ -1293,12 +1441,16 @@ Test(http, expect_continue_unread_says_close)
 Test(http, curl_reuses_connection)
 {
     server s;
-    server_start(&s, example_path("ZZZ_HELLO"), NULL);
+    /* Over TLS, the test server: it answers GET / as hello does. */
+    if (OVER_TLS)
+        start_testserver(&s, NULL);
+    else
+        server_start(&s, example_path("ZZZ_HELLO"), NULL);
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/", s.port);
+    test_url(url, sizeof url, s.port, "/");
     char *out;
-    int rc = run_capture(
-        (const char *const[]){"curl", "-sv", "--max-time", "20", url, url, url, NULL}, &out, 30000);
+    int rc = curl_capture(
+        s.port, (const char *const[]){"-sv", "--max-time", "20", url, url, url, NULL}, &out, 30000);
     cr_assert_eq(rc, 0, "curl failed (%d):\n%s", rc, out);
     cr_assert_eq(count_substr(out, "Hello, World!"), 3, "%s", out);
     cr_assert(strstr(out, "Re-using existing connection"), "curl opened new connections:\n%s", out);
@@ -1330,11 +1482,12 @@ static void curl_post_echo(uint16_t port, bool expect_continue)
     cr_assert(fd >= 0);
     close(fd);
     char url[64], arg[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/echo", port);
+    test_url(url, sizeof url, port, "/echo");
     snprintf(arg, sizeof arg, "@%s", in);
     char *out;
-    int rc = run_capture(
-        (const char *const[]){"curl", "-sv", "--max-time", "20", "--expect100-timeout", "10", "-H",
+    int rc = curl_capture(
+        port,
+        (const char *const[]){"-sv", "--max-time", "20", "--expect100-timeout", "10", "-H",
                               expect_continue ? "Expect: 100-continue" : "Expect:", "-H",
                               "Content-Type: application/octet-stream", "--data-binary", arg, "-o",
                               outpath, url, NULL},
@@ -1367,6 +1520,8 @@ Test(http, curl_post_echo)
     start_testserver(&s, NULL);
     curl_post_echo(s.port, false);
     server_stop(&s);
+    if (OVER_TLS)
+        return; /* the routing example serves plain HTTP only */
     server_start(&s, example_path("ZZZ_ROUTING"), NULL);
     curl_post_echo(s.port, false);
     server_stop(&s);
@@ -1379,13 +1534,14 @@ Test(http, curl_body_too_large)
     char *data;
     char *in = temp_file(200 * 1024, 7, &data);
     char url[64], arg[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u/echo", s.port);
+    test_url(url, sizeof url, s.port, "/echo");
     snprintf(arg, sizeof arg, "@%s", in);
     char *out;
     int rc =
-        run_capture((const char *const[]){"curl", "-s", "--max-time", "20", "-o", "/dev/null", "-w",
-                                          "status=%{http_code}", "--data-binary", arg, url, NULL},
-                    &out, 30000);
+        curl_capture(s.port,
+                     (const char *const[]){"-s", "--max-time", "20", "-o", "/dev/null", "-w",
+                                           "status=%{http_code}", "--data-binary", arg, url, NULL},
+                     &out, 30000);
     cr_assert_eq(rc, 0, "curl failed (%d):\n%s", rc, out);
     cr_assert(strstr(out, "status=413"), "%s", out);
     free(out);
@@ -1434,6 +1590,7 @@ static void kv_expect(client *c, const char *want)
 
 Test(http, kv_commands)
 {
+    SKIP_EXAMPLE_OVER_TLS("kv");
     server s;
     server_start(&s, example_path("ZZZ_KV"), NULL);
     client c;
@@ -1476,6 +1633,7 @@ Test(http, kv_commands)
 
 Test(http, kv_pipelined)
 {
+    SKIP_EXAMPLE_OVER_TLS("kv");
     server s;
     server_start(&s, example_path("ZZZ_KV"), NULL);
     client c;
@@ -1501,6 +1659,7 @@ Test(http, kv_pipelined)
 
 Test(http, kv_many_clients)
 {
+    SKIP_EXAMPLE_OVER_TLS("kv");
     server s;
     server_start(&s, example_path("ZZZ_KV"), (const char *const[]){"--threads", "2", NULL});
     enum { CLIENTS = 200, ROUNDS = 5 };
@@ -1538,6 +1697,7 @@ Test(http, kv_many_clients)
 
 Test(http, kv_idle_reuse)
 {
+    SKIP_EXAMPLE_OVER_TLS("kv");
     server s;
     server_start(&s, example_path("ZZZ_KV"), NULL);
     client c;
@@ -1577,6 +1737,17 @@ Test(http, kv_idle_reuse)
 #endif
 #endif
 
+/* The server of the memory test, with a connection limit: hello, or over
+ * TLS the test server (which answers GET / as hello does). */
+static void start_memory_server(server *s, const char *conn_limit)
+{
+    const char *const args[] = {"--conn-limit", conn_limit, NULL};
+    if (OVER_TLS)
+        start_testserver(s, args);
+    else
+        server_start(s, example_path("ZZZ_HELLO"), args);
+}
+
 Test(http, idle_connection_memory, .timeout = 240)
 {
     enum { IDLE = 2000 };
@@ -1595,8 +1766,7 @@ Test(http, idle_connection_memory, .timeout = 240)
     long long small_rss, big_rss;
     server s;
     for (int pass = 0; pass < 2; pass++) {
-        server_start(&s, example_path("ZZZ_HELLO"),
-                     (const char *const[]){"--conn-limit", pass ? "4096" : "64", NULL});
+        start_memory_server(&s, pass ? "4096" : "64");
         for (int i = 0; i < 20; i++) {
             response r;
             exchange(s.port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &r);
@@ -1608,8 +1778,7 @@ Test(http, idle_connection_memory, .timeout = 240)
     }
     long long per_slot = (big_rss - small_rss) / (4096 - 64);
     /* The server inherits the raised limit. */
-    server_start(&s, example_path("ZZZ_HELLO"),
-                 (const char *const[]){"--conn-limit", "4096", NULL});
+    start_memory_server(&s, "4096");
     /* Warm up the pools and stacks, then measure. */
     for (int i = 0; i < 50; i++) {
         response r;
@@ -1633,11 +1802,13 @@ Test(http, idle_connection_memory, .timeout = 240)
     long long after = process_rss(s.pid);
     long long per_conn = (after - before) / IDLE;
     fprintf(stderr,
-            "idle memory (driver %s): RSS %lld KiB before, %lld KiB with %d idle keep-alive "
+            "idle memory (driver %s%s): RSS %lld KiB before, %lld KiB with %d idle keep-alive "
             "connections: %lld bytes per idle connection (plus about %lld bytes per slot of "
             "conn_limit allocated at start)\n",
-            s.driver, before / 1024, after / 1024, IDLE, per_conn, per_slot);
-    cr_log_info("%lld bytes per idle connection (driver %s)", per_conn, s.driver);
+            s.driver, OVER_TLS ? ", TLS" : "", before / 1024, after / 1024, IDLE, per_conn,
+            per_slot);
+    cr_log_info("%lld bytes per idle connection (driver %s%s)", per_conn, s.driver,
+                OVER_TLS ? ", TLS" : "");
     /* They are all still usable. */
     for (int i = 0; i < IDLE; i += IDLE / 10) {
         client_send_str(&cs[i], "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -1649,7 +1820,15 @@ Test(http, idle_connection_memory, .timeout = 240)
     server_stop(&s);
 #ifndef UNDER_ASAN
     /* A task stack (64 KiB) or a read buffer kept per idle connection would
-     * show here; a few hundred bytes of record is expected. */
-    cr_assert_lt(per_conn, 64 * 1024, "%lld bytes per idle connection", per_conn);
+     * show here; a few hundred bytes of record is expected. Over TLS each
+     * connection also keeps its TLS state for its whole life: the engine
+     * and its record buffers, 41,472 bytes per connection as
+     * zzz_server_memory_info reports it (.tls_state, BearSSL 0.6 on x86-64,
+     * 16 KiB records), of which an idle connection has touched about 17 KB
+     * (measured: 17,391 to 17,924 bytes per idle connection in all, on each
+     * driver). The bound allows all of it, rounded up to 48 KiB, on top of
+     * the plain one. */
+    long long bound = 64 * 1024 + (OVER_TLS ? 48 * 1024 : 0);
+    cr_assert_lt(per_conn, bound, "%lld bytes per idle connection", per_conn);
 #endif
 }

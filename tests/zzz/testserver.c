@@ -156,6 +156,7 @@ static int usage(const char *prog)
             "usage: %s [--port N] [--threads N] [--conn-limit N] [--max-target N]\n"
             "  [--max-header-bytes N] [--max-headers N] [--max-body N] [--header-timeout-ms N]\n"
             "  [--idle-timeout-ms N] [--body-timeout-ms N] [--drain-timeout-ms N]\n"
+            "  [--linger-timeout-ms N]\n"
             "  [--tls-cert FILE --tls-key FILE [--tls-names NAME,NAME...]]... (the first pair\n"
             "  is the default) [--handshake-timeout-ms N] [--session-cache N] [--record-size N]\n",
             prog);
@@ -220,6 +221,8 @@ int main(int argc, char **argv)
             cfg.body_timeout_ms = (uint32_t)v;
         else if (strcmp(flag, "--drain-timeout-ms") == 0)
             cfg.server.drain_timeout_ms = (uint32_t)v;
+        else if (strcmp(flag, "--linger-timeout-ms") == 0)
+            cfg.server.linger_timeout_ms = (uint32_t)v;
         else
             return usage(argv[0]);
     }

@@ -117,6 +117,9 @@ typedef struct zzz_server_config {
     uint32_t read_timeout_ms;  /* zzz_conn_read waits at most; 0: 30 s */
     uint32_t write_timeout_ms; /* zzz_conn_write waits at most; 0: 30 s */
     uint32_t drain_timeout_ms; /* graceful shutdown waits at most; 0: 10 s */
+    uint32_t linger_timeout_ms; /* a lingering close (zzz_conn_linger) reads
+                                  and drops the client's bytes for at most;
+                                  0: 2 s */
     bool no_signal_handlers;   /* leave SIGINT/SIGTERM alone (by default
                                   zzz_server_run drains on either) */
     tardy_driver_kind driver;  /* as tardy_config.driver */
@@ -211,6 +214,15 @@ int zzz_conn_writev(zzz_conn *conn, const struct iovec *iov, int iovcnt);
 zzz_buf *zzz_conn_outbuf(zzz_conn *conn);
 int zzz_conn_out(zzz_conn *conn, const void *data, size_t len);
 int zzz_conn_flush(zzz_conn *conn);
+
+/* Asks for a lingering close when on_conn next returns ZZZ_CLOSE: for an
+ * answer sent while the client may still be sending (an error before its
+ * whole request body was read). The server then sends what is pending,
+ * ends its side (close_notify with TLS, then FIN) and reads and drops what
+ * still arrives until the client closes or linger_timeout_ms passes, so
+ * the client reads the answer instead of a connection reset. Not done
+ * during a graceful shutdown. HTTP asks for it itself. */
+void zzz_conn_linger(zzz_conn *conn);
 
 /* An absolute deadline (tardy_now clock) for this connection's reads and
  * writes, in place of the per-call timeouts; 0 restores them. */

@@ -157,6 +157,11 @@ void zzz_conn_arena_reset(zzz_conn *c)
     c->arena_used = 0;
 }
 
+void zzz_conn_linger(zzz_conn *c)
+{
+    c->linger = true;
+}
+
 void zzz_conn_set_deadline(zzz_conn *c, uint64_t when_ns)
 {
     c->deadline = when_ns;

@@ -169,6 +169,8 @@ static void config_defaults(zzz_server_config *c)
         c->write_timeout_ms = ZZZ_DEFAULT_IO_MS;
     if (c->drain_timeout_ms == 0)
         c->drain_timeout_ms = ZZZ_DEFAULT_DRAIN_MS;
+    if (c->linger_timeout_ms == 0)
+        c->linger_timeout_ms = ZZZ_DEFAULT_LINGER_MS;
 }
 
 int zzz_server_create(zzz_server **out, const zzz_server_config *config)
@@ -350,6 +352,31 @@ static void conn_close(zzz_conn *c)
 
 static void conn_serve(void *arg);
 
+/* A lingering close (RFC 9112, 9.6): after an answer that leaves request
+ * bytes unread (an error mid-body), closing at once would make the kernel
+ * reset the connection, and the reset can destroy the answer before the
+ * client reads it. So: send what is pending, end our side (close_notify
+ * with TLS, then FIN), and read and drop what the client still sends until
+ * it closes or linger_timeout_ms passes. */
+static void conn_linger(zzz_conn *c)
+{
+    zzz_server *s = c->worker->server;
+    c->linger = false;
+    if (zzz_conn_flush(c) != 0)
+        return;
+    zzz_stream_close(c);
+    if (shutdown(c->fd, SHUT_WR) != 0)
+        return;
+    uint64_t saved = tardy_deadline();
+    tardy_deadline_set(tardy_now() + (uint64_t)s->cfg.linger_timeout_ms * 1000000u);
+    char scratch[4096];
+    char *sink = c->in.data ? c->in.data : scratch;
+    size_t sink_len = c->in.data ? c->in.cap : sizeof scratch;
+    while (tardy_recv(c->fd, sink, sink_len, 0) > 0) {
+    }
+    tardy_deadline_set(saved);
+}
+
 static void conn_woken(void *arg)
 {
     zzz_conn *c = arg;
@@ -372,11 +399,26 @@ static void conn_serve(void *arg)
     c->task = tardy_self();
     c->deadline = 0;
     w->active++;
-    /* A new TLS connection shakes hands before the protocol sees it. */
-    zzz_next next = zzz_stream_open(c) == 0 ? s->cfg.on_conn(c, s->cfg.user) : ZZZ_CLOSE;
+    /* A new TLS connection shakes hands before the protocol sees it. A
+     * client usually sends its first request with its last handshake
+     * flight; if it has not, the connection waits for it like a new one,
+     * holding no task (unless the server speaks first). */
+    int opened = zzz_stream_open(c);
+    uint32_t wait_ms = s->cfg.idle_timeout_ms;
+    zzz_next next;
+    if (opened < 0) {
+        next = ZZZ_CLOSE;
+    } else if (opened == 1 && !s->cfg.serve_on_open && !zzz_stream_pending(c)) {
+        next = ZZZ_WAIT;
+        wait_ms = s->cfg.first_byte_timeout_ms;
+    } else {
+        next = s->cfg.on_conn(c, s->cfg.user);
+    }
     w->active--;
     c->task = (tardy_task){0};
     if (next != ZZZ_WAIT || w->draining || c->fd < 0) {
+        if (c->linger && !w->draining && c->fd >= 0)
+            conn_linger(c);
         conn_close(c);
         return;
     }
@@ -386,7 +428,7 @@ static void conn_serve(void *arg)
         zzz_conn_flush(c);
     conn_release_buffers(c, true);
     c->state = CONN_WAITING;
-    uint64_t idle_deadline = tardy_now() + (uint64_t)s->cfg.idle_timeout_ms * 1000000u;
+    uint64_t idle_deadline = tardy_now() + (uint64_t)wait_ms * 1000000u;
     /* Data already here (pipelined bytes, or a decrypted TLS record the
      * socket no longer shows): watch for writability, which fires at once. */
     short events = c->in.len > 0 || zzz_stream_pending(c) ? (POLLIN | POLLOUT) : POLLIN;
@@ -421,6 +463,7 @@ static void worker_accept_one(zzz_worker *w, int fd, const zzz_sockaddr *peer, s
     c->fd = fd;
     c->data = NULL;
     c->tls = NULL;
+    c->linger = false;
     c->arena_used = 0;
     c->peer = *peer;
     c->peer_len = peer_len;

@@ -17,6 +17,7 @@
 #define ZZZ_DEFAULT_IDLE_MS 60000u
 #define ZZZ_DEFAULT_IO_MS 30000u
 #define ZZZ_DEFAULT_DRAIN_MS 10000u
+#define ZZZ_DEFAULT_LINGER_MS 2000u
 
 /* A fixed set of equal buffers carved from one mapping; the kernel commits
  * a buffer's pages only once they are touched. */
@@ -52,6 +53,7 @@ struct zzz_conn {
     struct zzz_worker *worker;
     int fd;
     conn_state state;
+    bool linger; /* close it lingering (zzz_conn_linger) */
     zzz_buf in;   /* data NULL when no buffer is held */
     zzz_buf out;
     size_t arena_used; /* scratch taken from the end of `out` (see zzz_conn_arena) */

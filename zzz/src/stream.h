@@ -10,10 +10,11 @@
 
 /* Makes the stream ready before the protocol first runs: for TLS, takes
  * the connection's TLS state from the thread's pool and completes the
- * handshake within handshake_timeout_ms. Returns 0 (plain TCP, or a
- * finished handshake), -ETIMEDOUT, -ENOBUFS (no TLS state free), -EPROTO
+ * handshake within handshake_timeout_ms. Returns 1 when this call finished
+ * a handshake, 0 when the stream was ready already (plain TCP, or TLS
+ * after its handshake), -ETIMEDOUT, -ENOBUFS (no TLS state free), -EPROTO
  * (the client spoke something other than acceptable TLS), or the socket's
- * error. Does nothing once done. */
+ * error. */
 int zzz_stream_open(zzz_conn *conn);
 
 /* Receives up to len bytes of the protocol's data (decrypted with TLS).

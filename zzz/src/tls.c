@@ -23,8 +23,8 @@
 #define TLS_MIN_RECORD 512u
 #define TLS_OUT_OVERHEAD (BR_SSL_BUFSIZE_OUTPUT - TLS_MAX_RECORD)
 #define TLS_SESSION_BYTES 100u /* what BearSSL's LRU cache stores per session */
-#define TLS_MAX_PEM (1u << 20)  /* a certificate or key file larger is refused */
-#define TLS_STAGE 4096u         /* read-ahead for small records (zzz_tls_conn.stage) */
+#define TLS_MAX_PEM (1u << 20) /* a certificate or key file larger is refused */
+#define TLS_STAGE 4096u        /* read-ahead for small records (zzz_tls_conn.stage) */
 
 /* ECDHE only (forward secrecy), AEAD only; the server's order wins. */
 static const uint16_t tls_suites[] = {
@@ -118,7 +118,8 @@ static void bytes_free(bytes *b)
 }
 
 /* Reads a whole PEM source: the file when `path` is set, else the buffer. */
-static int pem_source(const char *path, const char *mem, size_t mem_len, const char *what, bytes *out)
+static int pem_source(const char *path, const char *mem, size_t mem_len, const char *what,
+                      bytes *out)
 {
     *out = (bytes){0};
     if (!path) {
@@ -256,7 +257,8 @@ static const br_x509_pkey *cert_key(br_x509_decoder_context *dc, const void *der
 static int load_chain(tls_cert *tc, const zzz_tls_cert *src, const char *name)
 {
     bytes pem;
-    int err = pem_source(src->cert_file, src->cert_pem, src->cert_pem_len, "certificate chain", &pem);
+    int err =
+        pem_source(src->cert_file, src->cert_pem, src->cert_pem_len, "certificate chain", &pem);
     if (err)
         return err;
     chain_load cl = {0};
@@ -432,8 +434,8 @@ static int key_decode(tls_cert *tc, const bytes *pem, const char *name)
     } else {
         tc->key_type = br_skey_decoder_key_type(&kl->dc);
         int curve = tc->key_type == BR_KEYTYPE_EC ? br_skey_decoder_get_ec(&kl->dc)->curve : 0;
-        if (tc->key_type == BR_KEYTYPE_EC && curve != BR_EC_secp256r1 &&
-            curve != BR_EC_secp384r1 && curve != BR_EC_secp521r1) {
+        if (tc->key_type == BR_KEYTYPE_EC && curve != BR_EC_secp256r1 && curve != BR_EC_secp384r1 &&
+            curve != BR_EC_secp521r1) {
             zzz_set_error("tls: %s: EC keys on curve %d cannot sign here (P-256, P-384, P-521)",
                           name, curve);
             err = -ENOTSUP;
@@ -539,7 +541,8 @@ int zzz_tls_ctx_create(zzz_tls_ctx **out, const zzz_tls_config *cfg)
         zzz_set_error("tls: no certificate given (certs and cert_count)");
         return -EINVAL;
     }
-    if (cfg->record_size && (cfg->record_size < TLS_MIN_RECORD || cfg->record_size > TLS_MAX_RECORD)) {
+    if (cfg->record_size &&
+        (cfg->record_size < TLS_MIN_RECORD || cfg->record_size > TLS_MAX_RECORD)) {
         zzz_set_error("tls: record_size %zu is outside %u..%u", cfg->record_size, TLS_MIN_RECORD,
                       TLS_MAX_RECORD);
         return -EINVAL;
@@ -564,10 +567,12 @@ int zzz_tls_ctx_create(zzz_tls_ctx **out, const zzz_tls_config *cfg)
         if (err == 0)
             err = load_names(tc, src, cn);
     }
-    uint32_t hs_ms = cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : TLS_DEFAULT_HANDSHAKE_MS;
+    uint32_t hs_ms =
+        cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : TLS_DEFAULT_HANDSHAKE_MS;
     ctx->handshake_ns = (uint64_t)hs_ms * 1000000u;
     ctx->record_size = cfg->record_size ? cfg->record_size : TLS_MAX_RECORD;
-    size_t state = sizeof(zzz_tls_conn) + BR_SSL_BUFSIZE_INPUT + ctx->record_size + TLS_OUT_OVERHEAD;
+    size_t state =
+        sizeof(zzz_tls_conn) + BR_SSL_BUFSIZE_INPUT + ctx->record_size + TLS_OUT_OVERHEAD;
     ctx->state_size = (state + 63) & ~(size_t)63;
     unsigned sessions = cfg->session_cache_size ? cfg->session_cache_size : TLS_DEFAULT_SESSIONS;
     if (err == 0) {
@@ -814,7 +819,7 @@ int zzz_tls_open(zzz_conn *c)
         }
     }
     tardy_deadline_set(saved);
-    return err;
+    return err == 0 ? 1 : err;
 }
 
 ssize_t zzz_tls_recv(zzz_conn *c, void *buf, size_t len)

@@ -195,6 +195,7 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
             res.headers_len = 0;
             res.close = true;
             zzz_res_text(&res, status, zzz_status_reason(status));
+            zzz_conn_linger(conn);
         }
         int finished = http_res_finish(&res);
         int drained = http_req_discard_body(&req);
@@ -202,6 +203,8 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
         zzz_conn_consume(conn, head.head_len);
         served = true;
         if (finished < 0 || drained < 0 || res.close) {
+            if (drained < 0)
+                zzz_conn_linger(conn); /* the rest of the body is still coming */
             zzz_conn_flush(conn);
             return ZZZ_CLOSE;
         }
@@ -215,8 +218,10 @@ static void http_config_free(void *p)
 
 int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
 {
-    if (!out || !config || !config->router)
+    if (!out || !config || !config->router) {
+        zzz_set_error("http: a router is required");
         return -EINVAL;
+    }
     http_config *cfg = calloc(1, sizeof *cfg);
     if (!cfg)
         return -ENOMEM;
@@ -240,6 +245,8 @@ int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
     /* The header array lives in the write buffer's arena. */
     size_t wbuf = sc.write_buffer_size ? sc.write_buffer_size : ZZZ_DEFAULT_BUFFER;
     if (cfg->limits.max_headers * sizeof(zzz_header) > wbuf / 2) {
+        zzz_set_error("http: max_headers %u needs more than half the write buffer (%zu bytes)",
+                      cfg->limits.max_headers, wbuf);
         free(cfg);
         return -EINVAL;
     }
