@@ -158,7 +158,8 @@ static int usage(const char *prog)
             "  [--idle-timeout-ms N] [--body-timeout-ms N] [--drain-timeout-ms N]\n"
             "  [--linger-timeout-ms N]\n"
             "  [--tls-cert FILE --tls-key FILE [--tls-names NAME,NAME...]]... (the first pair\n"
-            "  is the default) [--handshake-timeout-ms N] [--session-cache N] [--record-size N]\n",
+            "  is the default) [--handshake-timeout-ms N] [--session-cache N] [--record-size N]\n"
+            "  [--idle-trim-ms N]\n",
             prog);
     return 2;
 }
@@ -199,6 +200,8 @@ int main(int argc, char **argv)
             tls.session_cache_size = (unsigned)v;
         else if (strcmp(flag, "--record-size") == 0)
             tls.record_size = (size_t)v;
+        else if (strcmp(flag, "--idle-trim-ms") == 0)
+            tls.idle_trim_ms = (uint32_t)v;
         else if (strcmp(flag, "--port") == 0)
             cfg.server.port = (uint16_t)v;
         else if (strcmp(flag, "--threads") == 0)

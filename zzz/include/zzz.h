@@ -91,6 +91,10 @@ typedef struct zzz_tls_config {
                                       handshake; 0: 10 s */
     size_t record_size;            /* plaintext bytes per record sent, 512
                                       to 16384; 0: 16384 */
+    uint32_t idle_trim_ms;         /* a connection idle this long gives its
+                                      record buffers' pages back to the
+                                      kernel (they come back, zeroed, when
+                                      it is next used); 0: 1 s */
 } zzz_tls_config;
 
 /* Server configuration. A zero field means "the default". */

@@ -427,6 +427,7 @@ static void conn_serve(void *arg)
     if (c->out.data && c->out.len > 0)
         zzz_conn_flush(c);
     conn_release_buffers(c, true);
+    zzz_stream_idle(c);
     c->state = CONN_WAITING;
     uint64_t idle_deadline = tardy_now() + (uint64_t)wait_ms * 1000000u;
     /* Data already here (pipelined bytes, or a decrypted TLS record the
@@ -502,16 +503,39 @@ static void worker_acceptor(void *arg)
     }
 }
 
+#ifdef ZZZ_HAVE_TLS
+/* Gives back the TLS buffer pages of connections idle since idle_before. */
+static void worker_trim_idle(zzz_worker *w, uint64_t idle_before)
+{
+    for (unsigned i = 0; i < w->conns_used; i++) {
+        zzz_conn *c = &w->conns[i];
+        if (c->state == CONN_WAITING && c->tls)
+            zzz_tls_trim(c, idle_before);
+    }
+}
+#endif
+
 /* Waits for the stop signal, then drains this worker. */
 static void worker_sentinel(void *arg)
 {
     zzz_worker *w = arg;
     zzz_server *s = w->server;
     for (;;) {
+#ifdef ZZZ_HAVE_TLS
+        /* With TLS, it also wakes now and then to trim idle connections. */
+        uint64_t trim_ns = s->tls ? zzz_tls_trim_ns(s->tls) : 0;
+        if (trim_ns)
+            tardy_deadline_set(tardy_now() + trim_ns / 2);
+#endif
         int r = tardy_poll(s->stop_pipe[0], POLLIN);
         if (r > 0 || r == -EBADF)
             break;
+#ifdef ZZZ_HAVE_TLS
+        if (r == -ETIMEDOUT && trim_ns)
+            worker_trim_idle(w, tardy_now() - trim_ns);
+#endif
     }
+    tardy_deadline_set(0);
     w->draining = true;
     tardy_cancel(w->acceptor);
     tardy_join(w->acceptor);

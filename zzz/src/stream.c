@@ -72,6 +72,15 @@ bool zzz_stream_pending(const zzz_conn *c)
     return false;
 }
 
+void zzz_stream_idle(zzz_conn *c)
+{
+#ifdef ZZZ_HAVE_TLS
+    if (c->tls)
+        zzz_tls_idle(c);
+#endif
+    (void)c;
+}
+
 void zzz_stream_close(zzz_conn *c)
 {
 #ifdef ZZZ_HAVE_TLS

@@ -33,6 +33,9 @@ int zzz_stream_writev(zzz_conn *conn, const struct iovec *iov, int iovcnt);
  * socket would not fire for it. */
 bool zzz_stream_pending(const zzz_conn *conn);
 
+/* The connection is going idle (no task holds it). */
+void zzz_stream_idle(zzz_conn *conn);
+
 /* Ends the stream before its socket is closed: with TLS, a best-effort
  * close_notify (one non-blocking send) after a finished handshake, then
  * the TLS state goes back to the pool. Safe on any connection, from any
@@ -54,6 +57,13 @@ int zzz_tls_open(zzz_conn *conn);
 ssize_t zzz_tls_recv(zzz_conn *conn, void *buf, size_t len);
 int zzz_tls_writev(zzz_conn *conn, const struct iovec *iov, int iovcnt);
 bool zzz_tls_pending(const zzz_conn *conn);
+void zzz_tls_idle(zzz_conn *conn);
+/* Gives the pages of an idle connection's TLS buffers back to the kernel
+ * when it has been idle since idle_before (tardy_now) or earlier and the
+ * buffers hold nothing the engine needs. True when it trimmed. */
+bool zzz_tls_trim(zzz_conn *conn, uint64_t idle_before);
+/* How long a TLS connection waits idle before zzz_tls_trim. */
+uint64_t zzz_tls_trim_ns(const zzz_tls_ctx *ctx);
 void zzz_tls_close(zzz_conn *conn);
 bool zzz_tls_info_get(const zzz_conn *conn, zzz_tls_info *info);
 

@@ -14,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define TLS_DEFAULT_SESSIONS 1024u
 #define TLS_DEFAULT_HANDSHAKE_MS 10000u
+#define TLS_DEFAULT_TRIM_MS 1000u
 #define TLS_MAX_RECORD 16384u
 #define TLS_MIN_RECORD 512u
 #define TLS_OUT_OVERHEAD (BR_SSL_BUFSIZE_OUTPUT - TLS_MAX_RECORD)
@@ -64,6 +66,7 @@ struct zzz_tls_ctx {
     tls_cert *certs;
     unsigned cert_count;
     uint64_t handshake_ns;
+    uint64_t trim_ns;
     size_t record_size;
     size_t state_size;
     tls_cache cache;
@@ -81,6 +84,14 @@ struct zzz_tls_conn {
      * record's 5-byte header and then its body; reading into here first
      * gets a small record (or several) in one recv instead of two. */
     uint16_t staged_off, staged_len;
+    /* Where the bytes fed to the engine stand in the record stream: a
+     * partial header, or body bytes still to come. Both zero: at a record
+     * boundary, so the input buffer holds nothing the engine needs. */
+    uint8_t header_have;
+    uint8_t header[5];
+    uint32_t body_left;
+    uint64_t idle_since; /* when it last went idle (tardy_now) */
+    bool trimmed;        /* its buffer pages went back to the kernel */
     unsigned char stage[TLS_STAGE];
     unsigned char buffers[]; /* input (BR_SSL_BUFSIZE_INPUT), then output */
 };
@@ -570,6 +581,8 @@ int zzz_tls_ctx_create(zzz_tls_ctx **out, const zzz_tls_config *cfg)
     uint32_t hs_ms =
         cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : TLS_DEFAULT_HANDSHAKE_MS;
     ctx->handshake_ns = (uint64_t)hs_ms * 1000000u;
+    ctx->trim_ns =
+        (uint64_t)(cfg->idle_trim_ms ? cfg->idle_trim_ms : TLS_DEFAULT_TRIM_MS) * 1000000u;
     ctx->record_size = cfg->record_size ? cfg->record_size : TLS_MAX_RECORD;
     size_t state =
         sizeof(zzz_tls_conn) + BR_SSL_BUFSIZE_INPUT + ctx->record_size + TLS_OUT_OVERHEAD;
@@ -615,6 +628,11 @@ void zzz_tls_ctx_destroy(zzz_tls_ctx *ctx)
 size_t zzz_tls_state_size(const zzz_tls_ctx *ctx)
 {
     return ctx->state_size;
+}
+
+uint64_t zzz_tls_trim_ns(const zzz_tls_ctx *ctx)
+{
+    return ctx->trim_ns;
 }
 
 size_t zzz_tls_cache_size(const zzz_tls_ctx *ctx)
@@ -730,6 +748,26 @@ static int tls_send_records(zzz_conn *c, zzz_tls_conn *t)
     return 0;
 }
 
+/* Follows the record framing of n bytes about to be fed to the engine. */
+static void tls_track_records(zzz_tls_conn *t, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        if (t->body_left > 0) {
+            size_t k = n < t->body_left ? n : t->body_left;
+            t->body_left -= (uint32_t)k;
+            p += k;
+            n -= k;
+            continue;
+        }
+        t->header[t->header_have++] = *p++;
+        n--;
+        if (t->header_have == sizeof t->header) {
+            t->body_left = (uint32_t)t->header[3] << 8 | t->header[4];
+            t->header_have = 0;
+        }
+    }
+}
+
 /* Feeds the engine what it asks for, from the read-ahead or the socket.
  * Returns > 0, 0 at FIN, or -errno. */
 static ssize_t tls_recv_records(zzz_conn *c, zzz_tls_conn *t)
@@ -746,6 +784,7 @@ static ssize_t tls_recv_records(zzz_conn *c, zzz_tls_conn *t)
             return n;
         }
         if (direct) {
+            tls_track_records(t, rec, (size_t)n);
             br_ssl_engine_recvrec_ack(eng, (size_t)n);
             return n;
         }
@@ -754,6 +793,7 @@ static ssize_t tls_recv_records(zzz_conn *c, zzz_tls_conn *t)
     }
     size_t n = t->staged_len < want ? t->staged_len : want;
     memcpy(rec, t->stage + t->staged_off, n);
+    tls_track_records(t, rec, n);
     t->staged_off = (uint16_t)(t->staged_off + n);
     t->staged_len = (uint16_t)(t->staged_len - n);
     br_ssl_engine_recvrec_ack(eng, n);
@@ -779,6 +819,9 @@ int zzz_tls_open(zzz_conn *c)
         t->established = false;
         t->broken = false;
         t->staged_off = t->staged_len = 0;
+        t->header_have = 0;
+        t->body_left = 0;
+        t->trimmed = false;
         engine_setup(t, ctx);
         if (!br_ssl_server_reset(&t->sc)) {
             t->broken = true;
@@ -894,6 +937,33 @@ bool zzz_tls_pending(const zzz_conn *c)
 {
     const zzz_tls_conn *t = c->tls;
     return t->staged_len > 0 || (br_ssl_engine_current_state(&t->sc.eng) & BR_SSL_RECVAPP) != 0;
+}
+
+void zzz_tls_idle(zzz_conn *c)
+{
+    c->tls->idle_since = tardy_now();
+    c->tls->trimmed = false;
+}
+
+bool zzz_tls_trim(zzz_conn *c, uint64_t idle_before)
+{
+    zzz_tls_conn *t = c->tls;
+    if (t->trimmed || t->idle_since > idle_before || !t->established || t->staged_len > 0 ||
+        t->header_have > 0 || t->body_left > 0)
+        return false;
+    /* Nothing decrypted waits, nothing is queued to send (every write
+     * flushes): the stage and both record buffers hold nothing needed.
+     * Only whole pages inside this slot go: its neighbour's engine may
+     * share the first and last. */
+    if (br_ssl_engine_current_state(&t->sc.eng) & (BR_SSL_RECVAPP | BR_SSL_SENDREC))
+        return false;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t from = ((uintptr_t)t->stage + page - 1) & ~(page - 1);
+    uintptr_t to = ((uintptr_t)t + t->ctx->state_size) & ~(page - 1);
+    t->trimmed = true;
+    if (to > from)
+        madvise((void *)from, to - from, MADV_DONTNEED);
+    return true;
 }
 
 void zzz_tls_close(zzz_conn *c)
