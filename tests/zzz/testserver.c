@@ -143,6 +143,24 @@ static void tls_info(zzz_req *req, zzz_res *res, void *user)
     zzz_res_send(res, body, (size_t)n);
 }
 
+/* A whole file, malloc'ed (NULL, length 0, when it cannot be read). */
+static const char *read_text(const char *path, size_t *len)
+{
+    *len = 0;
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f)
+        return NULL;
+    static char chunk[65536];
+    size_t n = fread(chunk, 1, sizeof chunk, f);
+    fclose(f);
+    char *copy = malloc(n ? n : 1);
+    if (!copy)
+        return NULL;
+    memcpy(copy, chunk, n);
+    *len = n;
+    return copy;
+}
+
 static void on_start(zzz_server *server, const char *driver, void *arg)
 {
     printf("listening on %s:%u (driver %s, %u threads)\n", (const char *)arg,
@@ -159,7 +177,7 @@ static int usage(const char *prog)
             "  [--linger-timeout-ms N]\n"
             "  [--tls-cert FILE --tls-key FILE [--tls-names NAME,NAME...]]... (the first pair\n"
             "  is the default) [--handshake-timeout-ms N] [--session-cache N] [--record-size N]\n"
-            "  [--idle-trim-ms N]\n",
+            "  [--idle-trim-ms N] [--tls-in-memory 1]\n",
             prog);
     return 2;
 }
@@ -173,6 +191,7 @@ int main(int argc, char **argv)
     static char names_text[MAX_CERTS][256];
     zzz_tls_config tls = {.certs = certs};
     bool use_tls = false;
+    bool in_memory = false; /* hand zzz the PEM text instead of file names */
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
         if (i + 1 >= argc)
@@ -202,6 +221,8 @@ int main(int argc, char **argv)
             tls.record_size = (size_t)v;
         else if (strcmp(flag, "--idle-trim-ms") == 0)
             tls.idle_trim_ms = (uint32_t)v;
+        else if (strcmp(flag, "--tls-in-memory") == 0)
+            in_memory = v != 0;
         else if (strcmp(flag, "--port") == 0)
             cfg.server.port = (uint16_t)v;
         else if (strcmp(flag, "--threads") == 0)
@@ -258,6 +279,11 @@ int main(int argc, char **argv)
     cfg.router = router;
     if (use_tls)
         cfg.server.tls = &tls;
+    for (unsigned i = 0; in_memory && i < tls.cert_count; i++) {
+        certs[i].cert_pem = read_text(certs[i].cert_file, &certs[i].cert_pem_len);
+        certs[i].key_pem = read_text(certs[i].key_file, &certs[i].key_pem_len);
+        certs[i].cert_file = certs[i].key_file = NULL;
+    }
     cfg.server.on_start = on_start;
     cfg.server.start_arg = (void *)cfg.server.host;
     zzz_server *server;

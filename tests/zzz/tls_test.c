@@ -1640,6 +1640,34 @@ Test(tls, startup_errors)
                   cert_file("ec-key.pem"), "--record-size", "20000");
 }
 
+/* Certificates and keys handed over as PEM text in memory: served alike;
+ * a bad in-memory pair is named by its place in the list. */
+Test(tls, pem_in_memory)
+{
+    server s;
+    start_tls(&s, "rsa-chain.pem", "rsa-key.pem",
+              (const char *const[]){"--tls-cert", cert_file("alpha-chain.pem"), "--tls-key",
+                                    cert_file("alpha-key.pem"), "--tls-names", "alpha.test",
+                                    "--tls-in-memory", "1", NULL});
+    char *out;
+    int rc = S_CLIENT(s.port, NULL, &out, "-servername", "alpha.test");
+    expect_handshake(rc, out, false);
+    cr_assert(strstr(out, "CN = alpha.test") || strstr(out, "CN=alpha.test"), "%s", out);
+    free(out);
+    rc = S_CLIENT(s.port, "GET /tls HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &out,
+                  "-alpn", "http/1.1");
+    expect_handshake(rc, out, true);
+    cr_assert(strstr(out, "suite c02f\n"), "the RSA pair did not serve:\n%s", out);
+    free(out);
+    server_stop(&s);
+
+    STARTUP_ERROR("key 1 (in memory)", "Invalid argument", "--tls-cert", cert_file("ec-chain.pem"),
+                  "--tls-key", cert_file("rsa-key.pem"), "--tls-in-memory", "1");
+    STARTUP_ERROR("certificate 1 (in memory)", "Invalid argument", "--tls-cert",
+                  cert_file("ec-key.pem"), "--tls-key", cert_file("ec-key.pem"), "--tls-in-memory",
+                  "1");
+}
+
 /* ======================================================================
  * The tls example
  * ==================================================================== */
