@@ -24,12 +24,6 @@ void zzz_res_status(zzz_res *res, int status)
         res->status = status;
 }
 
-static bool name_is(const char *name, const char *managed)
-{
-    zzz_str n = {name, strlen(name)};
-    return http_name_eq(n, managed);
-}
-
 int zzz_res_header(zzz_res *res, const char *name, const char *value)
 {
     if (res->head_sent)
@@ -44,17 +38,19 @@ int zzz_res_header(zzz_res *res, const char *name, const char *value)
         if (c == '\r' || c == '\n' || (c < 0x20 && c != '\t') || c == 0x7f)
             return -EINVAL;
     }
-    if (name_is(name, "content-length") || name_is(name, "transfer-encoding") ||
-        name_is(name, "date"))
+    size_t nlen = strlen(name), vlen = strlen(value);
+    /* The names zzz manages, told apart by length first. */
+    zzz_str n = {name, nlen};
+    if ((nlen == 14 && http_name_eq(n, "content-length")) ||
+        (nlen == 17 && http_name_eq(n, "transfer-encoding")) || (nlen == 4 && http_name_eq(n, "date")))
         return -EINVAL;
-    if (name_is(name, "connection")) {
+    if (nlen == 10 && http_name_eq(n, "connection")) {
         zzz_str v = {value, strlen(value)};
         if (!http_name_eq(v, "close"))
             return -EINVAL;
         res->close = true;
         return 0;
     }
-    size_t nlen = strlen(name), vlen = strlen(value);
     size_t need = nlen + 2 + vlen + 2;
     if (!res->headers) {
         res->headers = zzz_conn_arena(res->conn, RES_HEADER_ROOM);
@@ -79,6 +75,26 @@ static bool status_has_body(int status)
     return !(status < 200 || status == 204 || status == 304);
 }
 
+static char *put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* Decimal digits of v (at most 20). */
+static char *put_uint(char *p, uint64_t v)
+{
+    char digits[20];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = digits[--n];
+    return p;
+}
+
 static int res_write_head(zzz_res *res, bool length_known, uint64_t length)
 {
     zzz_req *req = res->req;
@@ -90,32 +106,39 @@ static int res_write_head(zzz_res *res, bool length_known, uint64_t length)
     if (req->head.expect_continue && !req->continue_sent && req->head.body != HTTP_BODY_NONE &&
         req->body_state != BODY_DONE)
         res->close = true;
-    char line[160];
-    int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", res->status,
-                     zzz_status_reason(res->status));
-    int err = zzz_conn_out(res->conn, line, (size_t)n);
+    /* The head is composed with copies only (this runs per response). */
+    char head[256];
+    char *p = head;
+    p = put(p, "HTTP/1.1 ", 9);
+    p = put_uint(p, (uint64_t)res->status);
+    *p++ = ' ';
+    const char *reason = zzz_status_reason(res->status);
+    size_t reason_len = strlen(reason);
+    if (reason_len > 64)
+        reason_len = 64;
+    p = put(p, reason, reason_len);
+    p = put(p, "\r\n", 2);
     size_t date_len;
     const char *date = http_date_line(t, &date_len);
-    if (err == 0)
-        err = zzz_conn_out(res->conn, date, date_len);
-    n = 0;
+    p = put(p, date, date_len);
     if (status_has_body(res->status)) {
         if (length_known) {
-            n = snprintf(line, sizeof line, "Content-Length: %llu\r\n", (unsigned long long)length);
+            p = put(p, "Content-Length: ", 16);
+            p = put_uint(p, length);
+            p = put(p, "\r\n", 2);
         } else if (req->head.version_minor >= 1) {
             res->chunked = true;
-            n = snprintf(line, sizeof line, "Transfer-Encoding: chunked\r\n");
+            p = put(p, "Transfer-Encoding: chunked\r\n", 28);
         } else {
             /* HTTP/1.0 has no chunking: the body ends when we close. */
             res->close = true;
         }
     }
     if (res->close)
-        n += snprintf(line + n, sizeof line - (size_t)n, "Connection: close\r\n");
+        p = put(p, "Connection: close\r\n", 19);
     else if (req->head.version_minor == 0)
-        n += snprintf(line + n, sizeof line - (size_t)n, "Connection: keep-alive\r\n");
-    if (err == 0 && n > 0)
-        err = zzz_conn_out(res->conn, line, (size_t)n);
+        p = put(p, "Connection: keep-alive\r\n", 24);
+    int err = zzz_conn_out(res->conn, head, (size_t)(p - head));
     if (err == 0 && res->headers_len)
         err = zzz_conn_out(res->conn, res->headers, res->headers_len);
     if (err == 0)
