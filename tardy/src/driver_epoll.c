@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define EPOLL_BATCH 256
@@ -190,6 +191,20 @@ static bool epoll_wants(const tardy_op *op, uint32_t events)
     }
 }
 
+/* epoll_pwait2 (Linux 5.11: a timeout finer than a millisecond) through
+ * syscall(2), since not every C library wraps it (musl 1.2.3 does not).
+ * Fails with ENOSYS on older kernels. */
+static int epoll_wait_ns(int epfd, struct epoll_event *events, int max, const struct timespec *ts)
+{
+#ifdef SYS_epoll_pwait2
+    return (int)syscall(SYS_epoll_pwait2, epfd, events, max, ts, NULL, (size_t)0);
+#else
+    (void)epfd, (void)events, (void)max, (void)ts;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
 static int epoll_drv_poll(void *state, int64_t timeout_ns)
 {
     epoll_driver *d = state;
@@ -198,7 +213,7 @@ static int epoll_drv_poll(void *state, int64_t timeout_ns)
     if (d->have_pwait2 && timeout_ns >= 0) {
         struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000),
                               .tv_nsec = (long)(timeout_ns % 1000000000)};
-        n = epoll_pwait2(d->epfd, events, EPOLL_BATCH, &ts, NULL);
+        n = epoll_wait_ns(d->epfd, events, EPOLL_BATCH, &ts);
         if (n < 0 && errno == ENOSYS) {
             d->have_pwait2 = false;
             return 0;
