@@ -386,6 +386,7 @@ static void conn_woken(void *arg)
         conn_close(c);
         return;
     }
+    c->readable = (result & POLLIN) != 0;
     conn_serve(c);
 }
 
@@ -428,6 +429,7 @@ static void conn_serve(void *arg)
         zzz_conn_flush(c);
     conn_release_buffers(c, true);
     zzz_stream_idle(c);
+    c->readable = false;
     c->state = CONN_WAITING;
     uint64_t idle_deadline = tardy_now() + (uint64_t)wait_ms * 1000000u;
     /* Data already here (pipelined bytes, or a decrypted TLS record the

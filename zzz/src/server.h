@@ -54,6 +54,7 @@ struct zzz_conn {
     int fd;
     conn_state state;
     bool linger; /* close it lingering (zzz_conn_linger) */
+    bool readable; /* its watch just saw data arrive: try a read at once */
     zzz_buf in;   /* data NULL when no buffer is held */
     zzz_buf out;
     size_t arena_used; /* scratch taken from the end of `out` (see zzz_conn_arena) */

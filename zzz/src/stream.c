@@ -21,6 +21,14 @@ ssize_t zzz_stream_recv(zzz_conn *c, void *buf, size_t len)
     if (c->tls)
         return zzz_tls_recv(c, buf, len);
 #endif
+    if (c->readable) {
+        /* The watch saw data arrive: take it now, without queueing a
+         * receive and parking (a ring turn with io_uring). */
+        c->readable = false;
+        ssize_t n = tardy_recv(c->fd, buf, len, MSG_DONTWAIT);
+        if (n != -EAGAIN)
+            return n;
+    }
     return tardy_recv(c->fd, buf, len, 0);
 }
 
@@ -33,9 +41,15 @@ static int plain_writev(zzz_conn *c, const struct iovec *iov_in, int iovcnt)
         int n = iovcnt - done_idx < IOV_BATCH ? iovcnt - done_idx : IOV_BATCH;
         memcpy(iov, iov_in + done_idx, (size_t)n * sizeof *iov);
         int first = 0;
+        /* A socket usually has room: send at once, and queue the send
+         * (parking until the socket can take it) only for what is left. */
+        int flags = MSG_DONTWAIT;
         while (first < n) {
             struct msghdr msg = {.msg_iov = iov + first, .msg_iovlen = (size_t)(n - first)};
-            ssize_t sent = tardy_sendmsg(c->fd, &msg, 0);
+            ssize_t sent = tardy_sendmsg(c->fd, &msg, flags);
+            flags = 0;
+            if (sent == -EAGAIN)
+                continue;
             if (sent < 0)
                 return (int)sent;
             size_t left = (size_t)sent;
