@@ -274,7 +274,9 @@ int http_send_error(zzz_conn *conn, http_thread *t, int status)
     int err = zzz_conn_out(conn, head, (size_t)n);
     if (err == 0)
         err = zzz_conn_flush(conn);
-    /* The client may still be sending the request the error is about. */
-    zzz_conn_linger(conn);
+    /* The client may still be sending the request the error is about
+     * (not after a timeout: a client that stalled is not waited for). */
+    if (status != 408)
+        zzz_conn_linger(conn);
     return err;
 }
