@@ -113,6 +113,11 @@ struct tardy_driver_ops {
     /* Makes a poll in progress (or the next one) return promptly. Called
      * from any thread and from signal handlers: async-signal-safe. */
     void (*wake)(void *state);
+
+    /* Optional (NULL: none). The result of a non-blocking call made on this
+     * runtime without going through submit (an op with MSG_DONTWAIT), so a
+     * readiness driver can keep what it knows of the descriptor current. */
+    void (*observe)(void *state, const tardy_op *op, int64_t result);
 };
 
 /* Called by a driver when a pending op has finished. */

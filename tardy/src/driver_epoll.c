@@ -2,7 +2,13 @@
  * only on EAGAIN. Each descriptor is registered once, edge-triggered, for
  * both directions; the ops waiting on it sit in a per-descriptor list and
  * are retried when an edge arrives. Regular files are always "ready" to
- * epoll, so their reads and writes simply run synchronously. */
+ * epoll, so their reads and writes simply run synchronously.
+ *
+ * It also remembers, per registered descriptor and direction, whether the
+ * descriptor may be ready: an edge says it may, an EAGAIN or a short read
+ * or write says it is not (edge-triggered epoll reports every later
+ * arrival). An op in a direction known not ready waits without trying, so
+ * a connection going idle after a response costs no poll() call. */
 #include "driver.h"
 
 #include <errno.h>
@@ -18,9 +24,12 @@
 #define EPOLL_BATCH 256
 #define EPOLL_WAKE_TAG UINT64_MAX
 
+enum { READY_IN = 1, READY_OUT = 2 };
+
 typedef struct epoll_fd_slot {
     tardy_op *waiters; /* doubly linked through driver_next/driver_prev */
     bool registered;
+    uint8_t ready; /* READY_* the descriptor may be (when registered) */
 } epoll_fd_slot;
 
 typedef struct epoll_driver {
@@ -127,11 +136,46 @@ static void epoll_forget(epoll_driver *d, int fd)
         epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
         slot->registered = false;
     }
+    slot->ready = 0;
     while (slot->waiters) {
         tardy_op *op = slot->waiters;
         epoll_unlink(slot, op);
         tardy_op_complete(op, -EBADF);
     }
+}
+
+/* The direction an op waits for (0: none of the two, such as POLLPRI). */
+static uint8_t epoll_direction(const tardy_op *op)
+{
+    switch (op->kind) {
+    case TARDY_OP_CONNECT:
+    case TARDY_OP_SEND:
+    case TARDY_OP_SENDMSG:
+    case TARDY_OP_WRITE:
+    case TARDY_OP_WRITEV:
+        return READY_OUT;
+    case TARDY_OP_POLL:
+        return (uint8_t)(((op->events & (POLLIN | POLLRDHUP)) ? READY_IN : 0) |
+                         ((op->events & POLLOUT) ? READY_OUT : 0));
+    default:
+        return READY_IN;
+    }
+}
+
+/* Learns from an attempt's result what the descriptor is not ready for. */
+static void epoll_note(epoll_fd_slot *slot, const tardy_op *op, int64_t r)
+{
+    if (!slot)
+        return;
+    bool drained = r == -EAGAIN;
+    /* A stream that gave (or took) less than asked has nothing more to
+     * give (or no more room) until its next edge. */
+    if (r > 0 && (op->kind == TARDY_OP_RECV || op->kind == TARDY_OP_SEND) && (size_t)r < op->len)
+        drained = true;
+    if (op->kind == TARDY_OP_POLL)
+        drained = r == -EAGAIN || r == 0;
+    if (drained)
+        slot->ready &= (uint8_t)~epoll_direction(op);
 }
 
 static int64_t epoll_drv_submit(void *state, tardy_op *op)
@@ -141,10 +185,17 @@ static int64_t epoll_drv_submit(void *state, tardy_op *op)
         epoll_forget(d, op->fd);
         return tardy_op_try(op);
     }
-    int64_t r = tardy_op_try(op);
-    if (r != -EAGAIN)
-        return r;
-    epoll_fd_slot *slot = epoll_slot(d, op->fd);
+    epoll_fd_slot *slot = op->fd >= 0 && (size_t)op->fd < d->nfds ? &d->fds[op->fd] : NULL;
+    uint8_t dir = epoll_direction(op);
+    /* Known not ready: wait for the edge without a syscall. */
+    bool skip_try = slot && slot->registered && dir && !(slot->ready & dir);
+    if (!skip_try) {
+        int64_t r = tardy_op_try(op);
+        epoll_note(slot, op, r);
+        if (r != -EAGAIN)
+            return r;
+    }
+    slot = epoll_slot(d, op->fd);
     if (!slot)
         return -ENOMEM;
     if (!slot->registered) {
@@ -155,6 +206,9 @@ static int64_t epoll_drv_submit(void *state, tardy_op *op)
         if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, op->fd, &ev) != 0 && errno != EEXIST)
             return -errno;
         slot->registered = true;
+        /* What the attempt just found not ready stays so until an edge;
+         * the other direction is unknown. */
+        slot->ready = (uint8_t)((READY_IN | READY_OUT) & ~dir);
     }
     op->driver_prev = NULL;
     op->driver_next = slot->waiters;
@@ -238,6 +292,9 @@ static int epoll_drv_poll(void *state, int64_t timeout_ns)
         }
         int fd = (int)events[i].data.u64;
         epoll_fd_slot *slot = &d->fds[fd];
+        uint32_t ev = events[i].events;
+        slot->ready |= (uint8_t)(((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ? READY_IN : 0) |
+                                 ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) ? READY_OUT : 0));
         for (tardy_op *op = slot->waiters; op;) {
             tardy_op *next = op->driver_next;
             if (epoll_wants(op, events[i].events)) {
@@ -251,6 +308,7 @@ static int epoll_drv_poll(void *state, int64_t timeout_ns)
                         r = -EAGAIN; /* an edge for the other direction */
                 } else {
                     r = tardy_op_try(op);
+                    epoll_note(slot, op, r);
                 }
                 if (r != -EAGAIN) {
                     epoll_unlink(slot, op);
@@ -262,6 +320,13 @@ static int epoll_drv_poll(void *state, int64_t timeout_ns)
         }
     }
     return done;
+}
+
+static void epoll_drv_observe(void *state, const tardy_op *op, int64_t result)
+{
+    epoll_driver *d = state;
+    if (op->fd >= 0 && (size_t)op->fd < d->nfds && d->fds[op->fd].registered)
+        epoll_note(&d->fds[op->fd], op, result);
 }
 
 static void epoll_drv_wake(void *state)
@@ -281,4 +346,5 @@ const struct tardy_driver_ops tardy_driver_epoll = {
     .cancel = epoll_drv_cancel,
     .poll = epoll_drv_poll,
     .wake = epoll_drv_wake,
+    .observe = epoll_drv_observe,
 };

@@ -17,8 +17,12 @@ static int64_t io_run(tardy_op *op)
     /* MSG_DONTWAIT asks for -EAGAIN instead of a wait, under any driver. */
     if ((op->kind == TARDY_OP_RECV || op->kind == TARDY_OP_SEND || op->kind == TARDY_OP_RECVMSG ||
          op->kind == TARDY_OP_SENDMSG) &&
-        (op->flags & MSG_DONTWAIT))
-        return tardy_op_try(op);
+        (op->flags & MSG_DONTWAIT)) {
+        int64_t r = tardy_op_try(op);
+        if (rt->drv->observe)
+            rt->drv->observe(rt->drv_state, op, r);
+        return r;
+    }
     op->owner = t;
     op->deadline = rt->native_deadlines ? t->deadline : 0;
     int64_t r = rt->drv->submit(rt->drv_state, op);
