@@ -6,8 +6,8 @@
  *
  * It also remembers, per registered descriptor and direction, whether the
  * descriptor may be ready: an edge says it may, an EAGAIN or a short read
- * or write says it is not (edge-triggered epoll reports every later
- * arrival). An op in a direction known not ready waits without trying, so
+ * says it is not (edge-triggered epoll reports every later arrival; an end
+ * of stream already reported keeps it readable). An op in a direction known not ready waits without trying, so
  * a connection going idle after a response costs no poll() call. */
 #include "driver.h"
 
@@ -30,6 +30,7 @@ typedef struct epoll_fd_slot {
     tardy_op *waiters; /* doubly linked through driver_next/driver_prev */
     bool registered;
     uint8_t ready; /* READY_* the descriptor may be (when registered) */
+    bool hup;      /* an edge said end of stream, hang-up or error */
 } epoll_fd_slot;
 
 typedef struct epoll_driver {
@@ -137,6 +138,7 @@ static void epoll_forget(epoll_driver *d, int fd)
         slot->registered = false;
     }
     slot->ready = 0;
+    slot->hup = false;
     while (slot->waiters) {
         tardy_op *op = slot->waiters;
         epoll_unlink(slot, op);
@@ -168,9 +170,12 @@ static void epoll_note(epoll_fd_slot *slot, const tardy_op *op, int64_t r)
     if (!slot)
         return;
     bool drained = r == -EAGAIN;
-    /* A stream that gave (or took) less than asked has nothing more to
-     * give (or no more room) until its next edge. */
-    if (r > 0 && (op->kind == TARDY_OP_RECV || op->kind == TARDY_OP_SEND) && (size_t)r < op->len)
+    /* A stream socket that gave less than asked has nothing more until its
+     * next edge, unless an edge already said end of stream (or error):
+     * then the end is still to be read, and no edge will come for it.
+     * (Short writes prove nothing: the kernel signals room again only
+     * after a send that found none.) */
+    if (r > 0 && op->kind == TARDY_OP_RECV && (size_t)r < op->len && !slot->hup)
         drained = true;
     if (op->kind == TARDY_OP_POLL)
         drained = r == -EAGAIN || r == 0;
@@ -295,6 +300,8 @@ static int epoll_drv_poll(void *state, int64_t timeout_ns)
         uint32_t ev = events[i].events;
         slot->ready |= (uint8_t)(((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ? READY_IN : 0) |
                                  ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) ? READY_OUT : 0));
+        if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            slot->hup = true;
         for (tardy_op *op = slot->waiters; op;) {
             tardy_op *next = op->driver_next;
             if (epoll_wants(op, events[i].events)) {

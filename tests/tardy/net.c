@@ -276,6 +276,77 @@ Test(net, parked_recv_sees_end_of_stream, .timeout = 20)
     TT_EXPECT_EQ(e.rc, 0);
 }
 
+/* Data and the end of stream arriving together on a socket the driver
+ * already waits on: the read that takes the data comes back short, and the
+ * next must still see the end (no further edge announces it). Then the same
+ * with a read that did not wait, through MSG_DONTWAIT. */
+struct data_eof {
+    int sv[2];
+    ssize_t first, second, third;
+    char got[8];
+};
+
+static void data_eof_writer(void *arg)
+{
+    struct data_eof *d = arg;
+    TT_CHECK_EQ(tardy_sleep(10 * TT_MS), 0);
+    TT_CHECK_EQ(tardy_send(d->sv[1], "abc", 3, MSG_NOSIGNAL), 3);
+    TT_CHECK_EQ(shutdown(d->sv[1], SHUT_WR), 0);
+}
+
+static void data_eof_entry(void *arg)
+{
+    struct data_eof *d = arg;
+    TT_CHECK_EQ(tardy_spawn(data_eof_writer, d, NULL), 0);
+    /* Parks (nothing yet): the socket gets registered with the driver. */
+    d->first = tardy_recv(d->sv[0], d->got, sizeof d->got, 0);
+    uint64_t saved = tardy_deadline();
+    tardy_deadline_after(2000 * TT_MS);
+    d->second = tardy_recv(d->sv[0], d->got, sizeof d->got, 0);
+    d->third = tardy_poll(d->sv[0], POLLIN);
+    tardy_deadline_set(saved);
+    TT_CHECK_EQ(tardy_close(d->sv[0]), 0);
+    TT_CHECK_EQ(tardy_close(d->sv[1]), 0);
+}
+
+Test(net, short_read_then_end_of_stream, .timeout = 20)
+{
+    struct data_eof d = {.first = -1, .second = -1, .third = -1};
+    tt_socketpair(d.sv);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, data_eof_entry, &d);
+    TT_EXPECT_EQ(d.first, 3);
+    TT_EXPECT_EQ(d.second, 0);
+    cr_expect(d.third > 0, "poll after the data: %zd", d.third);
+}
+
+static void data_eof_nowait_entry(void *arg)
+{
+    struct data_eof *d = arg;
+    TT_CHECK_EQ(tardy_spawn(data_eof_writer, d, NULL), 0);
+    /* Registered by a wait, then woken by the data and the end together. */
+    TT_CHECK(tardy_poll(d->sv[0], POLLIN) > 0);
+    d->first = tardy_recv(d->sv[0], d->got, sizeof d->got, MSG_DONTWAIT);
+    uint64_t saved = tardy_deadline();
+    tardy_deadline_after(2000 * TT_MS);
+    d->third = tardy_poll(d->sv[0], POLLIN);
+    d->second = tardy_recv(d->sv[0], d->got, sizeof d->got, 0);
+    tardy_deadline_set(saved);
+    TT_CHECK_EQ(tardy_close(d->sv[0]), 0);
+    TT_CHECK_EQ(tardy_close(d->sv[1]), 0);
+}
+
+Test(net, short_nonblocking_read_then_end_of_stream, .timeout = 20)
+{
+    struct data_eof d = {.first = -1, .second = -1, .third = -1};
+    tt_socketpair(d.sv);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, data_eof_nowait_entry, &d);
+    TT_EXPECT_EQ(d.first, 3);
+    cr_expect(d.third > 0, "poll after the data: %zd", d.third);
+    TT_EXPECT_EQ(d.second, 0);
+}
+
 /* Several tasks parked on one descriptor: two readers, and a writer
  * stuck on a full buffer while a reader waits on the same socket. */
 struct shared_fd {
