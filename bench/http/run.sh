@@ -1,29 +1,41 @@
 #!/usr/bin/env bash
 # HTTP/1.1 benchmark: zzz's hello example (io_uring, epoll and busy-loop
 # drivers) against nginx, h2o and lighttpd, in one run on this machine.
-# Every server answers GET / with the 13 bytes "Hello, World!" over
-# keep-alive; each runs alone, pinned to CPU 0, while wrk loads it from
-# CPU 1 (wrk -t1 -c128). Reports requests/s, CPU 0 time and the server's
-# own CPU time per request, peak RSS and p99 latency, medians over the
+# Every server answers GET / with the 13 bytes "Hello, World!"; each runs
+# alone, pinned to CPU 0, while the client runs on CPU 1. Three scenarios:
+#   keepalive   wrk -t1 -c128, one request at a time per connection
+#   pipelined   wrk -t1 -c128 with pipeline.lua: 16 requests per write
+#   idle        1,000 then 5,000 mostly idle keep-alive connections
+#               (idle.py): the server's resident memory
+# Reports requests/s, CPU 0 time and the server's own CPU time per request,
+# peak RSS and p99 latency, and RSS with idle connections: medians over the
 # rounds, with ratios to the best peer. See bench/http/README.md.
 #
-#   bench/http/run.sh                  10 s per run, 3 rounds (~6 minutes)
+#   bench/http/run.sh                  10 s per run, 3 rounds (~10 minutes)
 #   bench/http/run.sh --quick          2 s per run, 1 round (for CI)
 #   bench/http/run.sh --out FILE.csv   also write the figures as CSV
+#   bench/http/run.sh --charts DIR     also write DIR/results.csv and PNG
+#                                      charts (gnuplot) into DIR
+#   bench/http/run.sh --scenarios keepalive,pipelined,idle   (default: all)
 #   bench/http/run.sh --secs N --rounds N
 #
-# Missing tools (wrk, nginx-light, h2o, lighttpd, curl) are installed with
-# apt-get, which needs root. Environment: HELLO=path uses that hello binary
-# instead of building one; BENCH_BUILD_DIR (default build-bench-http) is
-# where it is built; BENCH_PORT (default 18480) is the first of the
-# 127.0.0.1 ports used; BENCH_KEEP=1 keeps the temp dir of configs and logs.
+# Missing tools (wrk, nginx-light, h2o, lighttpd, curl, python3; gnuplot-nox
+# for --charts) are installed with apt-get, which needs root. Environment:
+# HELLO=path uses that hello binary instead of building one;
+# BENCH_BUILD_DIR (default build-bench-http) is where it is built;
+# BENCH_PORT (default 18480) is the first of the 127.0.0.1 ports used;
+# BENCH_KEEP=1 keeps the temp dir of configs and logs.
 set -euo pipefail
 self=$(readlink -f "$0")
-cd "$(dirname "$self")/../.."
+here=$(dirname "$self")
+cd "$here/../.."
 
 secs=10
 rounds=3
 out_csv=""
+charts=""
+all_scenarios="keepalive pipelined idle"
+scenarios=$all_scenarios
 while [ $# -gt 0 ]; do
     case $1 in
     --quick)
@@ -38,6 +50,30 @@ while [ $# -gt 0 ]; do
         out_csv=$2
         shift
         ;;
+    --charts)
+        [ $# -ge 2 ] || {
+            echo "bench-http: --charts needs a directory" >&2
+            exit 2
+        }
+        charts=$2
+        shift
+        ;;
+    --scenarios)
+        [ $# -ge 2 ] || {
+            echo "bench-http: --scenarios needs a list (keepalive,pipelined,idle)" >&2
+            exit 2
+        }
+        scenarios=${2//,/ }
+        for sc in $scenarios; do
+            case " $all_scenarios " in *" $sc "*) ;; *)
+                echo "bench-http: unknown scenario '$sc' (keepalive, pipelined, idle)" >&2
+                exit 2
+                ;;
+            esac
+        done
+        [ -n "${scenarios// /}" ] || { echo "bench-http: --scenarios is empty" >&2; exit 2; }
+        shift
+        ;;
     --secs)
         secs=${2:?--secs needs a number}
         shift
@@ -47,7 +83,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        sed -n '2,19p' "$self" | sed 's/^# \{0,1\}//'
+        awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$self"
         exit 0
         ;;
     *)
@@ -59,10 +95,10 @@ while [ $# -gt 0 ]; do
 done
 [[ $secs =~ ^[1-9][0-9]*$ ]] || { echo "bench-http: --secs must be a positive integer" >&2; exit 2; }
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "bench-http: --rounds must be a positive integer" >&2; exit 2; }
-if [ -n "$out_csv" ]; then
-    # Resolve now: the script works from the repository root.
-    case $out_csv in /*) ;; *) out_csv=$OLDPWD/$out_csv ;; esac
-fi
+# Resolve now: the script works from the repository root.
+if [ -n "$out_csv" ]; then case $out_csv in /*) ;; *) out_csv=$OLDPWD/$out_csv ;; esac; fi
+if [ -n "$charts" ]; then case $charts in /*) ;; *) charts=$OLDPWD/$charts ;; esac; fi
+selected() { case " $scenarios " in *" $1 "*) return 0 ;; esac; return 1; }
 
 die() {
     echo "bench-http: FAIL: $*" >&2
@@ -82,6 +118,8 @@ have h2o || missing+=(h2o)
 have lighttpd || missing+=(lighttpd)
 have curl || missing+=(curl)
 have taskset || missing+=(util-linux)
+! selected idle || have python3 || missing+=(python3)
+[ -z "$charts" ] || have gnuplot || missing+=(gnuplot-nox)
 if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}; run as root to install them with apt-get"
     note "installing ${missing[*]} with apt-get"
@@ -109,6 +147,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     [ $policy_added -eq 0 ] || rm -f /usr/sbin/policy-rc.d
     [ $rc -eq 0 ] || die "apt-get install ${pkgs[*]} failed"
     for t in wrk nginx h2o lighttpd curl taskset; do have $t || die "$t still missing after apt-get"; done
+    ! selected idle || have python3 || die "python3 still missing after apt-get"
+    [ -z "$charts" ] || have gnuplot || die "gnuplot still missing after apt-get"
 fi
 
 # ---------------------------------------------------------------- zzz hello
@@ -372,14 +412,15 @@ background() {
     paste <(echo "$a") <(echo "$b") | awk '{ t = $4 - $2; printf "%d ", (t > 0 ? 100 * ($3 - $1) / t : 0) }'
 }
 
-peak_rss_kib() { # VmHWM summed over the process tree
+rss_kib() { # pid field: a /proc/PID/status field (VmRSS, VmHWM) summed over the process tree
     local p sum=0 v
     for p in $(proc_tree "$1"); do
-        v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+        v=$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null || true)
         sum=$((sum + ${v:-0}))
     done
     echo "$sum"
 }
+peak_rss_kib() { rss_kib "$1" VmHWM; } # VmHWM summed over the process tree
 
 to_ms() { # wrk's "1.23ms" / "456.00us" / "1.02s" -> ms
     awk -v t="$1" 'BEGIN {
@@ -390,18 +431,35 @@ to_ms() { # wrk's "1.23ms" / "456.00us" / "1.02s" -> ms
 }
 
 hz=$(getconf CLK_TCK)
-wrk_cmd=(taskset -c 1 wrk -t1 -c128)
-results=$tmp/results # name round rps ns_per_req rss_kib p99_ms errors proc_ns_per_req bg_cpu0 bg_cpu1
+depth=16 # requests per write in the pipelined scenario
+idle_counts=(1000 5000)
+# One file per scenario, one line per server and round:
+#   keepalive, pipelined: name round rps ns_per_req rss_kib p99_ms errors proc_ns_per_req bg_cpu0 bg_cpu1
+#   idle:                 name round rss_start rss_1000 hwm_1000 rss_5000 hwm_5000 bg_cpu0 bg_cpu1
+results=$tmp/results
 
-measure() { # name port round
-    local name=$1 port=$2 round=$3 url=http://127.0.0.1:$2/ log=$tmp/$1/wrk.$3.log
-    # Warm-up: let the server grow its pools and the page cache settle.
-    timeout 30 "${wrk_cmd[@]}" -d1s "$url" >/dev/null 2>&1 || die "$name: wrk warm-up failed"
+# Load scenario $1 (keepalive or pipelined) against the server.
+measure() { # scenario name port round
+    local sc=$1 name=$2 port=$3 round=$4 url=http://127.0.0.1:$3/ log=$tmp/$2/wrk-$1.$4.log
+    local wrk_cmd=(taskset -c 1 wrk -t1 -c128)
+    # Pipelined: wrk counts the requests of pipeline.lua's batch and then
+    # reports responses (checked against nginx's access log), so its
+    # requests figure needs no scaling. Its latency figures are not used:
+    # wrk 4.1's coordinated-omission correction takes the interval between
+    # responses for the interval between batches, and its percentiles can
+    # then come out as 0 (samples added below the recorded minimum).
+    [ "$sc" = keepalive ] || wrk_cmd+=(-s "$here/pipeline.lua")
+    # Warm-up, once per server start: let the server grow its pools and the
+    # page cache settle.
+    if [ "$warm" = 0 ]; then
+        PIPELINE_DEPTH=$depth timeout 30 "${wrk_cmd[@]}" -d1s "$url" >/dev/null 2>&1 || die "$name: wrk warm-up failed"
+        warm=1
+    fi
     local before after pbefore pafter
     pbefore=$(proc_cpu "$spid")
     before=$(cpu0_busy)
-    timeout $((secs + 30)) "${wrk_cmd[@]}" -d"${secs}s" --latency "$url" >"$log" 2>&1 ||
-        die "$name: wrk failed: $(tail -5 "$log")"
+    PIPELINE_DEPTH=$depth timeout $((secs + 30)) "${wrk_cmd[@]}" -d"${secs}s" --latency "$url" >"$log" 2>&1 ||
+        die "$name: wrk ($sc) failed: $(tail -5 "$log")"
     after=$(cpu0_busy)
     pafter=$(proc_cpu "$spid")
     local rss requests rps p99 errors non2xx
@@ -412,27 +470,70 @@ measure() { # name port round
     non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF; exit }' "$log")
     errors=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10; exit }' "$log")
     if [ -z "$requests" ] || [ -z "$rps" ]; then die "$name: cannot read wrk's output: $(cat "$log")"; fi
-    [ "$requests" -gt 0 ] || die "$name: wrk completed no request"
-    [ -z "$non2xx" ] || die "$name: $non2xx responses were not 2xx/3xx under load"
-    kill -0 "$spid" 2>/dev/null || die "$name: the server died under load"
+    [ "$requests" -gt 0 ] || die "$name: wrk ($sc) completed no request"
+    [ -z "$non2xx" ] || die "$name: $non2xx responses were not 2xx/3xx under load ($sc)"
+    kill -0 "$spid" 2>/dev/null || die "$name: the server died under load ($sc)"
     local ns pns
     ns=$(awk -v j=$((after - before)) -v hz="$hz" -v n="$requests" 'BEGIN { printf "%.0f", j * 1e9 / hz / n }')
     pns=$(awk -v j=$((pafter - pbefore)) -v hz="$hz" -v n="$requests" 'BEGIN { printf "%.0f", j * 1e9 / hz / n }')
-    echo "$name $round $rps $ns $rss $p99 ${errors:-0} $pns $bg" >>"$results"
-    printf '  round %d  %-14s %8.0f req/s %7s ns/req (process %s) %6s KiB %7.2f ms p99, background %s%%%s\n' \
-        "$round" "$name" "$rps" "$ns" "$pns" "$rss" "$p99" "${bg// /%,}" \
+    echo "$name $round $rps $ns $rss $p99 ${errors:-0} $pns $bg" >>"$results.$sc"
+    printf '  round %d  %-9s %-14s %8.0f req/s %7s ns/req (process %s) %6s KiB %7s ms p99, background %s%%%s\n' \
+        "$round" "$sc" "$name" "$rps" "$ns" "$pns" "$rss" "$([ "$sc" = pipelined ] && echo - || printf '%.2f' "$p99")" "${bg// /%,}" \
         "$([ "${errors:-0}" = 0 ] || echo "  ($errors socket errors)")" >&2
+}
+
+# Idle scenario: idle.py (on CPU 1) opens 1,000 keep-alive connections,
+# one GET / answered on each, keeps them open; we read the server's
+# memory; it opens 4,000 more; we read it again; it closes them all.
+measure_idle() { # name port round
+    local name=$1 port=$2 round=$3 log=$tmp/$1/idle.$3.log line n rss0 vals=()
+    rss0=$(rss_kib "$spid" VmRSS)
+    coproc IDLE { exec taskset -c 1 python3 "$here/idle.py" "$port" "${idle_counts[@]}" 2>"$log"; }
+    local ipid=$IDLE_PID in=${IDLE[0]} outfd=${IDLE[1]}
+    for n in "${idle_counts[@]}"; do
+        if ! read -r -t 120 -u "$in" line || [ "$line" != "open $n" ]; then
+            kill "$ipid" 2>/dev/null || true
+            die "$name: idle.py did not open $n connections: $(tail -3 "$log")"
+        fi
+        # Let the server finish its work for the last batch.
+        sleep 0.2
+        vals+=("$(rss_kib "$spid" VmRSS)" "$(rss_kib "$spid" VmHWM)")
+        echo next >&"$outfd"
+    done
+    wait "$ipid" || die "$name: idle.py failed: $(tail -3 "$log")"
+    kill -0 "$spid" 2>/dev/null || die "$name: the server died with idle connections"
+    echo "$name $round $rss0 ${vals[*]} $bg" >>"$results.idle"
+    printf '  round %d  idle      %-14s RSS %6s KiB at start, %6s KiB with %d connections, %6s KiB with %d (VmHWM %s), background %s%%\n' \
+        "$round" "$name" "$rss0" "${vals[0]}" "${idle_counts[0]}" "${vals[2]}" "${idle_counts[1]}" "${vals[3]}" "${bg// /%,}" >&2
+}
+
+# Starts server $1 on port $2 (sets spid) and checks it, after sampling
+# how busy CPUs 0 and 1 are (sets bg).
+start_checked() {
+    local name=$1 port=$2 line want
+    bg=$(background)
+    bg=${bg% }
+    start_server "$name" "$port" || die "$name did not start"
+    if [[ $name == zzz-* ]]; then
+        line=$(head -1 "$tmp/$name/stdout.log")
+        want=${name#zzz-}
+        [[ $line == *"driver $want,"* ]] || die "$name: asked for driver $want, got: $line"
+    fi
+    verify "$name" "$port"
 }
 
 # ---------------------------------------------------------------- run
 kernel=$(uname -r)
 cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-echo "HTTP/1.1 GET / -> 13-byte 'Hello, World!', keep-alive; wrk -t1 -c128 -d${secs}s on CPU 1, server on CPU 0"
+echo "HTTP/1.1 GET / -> 13-byte 'Hello, World!'; server on CPU 0, client on CPU 1; scenarios: $scenarios"
+selected keepalive && echo "keepalive: wrk -t1 -c128 -d${secs}s, one request at a time per connection"
+selected pipelined && echo "pipelined: wrk -t1 -c128 -d${secs}s -s pipeline.lua, $depth requests per write per connection"
+selected idle && echo "idle:      ${idle_counts[0]} then ${idle_counts[1]} keep-alive connections opened by idle.py, one GET / answered on each, then idle"
 echo "$rounds round(s), medians; $cpu_model, $(nproc) CPUs, Linux $kernel"
 echo "zzz: $hello (1 thread); $(nginx -v 2>&1 | sed 's/.*: //'); h2o $(h2o -v | awk 'NR == 1 { print $3 }'); $(lighttpd -v 2>&1 | awk '{ print $1 }' | head -1); wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
 echo
 
-: >"$results"
+for sc in $all_scenarios; do : >"$results.$sc"; done
 n=${#servers[@]}
 for ((r = 1; r <= rounds; r++)); do
     note "round $r/$rounds"
@@ -441,91 +542,206 @@ for ((r = 1; r <= rounds; r++)); do
         idx=$(((k + r - 1) % n))
         name=${servers[$idx]%%|*}
         port=$((port_base + idx))
-        bg=$(background)
-        bg=${bg% }
-        start_server "$name" "$port" || die "$name did not start"
-        if [[ $name == zzz-* ]]; then
-            line=$(head -1 "$tmp/$name/stdout.log")
-            want=${name#zzz-}
-            [[ $line == *"driver $want,"* ]] || die "$name: asked for driver $want, got: $line"
+        if selected keepalive || selected pipelined; then
+            start_checked "$name" "$port"
+            warm=0
+            for sc in keepalive pipelined; do
+                ! selected $sc || measure $sc "$name" "$port" "$r"
+            done
+            stop_server "$spid"
         fi
-        verify "$name" "$port"
-        measure "$name" "$port" "$r"
-        stop_server "$spid"
+        if selected idle; then
+            # A fresh server: memory after a load run says more about the
+            # load than about idle connections.
+            start_checked "$name" "$port"
+            measure_idle "$name" "$port" "$r"
+            stop_server "$spid"
+        fi
     done
 done
 
 # ---------------------------------------------------------------- report
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-col() { awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$results" | median; }
-declare -A med_rps med_ns med_pns med_rss med_p99 serves
-for s in "${servers[@]}"; do
-    name=${s%%|*}
-    serves[$name]=${s#*|}
-    med_rps[$name]=$(col "$name" 3)
-    med_ns[$name]=$(col "$name" 4)
-    med_rss[$name]=$(col "$name" 5)
-    med_p99[$name]=$(col "$name" 6)
-    med_pns[$name]=$(col "$name" 8)
-done
-best() { # array-name direction(>|<): the best peer by that figure
-    local -n fig=$1
+col() { awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$results.$sc" | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+rounds_of() { awk -v n="$1" -v c="$2" '$1 == n { printf "%s%s", (k++ ? "," : ""), $c }' "$results.$sc"; }
+declare -A serves med best
+for s in "${servers[@]}"; do serves[${s%%|*}]=${s#*|}; done
+best_of() { # metric direction(>|<): the best peer by the median of that metric in this scenario
     local b="" name
     for s in "${servers[@]}"; do
         name=${s%%|*}
         [[ $name == zzz-* ]] && continue
-        if [ -z "$b" ] || awk -v a="${fig[$name]}" -v b="${fig[$b]}" "BEGIN { exit !(a $2 b) }"; then b=$name; fi
+        if [ -z "$b" ] || awk -v a="${med[$sc.$name.$1]}" -v b="${med[$sc.$b.$1]}" "BEGIN { exit !(a $2 b) }"; then b=$name; fi
     done
     echo "$b"
 }
-best_rps=$(best med_rps '>')
-best_ns=$(best med_ns '<')
-best_pns=$(best med_pns '<')
-best_rss=$(best med_rss '<')
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
-printf '%-14s %-13s %9s %8s %8s %8s %7s   %6s %7s %7s %6s\n' server serves 'req/s' 'ns/req' 'proc ns' \
-    'RSS KiB' 'p99 ms' 'req/s÷' 'ns/req÷' 'proc÷' 'RSS÷'
-csv_rows=()
-for s in "${servers[@]}"; do
-    name=${s%%|*}
-    rr=$(ratio "${med_rps[$name]}" "${med_rps[$best_rps]}")
-    rn=$(ratio "${med_ns[$name]}" "${med_ns[$best_ns]}")
-    rp=$(ratio "${med_pns[$name]}" "${med_pns[$best_pns]}")
-    rm_=$(ratio "${med_rss[$name]}" "${med_rss[$best_rss]}")
-    printf '%-14s %-13s %9.0f %8.0f %8.0f %8.0f %7.2f   %6s %7s %7s %6s\n' "$name" "${serves[$name]}" \
-        "${med_rps[$name]}" "${med_ns[$name]}" "${med_pns[$name]}" "${med_rss[$name]}" "${med_p99[$name]}" \
-        "$rr" "$rn" "$rp" "$rm_"
-    csv_rows+=("$name,${serves[$name]},median,,${med_rps[$name]},${med_ns[$name]},${med_pns[$name]},${med_rss[$name]},${med_p99[$name]},$rr,$rn,$rp,$rm_,,,")
+# Long CSV: one row per scenario, server and metric, with its median, its
+# ratio to the best peer (for the compared metrics) and every round's value.
+csv=$tmp/results.csv
+{
+    printf 'scenario,server,serves,metric,median,ratio_to_best_peer,best_peer'
+    for ((r = 1; r <= rounds; r++)); do printf ',round_%d' "$r"; done
+    echo
+} >"$csv"
+# scenario-metric list: "metric|column|direction (> higher is better, < lower, - not compared)"
+wrk_metrics=("req_per_s|3|>" "ns_per_req|4|<" "proc_ns_per_req|8|<" "peak_rss_kib|5|<" "p99_ms|6|-"
+    "socket_errors|7|-" "background_cpu0_pct|9|-" "background_cpu1_pct|10|-")
+idle_metrics=("rss_kib_start|3|<" "rss_kib_${idle_counts[0]}|4|<" "hwm_kib_${idle_counts[0]}|5|-"
+    "rss_kib_${idle_counts[1]}|6|<" "hwm_kib_${idle_counts[1]}|7|<" "background_cpu0_pct|8|-" "background_cpu1_pct|9|-")
+collect() { # sc metrics...: medians, best peers, CSV rows
+    local m metric c dir name rt
+    for m in "$@"; do
+        [ -n "$m" ] || continue
+        IFS='|' read -r metric c dir <<<"$m"
+        for s in "${servers[@]}"; do
+            name=${s%%|*}
+            med[$sc.$name.$metric]=$(col "$name" "$c")
+        done
+        best[$sc.$metric]=""
+        [ "$dir" = - ] || best[$sc.$metric]=$(best_of "$metric" "$dir")
+        for s in "${servers[@]}"; do
+            name=${s%%|*}
+            rt=""
+            [ "$dir" = - ] || rt=$(ratio "${med[$sc.$name.$metric]}" "${med[$sc.${best[$sc.$metric]}.$metric]}")
+            echo "$sc,$name,${serves[$name]},$metric,${med[$sc.$name.$metric]},$rt,${best[$sc.$metric]},$(rounds_of "$name" "$c")" >>"$csv"
+        done
+    done
+}
+
+wrk_table() { # scenario title
+    local name rr rn rp rm_ p99
+    echo "== $2"
+    printf '%-14s %-13s %9s %8s %8s %8s %7s   %6s %7s %7s %6s\n' server serves 'req/s' 'ns/req' 'proc ns' \
+        'RSS KiB' 'p99 ms' 'req/s÷' 'ns/req÷' 'proc÷' 'RSS÷'
+    for s in "${servers[@]}"; do
+        name=${s%%|*}
+        rr=$(ratio "${med[$sc.$name.req_per_s]}" "${med[$sc.${best[$sc.req_per_s]}.req_per_s]}")
+        rn=$(ratio "${med[$sc.$name.ns_per_req]}" "${med[$sc.${best[$sc.ns_per_req]}.ns_per_req]}")
+        rp=$(ratio "${med[$sc.$name.proc_ns_per_req]}" "${med[$sc.${best[$sc.proc_ns_per_req]}.proc_ns_per_req]}")
+        rm_=$(ratio "${med[$sc.$name.peak_rss_kib]}" "${med[$sc.${best[$sc.peak_rss_kib]}.peak_rss_kib]}")
+        p99=-
+        [ "$sc" = pipelined ] || p99=$(printf '%.2f' "${med[$sc.$name.p99_ms]}")
+        printf '%-14s %-13s %9.0f %8.0f %8.0f %8.0f %7s   %6s %7s %7s %6s\n' "$name" "${serves[$name]}" \
+            "${med[$sc.$name.req_per_s]}" "${med[$sc.$name.ns_per_req]}" "${med[$sc.$name.proc_ns_per_req]}" \
+            "${med[$sc.$name.peak_rss_kib]}" "$p99" "$rr" "$rn" "$rp" "$rm_"
+    done
+    echo "÷: ratio to the best peer in that column (req/s ${best[$sc.req_per_s]}, ns/req ${best[$sc.ns_per_req]}, proc ${best[$sc.proc_ns_per_req]}, RSS ${best[$sc.peak_rss_kib]})"
+    echo
+}
+
+a=${idle_counts[0]}
+b=${idle_counts[1]}
+for sc in $scenarios; do
+    case $sc in
+    keepalive)
+        collect "${wrk_metrics[@]}"
+        wrk_table keepalive "keep-alive: wrk -t1 -c128, one request at a time per connection"
+        ;;
+    pipelined)
+        collect "${wrk_metrics[@]/p99_ms|6|-/}"
+        wrk_table pipelined "pipelined: wrk -t1 -c128, $depth requests per write (req/s counts responses; no p99: see README)"
+        ;;
+    idle)
+        collect "${idle_metrics[@]}"
+        echo "== idle: RSS (VmRSS, KiB, summed over the server's processes) with N open keep-alive connections"
+        printf '%-14s %-13s %8s %8s %8s %9s %8s   %6s %6s\n' server serves start "$a conns" "$b conns" \
+            "HWM $b" "B/conn" "$a÷" "$b÷"
+        for s in "${servers[@]}"; do
+            name=${s%%|*}
+            printf '%-14s %-13s %8.0f %8.0f %8.0f %9.0f %8.0f   %6s %6s\n' "$name" "${serves[$name]}" \
+                "${med[$sc.$name.rss_kib_start]}" "${med[$sc.$name.rss_kib_$a]}" "${med[$sc.$name.rss_kib_$b]}" \
+                "${med[$sc.$name.hwm_kib_$b]}" \
+                "$(awk -v x="${med[$sc.$name.rss_kib_$a]}" -v y="${med[$sc.$name.rss_kib_$b]}" -v n=$((b - a)) 'BEGIN { print (y - x) * 1024 / n }')" \
+                "$(ratio "${med[$sc.$name.rss_kib_$a]}" "${med[$sc.${best[$sc.rss_kib_$a]}.rss_kib_$a]}")" \
+                "$(ratio "${med[$sc.$name.rss_kib_$b]}" "${med[$sc.${best[$sc.rss_kib_$b]}.rss_kib_$b]}")"
+        done
+        echo "÷: ratio to the leanest peer (at $a: ${best[$sc.rss_kib_$a]}, at $b: ${best[$sc.rss_kib_$b]}); B/conn: (RSS at $b - RSS at $a) ÷ $((b - a)) connections."
+        echo
+        ;;
+    esac
 done
 cat <<EOF
-
-÷: ratio to the best peer in that column (req/s $best_rps, ns/req $best_ns, proc $best_pns, RSS $best_rss);
-   req/s÷ above 1, and ns/req÷, proc÷, RSS÷ below 1, are better than every peer.
 ns/req:  busy time of CPU 0 (user+nice+system+irq+softirq+steal in /proc/stat) during the run
          ÷ requests served: the server plus the kernel's work for it on that CPU.
 proc ns: the server's own CPU time (utime+stime of its processes) ÷ requests served.
-RSS:     peak resident set (VmHWM), summed over the server's processes (nginx: master + worker).
+RSS:     peak resident set (VmHWM) at the end of the load runs; idle: VmRSS with the connections open
+         (a fresh server); both summed over the server's processes (nginx: master + worker).
 nginx-file, h2o-file and lighttpd-file serve GET / as a static 13-byte file (index.txt) from a
 docroot; nginx-return answers from its config, h2o-mruby from an mruby handler, zzz from C.
 EOF
-errs=$(awk '$7 > 0 { print $1 " round " $2 ": " $7 }' "$results")
+errs=$(for sc in keepalive pipelined; do awk -v sc=$sc '$7 > 0 { print $1 " " sc " round " $2 ": " $7 }' "$results.$sc"; done)
 [ -z "$errs" ] || { echo "socket errors (wrk):"; echo "  ${errs//$'\n'/$'\n'  }"; }
 # Other work on CPU 0 or 1 inflates ns/req and deflates req/s: say so.
-noisy=$(awk '$9 > 5 || $10 > 5 { n++; if ($9 > m0) m0 = $9; if ($10 > m1) m1 = $10 }
-    END { if (n) printf "%d of %d runs, up to %d%% of CPU 0 and %d%% of CPU 1", n, NR, m0, m1 }' "$results")
+noisy=$({
+    awk '{ print $9, $10 }' "$results.keepalive" "$results.pipelined"
+    awk '{ print $8, $9 }' "$results.idle"
+} | awk '$1 > 5 || $2 > 5 { n++; if ($1 > m0) m0 = $1; if ($2 > m1) m1 = $2 }
+    END { if (n) printf "%d of %d runs, up to %d%% of CPU 0 and %d%% of CPU 1", n, NR, m0, m1 }')
 if [ -n "$noisy" ]; then
     echo "WARNING: the machine was not quiet: before $noisy were busy with"
     echo "         other processes; the figures are noisy (proc ns is the least affected)."
 fi
 
 if [ -n "$out_csv" ]; then
-    {
-        echo "server,serves,kind,round,req_per_s,ns_per_req,proc_ns_per_req,peak_rss_kib,p99_ms,req_per_s_ratio,ns_per_req_ratio,proc_ns_ratio,rss_ratio,socket_errors,background_cpu0_pct,background_cpu1_pct"
-        for row in "${csv_rows[@]}"; do echo "$row"; done
-        while read -r name round rps ns rss p99 errors pns bg0 bg1; do
-            echo "$name,${serves[$name]},round,$round,$rps,$ns,$pns,$rss,$p99,,,,,$errors,$bg0,$bg1"
-        done <"$results"
-    } >"$out_csv"
+    cp "$csv" "$out_csv"
     note "wrote $out_csv"
+fi
+
+# ---------------------------------------------------------------- charts
+# --charts DIR: DIR/results.csv and one PNG per scenario run, from the medians.
+bar_chart() { # png title ylabel data-file series-titles...
+    local png=$1 title=$2 ylabel=$3 data=$4 i t plot=""
+    shift 4
+    for ((i = 1; i <= $#; i++)); do
+        t=${!i}
+        plot+="${plot:+, }'$data' using $((i + 1)):xtic(1) title '$t'"
+    done
+    gnuplot <<EOF || die "gnuplot failed on $png"
+set terminal pngcairo noenhanced size 1000,560 font 'sans,10'
+set output '$png'
+set title "$title"
+set ylabel "$ylabel"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set yrange [0:*]
+set key outside top center horizontal
+set xtics rotate by -30 scale 0
+plot $plot
+EOF
+    [ -s "$png" ] || die "gnuplot wrote no $png"
+}
+if [ -n "$charts" ]; then
+    mkdir -p "$charts"
+    cp "$csv" "$charts/results.csv"
+    for sc in $scenarios; do
+        data=$tmp/chart-$sc.dat
+        : >"$data"
+        for s in "${servers[@]}"; do
+            name=${s%%|*}
+            case $sc in
+            idle) echo "$name ${med[$sc.$name.rss_kib_$a]} ${med[$sc.$name.rss_kib_$b]}" >>"$data" ;;
+            *) echo "$name ${med[$sc.$name.ns_per_req]} ${med[$sc.$name.proc_ns_per_req]}" >>"$data" ;;
+            esac
+        done
+        case $sc in
+        keepalive)
+            bar_chart "$charts/keepalive.png" "keep-alive: CPU time per request (wrk -t1 -c128; lower is better)" \
+                "ns per request" "$data" "CPU 0 busy ns/req" "server process ns/req"
+            ;;
+        pipelined)
+            bar_chart "$charts/pipelined.png" "pipelined, $depth requests per write: CPU time per request (lower is better)" \
+                "ns per request" "$data" "CPU 0 busy ns/req" "server process ns/req"
+            ;;
+        idle)
+            bar_chart "$charts/idle-memory.png" "memory with idle keep-alive connections (VmRSS; lower is better)" \
+                "RSS KiB" "$data" "$a connections" "$b connections"
+            ;;
+        esac
+    done
+    note "wrote $charts/results.csv and charts for: $scenarios"
 fi
