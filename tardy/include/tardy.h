@@ -65,6 +65,15 @@ typedef struct tardy_config {
      * max_watches at start-up, so arming one never allocates; past that it
      * still grows. 0: 64. At most 67108864. */
     unsigned max_watches;
+    /* Receive-ahead buffers per runtime, for watches started with
+     * tardy_watch_recv on a driver that can fill them as data arrives
+     * (io_uring, Linux 5.19+). 0: 64; UINT_MAX: none; at most 32768
+     * (io_uring rounds up to a power of two). Each costs
+     * recv_buffer_size bytes of address space, touched as it is used.
+     * When all are taken, such a watch reports readiness instead. */
+    unsigned recv_buffers;
+    /* Bytes per receive-ahead buffer, at most 65536. 0: 2048. */
+    unsigned recv_buffer_size;
     /* A driver of your own; when set it overrides `driver` and
      * TARDY_DRIVER. */
     const struct tardy_driver_ops *custom_driver;
@@ -275,6 +284,27 @@ int tardy_watch_cancel(tardy_watch *w);
 /* Why the watch's fn started: the ready events (> 0), -ETIMEDOUT,
  * -ECANCELED, or another -errno from the driver (-EBADF ...). */
 int tardy_watch_result(const tardy_watch *w);
+
+/* Like tardy_watch_start(w, fd, POLLIN, ...) on a socket whose next bytes
+ * fn will read. On a driver that can (io_uring), the kernel receives them
+ * when they arrive into one of the runtime's receive-ahead buffers
+ * (tardy_config.recv_buffers), saving fn a receive call; fn then gets them
+ * from tardy_watch_take(). Other drivers wait for POLLIN, and take() reads
+ * the socket. A result > 0 means "something to take" (data, end of
+ * stream, or an error of the socket's). Same returns as tardy_watch_start. */
+int tardy_watch_recv(tardy_watch *w, int fd, uint64_t deadline_ns, tardy_fn fn, void *arg);
+
+/* In the fn of a watch started by tardy_watch_recv, before any other read
+ * of its socket: copies up to len bytes of what arrived into buf; when
+ * nothing was received ahead, makes one non-blocking receive instead.
+ * Returns the bytes copied (> 0), 0 at end of stream, -EAGAIN when there
+ * was nothing to read after all (a wake-up without data: start the watch
+ * again), or another -errno. Bytes received ahead that do not fit stay for
+ * the next call, until fn first waits for anything or returns: then they
+ * are dropped and the buffer goes back to the runtime, so a buffer of
+ * recv_buffer_size bytes (or a loop until -EAGAIN) is the way to get all.
+ * -EPERM outside fn's task. */
+ssize_t tardy_watch_take(tardy_watch *w, void *buf, size_t len);
 
 /* Sleeps for `ns` nanoseconds. Returns 0. Sleeps that end at the same
  * instant wake in the order they were started. */

@@ -64,12 +64,24 @@ typedef struct tardy_op {
     uint64_t driver_word[4];
     void *driver_scratch;      /* STAT: points to a struct statx the caller provides */
 
+    /* Received ahead (TARDY_OP_POLL with TARDY_POLL_RECV_AHEAD, drivers
+     * with give_back): set by the driver on completion to the bytes it
+     * received, len to their count, ahead_id to pass to give_back. */
+    uint32_t ahead_id;
+
     /* Owned by the scheduler. */
     void *owner;
     /* When set, called on completion instead of waking a task. */
     void (*on_complete)(struct tardy_op *op, int64_t result);
     bool tried;                /* CONNECT: a first attempt was made */
 } tardy_op;
+
+/* op->flags of a TARDY_OP_POLL for POLLIN on a socket whose bytes the
+ * owner will read next: a driver with give_back may receive them itself
+ * into a buffer of its own, complete the op with POLLIN and hand the bytes
+ * over in op->buf/op->len/op->ahead_id. Without bytes (none came, its
+ * buffers ran out, end of stream, an error) it leaves op->buf NULL. */
+#define TARDY_POLL_RECV_AHEAD 0x1
 
 /* Returned by submit when the operation will complete later. */
 #define TARDY_OP_PENDING INT64_MIN
@@ -81,6 +93,8 @@ typedef struct tardy_op {
 typedef struct tardy_driver_params {
     unsigned queue_depth; /* io_uring SQ entries */
     unsigned max_tasks;   /* at most this many ops are pending at once */
+    unsigned recv_buffers;     /* receive-ahead buffers (0: none) */
+    unsigned recv_buffer_size; /* bytes each */
 } tardy_driver_params;
 
 struct tardy_driver_ops {
@@ -118,6 +132,11 @@ struct tardy_driver_ops {
      * runtime without going through submit (an op with MSG_DONTWAIT), so a
      * readiness driver can keep what it knows of the descriptor current. */
     void (*observe)(void *state, const tardy_op *op, int64_t result);
+
+    /* Optional (NULL: the driver never receives ahead). Takes back the
+     * buffer of a TARDY_POLL_RECV_AHEAD completion, by its ahead_id, once
+     * its bytes have been copied out. */
+    void (*give_back)(void *state, uint32_t id);
 };
 
 /* Called by a driver when a pending op has finished. */

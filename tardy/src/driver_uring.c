@@ -1,8 +1,14 @@
 /* The io_uring driver: operations are queued as SQEs during a scheduler
  * turn and submitted, together with the wait for completions, in one
- * io_uring_enter per turn. Deadlines ride along as linked timeouts,
- * cancellation is IORING_OP_ASYNC_CANCEL, and a pending read on an
- * eventfd lets other threads wake the ring. */
+ * io_uring_enter per turn. Cancellation is IORING_OP_ASYNC_CANCEL, and a
+ * pending read on an eventfd lets other threads wake the ring.
+ *
+ * Deadlines stay in the scheduler's timer heap, which cancels an op whose
+ * deadline passed, as with the other drivers. A kernel timeout linked to
+ * each op would cost an SQE, a CQE and a kernel timer armed and disarmed
+ * per op: on a keep-alive connection, once per request for the idle
+ * watch and again for the response's send (measured: 5% more server CPU
+ * per request than the heap). */
 #include "driver.h"
 
 #include <errno.h>
@@ -12,23 +18,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-/* user_data tags: op pointers are 8-byte aligned, the low bits say which
- * CQE of the op this is; small constants are the driver's own. */
-#define TAG_OP 0u
-#define TAG_TIMEOUT 1u
-#define TAG_MASK 7u
+/* user_data: an op's address (8-byte aligned), or one of the driver's
+ * own small constants. */
 #define UD_WAKE ((uint64_t)2)
 #define UD_IGNORE ((uint64_t)3)
 
 /* op->driver_state bits */
-#define ST_TIMED_OUT 0x1u
 #define ST_POLLING 0x2u  /* waiting on a poll before retrying after -EAGAIN */
-#define ST_RETRIED 0x4u
 #define ST_CANCELED 0x8u
+#define ST_AHEAD 0x10u   /* a TARDY_POLL_RECV_AHEAD poll, issued as a receive */
 
 typedef struct uring_driver {
     struct io_uring ring;
@@ -37,7 +40,17 @@ typedef struct uring_driver {
     bool wake_armed;
     unsigned pending; /* ops submitted and not completed */
     bool supported[IORING_OP_LAST];
+    /* Receive-ahead: a ring of provided buffers (group AHEAD_GROUP) that
+     * the kernel fills for TARDY_POLL_RECV_AHEAD watches. */
+    struct io_uring_buf_ring *ahead_ring; /* NULL: not in use */
+    char *ahead_mem;
+    size_t ahead_ring_bytes;
+    size_t ahead_mem_bytes;
+    unsigned ahead_count; /* a power of two */
+    unsigned ahead_size;
 } uring_driver;
+
+#define AHEAD_GROUP 0
 
 static void uring_probe_ops(uring_driver *d)
 {
@@ -46,6 +59,63 @@ static void uring_probe_ops(uring_driver *d)
         d->supported[op] = probe ? io_uring_opcode_supported(probe, op) : false;
     if (probe)
         io_uring_free_probe(probe);
+}
+
+static void uring_ahead_fini(uring_driver *d)
+{
+    if (!d->ahead_ring)
+        return;
+    io_uring_unregister_buf_ring(&d->ring, AHEAD_GROUP);
+    munmap(d->ahead_ring, d->ahead_ring_bytes);
+    munmap(d->ahead_mem, d->ahead_mem_bytes);
+    d->ahead_ring = NULL;
+}
+
+/* Sets up the receive-ahead buffers. Without them (an old kernel, no
+ * memory, none asked for) watches just wait for readiness. */
+static void uring_ahead_init(uring_driver *d, const tardy_driver_params *params)
+{
+    if (params->recv_buffers == 0 || params->recv_buffer_size == 0 || !d->supported[IORING_OP_RECV])
+        return;
+    unsigned count = 1;
+    while (count < params->recv_buffers)
+        count <<= 1;
+    d->ahead_count = count;
+    d->ahead_size = params->recv_buffer_size;
+    d->ahead_ring_bytes = count * sizeof(struct io_uring_buf);
+    d->ahead_mem_bytes = (size_t)count * d->ahead_size;
+    void *ring = mmap(NULL, d->ahead_ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (ring == MAP_FAILED)
+        return;
+    /* Untouched pages cost nothing: a buffer is paid for when first used. */
+    void *mem = mmap(NULL, d->ahead_mem_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) {
+        munmap(ring, d->ahead_ring_bytes);
+        return;
+    }
+    struct io_uring_buf_reg reg = {.ring_addr = (uint64_t)(uintptr_t)ring, .ring_entries = count, .bgid = AHEAD_GROUP};
+    if (io_uring_register_buf_ring(&d->ring, &reg, 0) != 0) {
+        /* Before Linux 5.19. */
+        munmap(ring, d->ahead_ring_bytes);
+        munmap(mem, d->ahead_mem_bytes);
+        return;
+    }
+    d->ahead_ring = ring;
+    d->ahead_mem = mem;
+    io_uring_buf_ring_init(d->ahead_ring);
+    int mask = io_uring_buf_ring_mask(count);
+    for (unsigned i = 0; i < count; i++)
+        io_uring_buf_ring_add(d->ahead_ring, d->ahead_mem + (size_t)i * d->ahead_size, d->ahead_size,
+                              (unsigned short)i, mask, (int)i);
+    io_uring_buf_ring_advance(d->ahead_ring, (int)count);
+}
+
+static void uring_give_back(void *state, uint32_t id)
+{
+    uring_driver *d = state;
+    io_uring_buf_ring_add(d->ahead_ring, d->ahead_mem + (size_t)id * d->ahead_size, d->ahead_size,
+                          (unsigned short)id, io_uring_buf_ring_mask(d->ahead_count), 0);
+    io_uring_buf_ring_advance(d->ahead_ring, 1);
 }
 
 static int uring_init(void **state, const tardy_driver_params *params)
@@ -89,6 +159,7 @@ static int uring_init(void **state, const tardy_driver_params *params)
         return err;
     }
     uring_probe_ops(d);
+    uring_ahead_init(d, params);
     *state = d;
     return 0;
 }
@@ -200,33 +271,28 @@ static void uring_prep(struct io_uring_sqe *sqe, tardy_op *op)
         io_uring_prep_mkdirat(sqe, AT_FDCWD, op->path, op->mode);
         break;
     case TARDY_OP_POLL:
-        io_uring_prep_poll_add(sqe, op->fd, (unsigned)op->events);
+        if (op->driver_state & ST_AHEAD) {
+            /* Receive into a buffer the kernel picks once data is there;
+             * poll first, since the socket was just drained. */
+            io_uring_prep_recv(sqe, op->fd, NULL, 0, 0);
+            sqe->flags |= IOSQE_BUFFER_SELECT;
+            sqe->buf_group = AHEAD_GROUP;
+            sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+        } else {
+            io_uring_prep_poll_add(sqe, op->fd, (unsigned)op->events);
+        }
         break;
     case TARDY_OP_KIND_COUNT:
         break;
     }
 }
 
-/* Queues op (and its linked timeout when it has a deadline). */
+/* Queues op. */
 static void uring_issue(uring_driver *d, tardy_op *op)
 {
-    bool timed = op->deadline != 0;
-    if (timed && io_uring_sq_space_left(&d->ring) < 2)
-        io_uring_submit(&d->ring); /* the pair must not be split by a flush */
     struct io_uring_sqe *sqe = uring_sqe(d);
     uring_prep(sqe, op);
-    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op | TAG_OP);
-    op->driver_pending = 1;
-    if (timed) {
-        sqe->flags |= IOSQE_IO_LINK;
-        struct __kernel_timespec *ts = (struct __kernel_timespec *)&op->driver_word[0];
-        ts->tv_sec = (long long)(op->deadline / 1000000000u);
-        ts->tv_nsec = (long long)(op->deadline % 1000000000u);
-        struct io_uring_sqe *tsqe = uring_sqe(d);
-        io_uring_prep_link_timeout(tsqe, ts, IORING_TIMEOUT_ABS);
-        io_uring_sqe_set_data64(tsqe, (uint64_t)(uintptr_t)op | TAG_TIMEOUT);
-        op->driver_pending = 2;
-    }
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)op);
 }
 
 static void uring_stat_convert(const struct statx *sx, struct stat *st)
@@ -257,7 +323,9 @@ static int64_t uring_submit(void *state, tardy_op *op)
     if (opcode < 0 || !d->supported[opcode])
         return tardy_op_try(op); /* an old kernel: do it synchronously */
     op->driver_state = 0;
-    op->driver_word[2] = 0;
+    if (op->kind == TARDY_OP_POLL && (op->flags & TARDY_POLL_RECV_AHEAD) && d->ahead_ring &&
+        op->events == POLLIN)
+        op->driver_state = ST_AHEAD;
     uring_issue(d, op);
     d->pending++;
     return TARDY_OP_PENDING;
@@ -268,25 +336,45 @@ static void uring_cancel(void *state, tardy_op *op)
     uring_driver *d = state;
     op->driver_state |= ST_CANCELED;
     struct io_uring_sqe *sqe = uring_sqe(d);
-    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op | TAG_OP, 0);
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
     io_uring_sqe_set_data64(sqe, UD_IGNORE);
 }
 
-/* All CQEs of one issue of op have arrived. */
-static int uring_finish(uring_driver *d, tardy_op *op)
+/* A receive-ahead poll ended: bytes go to the owner, anything else
+ * becomes readiness the owner will find out about by reading. */
+static int64_t uring_ahead_result(uring_driver *d, tardy_op *op, int64_t res, unsigned cqe_flags)
 {
-    int64_t res = (int64_t)(int32_t)op->driver_word[2];
-    if (res == -ECANCELED && (op->driver_state & ST_TIMED_OUT))
-        res = -ETIMEDOUT;
-    if (res == -ETIME && (op->driver_state & ST_TIMED_OUT))
-        res = -ETIMEDOUT;
+    if (cqe_flags & IORING_CQE_F_BUFFER) {
+        uint32_t id = cqe_flags >> IORING_CQE_BUFFER_SHIFT;
+        if (res > 0) {
+            op->buf = d->ahead_mem + (size_t)id * d->ahead_size;
+            op->len = (size_t)res;
+            op->ahead_id = id;
+            return POLLIN;
+        }
+        uring_give_back(d, id);
+    }
+    if (res == -ECANCELED || (op->driver_state & ST_CANCELED))
+        return res < 0 ? -ECANCELED : POLLIN;
+    if (res == -EBADF || res == -ENOTSOCK || res == -EFAULT)
+        return res;
+    /* End of stream, a socket error, or no buffer left (-ENOBUFS). */
+    return POLLIN;
+}
+
+/* The CQE of one issue of op has arrived with result res. */
+static int uring_finish(uring_driver *d, tardy_op *op, int64_t res, unsigned cqe_flags)
+{
+    if (op->driver_state & ST_AHEAD) {
+        d->pending--;
+        tardy_op_complete(op, uring_ahead_result(d, op, res, cqe_flags));
+        return 1;
+    }
     bool polling = (op->driver_state & ST_POLLING) != 0;
-    bool stopped = (op->driver_state & (ST_CANCELED | ST_TIMED_OUT)) != 0;
+    bool stopped = (op->driver_state & ST_CANCELED) != 0;
     if (polling && op->kind != TARDY_OP_POLL) {
         /* The readiness poll of an op that answered -EAGAIN ended. */
-        if (op->driver_state & ST_TIMED_OUT)
-            res = -ETIMEDOUT;
-        else if (op->driver_state & ST_CANCELED)
+        if (stopped)
             res = -ECANCELED;
         else if (res >= 0) {
             op->driver_state &= ~ST_POLLING;
@@ -296,7 +384,7 @@ static int uring_finish(uring_driver *d, tardy_op *op)
     } else if (res == -EAGAIN && !stopped && op->kind != TARDY_OP_POLL) {
         /* A non-blocking descriptor made the kernel answer EAGAIN (reads
          * and writes honour O_NONBLOCK): wait for readiness, then retry. */
-        op->driver_state |= ST_POLLING | ST_RETRIED;
+        op->driver_state |= ST_POLLING;
         uring_issue(d, op);
         return 0;
     }
@@ -324,15 +412,7 @@ static int uring_reap(uring_driver *d)
          * without IORING_FEAT_EXT_ARG. */
         if (ud == UD_IGNORE || ud == LIBURING_UDATA_TIMEOUT)
             continue;
-        tardy_op *op = (tardy_op *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
-        if ((ud & TAG_MASK) == TAG_TIMEOUT) {
-            if (cqe->res == -ETIME)
-                op->driver_state |= ST_TIMED_OUT;
-        } else {
-            op->driver_word[2] = (uint64_t)(uint32_t)cqe->res;
-        }
-        if (--op->driver_pending == 0)
-            done += uring_finish(d, op);
+        done += uring_finish(d, (tardy_op *)(uintptr_t)ud, cqe->res, cqe->flags);
     }
     io_uring_cq_advance(&d->ring, seen);
     return done;
@@ -399,13 +479,12 @@ static void uring_fini(void *state)
                 uint64_t ud = c->user_data;
                 if (ud == UD_WAKE || ud == UD_IGNORE || ud == LIBURING_UDATA_TIMEOUT)
                     continue;
-                tardy_op *op = (tardy_op *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
-                if (--op->driver_pending == 0)
-                    d->pending--;
+                d->pending--;
             }
             io_uring_cq_advance(&d->ring, seen);
         }
     }
+    uring_ahead_fini(d);
     io_uring_queue_exit(&d->ring);
     close(d->wakefd);
     free(d);
@@ -413,11 +492,12 @@ static void uring_fini(void *state)
 
 const struct tardy_driver_ops tardy_driver_io_uring = {
     .name = "io_uring",
-    .flags = TARDY_DRIVER_NATIVE_DEADLINES,
+    .flags = 0,
     .init = uring_init,
     .fini = uring_fini,
     .submit = uring_submit,
     .cancel = uring_cancel,
     .poll = uring_poll,
     .wake = uring_wake,
+    .give_back = uring_give_back,
 };

@@ -103,6 +103,8 @@ void tardy_task_entry(void *arg)
     TARDY_ASAN_FINISH(NULL, &rt->sched_stack_bottom, &rt->sched_stack_size);
     t->fn(t->arg);
     rt = t->rt;
+    if (t->held)
+        tardy_task_drop_held(rt, t);
     t->state = TASK_DONE;
     for (task_rec *j = t->joiners; j;) {
         task_rec *next = j->join_next;
@@ -118,8 +120,19 @@ void tardy_task_entry(void *arg)
 
 /* ---- parking and waking ------------------------------------------------ */
 
+void tardy_task_drop_held(struct tardy_runtime *rt, task_rec *t)
+{
+    if (!t->held)
+        return;
+    rt->drv->give_back(rt->drv_state, t->held_id);
+    t->held = NULL;
+    t->held_len = 0;
+}
+
 int64_t tardy_park(struct tardy_runtime *rt, task_rec *t)
 {
+    if (t->held)
+        tardy_task_drop_held(rt, t);
     t->state = TASK_PARKED;
     tardy_sched_switch(rt, t, false);
     if (t->timer.idx >= 0)
@@ -405,7 +418,10 @@ static int driver_kind_from_env(tardy_driver_kind *kind)
 
 static int driver_open(struct tardy_runtime *rt, const tardy_config *cfg)
 {
-    tardy_driver_params params = {.queue_depth = cfg->queue_depth, .max_tasks = cfg->max_tasks};
+    tardy_driver_params params = {.queue_depth = cfg->queue_depth,
+                                  .max_tasks = cfg->max_tasks,
+                                  .recv_buffers = cfg->recv_buffers,
+                                  .recv_buffer_size = cfg->recv_buffer_size};
     if (cfg->custom_driver) {
         rt->drv = cfg->custom_driver;
         return rt->drv->init(&rt->drv_state, &params);
@@ -581,6 +597,16 @@ int tardy_run(const tardy_config *config, tardy_fn entry, void *arg)
     if (cfg.queue_depth == 0)
         cfg.queue_depth = TARDY_DEFAULT_QUEUE;
     if ((unsigned)cfg.driver > TARDY_DRIVER_BUSY)
+        return -EINVAL;
+    if (cfg.recv_buffers == 0)
+        cfg.recv_buffers = TARDY_DEFAULT_RECV_BUFFERS;
+    else if (cfg.recv_buffers == UINT_MAX)
+        cfg.recv_buffers = 0;
+    if (cfg.recv_buffers > TARDY_MAX_RECV_BUFFERS)
+        return -EINVAL;
+    if (cfg.recv_buffer_size == 0)
+        cfg.recv_buffer_size = TARDY_DEFAULT_RECV_BUFFER_SIZE;
+    if (cfg.recv_buffer_size > TARDY_MAX_RECV_BUFFER_SIZE)
         return -EINVAL;
 
     struct tardy_run *run = calloc(1, sizeof *run);

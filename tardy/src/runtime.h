@@ -19,6 +19,10 @@
 #define TARDY_DEFAULT_TASKS 1024u
 #define TARDY_DEFAULT_STACK ((size_t)64 * 1024)
 #define TARDY_DEFAULT_QUEUE 256u
+#define TARDY_DEFAULT_RECV_BUFFERS 64u
+#define TARDY_MAX_RECV_BUFFERS 32768u
+#define TARDY_DEFAULT_RECV_BUFFER_SIZE 2048u
+#define TARDY_MAX_RECV_BUFFER_SIZE 65536u
 
 /* A node of a runtime's cross-thread inbox (a lock-free LIFO that the
  * owner takes whole and reverses). */
@@ -77,6 +81,12 @@ typedef struct task_rec {
     uint64_t sleep_end;
     timer_node timer;
 
+    /* Bytes a receive watch got ahead, not yet taken (tardy_watch_take);
+     * given back to the driver at the task's first wait or its end. */
+    char *held;
+    uint32_t held_len;
+    uint32_t held_id;
+
     tardy_op *op;                 /* PARK_OP */
     struct chan_waiter *chan_wait; /* PARK_CHAN */
 
@@ -86,6 +96,9 @@ typedef struct task_rec {
 } task_rec;
 
 struct tardy_run;
+
+/* Gives the driver back the receive-ahead buffer t holds, if any. */
+void tardy_task_drop_held(struct tardy_runtime *rt, task_rec *t);
 
 struct tardy_runtime {
     struct tardy_run *run;

@@ -100,6 +100,8 @@ int tardy_task_start(struct tardy_runtime *rt, tardy_fn fn, void *arg, tardy_tas
     t->joiners = NULL;
     t->join_next = t->join_prev = t->join_target = NULL;
     t->op = NULL;
+    t->held = NULL;
+    t->held_len = 0;
     t->chan_wait = NULL;
     t->asan_fake = NULL;
     tardy_coro_make(&t->coro, t->stack.lo, t->stack.size, tardy_task_entry, t);
@@ -214,6 +216,8 @@ int tardy_yield(void)
         t->cancel_pending = false;
         return -ECANCELED;
     }
+    if (t->held)
+        tardy_task_drop_held(rt, t);
     tardy_task_ready(rt, t, 0);
     tardy_sched_switch(rt, t, false);
     return 0;

@@ -377,6 +377,22 @@ static void conn_linger(zzz_conn *c)
     tardy_deadline_set(saved);
 }
 
+static void conn_woken(void *arg);
+
+/* Waits, holding no task, until the connection has something to do: its
+ * next bytes (events POLLIN), or other events (POLLOUT fires at once).
+ * A plain connection's bytes are received as they arrive where the driver
+ * can (io_uring), so serving it starts without a receive call. */
+static int conn_wait(zzz_conn *c, short events, uint64_t deadline)
+{
+    c->state = CONN_WAITING;
+    c->wait_deadline = deadline;
+    c->ahead = events == POLLIN && !c->worker->server->tls;
+    if (c->ahead)
+        return tardy_watch_recv(&c->watch, c->fd, deadline, conn_woken, c);
+    return tardy_watch_start(&c->watch, c->fd, events, deadline, conn_woken, c);
+}
+
 static void conn_woken(void *arg)
 {
     zzz_conn *c = arg;
@@ -387,6 +403,24 @@ static void conn_woken(void *arg)
         return;
     }
     c->readable = (result & POLLIN) != 0;
+    zzz_buf *b = c->ahead ? zzz_conn_buf(c) : NULL;
+    if (b && b->data && b->len < b->cap) {
+        ssize_t n = tardy_watch_take(&c->watch, b->data + b->len, b->cap - b->len);
+        if (n == -EAGAIN) {
+            /* Woken with nothing to read: wait again, to the same end. */
+            conn_release_buffers(c, true);
+            if (conn_wait(c, POLLIN, c->wait_deadline) != 0)
+                conn_close(c);
+            return;
+        }
+        if (n <= 0) {
+            /* The client closed (or reset) a connection it left idle. */
+            conn_close(c);
+            return;
+        }
+        b->len += (size_t)n;
+        c->readable = false;
+    }
     conn_serve(c);
 }
 
@@ -430,12 +464,11 @@ static void conn_serve(void *arg)
     conn_release_buffers(c, true);
     zzz_stream_idle(c);
     c->readable = false;
-    c->state = CONN_WAITING;
     uint64_t idle_deadline = tardy_now() + (uint64_t)wait_ms * 1000000u;
     /* Data already here (pipelined bytes, or a decrypted TLS record the
      * socket no longer shows): watch for writability, which fires at once. */
     short events = c->in.len > 0 || zzz_stream_pending(c) ? (POLLIN | POLLOUT) : POLLIN;
-    if (tardy_watch_start(&c->watch, c->fd, events, idle_deadline, conn_woken, c) != 0)
+    if (conn_wait(c, events, idle_deadline) != 0)
         conn_close(c);
 }
 
@@ -470,7 +503,6 @@ static void worker_accept_one(zzz_worker *w, int fd, const zzz_sockaddr *peer, s
     c->arena_used = 0;
     c->peer = *peer;
     c->peer_len = peer_len;
-    c->state = CONN_WAITING;
     w->open++;
     atomic_fetch_add(&s->open_total, 1);
     /* Until its first bytes arrive a new connection waits like an idle
@@ -480,7 +512,7 @@ static void worker_accept_one(zzz_worker *w, int fd, const zzz_sockaddr *peer, s
      * as soon as a slot is free. */
     short events = s->cfg.serve_on_open ? POLLOUT : POLLIN;
     uint64_t deadline = tardy_now() + (uint64_t)s->cfg.first_byte_timeout_ms * 1000000u;
-    if (tardy_watch_start(&c->watch, fd, events, deadline, conn_woken, c) != 0)
+    if (conn_wait(c, events, deadline) != 0)
         conn_close(c);
 }
 
@@ -672,6 +704,8 @@ int zzz_server_run(zzz_server *s)
         .max_watches = s->cfg.conn_limit,
         .stack_size = s->cfg.stack_size,
         .driver = s->cfg.driver,
+        /* A watch's bytes must fit the receive buffer they are taken into. */
+        .recv_buffer_size = s->cfg.read_buffer_size < 2048 ? (unsigned)s->cfg.read_buffer_size : 2048,
     };
     int err = tardy_run(&tc, worker_entry, s);
     for (unsigned i = 0; i < s->cfg.threads; i++)

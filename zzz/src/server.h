@@ -55,10 +55,12 @@ struct zzz_conn {
     conn_state state;
     bool linger; /* close it lingering (zzz_conn_linger) */
     bool readable; /* its watch just saw data arrive: try a read at once */
+    bool ahead;    /* its watch receives ahead (tardy_watch_recv) */
     zzz_buf in;   /* data NULL when no buffer is held */
     zzz_buf out;
     size_t arena_used; /* scratch taken from the end of `out` (see zzz_conn_arena) */
     uint64_t deadline;
+    uint64_t wait_deadline; /* while waiting: when the wait ends */
     tardy_task task;
     zzz_tls_conn *tls; /* TLS state from the worker's pool; NULL until the
                           handshake starts (and always without TLS) */
