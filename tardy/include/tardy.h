@@ -303,7 +303,7 @@ int tardy_watch_recv(tardy_watch *w, int fd, uint64_t deadline_ns, tardy_fn fn, 
  * the next call, until fn first waits for anything or returns: then they
  * are dropped and the buffer goes back to the runtime, so a buffer of
  * recv_buffer_size bytes (or a loop until -EAGAIN) is the way to get all.
- * -EPERM outside fn's task. */
+ * -EPERM outside a task, or when w was never started on this runtime. */
 ssize_t tardy_watch_take(tardy_watch *w, void *buf, size_t len);
 
 /* Sleeps for `ns` nanoseconds. Returns 0. Sleeps that end at the same

@@ -199,3 +199,345 @@ Test(watch, many_watches_fire_once_each)
     }
     free(m);
 }
+
+/* ---- receive watches (tardy_watch_recv / tardy_watch_take) ---------------
+ * On io_uring the bytes are received ahead, out of the socket, before fn
+ * runs: a peek then finds the socket empty. Other drivers leave them in the
+ * socket for take() to read. Either way take() hands over the same bytes. */
+
+/* Set by the fns, inside the run: does this run's driver receive ahead? */
+static bool ahead;
+
+static bool receives_ahead(void)
+{
+    ahead = strcmp(tardy_driver_name(), "io_uring") == 0;
+    return ahead;
+}
+
+/* What a peek on fd finds now: bytes waiting (> 0) or -EAGAIN. */
+static ssize_t peek(int fd)
+{
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 ? -errno : n;
+}
+
+struct rstate {
+    int sv[2];
+    tardy_watch w;
+    int result;
+    int runs;
+    ssize_t peeked;
+    ssize_t took[4];
+    char got[64];
+    ssize_t after_yield;
+};
+
+static void take_all_fire(void *arg)
+{
+    struct rstate *s = arg;
+    s->runs++;
+    s->result = tardy_watch_result(&s->w);
+    receives_ahead();
+    s->peeked = peek(s->sv[0]);
+    s->took[0] = tardy_watch_take(&s->w, s->got, sizeof s->got);
+    s->took[1] = tardy_watch_take(&s->w, s->got, sizeof s->got);
+}
+
+static void hello_entry(void *arg)
+{
+    struct rstate *s = arg;
+    TT_CHECK_EQ(tardy_watch_recv(&s->w, s->sv[0], 0, take_all_fire, s), 0);
+    TT_CHECK_EQ(tardy_watch_recv(&s->w, s->sv[0], 0, take_all_fire, s), -EBUSY);
+    TT_CHECK_EQ(tardy_sleep(5 * TT_MS), 0);
+    TT_CHECK_EQ(s->runs, 0);
+    TT_CHECK_EQ(send(s->sv[1], "hello", 5, 0), 5);
+}
+
+Test(watch, recv_watch_hands_over_the_bytes)
+{
+    struct rstate s = {0};
+    tt_socketpair(s.sv);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, hello_entry, &s);
+    cr_expect_eq(s.runs, 1);
+    cr_expect(s.result > 0, "result %d", s.result);
+    if (ahead)
+        TT_EXPECT_EQ(s.peeked, -EAGAIN);
+    else
+        TT_EXPECT_EQ(s.peeked, 1);
+    TT_EXPECT_EQ(s.took[0], 5);
+    cr_expect(memcmp(s.got, "hello", 5) == 0);
+    TT_EXPECT_EQ(s.took[1], -EAGAIN); /* nothing more */
+    close(s.sv[0]);
+    close(s.sv[1]);
+}
+
+static void pieces_fire(void *arg)
+{
+    struct rstate *s = arg;
+    s->runs++;
+    s->took[0] = tardy_watch_take(&s->w, s->got, 3);
+    s->took[1] = tardy_watch_take(&s->w, s->got + 3, 4);
+    s->took[2] = tardy_watch_take(&s->w, s->got + 7, sizeof s->got - 7);
+    s->took[3] = tardy_watch_take(&s->w, s->got, 0);
+}
+
+static void pieces_entry(void *arg)
+{
+    struct rstate *s = arg;
+    TT_CHECK_EQ(send(s->sv[1], "0123456789", 10, 0), 10);
+    TT_CHECK_EQ(tardy_watch_recv(&s->w, s->sv[0], 0, pieces_fire, s), 0);
+}
+
+Test(watch, recv_watch_take_in_pieces)
+{
+    struct rstate s = {0};
+    tt_socketpair(s.sv);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, pieces_entry, &s);
+    cr_expect_eq(s.runs, 1);
+    TT_EXPECT_EQ(s.took[0], 3);
+    TT_EXPECT_EQ(s.took[1], 4);
+    TT_EXPECT_EQ(s.took[2], 3);
+    TT_EXPECT_EQ(s.took[3], 0); /* len 0 */
+    cr_expect(memcmp(s.got, "0123456789", 10) == 0, "got %.10s", s.got);
+    close(s.sv[0]);
+    close(s.sv[1]);
+}
+
+static void eof_entry(void *arg)
+{
+    struct rstate *s = arg;
+    TT_CHECK_EQ(tardy_watch_recv(&s->w, s->sv[0], 0, take_all_fire, s), 0);
+    TT_CHECK_EQ(tardy_sleep(2 * TT_MS), 0);
+    TT_CHECK_EQ(shutdown(s->sv[1], SHUT_WR), 0);
+}
+
+Test(watch, recv_watch_reports_end_of_stream)
+{
+    struct rstate s = {0};
+    tt_socketpair(s.sv);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, eof_entry, &s);
+    cr_expect_eq(s.runs, 1);
+    cr_expect(s.result > 0, "result %d", s.result);
+    TT_EXPECT_EQ(s.took[0], 0);
+    close(s.sv[0]);
+    close(s.sv[1]);
+}
+
+/* Bytes received ahead and not taken are dropped at fn's first wait: the
+ * buffer goes back, and what take() finds then is the socket's. */
+static void yield_fire(void *arg)
+{
+    struct rstate *s = arg;
+    s->runs++;
+    receives_ahead();
+    s->took[0] = tardy_watch_take(&s->w, s->got, 2);
+    TT_CHECK_EQ(tardy_yield(), 0);
+    s->after_yield = tardy_watch_take(&s->w, s->got + 2, sizeof s->got - 2);
+}
+
+static void yield_entry(void *arg)
+{
+    struct rstate *s = arg;
+    TT_CHECK_EQ(send(s->sv[1], "abcdef", 6, 0), 6);
+    TT_CHECK_EQ(tardy_watch_recv(&s->w, s->sv[0], 0, yield_fire, s), 0);
+}
+
+Test(watch, recv_watch_untaken_bytes_go_at_the_first_wait)
+{
+    struct rstate s = {0};
+    tt_socketpair(s.sv);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, yield_entry, &s);
+    TT_EXPECT_EQ(s.took[0], 2);
+    if (ahead) {
+        TT_EXPECT_EQ(s.after_yield, -EAGAIN);
+    } else {
+        TT_EXPECT_EQ(s.after_yield, 4);
+        cr_expect(memcmp(s.got, "abcdef", 6) == 0);
+    }
+    close(s.sv[0]);
+    close(s.sv[1]);
+}
+
+/* Two buffers, 40 rounds, one in five never taken: if a buffer were not
+ * given back, the ring would run dry and bytes would stop coming ahead.
+ * (Received ahead, untaken bytes are dropped; otherwise they stay in the
+ * socket and come with the next round's.) */
+#define ROUNDS 40
+struct cycle {
+    int sv[2];
+    tardy_watch w;
+    int round;
+    int not_ahead;
+    char got[ROUNDS + 1];
+    size_t got_len;
+};
+
+static void cycle_fire(void *arg)
+{
+    struct cycle *c = arg;
+    if (receives_ahead() && peek(c->sv[0]) != -EAGAIN)
+        c->not_ahead++;
+    if (c->round % 5 != 2) {
+        ssize_t n = tardy_watch_take(&c->w, c->got + c->got_len, sizeof c->got - 1 - c->got_len);
+        TT_CHECK(n >= 1);
+        if (n >= 1)
+            c->got_len += (size_t)n;
+    }
+    if (++c->round < ROUNDS) {
+        char b = (char)('A' + c->round % 26);
+        TT_CHECK_EQ(send(c->sv[1], &b, 1, 0), 1);
+        TT_CHECK_EQ(tardy_watch_recv(&c->w, c->sv[0], 0, cycle_fire, c), 0);
+    }
+}
+
+static void cycle_entry(void *arg)
+{
+    struct cycle *c = arg;
+    TT_CHECK_EQ(send(c->sv[1], "A", 1, 0), 1);
+    TT_CHECK_EQ(tardy_watch_recv(&c->w, c->sv[0], 0, cycle_fire, c), 0);
+}
+
+Test(watch, recv_watch_buffers_come_back)
+{
+    struct cycle c = {0};
+    tt_socketpair(c.sv);
+    tardy_config cfg = {.threads = 1, .recv_buffers = 2};
+    TT_RUN(&cfg, cycle_entry, &c);
+    TT_EXPECT_EQ(c.round, ROUNDS);
+    TT_EXPECT_EQ(c.not_ahead, 0);
+    TT_EXPECT_EQ(c.got_len, ahead ? ROUNDS - ROUNDS / 5 : ROUNDS);
+    for (size_t i = 0, r = 0; r < ROUNDS && i < c.got_len; r++) {
+        if (ahead && r % 5 == 2)
+            continue;
+        cr_expect_eq(c.got[i], 'A' + (int)(r % 26), "byte %zu of round %zu", i, r);
+        i++;
+    }
+    close(c.sv[0]);
+    close(c.sv[1]);
+}
+
+/* One buffer, three sockets ready at once: one watch gets it, the others
+ * fall back to readiness, and every fn still takes its own bytes. */
+struct dry {
+    int sv[3][2];
+    tardy_watch w[3];
+    char got[3][8];
+    ssize_t took[3];
+};
+
+static struct dry *dry_state;
+
+static void dry_fire(void *arg)
+{
+    size_t i = (size_t)(uintptr_t)arg;
+    dry_state->took[i] = tardy_watch_take(&dry_state->w[i], dry_state->got[i], sizeof dry_state->got[i]);
+}
+
+static void dry_entry(void *arg)
+{
+    struct dry *d = arg;
+    for (size_t i = 0; i < 3; i++) {
+        char msg[4] = {'s', 'o', 'c', (char)('0' + i)};
+        TT_CHECK_EQ(send(d->sv[i][1], msg, 4, 0), 4);
+    }
+    for (size_t i = 0; i < 3; i++)
+        TT_CHECK_EQ(tardy_watch_recv(&d->w[i], d->sv[i][0], 0, dry_fire, (void *)(uintptr_t)i), 0);
+}
+
+Test(watch, recv_watch_without_buffers_left_still_delivers)
+{
+    struct dry d = {0};
+    dry_state = &d;
+    for (size_t i = 0; i < 3; i++)
+        tt_socketpair(d.sv[i]);
+    tardy_config cfg = {.threads = 1, .recv_buffers = 1};
+    TT_RUN(&cfg, dry_entry, &d);
+    for (size_t i = 0; i < 3; i++) {
+        TT_EXPECT_EQ(d.took[i], 4);
+        char want[4] = {'s', 'o', 'c', (char)('0' + i)};
+        cr_expect(memcmp(d.got[i], want, 4) == 0, "socket %zu got %.4s", i, d.got[i]);
+        close(d.sv[i][0]);
+        close(d.sv[i][1]);
+    }
+}
+
+/* recv_buffers = UINT_MAX: no receive-ahead, the bytes stay in the socket. */
+static void none_entry(void *arg)
+{
+    struct rstate *s = arg;
+    TT_CHECK_EQ(send(s->sv[1], "hello", 5, 0), 5);
+    TT_CHECK_EQ(tardy_watch_recv(&s->w, s->sv[0], 0, take_all_fire, s), 0);
+}
+
+Test(watch, recv_watch_can_be_turned_off)
+{
+    struct rstate s = {0};
+    tt_socketpair(s.sv);
+    tardy_config cfg = {.threads = 1, .recv_buffers = UINT_MAX};
+    TT_RUN(&cfg, none_entry, &s);
+    TT_EXPECT_EQ(s.peeked, 1);
+    TT_EXPECT_EQ(s.took[0], 5);
+    close(s.sv[0]);
+    close(s.sv[1]);
+}
+
+static void never(void *arg)
+{
+    (void)arg;
+}
+
+Test(watch, recv_buffer_limits)
+{
+    tardy_config cfg = {.threads = 1, .recv_buffer_size = 65536, .recv_buffers = 32768};
+    struct rstate s = {0};
+    tt_socketpair(s.sv);
+    TT_RUN(&cfg, none_entry, &s); /* at the limits: runs */
+    TT_EXPECT_EQ(s.took[0], 5);
+    close(s.sv[0]);
+    close(s.sv[1]);
+    cfg.recv_buffer_size = 65537;
+    cr_expect_eq(tardy_run(&cfg, never, NULL), -EINVAL);
+    cfg.recv_buffer_size = 0;
+    cfg.recv_buffers = 32769;
+    cr_expect_eq(tardy_run(&cfg, never, NULL), -EINVAL);
+}
+
+static void other_task(void *arg)
+{
+    struct rstate *s = arg;
+    char b[4];
+    /* Not a fn of this watch's, but on its runtime: a plain read. */
+    s->took[2] = tardy_watch_take(&s->w, b, sizeof b);
+}
+
+static void eperm_entry(void *arg)
+{
+    struct rstate *s = arg;
+    tardy_watch fresh;
+    memset(&fresh, 0, sizeof fresh);
+    char b[4];
+    /* Never started: it belongs to no runtime. */
+    s->took[0] = tardy_watch_take(&fresh, b, sizeof b);
+    tardy_task t;
+    TT_CHECK_EQ(tardy_spawn(other_task, s, &t), 0);
+    TT_CHECK_EQ(tardy_join(t), 0);
+}
+
+Test(watch, recv_watch_take_misuse)
+{
+    struct rstate s = {0};
+    tt_socketpair(s.sv);
+    char b[4];
+    cr_expect_eq(tardy_watch_take(&s.w, b, sizeof b), -EPERM); /* outside a task */
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, eperm_entry, &s);
+    TT_EXPECT_EQ(s.took[0], -EPERM);
+    TT_EXPECT_EQ(s.took[2], -EPERM);
+    close(s.sv[0]);
+    close(s.sv[1]);
+}
