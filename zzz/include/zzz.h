@@ -184,7 +184,10 @@ void zzz_server_destroy(zzz_server *server);
 /* ---- connections (inside on_conn) ------------------------------------ */
 
 /* The connection's receive buffer: `data[0..len)` holds bytes received and
- * not yet consumed. It is borrowed from a pool while on_conn runs; when
+ * not yet consumed. on_conn may find bytes here at its start: the ones that
+ * woke the connection, received ahead by the driver (io_uring), so read
+ * through the calls below, not from zzz_conn_fd, which would miss them.
+ * It is borrowed from a pool while on_conn runs; when
  * on_conn returns ZZZ_WAIT with len == 0 it goes back to the pool, and
  * with len > 0 (pipelined bytes) the connection keeps it. */
 typedef struct zzz_buf {
@@ -232,6 +235,8 @@ void zzz_conn_linger(zzz_conn *conn);
  * writes, in place of the per-call timeouts; 0 restores them. */
 void zzz_conn_set_deadline(zzz_conn *conn, uint64_t when_ns);
 
+/* The socket, for options (setsockopt) and addresses. Reading it directly
+ * would miss bytes already in zzz_conn_buf. */
 int zzz_conn_fd(const zzz_conn *conn);
 const struct sockaddr *zzz_conn_peer(const zzz_conn *conn, socklen_t *len);
 /* True once the server is shutting down: finish up and close. */
