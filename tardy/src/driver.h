@@ -8,6 +8,7 @@
 
 #include "tardy.h"
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -51,10 +52,6 @@ typedef struct tardy_op {
     struct sockaddr *addr;     /* ACCEPT (out), CONNECT (in) */
     socklen_t *addrlen;        /* ACCEPT */
     socklen_t addrlen_in;      /* CONNECT */
-    /* Absolute deadline on the tardy_now clock, 0 for none. Set only for
-     * drivers with TARDY_DRIVER_NATIVE_DEADLINES; others are interrupted
-     * through `cancel` by the scheduler's timer heap. */
-    uint64_t deadline;
 
     /* Driver scratch: free for the driver's use while the op is pending. */
     struct tardy_op *driver_next;
@@ -86,10 +83,6 @@ typedef struct tardy_op {
 /* Returned by submit when the operation will complete later. */
 #define TARDY_OP_PENDING INT64_MIN
 
-/* The driver carries op->deadline to the kernel itself (io_uring linked
- * timeouts); it must then complete a timed-out op with -ETIMEDOUT. */
-#define TARDY_DRIVER_NATIVE_DEADLINES 0x1u
-
 typedef struct tardy_driver_params {
     unsigned queue_depth; /* io_uring SQ entries */
     unsigned max_tasks;   /* at most this many ops are pending at once */
@@ -99,7 +92,8 @@ typedef struct tardy_driver_params {
 
 struct tardy_driver_ops {
     const char *name;
-    unsigned flags; /* TARDY_DRIVER_* */
+    unsigned flags; /* none defined yet: 0. (Deadlines are the scheduler's:
+                       it cancels an op whose deadline passed.) */
 
     /* Creates one driver instance for the calling runtime thread. Returns 0
      * and sets *state, or -errno (-ENOSYS: not available on this kernel). */
@@ -141,6 +135,24 @@ struct tardy_driver_ops {
 
 /* Called by a driver when a pending op has finished. */
 void tardy_op_complete(tardy_op *op, int64_t result);
+
+/* The readiness op waits for: POLLOUT for the kinds that write (connect
+ * included), a POLL op's own events, POLLIN for the rest. */
+static inline short tardy_op_events(const tardy_op *op)
+{
+    switch (op->kind) {
+    case TARDY_OP_CONNECT:
+    case TARDY_OP_SEND:
+    case TARDY_OP_SENDMSG:
+    case TARDY_OP_WRITE:
+    case TARDY_OP_WRITEV:
+        return POLLOUT;
+    case TARDY_OP_POLL:
+        return op->events;
+    default:
+        return POLLIN;
+    }
+}
 
 /* Performs op once as a non-blocking syscall and returns its result
  * (-EAGAIN when it would block). Readiness and busy drivers build on it. */

@@ -149,19 +149,8 @@ static void epoll_forget(epoll_driver *d, int fd)
 /* The direction an op waits for (0: none of the two, such as POLLPRI). */
 static uint8_t epoll_direction(const tardy_op *op)
 {
-    switch (op->kind) {
-    case TARDY_OP_CONNECT:
-    case TARDY_OP_SEND:
-    case TARDY_OP_SENDMSG:
-    case TARDY_OP_WRITE:
-    case TARDY_OP_WRITEV:
-        return READY_OUT;
-    case TARDY_OP_POLL:
-        return (uint8_t)(((op->events & (POLLIN | POLLRDHUP)) ? READY_IN : 0) |
-                         ((op->events & POLLOUT) ? READY_OUT : 0));
-    default:
-        return READY_IN;
-    }
+    short ev = tardy_op_events(op);
+    return (uint8_t)(((ev & (POLLIN | POLLRDHUP)) ? READY_IN : 0) | ((ev & POLLOUT) ? READY_OUT : 0));
 }
 
 /* Learns from an attempt's result what the descriptor is not ready for. */
@@ -234,20 +223,10 @@ static bool epoll_wants(const tardy_op *op, uint32_t events)
 {
     if (events & (EPOLLERR | EPOLLHUP))
         return true;
-    switch (op->kind) {
-    case TARDY_OP_CONNECT:
-    case TARDY_OP_SEND:
-    case TARDY_OP_SENDMSG:
-    case TARDY_OP_WRITE:
-    case TARDY_OP_WRITEV:
-        return events & EPOLLOUT;
-    case TARDY_OP_POLL:
-        return ((op->events & POLLOUT) && (events & EPOLLOUT)) ||
-               ((op->events & (POLLIN | POLLRDHUP)) && (events & (EPOLLIN | EPOLLRDHUP))) ||
-               ((op->events & POLLPRI) && (events & EPOLLPRI));
-    default:
-        return events & (EPOLLIN | EPOLLRDHUP);
-    }
+    short ev = tardy_op_events(op);
+    return ((ev & POLLOUT) && (events & EPOLLOUT)) ||
+           ((ev & (POLLIN | POLLRDHUP)) && (events & (EPOLLIN | EPOLLRDHUP))) ||
+           ((ev & POLLPRI) && (events & EPOLLPRI));
 }
 
 /* epoll_pwait2 (Linux 5.11: a timeout finer than a millisecond) through

@@ -175,22 +175,6 @@ static struct io_uring_sqe *uring_sqe(uring_driver *d)
     return sqe;
 }
 
-static short uring_poll_mask(const tardy_op *op)
-{
-    switch (op->kind) {
-    case TARDY_OP_CONNECT:
-    case TARDY_OP_SEND:
-    case TARDY_OP_SENDMSG:
-    case TARDY_OP_WRITE:
-    case TARDY_OP_WRITEV:
-        return POLLOUT;
-    case TARDY_OP_POLL:
-        return op->events;
-    default:
-        return POLLIN;
-    }
-}
-
 static int uring_opcode(tardy_op_kind kind)
 {
     switch (kind) {
@@ -220,7 +204,7 @@ static void uring_prep(struct io_uring_sqe *sqe, tardy_op *op)
     /* io_uring treats an offset of -1 as "the current file position". */
     uint64_t off = op->offset < 0 ? (uint64_t)-1 : (uint64_t)op->offset;
     if (op->driver_state & ST_POLLING) {
-        io_uring_prep_poll_add(sqe, op->fd, (unsigned)uring_poll_mask(op));
+        io_uring_prep_poll_add(sqe, op->fd, (unsigned)tardy_op_events(op));
         return;
     }
     switch (op->kind) {
@@ -354,8 +338,8 @@ static int64_t uring_ahead_result(uring_driver *d, tardy_op *op, int64_t res, un
         }
         uring_give_back(d, id);
     }
-    if (res == -ECANCELED || (op->driver_state & ST_CANCELED))
-        return res < 0 ? -ECANCELED : POLLIN;
+    if (res == -ECANCELED)
+        return res;
     if (res == -EBADF || res == -ENOTSOCK || res == -EFAULT)
         return res;
     /* End of stream, a socket error, or no buffer left (-ENOBUFS). */

@@ -24,7 +24,6 @@ static int64_t io_run(tardy_op *op)
         return r;
     }
     op->owner = t;
-    op->deadline = rt->native_deadlines ? t->deadline : 0;
     int64_t r = rt->drv->submit(rt->drv_state, op);
     if (r != TARDY_OP_PENDING)
         return r;

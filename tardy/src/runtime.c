@@ -251,7 +251,7 @@ int tardy_call_begin(struct tardy_runtime **rt_out, task_rec **t_out)
 int64_t tardy_wait(struct tardy_runtime *rt, task_rec *t, park_kind kind)
 {
     t->park = kind;
-    if (t->deadline && !(kind == PARK_OP && rt->native_deadlines))
+    if (t->deadline)
         tardy_timer_add(rt, &t->timer, t->deadline);
     return tardy_park(rt, t);
 }
@@ -463,7 +463,6 @@ static int runtime_init(struct tardy_runtime *rt)
     if (err == 0)
         err = driver_open(rt, &run->config);
     if (err == 0) {
-        rt->native_deadlines = (rt->drv->flags & TARDY_DRIVER_NATIVE_DEADLINES) != 0;
         err = registry_claim(rt);
     } else {
         rt->drv = NULL;

@@ -106,7 +106,6 @@ struct tardy_runtime {
     unsigned reg_slot;
     const struct tardy_driver_ops *drv;
     void *drv_state;
-    bool native_deadlines;
 
     task_rec *tasks;
     unsigned max_tasks;

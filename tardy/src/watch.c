@@ -34,9 +34,10 @@ _Static_assert(_Alignof(watch_impl) <= _Alignof(tardy_watch), "tardy_watch misal
 /* Starts fn's task; bytes received ahead pass to it. */
 static int watch_task_start(struct tardy_runtime *rt, watch_impl *w)
 {
-    task_rec *t = rt->free_list; /* the record tardy_task_start takes */
-    int err = tardy_task_start(rt, w->fn, w->arg, NULL);
+    tardy_task h;
+    int err = tardy_task_start(rt, w->fn, w->arg, &h);
     if (err == 0 && w->held) {
+        task_rec *t = tardy_task_lookup(rt, h);
         t->held = w->held;
         t->held_len = w->held_len;
         t->held_id = w->held_id;
@@ -116,11 +117,6 @@ static int watch_arm(tardy_watch *handle, int fd, short events, int flags, uint6
     w->op.offset = -1;
     w->op.owner = w;
     w->op.on_complete = watch_done;
-    /* The deadline lives in the runtime's timer heap, even on a driver
-     * that carries deadlines to the kernel: a watch is re-armed once per
-     * request on every idle connection, and a kernel timer linked to each
-     * arm costs more (arm, disarm, one more completion) than a heap node. */
-    w->op.deadline = 0;
     w->timer.idx = -1;
     w->timer.kind = TIMER_WATCH;
     w->fn = fn;
