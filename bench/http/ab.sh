@@ -103,7 +103,7 @@ for ((r = 1; r <= rounds; r++)); do
     b1=$(cpu_jiffies "$pb")
     ra=$(awk '/requests in/ { print $1 }' "$tmp/a.wrk")
     rb=$(awk '/requests in/ { print $1 }' "$tmp/b.wrk")
-    [ "${ra:-0}" -gt 0 ] && [ "${rb:-0}" -gt 0 ] || die "a server served nothing in round $r"
+    if [ "${ra:-0}" -eq 0 ] || [ "${rb:-0}" -eq 0 ]; then die "a server served nothing in round $r"; fi
     if grep -q "Non-2xx" "$tmp/a.wrk" "$tmp/b.wrk"; then die "non-2xx answers in round $r"; fi
     line=$(awk -v ja=$((a1 - a0)) -v jb=$((b1 - b0)) -v ra="$ra" -v rb="$rb" -v hz="$hz" 'BEGIN {
         na = ja * 1e9 / hz / ra; nb = jb * 1e9 / hz / rb

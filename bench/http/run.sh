@@ -29,6 +29,9 @@ set -euo pipefail
 self=$(readlink -f "$0")
 here=$(dirname "$self")
 cd "$here/../.."
+bench_name=bench-http
+# shellcheck source=bench/http/lib.sh
+. "$here/lib.sh"
 
 secs=10
 rounds=3
@@ -100,17 +103,11 @@ if [ -n "$out_csv" ]; then case $out_csv in /*) ;; *) out_csv=$OLDPWD/$out_csv ;
 if [ -n "$charts" ]; then case $charts in /*) ;; *) charts=$OLDPWD/$charts ;; esac; fi
 selected() { case " $scenarios " in *" $1 "*) return 0 ;; esac; return 1; }
 
-die() {
-    echo "bench-http: FAIL: $*" >&2
-    exit 1
-}
-note() { echo "bench-http: $*" >&2; }
 
 [ "$(nproc)" -ge 2 ] || die "needs two CPUs: the server runs on CPU 0, wrk on CPU 1"
 export PATH=$PATH:/usr/sbin:/sbin
 
 # ---------------------------------------------------------------- tools
-have() { command -v "$1" >/dev/null 2>&1; }
 missing=()
 have wrk || missing+=(wrk)
 have nginx || missing+=(nginx)
@@ -121,31 +118,7 @@ have taskset || missing+=(util-linux)
 ! selected idle || have python3 || missing+=(python3)
 [ -z "$charts" ] || have gnuplot || missing+=(gnuplot-nox)
 if [ ${#missing[@]} -gt 0 ]; then
-    [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}; run as root to install them with apt-get"
-    note "installing ${missing[*]} with apt-get"
-    apt-get update -qq >/dev/null
-    pkgs=()
-    for m in "${missing[@]}"; do
-        if [ "$m" = nginx ]; then
-            # nginx-light is the smallest build with the http core we use;
-            # fall back to plain nginx where it is gone (Debian 13).
-            if apt-cache show nginx-light >/dev/null 2>&1; then pkgs+=(nginx-light); else pkgs+=(nginx); fi
-        else
-            pkgs+=("$m")
-        fi
-    done
-    # The packages' maintainer scripts would start system-wide daemons on
-    # port 80 where no init system stops them; forbid that for the install.
-    policy_added=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod 755 /usr/sbin/policy-rc.d
-        policy_added=1
-    fi
-    rc=0
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null || rc=$?
-    [ $policy_added -eq 0 ] || rm -f /usr/sbin/policy-rc.d
-    [ $rc -eq 0 ] || die "apt-get install ${pkgs[*]} failed"
+    apt_install "${missing[@]}"
     for t in wrk nginx h2o lighttpd curl taskset; do have $t || die "$t still missing after apt-get"; done
     ! selected idle || have python3 || die "python3 still missing after apt-get"
     [ -z "$charts" ] || have gnuplot || die "gnuplot still missing after apt-get"
@@ -196,35 +169,7 @@ chmod 644 "$www/index.txt"
 cp "$www/index.txt" "$tmp/expected"
 pids=()
 
-# The process and its descendants (nginx's worker, anything h2o forks).
-proc_tree() {
-    local p=$1 c
-    echo "$p"
-    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do proc_tree "$c"; done
-}
-
-stop_server() {
-    local pid=$1 all p i
-    kill -0 "$pid" 2>/dev/null || return 0
-    all=$(proc_tree "$pid")
-    # shellcheck disable=SC2086
-    kill -TERM $all 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
-    wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do stop_server "$pid"; done
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then note "configs and logs kept in $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fds=$(ulimit -n)
@@ -388,47 +333,7 @@ verify() {
     [ "$conns" = "1 0 " ] || die "$name: did not keep the connection alive (new connections per request: $conns)"
 }
 
-cpu0_busy() { # user+nice+system+irq+softirq+steal of cpu0, in jiffies
-    awk '$1 == "cpu0" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
-}
-
-proc_cpu() { # utime+stime of the process tree, in jiffies
-    local p sum=0 v
-    for p in $(proc_tree "$1"); do
-        # Field 2 (comm) may hold spaces: count from after its ')'.
-        v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true)
-        sum=$((sum + ${v:-0}))
-    done
-    echo "$sum"
-}
-
-# Busy share (percent) of CPUs 0 and 1 over half a second with no server
-# running: anything else on the machine shows up here, and in ns/req.
-background() {
-    local a b
-    a=$(awk '$1 ~ /^cpu[01]$/ { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
-    sleep 0.5
-    b=$(awk '$1 ~ /^cpu[01]$/ { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
-    paste <(echo "$a") <(echo "$b") | awk '{ t = $4 - $2; printf "%d ", (t > 0 ? 100 * ($3 - $1) / t : 0) }'
-}
-
-rss_kib() { # pid field: a /proc/PID/status field (VmRSS, VmHWM) summed over the process tree
-    local p sum=0 v
-    for p in $(proc_tree "$1"); do
-        v=$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null || true)
-        sum=$((sum + ${v:-0}))
-    done
-    echo "$sum"
-}
-peak_rss_kib() { rss_kib "$1" VmHWM; } # VmHWM summed over the process tree
-
-to_ms() { # wrk's "1.23ms" / "456.00us" / "1.02s" -> ms
-    awk -v t="$1" 'BEGIN {
-        if (t ~ /us$/) { sub(/us$/, "", t); print t / 1000 }
-        else if (t ~ /ms$/) { sub(/ms$/, "", t); print t + 0 }
-        else if (t ~ /m$/) { sub(/m$/, "", t); print t * 60000 }
-        else { sub(/s$/, "", t); print t * 1000 } }'
-}
+cpu0_busy() { local b; b=$(cpu_busy 0); echo "${b%% *}"; } # busy jiffies of CPU 0
 
 hz=$(getconf CLK_TCK)
 depth=16 # requests per write in the pipelined scenario
@@ -561,9 +466,7 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 # ---------------------------------------------------------------- report
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$results.$sc" | median; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 rounds_of() { awk -v n="$1" -v c="$2" '$1 == n { printf "%s%s", (k++ ? "," : ""), $c }' "$results.$sc"; }
 declare -A serves med best
 for s in "${servers[@]}"; do serves[${s%%|*}]=${s#*|}; done

@@ -42,6 +42,9 @@
 set -euo pipefail
 self=$(readlink -f "$0")
 cd "$(dirname "$self")/../.."
+bench_name=bench-tls
+# shellcheck source=bench/http/lib.sh
+. "$(dirname "$self")/lib.sh"
 
 secs=10
 rounds=3
@@ -86,17 +89,11 @@ if [ -n "$out_csv" ]; then
     case $out_csv in /*) ;; *) out_csv=$OLDPWD/$out_csv ;; esac
 fi
 
-die() {
-    echo "bench-tls: FAIL: $*" >&2
-    exit 1
-}
-note() { echo "bench-tls: $*" >&2; }
 
 [ "$(nproc)" -ge 2 ] || die "needs two CPUs: the server runs on CPU 0, the client on CPU 1"
 export PATH=$PATH:/usr/sbin:/sbin
 
 # ---------------------------------------------------------------- tools
-have() { command -v "$1" >/dev/null 2>&1; }
 missing=()
 have wrk || missing+=(wrk)
 have nginx || missing+=(nginx)
@@ -107,31 +104,7 @@ have taskset || missing+=(util-linux)
 # BearSSL, for libzzz's TLS, unless a tls binary is given.
 [ -n "${TLS_EXAMPLE:-}" ] || [ -f /usr/include/bearssl.h ] || missing+=(libbearssl-dev)
 if [ ${#missing[@]} -gt 0 ]; then
-    [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}; run as root to install them with apt-get"
-    note "installing ${missing[*]} with apt-get"
-    apt-get update -qq >/dev/null
-    pkgs=()
-    for m in "${missing[@]}"; do
-        if [ "$m" = nginx ]; then
-            # nginx-light has the http core and ssl modules we use; fall back
-            # to plain nginx where it is gone (Debian 13).
-            if apt-cache show nginx-light >/dev/null 2>&1; then pkgs+=(nginx-light); else pkgs+=(nginx); fi
-        else
-            pkgs+=("$m")
-        fi
-    done
-    # The packages' maintainer scripts would start a system-wide nginx on
-    # port 80 where no init system stops it; forbid that for the install.
-    policy_added=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod 755 /usr/sbin/policy-rc.d
-        policy_added=1
-    fi
-    rc=0
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null || rc=$?
-    [ $policy_added -eq 0 ] || rm -f /usr/sbin/policy-rc.d
-    [ $rc -eq 0 ] || die "apt-get install ${pkgs[*]} failed"
+    apt_install "${missing[@]}"
     for t in wrk nginx openssl ab curl taskset; do have $t || die "$t still missing after apt-get"; done
 fi
 nginx -V 2>&1 | grep -q -- --with-http_ssl_module || die "this nginx is built without http_ssl_module"
@@ -162,35 +135,7 @@ tmp=$(mktemp -d /tmp/bench-tls.XXXXXX)
 chmod 755 "$tmp" # nginx's worker drops to nobody
 pids=()
 
-# The process and its descendants (nginx's worker).
-proc_tree() {
-    local p=$1 c
-    echo "$p"
-    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do proc_tree "$c"; done
-}
-
-stop_server() {
-    local pid=$1 all p i
-    kill -0 "$pid" 2>/dev/null || return 0
-    all=$(proc_tree "$pid")
-    # shellcheck disable=SC2086
-    kill -TERM $all 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
-    wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do stop_server "$pid"; done
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then note "certificate, configs and logs kept in $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fds=$(ulimit -n)
@@ -331,52 +276,6 @@ tls_check() {
     tls_line="$proto $suite, ECDHE ${group:-?}, s_client -reconnect: $reused of 5 resumed"
 }
 
-cpu_busy() { # busy and total jiffies of CPU $1: "busy total"
-    awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
-}
-
-proc_cpu() { # utime+stime of the process tree, in jiffies
-    local p sum=0 v
-    for p in $(proc_tree "$1"); do
-        # Field 2 (comm) may hold spaces: count from after its ')'.
-        v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true)
-        sum=$((sum + ${v:-0}))
-    done
-    echo "$sum"
-}
-
-# Busy share (percent) of CPUs 0 and 1 over half a second with no server
-# running: anything else on the machine shows up here, and in ns/req.
-background() {
-    local a0 a1 b0 b1
-    a0=$(cpu_busy 0)
-    a1=$(cpu_busy 1)
-    sleep 0.5
-    b0=$(cpu_busy 0)
-    b1=$(cpu_busy 1)
-    printf '%s %s' "$(share "$a0" "$b0")" "$(share "$a1" "$b1")"
-}
-share() { # "busy total" before, after -> percent busy
-    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2];
-        printf "%d", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
-}
-
-peak_rss_kib() { # VmHWM summed over the process tree
-    local p sum=0 v
-    for p in $(proc_tree "$1"); do
-        v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
-        sum=$((sum + ${v:-0}))
-    done
-    echo "$sum"
-}
-
-to_ms() { # wrk's "1.23ms" / "456.00us" / "1.02s" -> ms
-    awk -v t="$1" 'BEGIN {
-        if (t ~ /us$/) { sub(/us$/, "", t); print t / 1000 }
-        else if (t ~ /ms$/) { sub(/ms$/, "", t); print t + 0 }
-        else if (t ~ /m$/) { sub(/m$/, "", t); print t * 60000 }
-        else { sub(/s$/, "", t); print t * 1000 } }'
-}
 
 per() { # jiffies count -> ns per item
     awk -v j="$1" -v hz="$hz" -v n="$2" 'BEGIN { printf "%.0f", (n > 0 ? j * 1e9 / hz / n : 0) }'
@@ -543,9 +442,7 @@ groups=$(for s in "${servers[@]}"; do echo "${tls_group[$s]}"; done | sort -u)
 echo
 
 # ---------------------------------------------------------------- report
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 col() { awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$results" | median; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 # column in results | label | divisor for display | printf format | ratio?
 metrics=(

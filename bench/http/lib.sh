@@ -1,0 +1,118 @@
+# Shell helpers shared by run.sh and tls.sh; sourced, not run. The caller
+# sets bench_name (the prefix of its messages) before sourcing, and keeps
+# the servers it starts in the array `pids` and its scratch dir in `tmp`.
+# shellcheck shell=bash disable=SC2154 # bench_name, pids, tmp: the caller's
+
+die() {
+    echo "$bench_name: FAIL: $*" >&2
+    exit 1
+}
+note() { echo "$bench_name: $*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# Installs Debian packages (needs root). "nginx" means nginx-light where
+# Debian still has it (the smallest build with the http core and ssl
+# modules), plain nginx elsewhere (Debian 13). The packages' maintainer
+# scripts would start system-wide daemons on port 80 where no init system
+# stops them: a policy-rc.d forbids that for the install.
+apt_install() { # packages...
+    [ "$(id -u)" -eq 0 ] || die "missing $*; run as root to install them with apt-get"
+    note "installing $* with apt-get"
+    apt-get update -qq >/dev/null
+    local pkgs=() m policy_added=0 rc=0
+    for m in "$@"; do
+        if [ "$m" = nginx ] && apt-cache show nginx-light >/dev/null 2>&1; then pkgs+=(nginx-light); else pkgs+=("$m"); fi
+    done
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        policy_added=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null || rc=$?
+    [ $policy_added -eq 0 ] || rm -f /usr/sbin/policy-rc.d
+    [ $rc -eq 0 ] || die "apt-get install ${pkgs[*]} failed"
+}
+
+# The process and its descendants (nginx's worker, anything h2o forks).
+proc_tree() {
+    local p=$1 c
+    echo "$p"
+    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do proc_tree "$c"; done
+}
+
+stop_server() {
+    local pid=$1 all p i
+    kill -0 "$pid" 2>/dev/null || return 0
+    all=$(proc_tree "$pid")
+    # shellcheck disable=SC2086
+    kill -TERM $all 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    for p in $all; do kill -KILL "$p" 2>/dev/null || true; done
+    wait "$pid" 2>/dev/null || true
+}
+
+# Stops every server started and removes $tmp (BENCH_KEEP=1 keeps it).
+# Installed as the EXIT trap, so Ctrl-C and errors clean up too.
+bench_cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do stop_server "$pid"; done
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then note "configs and logs kept in $tmp"; else rm -rf "$tmp"; fi
+}
+bench_traps() {
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+cpu_busy() { # busy and total jiffies of CPU $1: "busy total"
+    awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
+}
+share() { # "busy total" before, after -> percent busy
+    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2];
+        printf "%d", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
+}
+# Busy share (percent) of CPUs 0 and 1 over half a second with no server
+# running, as "cpu0 cpu1": anything else on the machine shows up here.
+background() {
+    local a0 a1 b0 b1
+    a0=$(cpu_busy 0)
+    a1=$(cpu_busy 1)
+    sleep 0.5
+    b0=$(cpu_busy 0)
+    b1=$(cpu_busy 1)
+    printf '%s %s' "$(share "$a0" "$b0")" "$(share "$a1" "$b1")"
+}
+
+proc_cpu() { # utime+stime of the process tree, in jiffies
+    local p sum=0 v
+    for p in $(proc_tree "$1"); do
+        # Field 2 (comm) may hold spaces: count from after its ')'.
+        v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true)
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+
+rss_kib() { # pid field: a /proc/PID/status field (VmRSS, VmHWM) summed over the process tree
+    local p sum=0 v
+    for p in $(proc_tree "$1"); do
+        v=$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+peak_rss_kib() { rss_kib "$1" VmHWM; }
+
+to_ms() { # wrk's "1.23ms" / "456.00us" / "1.02s" -> ms
+    awk -v t="$1" 'BEGIN {
+        if (t ~ /us$/) { sub(/us$/, "", t); print t / 1000 }
+        else if (t ~ /ms$/) { sub(/ms$/, "", t); print t + 0 }
+        else if (t ~ /m$/) { sub(/m$/, "", t); print t * 60000 }
+        else { sub(/s$/, "", t); print t * 1000 } }'
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
