@@ -402,7 +402,6 @@ static void conn_woken(void *arg)
         conn_close(c);
         return;
     }
-    c->readable = (result & POLLIN) != 0;
     zzz_buf *b = c->ahead ? zzz_conn_buf(c) : NULL;
     if (b && b->data && b->len < b->cap) {
         ssize_t n = tardy_watch_take(&c->watch, b->data + b->len, b->cap - b->len);
@@ -419,7 +418,6 @@ static void conn_woken(void *arg)
             return;
         }
         b->len += (size_t)n;
-        c->readable = false;
     }
     conn_serve(c);
 }
@@ -463,7 +461,6 @@ static void conn_serve(void *arg)
         zzz_conn_flush(c);
     conn_release_buffers(c, true);
     zzz_stream_idle(c);
-    c->readable = false;
     uint64_t idle_deadline = tardy_now() + (uint64_t)wait_ms * 1000000u;
     /* Data already here (pipelined bytes, or a decrypted TLS record the
      * socket no longer shows): watch for writability, which fires at once. */

@@ -54,7 +54,6 @@ struct zzz_conn {
     int fd;
     conn_state state;
     bool linger; /* close it lingering (zzz_conn_linger) */
-    bool readable; /* its watch just saw data arrive: try a read at once */
     bool ahead;    /* its watch receives ahead (tardy_watch_recv) */
     zzz_buf in;   /* data NULL when no buffer is held */
     zzz_buf out;

@@ -21,14 +21,6 @@ ssize_t zzz_stream_recv(zzz_conn *c, void *buf, size_t len)
     if (c->tls)
         return zzz_tls_recv(c, buf, len);
 #endif
-    if (c->readable) {
-        /* The watch saw data arrive: take it now, without queueing a
-         * receive and parking (a ring turn with io_uring). */
-        c->readable = false;
-        ssize_t n = tardy_recv(c->fd, buf, len, MSG_DONTWAIT);
-        if (n != -EAGAIN)
-            return n;
-    }
     return tardy_recv(c->fd, buf, len, 0);
 }
 
