@@ -157,6 +157,14 @@ void zzz_conn_arena_reset(zzz_conn *c)
     c->arena_used = 0;
 }
 
+void zzz_conn_release_input(zzz_conn *c)
+{
+    if (c->in.data && c->in.len == 0) {
+        zzz_pool_put(&c->worker->in_pool, c->in.data);
+        c->in = (zzz_buf){0};
+    }
+}
+
 void zzz_conn_linger(zzz_conn *c)
 {
     c->linger = true;

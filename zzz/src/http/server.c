@@ -158,6 +158,9 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
         if (r == 0) {
             if (idle && !zzz_conn_closing(conn)) {
                 zzz_conn_arena_reset(conn);
+                /* With io_uring the flush parks until the ring sends it:
+                 * the next connection can use the receive buffer meanwhile. */
+                zzz_conn_release_input(conn);
                 return zzz_conn_flush(conn) == 0 ? ZZZ_WAIT : ZZZ_CLOSE;
             }
             zzz_conn_flush(conn);
