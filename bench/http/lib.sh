@@ -67,8 +67,11 @@ bench_traps() {
     trap 'exit 143' TERM
 }
 
-cpu_busy() { # busy and total jiffies of CPU $1: "busy total"
-    awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
+# Busy and total jiffies of CPU $1: "busy total". Busy is user, nice,
+# system, irq and softirq; steal (time the hypervisor gave to someone
+# else) is not work done here, so it counts only in the total.
+cpu_busy() {
+    awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
 }
 share() { # "busy total" before, after -> percent busy
     awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2];

@@ -2,21 +2,24 @@
 # HTTP/1.1 benchmark: zzz's hello example (io_uring, epoll and busy-loop
 # drivers) against nginx, h2o and lighttpd, in one run on this machine.
 # Every server answers GET / with the 13 bytes "Hello, World!"; each runs
-# alone, pinned to CPU 0, while the client runs on CPU 1. Three scenarios:
+# alone, pinned to CPU 0, while the client runs on CPU 1. Four scenarios:
 #   keepalive   wrk -t1 -c128, one request at a time per connection
 #   pipelined   wrk -t1 -c128 with pipeline.lua: 16 requests per write
+#   crowded     keepalive's load while idle.py holds 1,000 more keep-alive
+#               connections open and silent (most of a real server's
+#               connections are idle between requests)
 #   idle        1,000 then 5,000 mostly idle keep-alive connections
 #               (idle.py): the server's resident memory
 # Reports requests/s, CPU 0 time and the server's own CPU time per request,
 # peak RSS and p99 latency, and RSS with idle connections: medians over the
 # rounds, with ratios to the best peer. See bench/http/README.md.
 #
-#   bench/http/run.sh                  10 s per run, 3 rounds (~10 minutes)
+#   bench/http/run.sh                  10 s per run, 3 rounds (~13 minutes)
 #   bench/http/run.sh --quick          2 s per run, 1 round (for CI)
 #   bench/http/run.sh --out FILE.csv   also write the figures as CSV
 #   bench/http/run.sh --charts DIR     also write DIR/results.csv and PNG
 #                                      charts (gnuplot) into DIR
-#   bench/http/run.sh --scenarios keepalive,pipelined,idle   (default: all)
+#   bench/http/run.sh --scenarios keepalive,pipelined,crowded,idle   (default: all)
 #   bench/http/run.sh --secs N --rounds N
 #
 # Missing tools (wrk, nginx-light, h2o, lighttpd, curl, python3; gnuplot-nox
@@ -37,7 +40,7 @@ secs=10
 rounds=3
 out_csv=""
 charts=""
-all_scenarios="keepalive pipelined idle"
+all_scenarios="keepalive pipelined crowded idle"
 scenarios=$all_scenarios
 while [ $# -gt 0 ]; do
     case $1 in
@@ -63,13 +66,13 @@ while [ $# -gt 0 ]; do
         ;;
     --scenarios)
         [ $# -ge 2 ] || {
-            echo "bench-http: --scenarios needs a list (keepalive,pipelined,idle)" >&2
+            echo "bench-http: --scenarios needs a list (keepalive,pipelined,crowded,idle)" >&2
             exit 2
         }
         scenarios=${2//,/ }
         for sc in $scenarios; do
             case " $all_scenarios " in *" $sc "*) ;; *)
-                echo "bench-http: unknown scenario '$sc' (keepalive, pipelined, idle)" >&2
+                echo "bench-http: unknown scenario '$sc' (keepalive, pipelined, crowded, idle)" >&2
                 exit 2
                 ;;
             esac
@@ -115,12 +118,13 @@ have h2o || missing+=(h2o)
 have lighttpd || missing+=(lighttpd)
 have curl || missing+=(curl)
 have taskset || missing+=(util-linux)
-! selected idle || have python3 || missing+=(python3)
+needs_python() { selected idle || selected crowded; }
+! needs_python || have python3 || missing+=(python3)
 [ -z "$charts" ] || have gnuplot || missing+=(gnuplot-nox)
 if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
     for t in wrk nginx h2o lighttpd curl taskset; do have $t || die "$t still missing after apt-get"; done
-    ! selected idle || have python3 || die "python3 still missing after apt-get"
+    ! needs_python || have python3 || die "python3 still missing after apt-get"
     [ -z "$charts" ] || have gnuplot || die "gnuplot still missing after apt-get"
 fi
 
@@ -338,12 +342,13 @@ cpu0_busy() { local b; b=$(cpu_busy 0); echo "${b%% *}"; } # busy jiffies of CPU
 hz=$(getconf CLK_TCK)
 depth=16 # requests per write in the pipelined scenario
 idle_counts=(1000 5000)
+crowd=1000 # idle connections held open in the crowded scenario
 # One file per scenario, one line per server and round:
-#   keepalive, pipelined: name round rps ns_per_req rss_kib p99_ms errors proc_ns_per_req bg_cpu0 bg_cpu1
+#   keepalive, pipelined, crowded: name round rps ns_per_req rss_kib p99_ms errors proc_ns_per_req bg_cpu0 bg_cpu1
 #   idle:                 name round rss_start rss_1000 hwm_1000 rss_5000 hwm_5000 bg_cpu0 bg_cpu1
 results=$tmp/results
 
-# Load scenario $1 (keepalive or pipelined) against the server.
+# Load scenario $1 (keepalive, pipelined or crowded) against the server.
 measure() { # scenario name port round
     local sc=$1 name=$2 port=$3 round=$4 url=http://127.0.0.1:$3/ log=$tmp/$2/wrk-$1.$4.log
     local wrk_cmd=(taskset -c 1 wrk -t1 -c128)
@@ -353,7 +358,7 @@ measure() { # scenario name port round
     # wrk 4.1's coordinated-omission correction takes the interval between
     # responses for the interval between batches, and its percentiles can
     # then come out as 0 (samples added below the recorded minimum).
-    [ "$sc" = keepalive ] || wrk_cmd+=(-s "$here/pipeline.lua")
+    [ "$sc" != pipelined ] || wrk_cmd+=(-s "$here/pipeline.lua")
     # Warm-up, once per server start: let the server grow its pools and the
     # page cache settle.
     if [ "$warm" = 0 ]; then
@@ -385,6 +390,22 @@ measure() { # scenario name port round
     printf '  round %d  %-9s %-14s %8.0f req/s %7s ns/req (process %s) %6s KiB %7s ms p99, background %s%%%s\n' \
         "$round" "$sc" "$name" "$rps" "$ns" "$pns" "$rss" "$([ "$sc" = pipelined ] && echo - || printf '%.2f' "$p99")" "${bg// /%,}" \
         "$([ "${errors:-0}" = 0 ] || echo "  ($errors socket errors)")" >&2
+}
+
+# Crowded scenario: idle.py (on CPU 1) opens $crowd keep-alive connections,
+# one GET / answered on each, and keeps them open and silent while wrk
+# runs the keepalive load; then it closes them.
+measure_crowded() { # name port round
+    local name=$1 port=$2 round=$3 log=$tmp/$1/crowd.$3.log line
+    coproc CROWD { exec taskset -c 1 python3 "$here/idle.py" "$port" "$crowd" 2>"$log"; }
+    local ipid=$CROWD_PID in=${CROWD[0]} outfd=${CROWD[1]}
+    if ! read -r -t 120 -u "$in" line || [ "$line" != "open $crowd" ]; then
+        kill "$ipid" 2>/dev/null || true
+        die "$name: idle.py did not open $crowd connections: $(tail -3 "$log")"
+    fi
+    measure crowded "$name" "$port" "$round"
+    echo next >&"$outfd"
+    wait "$ipid" || die "$name: idle.py failed after the crowded run (were its connections closed?): $(tail -3 "$log")"
 }
 
 # Idle scenario: idle.py (on CPU 1) opens 1,000 keep-alive connections,
@@ -433,6 +454,7 @@ cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo "HTTP/1.1 GET / -> 13-byte 'Hello, World!'; server on CPU 0, client on CPU 1; scenarios: $scenarios"
 selected keepalive && echo "keepalive: wrk -t1 -c128 -d${secs}s, one request at a time per connection"
 selected pipelined && echo "pipelined: wrk -t1 -c128 -d${secs}s -s pipeline.lua, $depth requests per write per connection"
+selected crowded && echo "crowded:   wrk -t1 -c128 -d${secs}s while idle.py holds $crowd more keep-alive connections open and silent"
 selected idle && echo "idle:      ${idle_counts[0]} then ${idle_counts[1]} keep-alive connections opened by idle.py, one GET / answered on each, then idle"
 echo "$rounds round(s), medians; $cpu_model, $(nproc) CPUs, Linux $kernel"
 echo "zzz: $hello (1 thread); $(nginx -v 2>&1 | sed 's/.*: //'); h2o $(h2o -v | awk 'NR == 1 { print $3 }'); $(lighttpd -v 2>&1 | awk '{ print $1 }' | head -1); wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
@@ -447,12 +469,13 @@ for ((r = 1; r <= rounds; r++)); do
         idx=$(((k + r - 1) % n))
         name=${servers[$idx]%%|*}
         port=$((port_base + idx))
-        if selected keepalive || selected pipelined; then
+        if selected keepalive || selected pipelined || selected crowded; then
             start_checked "$name" "$port"
             warm=0
             for sc in keepalive pipelined; do
                 ! selected $sc || measure $sc "$name" "$port" "$r"
             done
+            ! selected crowded || measure_crowded "$name" "$port" "$r"
             stop_server "$spid"
         fi
         if selected idle; then
@@ -542,6 +565,10 @@ for sc in $scenarios; do
         collect "${wrk_metrics[@]}"
         wrk_table keepalive "keep-alive: wrk -t1 -c128, one request at a time per connection"
         ;;
+    crowded)
+        collect "${wrk_metrics[@]}"
+        wrk_table crowded "crowded: wrk -t1 -c128 while $crowd more keep-alive connections stay open and idle"
+        ;;
     pipelined)
         collect "${wrk_metrics[@]/p99_ms|6|-/}"
         wrk_table pipelined "pipelined: wrk -t1 -c128, $depth requests per write (req/s counts responses; no p99: see README)"
@@ -566,7 +593,7 @@ for sc in $scenarios; do
     esac
 done
 cat <<EOF
-ns/req:  busy time of CPU 0 (user+nice+system+irq+softirq+steal in /proc/stat) during the run
+ns/req:  busy time of CPU 0 (user+nice+system+irq+softirq in /proc/stat; not steal) during the run
          ÷ requests served: the server plus the kernel's work for it on that CPU.
 proc ns: the server's own CPU time (utime+stime of its processes) ÷ requests served.
 RSS:     peak resident set (VmHWM) at the end of the load runs; idle: VmRSS with the connections open
@@ -574,11 +601,11 @@ RSS:     peak resident set (VmHWM) at the end of the load runs; idle: VmRSS with
 nginx-file, h2o-file and lighttpd-file serve GET / as a static 13-byte file (index.txt) from a
 docroot; nginx-return answers from its config, h2o-mruby from an mruby handler, zzz from C.
 EOF
-errs=$(for sc in keepalive pipelined; do awk -v sc=$sc '$7 > 0 { print $1 " " sc " round " $2 ": " $7 }' "$results.$sc"; done)
+errs=$(for sc in keepalive pipelined crowded; do awk -v sc=$sc '$7 > 0 { print $1 " " sc " round " $2 ": " $7 }' "$results.$sc"; done)
 [ -z "$errs" ] || { echo "socket errors (wrk):"; echo "  ${errs//$'\n'/$'\n'  }"; }
 # Other work on CPU 0 or 1 inflates ns/req and deflates req/s: say so.
 noisy=$({
-    awk '{ print $9, $10 }' "$results.keepalive" "$results.pipelined"
+    awk '{ print $9, $10 }' "$results.keepalive" "$results.pipelined" "$results.crowded"
     awk '{ print $8, $9 }' "$results.idle"
 } | awk '$1 > 5 || $2 > 5 { n++; if ($1 > m0) m0 = $1; if ($2 > m1) m1 = $2 }
     END { if (n) printf "%d of %d runs, up to %d%% of CPU 0 and %d%% of CPU 1", n, NR, m0, m1 }')
@@ -634,6 +661,10 @@ if [ -n "$charts" ]; then
         case $sc in
         keepalive)
             bar_chart "$charts/keepalive.png" "keep-alive: CPU time per request (wrk -t1 -c128; lower is better)" \
+                "ns per request" "$data" "CPU 0 busy ns/req" "server process ns/req"
+            ;;
+        crowded)
+            bar_chart "$charts/crowded.png" "keep-alive with $crowd idle connections open: CPU time per request (lower is better)" \
                 "ns per request" "$data" "CPU 0 busy ns/req" "server process ns/req"
             ;;
         pipelined)

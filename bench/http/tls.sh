@@ -483,7 +483,7 @@ cat <<EOF
 
 ÷nginx: zzz's median divided by nginx's; above 1 is better for the rows marked "more is better",
         below 1 for the others (CPU time, latency, memory).
-CPU0 ns, us: busy time of CPU 0 (user+nice+system+irq+softirq+steal in /proc/stat) during the run ÷ requests
+CPU0 ns, us: busy time of CPU 0 (user+nice+system+irq+softirq in /proc/stat; not steal) during the run ÷ requests
          or connections: the server plus the kernel's work for it. proc: the server's own CPU time
          (utime+stime of its processes) ÷ the same; the figure to trust on a busy machine.
 client CPU1 %: how busy CPU 1 (ab) was during the full-handshake run. Near 100 % while the server's CPU 0
