@@ -303,8 +303,42 @@ int tardy_watch_recv(tardy_watch *w, int fd, uint64_t deadline_ns, tardy_fn fn, 
  * the next call, until fn first waits for anything or returns: then they
  * are dropped and the buffer goes back to the runtime, so a buffer of
  * recv_buffer_size bytes (or a loop until -EAGAIN) is the way to get all.
+ * On an open stream (tardy_watch_stream), take() copies from the bytes
+ * the stream has received, which stay until read; -EAGAIN means none yet.
  * -EPERM outside a task, or when w was never started on this runtime. */
 ssize_t tardy_watch_take(tardy_watch *w, void *buf, size_t len);
+
+/* A receive stream: like tardy_watch_recv, except that on a driver that
+ * can (io_uring) the kernel keeps receiving into the runtime's
+ * receive-ahead buffers between wake-ups, with one multishot receive
+ * armed for the whole stream instead of one receive per wait. fn starts
+ * once per call, when bytes (or the end of stream, an error, the deadline
+ * or a cancel) arrive; tardy_watch_result() tells which, as for
+ * tardy_watch_recv. Calling it again after fn started waits for the next
+ * bytes, and starts fn at once if some already came.
+ * While the stream is open (from the first call until tardy_watch_stop),
+ * every read of the socket must go through tardy_watch_take or
+ * tardy_watch_read, which return its bytes in order; a plain receive on
+ * the socket would miss those the stream already took. Buffers of bytes
+ * not yet read stay with the stream (they are not dropped at a wait).
+ * Other drivers wait for POLLIN and read the socket directly. Same
+ * returns as tardy_watch_start. */
+int tardy_watch_stream(tardy_watch *w, int fd, uint64_t deadline_ns, tardy_fn fn, void *arg);
+
+/* Reads up to len bytes of an open stream (tardy_watch_stream) into buf,
+ * waiting for them under the task's deadline if none has arrived.
+ * Returns the bytes copied (> 0), 0 at end of stream, -ETIMEDOUT,
+ * -ECANCELED, another -errno of the socket's; -EPERM outside a task or
+ * when w is not a stream open on this runtime. */
+ssize_t tardy_watch_read(tardy_watch *w, void *buf, size_t len);
+
+/* Ends the stream: its unread bytes are dropped and their buffers go back
+ * to the runtime; on io_uring the multishot receive is cancelled and the
+ * calling task waits (briefly, not interruptibly) until the kernel has let
+ * go of it. Call it before closing the socket and before w is used again;
+ * w is then as if zeroed. A watch that is not an open stream is left
+ * alone. Returns 0; -EBUSY while w is pending (cancel it first). */
+int tardy_watch_stop(tardy_watch *w);
 
 /* Sleeps for `ns` nanoseconds. Returns 0. Sleeps that end at the same
  * instant wake in the order they were started. */

@@ -65,6 +65,7 @@ typedef struct tardy_op {
      * with give_back): set by the driver on completion to the bytes it
      * received, len to their count, ahead_id to pass to give_back. */
     uint32_t ahead_id;
+    bool more;                 /* TARDY_POLL_RECV_STREAM: still armed */
 
     /* Owned by the scheduler. */
     void *owner;
@@ -79,6 +80,15 @@ typedef struct tardy_op {
  * over in op->buf/op->len/op->ahead_id. Without bytes (none came, its
  * buffers ran out, end of stream, an error) it leaves op->buf NULL. */
 #define TARDY_POLL_RECV_AHEAD 0x1
+/* With TARDY_POLL_RECV_AHEAD: keep receiving (a multishot receive). The
+ * driver calls op->on_complete once per arrival with the raw result
+ * (bytes > 0 in op->buf/len/ahead_id, 0 end of stream, -errno) and sets
+ * op->more while the op stays armed; the call with op->more false is the
+ * last. Only for drivers with TARDY_DRIVER_RECV_STREAM in their flags. */
+#define TARDY_POLL_RECV_STREAM 0x2
+
+/* tardy_driver_ops.flags: the driver takes TARDY_POLL_RECV_STREAM. */
+#define TARDY_DRIVER_RECV_STREAM 0x1u
 
 /* Returned by submit when the operation will complete later. */
 #define TARDY_OP_PENDING INT64_MIN
@@ -92,8 +102,8 @@ typedef struct tardy_driver_params {
 
 struct tardy_driver_ops {
     const char *name;
-    unsigned flags; /* none defined yet: 0. (Deadlines are the scheduler's:
-                       it cancels an op whose deadline passed.) */
+    unsigned flags; /* TARDY_DRIVER_RECV_STREAM or 0. (Deadlines are the
+                       scheduler's: it cancels an op whose deadline passed.) */
 
     /* Creates one driver instance for the calling runtime thread. Returns 0
      * and sets *state, or -errno (-ENOSYS: not available on this kernel). */

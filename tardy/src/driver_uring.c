@@ -32,6 +32,7 @@
 #define ST_POLLING 0x2u  /* waiting on a poll before retrying after -EAGAIN */
 #define ST_CANCELED 0x8u
 #define ST_AHEAD 0x10u   /* a TARDY_POLL_RECV_AHEAD poll, issued as a receive */
+#define ST_STREAM 0x20u  /* with ST_AHEAD: TARDY_POLL_RECV_STREAM, a multishot receive */
 
 typedef struct uring_driver {
     struct io_uring ring;
@@ -255,7 +256,16 @@ static void uring_prep(struct io_uring_sqe *sqe, tardy_op *op)
         io_uring_prep_mkdirat(sqe, AT_FDCWD, op->path, op->mode);
         break;
     case TARDY_OP_POLL:
-        if (op->driver_state & ST_AHEAD) {
+        if (op->driver_state & ST_STREAM) {
+            /* Receive into buffers the kernel picks, each time data comes,
+             * until cancelled or out of buffers. (Not IORING_RECVSEND_POLL_FIRST:
+             * with it, an end of stream that comes with the last bytes on a
+             * Unix socket was never reported. An empty ring ends the receive
+             * at once instead, which the watch handles.) */
+            io_uring_prep_recv_multishot(sqe, op->fd, NULL, 0, 0);
+            sqe->flags |= IOSQE_BUFFER_SELECT;
+            sqe->buf_group = AHEAD_GROUP;
+        } else if (op->driver_state & ST_AHEAD) {
             /* Receive into a buffer the kernel picks once data is there;
              * poll first, since the socket was just drained. */
             io_uring_prep_recv(sqe, op->fd, NULL, 0, 0);
@@ -309,7 +319,7 @@ static int64_t uring_submit(void *state, tardy_op *op)
     op->driver_state = 0;
     if (op->kind == TARDY_OP_POLL && (op->flags & TARDY_POLL_RECV_AHEAD) && d->ahead_ring &&
         op->events == POLLIN)
-        op->driver_state = ST_AHEAD;
+        op->driver_state = ST_AHEAD | ((op->flags & TARDY_POLL_RECV_STREAM) ? ST_STREAM : 0);
     uring_issue(d, op);
     d->pending++;
     return TARDY_OP_PENDING;
@@ -324,20 +334,30 @@ static void uring_cancel(void *state, tardy_op *op)
     io_uring_sqe_set_data64(sqe, UD_IGNORE);
 }
 
+/* Hands the bytes of a receive-ahead CQE to op's owner (op->buf, len,
+ * ahead_id; true), or gives back a buffer that came without bytes. */
+static bool uring_ahead_bytes(uring_driver *d, tardy_op *op, int64_t res, unsigned cqe_flags)
+{
+    op->buf = NULL;
+    if (!(cqe_flags & IORING_CQE_F_BUFFER))
+        return false;
+    uint32_t id = cqe_flags >> IORING_CQE_BUFFER_SHIFT;
+    if (res <= 0) {
+        uring_give_back(d, id);
+        return false;
+    }
+    op->buf = d->ahead_mem + (size_t)id * d->ahead_size;
+    op->len = (size_t)res;
+    op->ahead_id = id;
+    return true;
+}
+
 /* A receive-ahead poll ended: bytes go to the owner, anything else
  * becomes readiness the owner will find out about by reading. */
 static int64_t uring_ahead_result(uring_driver *d, tardy_op *op, int64_t res, unsigned cqe_flags)
 {
-    if (cqe_flags & IORING_CQE_F_BUFFER) {
-        uint32_t id = cqe_flags >> IORING_CQE_BUFFER_SHIFT;
-        if (res > 0) {
-            op->buf = d->ahead_mem + (size_t)id * d->ahead_size;
-            op->len = (size_t)res;
-            op->ahead_id = id;
-            return POLLIN;
-        }
-        uring_give_back(d, id);
-    }
+    if (uring_ahead_bytes(d, op, res, cqe_flags))
+        return POLLIN;
     if (res == -ECANCELED)
         return res;
     if (res == -EBADF || res == -ENOTSOCK || res == -EFAULT)
@@ -349,6 +369,16 @@ static int64_t uring_ahead_result(uring_driver *d, tardy_op *op, int64_t res, un
 /* The CQE of one issue of op has arrived with result res. */
 static int uring_finish(uring_driver *d, tardy_op *op, int64_t res, unsigned cqe_flags)
 {
+    if (op->driver_state & ST_STREAM) {
+        /* One arrival of a multishot receive: the raw result, and whether
+         * the receive stays armed. */
+        uring_ahead_bytes(d, op, res, cqe_flags);
+        op->more = (cqe_flags & IORING_CQE_F_MORE) != 0;
+        if (!op->more)
+            d->pending--;
+        tardy_op_complete(op, res);
+        return 1;
+    }
     if (op->driver_state & ST_AHEAD) {
         d->pending--;
         tardy_op_complete(op, uring_ahead_result(d, op, res, cqe_flags));
@@ -476,7 +506,7 @@ static void uring_fini(void *state)
 
 const struct tardy_driver_ops tardy_driver_io_uring = {
     .name = "io_uring",
-    .flags = 0,
+    .flags = TARDY_DRIVER_RECV_STREAM,
     .init = uring_init,
     .fini = uring_fini,
     .submit = uring_submit,

@@ -201,6 +201,9 @@ void tardy_task_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
     case PARK_CHAN:
         tardy_chan_interrupt(t, err);
         break;
+    case PARK_STREAM:
+        tardy_watch_stream_interrupt(rt, t, err);
+        break;
     case PARK_JOIN: {
         task_rec *target = t->join_target;
         if (t->join_prev)
@@ -462,6 +465,13 @@ static int runtime_init(struct tardy_runtime *rt)
         err = tardy_timer_init(rt);
     if (err == 0)
         err = driver_open(rt, &run->config);
+    if (err == 0 && (rt->drv->flags & TARDY_DRIVER_RECV_STREAM) && run->config.recv_buffers) {
+        rt->ahead_links = calloc(run->config.recv_buffers, sizeof *rt->ahead_links);
+        if (!rt->ahead_links) {
+            rt->drv->fini(rt->drv_state);
+            err = -ENOMEM;
+        }
+    }
     if (err == 0) {
         err = registry_claim(rt);
     } else {
@@ -495,6 +505,8 @@ static void runtime_fini(struct tardy_runtime *rt)
     if (rt->drv_state)
         rt->drv->fini(rt->drv_state);
     rt->drv_state = NULL;
+    free(rt->ahead_links);
+    rt->ahead_links = NULL;
     tardy_timer_fini(rt);
     tardy_task_pool_fini(rt);
 }

@@ -42,7 +42,7 @@ typedef struct remote_msg {
 typedef enum task_state { TASK_FREE, TASK_READY, TASK_RUNNING, TASK_PARKED, TASK_DONE } task_state;
 
 /* What a parked task waits on; decides how to interrupt it. */
-typedef enum park_kind { PARK_NONE, PARK_OP, PARK_SLEEP, PARK_CHAN, PARK_JOIN } park_kind;
+typedef enum park_kind { PARK_NONE, PARK_OP, PARK_SLEEP, PARK_CHAN, PARK_JOIN, PARK_STREAM } park_kind;
 
 /* A timer of the heap, embedded in the task or watch it belongs to. */
 typedef enum timer_kind { TIMER_TASK, TIMER_WATCH } timer_kind;
@@ -89,6 +89,7 @@ typedef struct task_rec {
 
     tardy_op *op;                 /* PARK_OP */
     struct chan_waiter *chan_wait; /* PARK_CHAN */
+    struct watch_impl *stream_wait; /* PARK_STREAM */
 
     remote_node rnode; /* for wakes from other threads */
     tardy_stack stack;
@@ -121,6 +122,10 @@ struct tardy_runtime {
     size_t sched_stack_size;
 
     timer_node **heap;
+    /* Receive-ahead buffers queued on streams (tardy_watch_stream), by
+     * buffer id: NULL when the driver has no streams. */
+    struct ahead_link *ahead_links;
+    bool no_streams; /* the kernel refused a multishot receive */
     unsigned heap_len;
     unsigned heap_cap;
     uint64_t timer_seq;
@@ -198,6 +203,14 @@ int64_t tardy_timer_next(struct tardy_runtime *rt, uint64_t now);
 
 /* Watches (watch.c). */
 struct watch_impl;
+typedef struct ahead_link {
+    char *data;
+    uint32_t len;
+    uint32_t next; /* the next buffer id in its stream's queue, or AHEAD_NONE */
+} ahead_link;
+#define AHEAD_NONE UINT32_MAX
+/* A task parked in tardy_watch_read/stop is interrupted (deadline, cancel). */
+void tardy_watch_stream_interrupt(struct tardy_runtime *rt, task_rec *t, int err);
 void tardy_watch_timer_fired(struct tardy_runtime *rt, timer_node *n);
 void tardy_watch_backlog_run(struct tardy_runtime *rt);
 bool tardy_task_reserve(struct tardy_runtime *rt);

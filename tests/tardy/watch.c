@@ -449,14 +449,16 @@ static void dry_entry(void *arg)
         TT_CHECK_EQ(tardy_watch_recv(&d->w[i], d->sv[i][0], 0, dry_fire, (void *)(uintptr_t)i), 0);
 }
 
-Test(watch, recv_watch_without_buffers_left_still_delivers)
+/* Runs entry with one receive-ahead buffer for three sockets that all
+ * have 4 bytes waiting, and checks that each fn got its own. */
+static void dry_run(void (*entry)(void *))
 {
     struct dry d = {0};
     dry_state = &d;
     for (size_t i = 0; i < 3; i++)
         tt_socketpair(d.sv[i]);
     tardy_config cfg = {.threads = 1, .recv_buffers = 1};
-    TT_RUN(&cfg, dry_entry, &d);
+    TT_RUN(&cfg, entry, &d);
     for (size_t i = 0; i < 3; i++) {
         TT_EXPECT_EQ(d.took[i], 4);
         char want[4] = {'s', 'o', 'c', (char)('0' + i)};
@@ -464,6 +466,11 @@ Test(watch, recv_watch_without_buffers_left_still_delivers)
         close(d.sv[i][0]);
         close(d.sv[i][1]);
     }
+}
+
+Test(watch, recv_watch_without_buffers_left_still_delivers)
+{
+    dry_run(dry_entry);
 }
 
 /* recv_buffers = UINT_MAX: no receive-ahead, the bytes stay in the socket. */
@@ -538,6 +545,349 @@ Test(watch, recv_watch_take_misuse)
     TT_RUN(&cfg, eperm_entry, &s);
     TT_EXPECT_EQ(s.took[0], -EPERM);
     TT_EXPECT_EQ(s.took[2], -EPERM);
+    close(s.sv[0]);
+    close(s.sv[1]);
+}
+
+/* ---- receive streams (tardy_watch_stream / tardy_watch_read / stop) ------
+ * On io_uring one multishot receive stays armed for the stream's life, so
+ * bytes that arrive while fn runs are already out of the socket: every read
+ * must go through the watch, and must find them there, in order. */
+
+struct sstate {
+    int sv[2];
+    tardy_watch w;
+    int fires;
+    int result[4];
+    char got[128];
+    size_t got_len;
+    ssize_t read_ret[4];
+    ssize_t peeked;
+    int stop_ret;
+    int busy_ret[2];
+};
+
+static void stream_fire(void *arg);
+
+static void stream_collect(struct sstate *s, ssize_t n)
+{
+    TT_CHECK(n > 0);
+    if (n > 0)
+        s->got_len += (size_t)n;
+}
+
+static void stream_fire(void *arg)
+{
+    struct sstate *s = arg;
+    int k = s->fires++;
+    s->result[k] = tardy_watch_result(&s->w);
+    if (k == 0) {
+        stream_collect(s, tardy_watch_take(&s->w, s->got, sizeof s->got));
+        /* More bytes while this task runs, then a read that has to wait
+         * for them: the stream hands them over, in order. */
+        TT_CHECK_EQ(send(s->sv[1], " world", 6, 0), 6);
+        TT_CHECK_EQ(tardy_sleep(2 * TT_MS), 0);
+        receives_ahead();
+        s->peeked = peek(s->sv[0]);
+        s->read_ret[0] = tardy_watch_read(&s->w, s->got + s->got_len, sizeof s->got - s->got_len);
+        stream_collect(s, s->read_ret[0]);
+        /* Nothing more yet: take() says so, and the stream waits again. */
+        s->read_ret[1] = tardy_watch_take(&s->w, s->got, 1);
+        TT_CHECK_EQ(tardy_watch_stream(&s->w, s->sv[0], 0, stream_fire, s), 0);
+        return;
+    }
+    stream_collect(s, tardy_watch_take(&s->w, s->got + s->got_len, sizeof s->got - s->got_len));
+    s->stop_ret = tardy_watch_stop(&s->w);
+}
+
+static void stream_entry(void *arg)
+{
+    struct sstate *s = arg;
+    TT_CHECK_EQ(tardy_watch_stream(&s->w, s->sv[0], 0, stream_fire, s), 0);
+    TT_CHECK_EQ(tardy_watch_stream(&s->w, s->sv[0], 0, stream_fire, s), -EBUSY);
+    TT_CHECK_EQ(tardy_sleep(2 * TT_MS), 0);
+    TT_CHECK_EQ(s->fires, 0);
+    TT_CHECK_EQ(send(s->sv[1], "hello", 5, 0), 5);
+    TT_CHECK_EQ(tardy_sleep(10 * TT_MS), 0);
+    TT_CHECK_EQ(s->fires, 1);
+    TT_CHECK_EQ(send(s->sv[1], "!", 1, 0), 1);
+}
+
+Test(watch, stream_hands_over_every_byte_in_order)
+{
+    struct sstate s = {0};
+    tt_socketpair(s.sv);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, stream_entry, &s);
+    cr_expect_eq(s.fires, 2);
+    cr_expect(s.result[0] > 0 && s.result[1] > 0, "results %d %d", s.result[0], s.result[1]);
+    if (ahead)
+        TT_EXPECT_EQ(s.peeked, -EAGAIN); /* the stream had taken " world" */
+    TT_EXPECT_EQ(s.read_ret[0], 6);
+    TT_EXPECT_EQ(s.read_ret[1], -EAGAIN);
+    TT_EXPECT_EQ(s.got_len, 12);
+    cr_expect(memcmp(s.got, "hello world!", 12) == 0, "got %.12s", s.got);
+    TT_EXPECT_EQ(s.stop_ret, 0);
+    close(s.sv[0]);
+    close(s.sv[1]);
+}
+
+/* Bytes left unread stay with the stream across waits (unlike a receive
+ * watch's), so the next wait fires at once; then the end of stream. */
+static void keep_fire(void *arg)
+{
+    struct sstate *s = arg;
+    int k = s->fires++;
+    s->result[k] = tardy_watch_result(&s->w);
+    if (k == 0) {
+        stream_collect(s, tardy_watch_take(&s->w, s->got, 2));
+        TT_CHECK_EQ(tardy_yield(), 0);
+        TT_CHECK_EQ(tardy_watch_stream(&s->w, s->sv[0], 0, keep_fire, s), 0);
+        return;
+    }
+    s->read_ret[0] = tardy_watch_read(&s->w, s->got + s->got_len, sizeof s->got - s->got_len);
+    stream_collect(s, s->read_ret[0]);
+    s->read_ret[1] = tardy_watch_read(&s->w, s->got, sizeof s->got);
+    s->read_ret[2] = tardy_watch_take(&s->w, s->got, sizeof s->got);
+    s->stop_ret = tardy_watch_stop(&s->w);
+}
+
+static void keep_entry(void *arg)
+{
+    struct sstate *s = arg;
+    TT_CHECK_EQ(send(s->sv[1], "abcdef", 6, 0), 6);
+    TT_CHECK_EQ(shutdown(s->sv[1], SHUT_WR), 0);
+    TT_CHECK_EQ(tardy_watch_stream(&s->w, s->sv[0], 0, keep_fire, s), 0);
+}
+
+Test(watch, stream_keeps_unread_bytes_and_reports_end_of_stream)
+{
+    struct sstate s = {0};
+    tt_socketpair(s.sv);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, keep_entry, &s);
+    cr_expect_eq(s.fires, 2);
+    TT_EXPECT_EQ(s.read_ret[0], 4);
+    TT_EXPECT_EQ(s.read_ret[1], 0);
+    TT_EXPECT_EQ(s.read_ret[2], 0);
+    TT_EXPECT_EQ(s.got_len, 6);
+    cr_expect(memcmp(s.got, "abcdef", 6) == 0, "got %.6s", s.got);
+    TT_EXPECT_EQ(s.stop_ret, 0);
+    close(s.sv[0]);
+    close(s.sv[1]);
+}
+
+/* A read waits under the task's deadline; a pending stream's deadline and
+ * cancel start fn with -ETIMEDOUT and -ECANCELED; stop() refuses a pending
+ * stream, and a stream open on one socket refuses another. */
+static void limits_fire(void *arg)
+{
+    struct sstate *s = arg;
+    int k = s->fires++;
+    s->result[k] = tardy_watch_result(&s->w);
+    if (k == 0) {
+        tardy_deadline_set(tardy_now() + 5 * TT_MS);
+        s->read_ret[0] = tardy_watch_read(&s->w, s->got, sizeof s->got);
+        tardy_deadline_set(0);
+        TT_CHECK_EQ(tardy_watch_stream(&s->w, s->sv[0], 0, limits_fire, s), 0);
+        s->busy_ret[0] = tardy_watch_stop(&s->w);
+        TT_CHECK_EQ(tardy_watch_cancel(&s->w), 0);
+        return;
+    }
+    if (receives_ahead())
+        s->busy_ret[1] = tardy_watch_stream(&s->w, s->sv[1], 0, limits_fire, s);
+    s->stop_ret = tardy_watch_stop(&s->w);
+}
+
+static void limits_entry(void *arg)
+{
+    struct sstate *s = arg;
+    TT_CHECK_EQ(tardy_watch_stream(&s->w, s->sv[0], tardy_now() + 5 * TT_MS, limits_fire, s), 0);
+}
+
+Test(watch, stream_deadlines_cancel_and_misuse)
+{
+    struct sstate s = {0};
+    tt_socketpair(s.sv);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, limits_entry, &s);
+    cr_expect_eq(s.fires, 2);
+    TT_EXPECT_EQ(s.result[0], -ETIMEDOUT);
+    TT_EXPECT_EQ(s.read_ret[0], -ETIMEDOUT);
+    TT_EXPECT_EQ(s.busy_ret[0], -EBUSY);
+    TT_EXPECT_EQ(s.result[1], -ECANCELED);
+    /* Off io_uring a stream is a plain watch and never "open". */
+    if (ahead)
+        TT_EXPECT_EQ(s.busy_ret[1], -EBUSY);
+    TT_EXPECT_EQ(s.stop_ret, 0);
+    close(s.sv[0]);
+    close(s.sv[1]);
+}
+
+/* Two buffers and 30 streams opened, left with bytes unread and stopped,
+ * one after another on one socket: if stop() kept a buffer, the ring would
+ * run dry and bytes would stop arriving ahead. Then three streams at once
+ * with one buffer: the ones without a buffer still deliver. */
+struct scycle {
+    int sv[2];
+    tardy_watch w;
+    int round;
+    int not_ahead;
+    int bad_bytes;
+};
+
+static void scycle_fire(void *arg)
+{
+    struct scycle *c = arg;
+    if (receives_ahead() && peek(c->sv[0]) != -EAGAIN)
+        c->not_ahead++;
+    char b[2];
+    ssize_t n = tardy_watch_take(&c->w, b, 1); /* one of two bytes */
+    if (n != 1 || b[0] != (char)('a' + c->round % 26))
+        c->bad_bytes++;
+    TT_CHECK_EQ(tardy_watch_stop(&c->w), 0);
+    if (!ahead) {
+        /* The unread byte is still in the socket: drain it. */
+        TT_CHECK_EQ(recv(c->sv[0], b, 1, 0), 1);
+    }
+    if (++c->round < 30) {
+        char m[2] = {(char)('a' + c->round % 26), 'x'};
+        TT_CHECK_EQ(send(c->sv[1], m, 2, 0), 2);
+        TT_CHECK_EQ(tardy_watch_stream(&c->w, c->sv[0], 0, scycle_fire, c), 0);
+    }
+}
+
+static void scycle_entry(void *arg)
+{
+    struct scycle *c = arg;
+    TT_CHECK_EQ(send(c->sv[1], "ax", 2, 0), 2);
+    TT_CHECK_EQ(tardy_watch_stream(&c->w, c->sv[0], 0, scycle_fire, c), 0);
+}
+
+Test(watch, stream_stop_gives_its_buffers_back)
+{
+    struct scycle c = {0};
+    tt_socketpair(c.sv);
+    tardy_config cfg = {.threads = 1, .recv_buffers = 2};
+    TT_RUN(&cfg, scycle_entry, &c);
+    TT_EXPECT_EQ(c.round, 30);
+    TT_EXPECT_EQ(c.not_ahead, 0);
+    TT_EXPECT_EQ(c.bad_bytes, 0);
+    close(c.sv[0]);
+    close(c.sv[1]);
+}
+
+static void sdry_fire(void *arg)
+{
+    size_t i = (size_t)(uintptr_t)arg;
+    dry_state->took[i] = tardy_watch_read(&dry_state->w[i], dry_state->got[i], sizeof dry_state->got[i]);
+    TT_CHECK_EQ(tardy_watch_stop(&dry_state->w[i]), 0);
+}
+
+static void sdry_entry(void *arg)
+{
+    struct dry *d = arg;
+    for (size_t i = 0; i < 3; i++) {
+        char msg[4] = {'s', 'o', 'c', (char)('0' + i)};
+        TT_CHECK_EQ(send(d->sv[i][1], msg, 4, 0), 4);
+    }
+    for (size_t i = 0; i < 3; i++)
+        TT_CHECK_EQ(tardy_watch_stream(&d->w[i], d->sv[i][0], 0, sdry_fire, (void *)(uintptr_t)i), 0);
+}
+
+Test(watch, stream_without_buffers_left_still_delivers)
+{
+    dry_run(sdry_entry);
+}
+
+/* With the only buffer held by one stream's unread bytes, another stream
+ * on a quiet socket must wait, not wake for want of a buffer; when its
+ * bytes come it wakes and reads them from the socket. */
+struct squiet {
+    int a[2], b[2];
+    tardy_watch wa, wb;
+    int a_fires, b_fires;
+    int b_fires_early;
+    ssize_t b_read;
+    char got[8];
+};
+
+static void quiet_a(void *arg)
+{
+    struct squiet *q = arg;
+    q->a_fires++; /* leaves its byte unread: the stream keeps the buffer */
+}
+
+static void quiet_b(void *arg)
+{
+    struct squiet *q = arg;
+    q->b_fires++;
+    q->b_read = tardy_watch_read(&q->wb, q->got, sizeof q->got);
+    TT_CHECK_EQ(tardy_watch_stop(&q->wb), 0);
+    TT_CHECK_EQ(tardy_watch_stop(&q->wa), 0);
+}
+
+static void quiet_entry(void *arg)
+{
+    struct squiet *q = arg;
+    TT_CHECK_EQ(send(q->a[1], "A", 1, 0), 1);
+    TT_CHECK_EQ(tardy_watch_stream(&q->wa, q->a[0], 0, quiet_a, q), 0);
+    TT_CHECK_EQ(tardy_sleep(5 * TT_MS), 0);
+    TT_CHECK_EQ(q->a_fires, 1);
+    TT_CHECK_EQ(tardy_watch_stream(&q->wb, q->b[0], 0, quiet_b, q), 0);
+    TT_CHECK_EQ(tardy_sleep(20 * TT_MS), 0);
+    q->b_fires_early = q->b_fires;
+    TT_CHECK_EQ(send(q->b[1], "bee", 3, 0), 3);
+}
+
+Test(watch, stream_on_a_quiet_socket_waits_when_buffers_run_out)
+{
+    struct squiet q = {0};
+    tt_socketpair(q.a);
+    tt_socketpair(q.b);
+    tardy_config cfg = {.threads = 1, .recv_buffers = 1};
+    TT_RUN(&cfg, quiet_entry, &q);
+    TT_EXPECT_EQ(q.b_fires_early, 0);
+    TT_EXPECT_EQ(q.b_fires, 1);
+    TT_EXPECT_EQ(q.b_read, 3);
+    cr_expect(memcmp(q.got, "bee", 3) == 0);
+    close(q.a[0]);
+    close(q.a[1]);
+    close(q.b[0]);
+    close(q.b[1]);
+}
+
+/* The last bytes and the end of stream arrive together while the stream
+ * waits (a client that sends its request and half-closes): both come. */
+static void halfclose_fire(void *arg)
+{
+    struct sstate *s = arg;
+    s->fires++;
+    s->read_ret[0] = tardy_watch_read(&s->w, s->got, sizeof s->got);
+    s->read_ret[1] = tardy_watch_read(&s->w, s->got + 3, sizeof s->got - 3);
+    s->stop_ret = tardy_watch_stop(&s->w);
+}
+
+static void halfclose_entry(void *arg)
+{
+    struct sstate *s = arg;
+    TT_CHECK_EQ(tardy_watch_stream(&s->w, s->sv[0], tardy_now() + 2000 * TT_MS, halfclose_fire, s), 0);
+    TT_CHECK_EQ(tardy_sleep(2 * TT_MS), 0);
+    TT_CHECK_EQ(send(s->sv[1], "xyz", 3, 0), 3);
+    TT_CHECK_EQ(shutdown(s->sv[1], SHUT_WR), 0);
+}
+
+Test(watch, stream_end_of_stream_with_the_last_bytes)
+{
+    struct sstate s = {0};
+    tt_socketpair(s.sv);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, halfclose_entry, &s);
+    cr_expect_eq(s.fires, 1);
+    TT_EXPECT_EQ(s.read_ret[0], 3);
+    TT_EXPECT_EQ(s.read_ret[1], 0);
+    cr_expect(memcmp(s.got, "xyz", 3) == 0);
+    TT_EXPECT_EQ(s.stop_ret, 0);
     close(s.sv[0]);
     close(s.sv[1]);
 }

@@ -854,6 +854,32 @@ Test(http, silent_connection)
     server_stop(&s);
 }
 
+/* A client that sends its request and half-closes gets its answer, then
+ * the server sees the end of stream and closes at once, well before the
+ * idle timeout (on io_uring the end of stream comes through the
+ * connection's multishot receive, with the request's bytes or after). */
+Test(http, request_then_half_close)
+{
+    server s;
+    start_testserver(&s, (const char *const[]){"--idle-timeout-ms", "20000", NULL});
+    for (int together = 0; together < 2; together++) {
+        client c;
+        client_open(&c, s.port);
+        client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        if (!together)
+            usleep(20 * 1000);
+        cr_assert_eq(shutdown(c.fd, SHUT_WR), 0);
+        expect_ok_keepalive(&c, "Hello, World!");
+        uint64_t start = now_ms();
+        size_t extra = 0;
+        cr_assert(client_wait_closed(&c, HANG_GUARD_MS, &extra), "the half-closed connection stayed open");
+        cr_assert_eq(extra, 0, "bytes after the answer: %.*s", (int)c.len, c.buf);
+        cr_assert_lt(now_ms() - start, 10000, "closed only by the idle timeout");
+        client_close(&c);
+    }
+    server_stop(&s);
+}
+
 /* An idle keep-alive connection is closed after idle_timeout, silently. */
 Test(http, idle_keepalive_timeout)
 {

@@ -235,8 +235,9 @@ void zzz_conn_linger(zzz_conn *conn);
  * writes, in place of the per-call timeouts; 0 restores them. */
 void zzz_conn_set_deadline(zzz_conn *conn, uint64_t when_ns);
 
-/* The socket, for options (setsockopt) and addresses. Reading it directly
- * would miss bytes already in zzz_conn_buf. */
+/* The socket, for options (setsockopt) and addresses. Do not read it:
+ * on io_uring the connection's receive stream takes bytes out of the
+ * socket as they arrive, so only zzz_conn_read and friends see them all. */
 int zzz_conn_fd(const zzz_conn *conn);
 const struct sockaddr *zzz_conn_peer(const zzz_conn *conn, socklen_t *len);
 /* True once the server is shutting down: finish up and close. */

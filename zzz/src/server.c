@@ -335,6 +335,11 @@ static void conn_close(zzz_conn *c)
     zzz_worker *w = c->worker;
     conn_release_buffers(c, false);
     zzz_stream_close(c);
+    if (c->stream) {
+        /* Before the socket closes: the kernel lets go of the stream. */
+        tardy_watch_stop(&c->watch);
+        c->stream = false;
+    }
     if (c->fd >= 0) {
         if (tardy_runtime_self())
             tardy_close(c->fd);
@@ -372,7 +377,7 @@ static void conn_linger(zzz_conn *c)
     char scratch[4096];
     char *sink = c->in.data ? c->in.data : scratch;
     size_t sink_len = c->in.data ? c->in.cap : sizeof scratch;
-    while (tardy_recv(c->fd, sink, sink_len, 0) > 0) {
+    while (zzz_plain_recv(c, sink, sink_len) > 0) {
     }
     tardy_deadline_set(saved);
 }
@@ -388,8 +393,14 @@ static int conn_wait(zzz_conn *c, short events, uint64_t deadline)
     c->state = CONN_WAITING;
     c->wait_deadline = deadline;
     c->ahead = events == POLLIN && !c->worker->server->tls;
-    if (c->ahead)
-        return tardy_watch_recv(&c->watch, c->fd, deadline, conn_woken, c);
+    if (c->ahead) {
+        /* The stream stays open between requests: on io_uring one
+         * multishot receive serves the connection's whole life. */
+        int err = tardy_watch_stream(&c->watch, c->fd, deadline, conn_woken, c);
+        if (err == 0)
+            c->stream = true;
+        return err;
+    }
     return tardy_watch_start(&c->watch, c->fd, events, deadline, conn_woken, c);
 }
 
@@ -428,6 +439,7 @@ static void conn_serve(void *arg)
     zzz_conn *c = arg;
     zzz_worker *w = c->worker;
     zzz_server *s = w->server;
+again:
     c->state = CONN_ACTIVE;
     c->task = tardy_self();
     c->deadline = 0;
@@ -465,6 +477,12 @@ static void conn_serve(void *arg)
     /* Data already here (pipelined bytes, or a decrypted TLS record the
      * socket no longer shows): watch for writability, which fires at once. */
     short events = c->in.len > 0 || zzz_stream_pending(c) ? (POLLIN | POLLOUT) : POLLIN;
+    if (events != POLLIN && c->stream) {
+        /* An open stream cannot become a plain watch: let the others run,
+         * then serve the bytes here. */
+        tardy_yield();
+        goto again;
+    }
     if (conn_wait(c, events, idle_deadline) != 0)
         conn_close(c);
 }

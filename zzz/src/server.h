@@ -54,7 +54,9 @@ struct zzz_conn {
     int fd;
     conn_state state;
     bool linger; /* close it lingering (zzz_conn_linger) */
-    bool ahead;    /* its watch receives ahead (tardy_watch_recv) */
+    bool ahead;    /* its last wait was for bytes, received ahead */
+    bool stream;   /* its watch is an open receive stream
+                      (tardy_watch_stream): reads go through it */
     zzz_buf in;   /* data NULL when no buffer is held */
     zzz_buf out;
     size_t arena_used; /* scratch taken from the end of `out` (see zzz_conn_arena) */

@@ -15,13 +15,21 @@ int zzz_stream_open(zzz_conn *c)
     return 0;
 }
 
+ssize_t zzz_plain_recv(zzz_conn *c, void *buf, size_t len)
+{
+    /* An open receive stream may already hold the next bytes. */
+    if (c->stream)
+        return tardy_watch_read(&c->watch, buf, len);
+    return tardy_recv(c->fd, buf, len, 0);
+}
+
 ssize_t zzz_stream_recv(zzz_conn *c, void *buf, size_t len)
 {
 #ifdef ZZZ_HAVE_TLS
     if (c->tls)
         return zzz_tls_recv(c, buf, len);
 #endif
-    return tardy_recv(c->fd, buf, len, 0);
+    return zzz_plain_recv(c, buf, len);
 }
 
 static int plain_writev(zzz_conn *c, const struct iovec *iov_in, int iovcnt)

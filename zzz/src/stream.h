@@ -22,6 +22,9 @@ int zzz_stream_open(zzz_conn *conn);
  * the peer's FIN), -EPROTO on a broken TLS record, or the socket's -errno
  * (-ETIMEDOUT at the deadline). */
 ssize_t zzz_stream_recv(zzz_conn *conn, void *buf, size_t len);
+/* Receives from the socket itself (no TLS): through the connection's
+ * receive stream when one is open. Same returns as tardy_recv. */
+ssize_t zzz_plain_recv(zzz_conn *conn, void *buf, size_t len);
 
 /* Sends all the bytes or fails: 0, or -errno (-EPIPE, -ECONNRESET,
  * -ETIMEDOUT, -EPROTO). With TLS the data is sealed into records and
