@@ -406,6 +406,7 @@ measure_crowded() { # name port round
     measure crowded "$name" "$port" "$round"
     echo next >&"$outfd"
     wait "$ipid" || die "$name: idle.py failed after the crowded run (were its connections closed?): $(tail -3 "$log")"
+    kill -0 "$spid" 2>/dev/null || die "$name: the server died after the crowded run"
 }
 
 # Idle scenario: idle.py (on CPU 1) opens 1,000 keep-alive connections,
