@@ -1,7 +1,9 @@
 /* libFuzzer target for zzz/src/http/parse.c: every input is parsed as a
  * request head (with small limits, so they are hit, and with roomy ones)
- * and decoded as a chunked body in several ways, and the results are
- * checked against each other and against the contract in parse.h. */
+ * and decoded as a chunked body (the whole input, and what follows a head
+ * announcing one) in several ways, copying and discarding, under limits
+ * the data picks; the results are checked against each other and against
+ * the contract in parse.h. */
 #include "parse.h"
 
 #include <stdint.h>
@@ -81,79 +83,156 @@ static void check_head(const char *buf, size_t len, const http_limits *lim, size
     }
 }
 
-/* One decoding run: `piece` input bytes become available per call (0: all
- * at once), with `room` bytes of output per call. */
+/* Line ends in a head: a bare LF, or a CR followed by anything but LF, is
+ * refused as soon as it is in the bytes parsed, unless a whole head ended
+ * before it (then it is the body's). A CR at the very end waits. */
+static void check_line_ends(const char *buf, size_t len, const http_limits *lim)
+{
+    http_head h;
+    zzz_header fields[MAX_FIELDS];
+    const char *lf = NULL, *cr = NULL;
+    for (size_t i = 0; i < len && !(lf && cr); i++) {
+        if (!lf && buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r'))
+            lf = buf + i;
+        if (!cr && buf[i] == '\r' && i + 1 < len && buf[i + 1] != '\n')
+            cr = buf + i;
+    }
+    if (lf) {
+        size_t at = (size_t)(lf - buf);
+        if (parse(buf, at, lim, &h, fields) <= 0)
+            CHECK(parse(buf, at + 1, lim, &h, fields) < 0);
+    }
+    if (cr) {
+        size_t at = (size_t)(cr - buf);
+        if (parse(buf, at, lim, &h, fields) <= 0) {
+            CHECK(parse(buf, at + 1, lim, &h, fields) <= 0);
+            CHECK(parse(buf, at + 2, lim, &h, fields) < 0);
+        }
+    }
+}
+
+/* A small generator for split points, so one input tries many. */
+static uint32_t next_rand(uint32_t *state)
+{
+    uint32_t x = *state ? *state : 0x9e3779b9u;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *state = x;
+}
+
+/* How input is fed to the decoder: all at once (piece 0), `piece` bytes
+ * per call, or random pieces of 1 to 16 bytes (rand set). */
+typedef struct feed {
+    size_t first; /* bytes available to the first call (0: as piece says) */
+    size_t piece;
+    uint32_t rand;
+} feed;
+
+/* One decoding run, with `room` bytes of output per call, or discarding
+ * (out NULL). */
 typedef struct decoded {
-    ssize_t rc; /* bytes written, or -400 */
+    ssize_t rc; /* body bytes written (or counted), or the error */
     size_t consumed;
     bool done;
 } decoded;
 
-static decoded decode(const char *in, size_t len, char *out, size_t max_line, size_t piece,
+static decoded decode(const char *in, size_t len, char *out, const http_chunked *init, feed f,
                       size_t room)
 {
-    http_chunked st = {.max_line = max_line};
+    http_chunked st = *init;
     decoded d = {0, 0, false};
     size_t avail = 0;
-    for (;;) {
-        avail = piece == 0 || len - avail <= piece ? len : avail + piece;
+    for (bool start = true;; start = false) {
+        size_t step = f.rand ? 1 + next_rand(&f.rand) % 16 : f.piece;
+        if (start && f.first)
+            step = f.first;
+        avail = step == 0 || len - avail <= step ? len : avail + step;
         size_t consumed = 0;
         bool done = false;
         ssize_t n = http_chunked_decode(&st, in + d.consumed, avail - d.consumed, &consumed,
-                                        out + d.rc, room, &done);
+                                        out ? out + d.rc : NULL, out ? room : 0, &done);
+        CHECK(consumed <= avail - d.consumed);
+        d.consumed += consumed;
         if (n < 0) {
+            CHECK(n == -400 || (n == -413 && init->max_body) || n == -431);
+            CHECK(!done);
             d.rc = n;
-            CHECK(n == -400);
+            /* Sticky: the same status again, nothing consumed, not done. */
+            size_t again = 1;
+            bool done_again = true;
+            char spare[1];
+            CHECK(http_chunked_decode(&st, in + d.consumed, len - d.consumed, &again,
+                                      out ? spare : NULL, sizeof spare, &done_again) == n);
+            CHECK(again == 0 && !done_again);
             return d;
         }
-        CHECK((size_t)n <= room && consumed <= avail - d.consumed);
-        /* Never more written than consumed: what keeps in place safe. */
-        d.consumed += consumed;
+        if (out)
+            CHECK((size_t)n <= room);
         d.rc += n;
+        /* Never more written than consumed: what keeps in place safe. */
         CHECK((size_t)d.rc <= d.consumed);
+        if (init->max_body)
+            CHECK((uint64_t)d.rc <= init->max_body);
         d.done = done;
-        if (done || (avail == len && consumed == 0 && n == 0))
+        if (done) {
+            /* Done sticks too, and touches nothing after the body. */
+            size_t again = 1;
+            bool done_again = false;
+            CHECK(http_chunked_decode(&st, in + d.consumed, len - d.consumed, &again, NULL, 0,
+                                      &done_again) == 0);
+            CHECK(again == 0 && done_again);
             return d;
+        }
+        if (avail == len && consumed == 0 && n == 0)
+            return d; /* out of input */
     }
 }
 
-static void check_chunked(const char *data, size_t len, size_t max_line, size_t cut, size_t room)
+/* Every run of the same input, however fed, and copying or discarding,
+ * ends the same way: same status, same bytes consumed (an error at the
+ * same byte), same body. */
+static void check_same(decoded a, decoded b)
+{
+    CHECK(a.rc == b.rc && a.consumed == b.consumed && a.done == b.done);
+}
+
+static void check_chunked(const char *data, size_t len, const http_chunked *init, uint32_t seed,
+                          size_t room)
 {
     char *out = malloc(len + 1);
     char *copy = malloc(len + 1);
     CHECK(out && copy);
-    decoded whole = decode(data, len, out, max_line, 0, len);
+    feed all = {0, 0, 0};
+    decoded whole = decode(data, len, out, init, all, len);
+    check_same(decode(data, len, NULL, init, all, 0), whole);
 
     /* In place, in a buffer of exactly the input's size, so a write past
      * it is caught by AddressSanitizer. */
     char *exact = malloc(len ? len : 1);
     CHECK(exact);
     memcpy(exact, data, len);
-    decoded inplace = decode(exact, len, exact, max_line, 0, len);
-    CHECK(inplace.rc == whole.rc && inplace.done == whole.done);
+    check_same(decode(exact, len, exact, init, all, len), whole);
     if (whole.rc >= 0) {
-        CHECK(inplace.consumed == whole.consumed);
         CHECK(memcmp(exact, out, (size_t)whole.rc) == 0);
         CHECK(memcmp(exact + whole.consumed, data + whole.consumed, len - whole.consumed) == 0);
     }
     free(exact);
 
-    /* Split in two at a point the data chose, then dribbled, then with
-     * little room for output: the same outcome every time. */
-    decoded runs[] = {
-        decode(data, len, copy, max_line, cut ? cut : 1, len),
-        decode(data, len, copy, max_line, 1, len),
-        decode(data, len, copy, max_line, 0, room),
-    };
-    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
-        CHECK((runs[i].rc < 0) == (whole.rc < 0));
-        if (whole.rc >= 0) {
-            CHECK(runs[i].rc == whole.rc && runs[i].done == whole.done);
-            CHECK(runs[i].consumed == whole.consumed);
-        }
+    /* Split in two at a point the data chose, in random pieces, dribbled,
+     * with little room for output; each copying and discarding. */
+    size_t cut = len ? 1 + seed % len : 0;
+    feed feeds[] = {{cut, 0, 0}, {0, 0, seed | 1}, {0, 1, 0}};
+    for (size_t i = 0; i < sizeof feeds / sizeof feeds[0]; i++) {
+        decoded d = decode(data, len, copy, init, feeds[i], len);
+        check_same(d, whole);
+        if (whole.rc > 0)
+            CHECK(memcmp(copy, out, (size_t)whole.rc) == 0);
+        check_same(decode(data, len, NULL, init, feeds[i], 0), whole);
     }
-    /* The last run wrote the whole output too: compare it. */
-    if (whole.rc >= 0)
+    memset(copy, 0, len + 1);
+    check_same(decode(data, len, copy, init, feeds[1], room), whole);
+    if (whole.rc > 0)
         CHECK(memcmp(copy, out, (size_t)whole.rc) == 0);
     free(copy);
     free(out);
@@ -175,9 +254,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .max_target = 4096, .max_head_bytes = 8192, .max_headers = MAX_FIELDS};
     check_head(buf, size, &small, cut);
     check_head(buf, size, &roomy, cut);
+    check_line_ends(buf, size, &small);
+    check_line_ends(buf, size, &roomy);
 
-    size_t max_line = (seed >> 8) % 3 == 0 ? 0 : 8 + (seed >> 12) % 32;
-    check_chunked(buf, size, max_line, cut, 1 + (seed >> 20) % 7);
+    /* The decoder's limits: the defaults, or small ones the fuzzer can
+     * reach, each chosen by the data. */
+    http_chunked init = {0};
+    if ((seed >> 8) % 3)
+        init.max_line = 8 + (seed >> 10) % 32;
+    if ((seed >> 15) % 2)
+        init.max_body = 1 + (seed >> 16) % 64;
+    if ((seed >> 22) % 2)
+        init.max_trailers = 1 + (seed >> 23) % 4;
+    if ((seed >> 25) % 2)
+        init.max_trailer_bytes = 1 + (seed >> 26) % 48;
+    size_t room = 1 + (seed >> 20) % 7;
+
+    /* The input as a chunked body, and, after a head that announces one,
+     * what follows the head: where a real body comes from. */
+    check_chunked(buf, size, &init, seed, room);
+    http_head h;
+    zzz_header fields[MAX_FIELDS];
+    if (parse(buf, size, &roomy, &h, fields) > 0 && h.body == HTTP_BODY_CHUNKED)
+        check_chunked(buf + h.head_len, size - h.head_len, &init, seed >> 3, room);
 
     /* Percent-decoding never grows, in place or not. */
     char *dst = malloc(size + 1);

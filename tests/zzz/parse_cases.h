@@ -29,6 +29,11 @@ typedef struct parse_case {
     bool expect;
     size_t head_len; /* 0: the whole input */
     http_limits lim; /* all zero: 8192 / 16384 / 64 */
+    /* For errors: the length of the shortest prefix that already fails,
+     * every shorter one needing more (0: not checked). A bad byte must be
+     * refused when it arrives, not after a wait for bytes that would never
+     * make it right. */
+    size_t fail_at;
 } parse_case;
 
 #define R(s) .req = s, .req_len = sizeof(s) - 1
@@ -44,6 +49,12 @@ typedef struct parse_case {
 #define MORE(nm, s)                                                                                \
     {                                                                                              \
         .name = nm, R(s), .incomplete = true                                                       \
+    }
+/* Refused with st as soon as the last byte of `shown` is in; `rest` is
+ * what a client would send after it. */
+#define BAD_AT(nm, shown, rest, st)                                                                \
+    {                                                                                              \
+        .name = nm, R(shown rest), .status = (st), .fail_at = sizeof(shown) - 1                    \
     }
 #define OK(nm, s, ...)                                                                             \
     {                                                                                              \
@@ -133,16 +144,8 @@ static const parse_case parse_cases[] = {
     /* ---- valid: empty lines and line ends ---- */
     OK("leading CRLF", "\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", .method = "GET", .path = "/",
        .nh = 1),
-    OK("leading LFs", "\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", .method = "GET", .path = "/",
-       .nh = 1),
-    OK("mixed leading empty lines", "\r\n\n\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n",
-       .method = "GET", .path = "/", .nh = 1),
-    OK("LF-only lines", "GET / HTTP/1.1\nHost: h\nX: y\n\n", .method = "GET", .path = "/", .nh = 2,
-       .hn1 = "x", .hv1 = "y"),
-    OK("mixed CRLF and LF", "GET / HTTP/1.1\nHost: h\r\nX: y\n\r\n", .method = "GET", .path = "/",
-       .nh = 2, .hn1 = "x", .hv1 = "y"),
-    OK("LF after 1.0 version", "GET / HTTP/1.0\n\n", .method = "GET", .path = "/", .v10 = true,
-       .nh = 0),
+    OK("several leading CRLFs", "\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", .method = "GET",
+       .path = "/", .nh = 1),
     OK("pipelined requests: only the first", "GET /1" H11 "\r\nGET /2" H11 "\r\n", .method = "GET",
        .path = "/1", .nh = 1, .head_len = sizeof("GET /1" H11 "\r\n") - 1),
     OK("body bytes after the head", "PUT /f" H11 "Content-Length: 10\r\n\r\n0123456789",
@@ -280,7 +283,11 @@ static const parse_case parse_cases[] = {
     /* ---- incomplete ---- */
     MORE("nothing", ""),
     MORE("a CR", "\r"),
-    MORE("empty lines only", "\r\n\n\r\n"),
+    MORE("empty lines only", "\r\n\r\n"),
+    MORE("a CR after an empty line", "\r\n\r"),
+    MORE("a CR after a field value", "GET / HTTP/1.1\r\nHost: h\r"),
+    MORE("a CR after a 1.0 request-line", "GET / HTTP/1.0\r"),
+    MORE("a CR after a value's OWS", "GET / HTTP/1.1\r\nHost: h \t\r"),
     MORE("part of a method", "GE"),
     MORE("method and SP", "GET "),
     MORE("part of a target", "GET /ab"),
@@ -315,14 +322,15 @@ static const parse_case parse_cases[] = {
     BAD("two-digit major", "GET / HTTP/11.1\r\nHost: h\r\n\r\n", -400),
     BAD("letter as minor", "GET / HTTP/1.x\r\nHost: h\r\n\r\n", -400),
     BAD("comma as dot", "GET / HTTP/1,1\r\nHost: h\r\n\r\n", -400),
-    BAD("bare CR after version", "GET / HTTP/1.1\rHost: h\r\n\r\n", -400),
-    BAD("bare CR in leading empty line", "\rGET / HTTP/1.1\r\nHost: h\r\n\r\n", -400),
-    BAD("CR CR LF after version", "GET / HTTP/1.1\r\r\nHost: h\r\n\r\n", -400),
+    BAD_AT("bare CR after version", "GET / HTTP/1.1\rH", "ost: h\r\n\r\n", -400),
+    BAD_AT("CR CR LF after version", "GET / HTTP/1.1\r\r", "\nHost: h\r\n\r\n", -400),
     BAD("HTTP/0.9 simple request", "GET /\r\n", -400),
     BAD("HTTP/2.0", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", -505),
     BAD("HTTP/0.9 as a version", "GET / HTTP/0.9\r\n\r\n", -505),
     BAD("HTTP/3.0", "GET / HTTP/3.0\r\n", -505),
-    BAD("HTTP/9.9", "GET / HTTP/9.9\n", -505),
+    BAD("HTTP/9.9", "GET / HTTP/9.9\r\n", -505),
+    /* A malformed line end is found before the version is judged. */
+    BAD_AT("HTTP/9.9 with a bare LF", "GET / HTTP/9.9\n", "", -400),
     BAD("HTTP/2.0 with malformed line end", "GET / HTTP/2.0 \r\n", -400),
 
     /* ---- request-target errors ---- */
@@ -385,10 +393,59 @@ static const parse_case parse_cases[] = {
         -400),
     BAD("ESC in value", "GET /" H11 "X: \x1b[31m\r\n\r\n", -400),
     BAD("DEL in value", "GET /" H11 "X: a\x7f\r\n\r\n", -400),
-    BAD("bare CR in value", "GET /" H11 "X: a\rb\r\n\r\n", -400),
-    BAD("CR CR LF after value", "GET /" H11 "X: a\r\r\n\r\n", -400),
-    BAD("bare CR as final line", "GET /" H11 "\rX", -400),
-    BAD("bare CR in Host value", "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", -400),
+    BAD_AT("bare CR in value", "GET /" H11 "X: a\rb", "\r\n\r\n", -400),
+    BAD_AT("CR CR LF after value", "GET /" H11 "X: a\r\r", "\n\r\n", -400),
+    BAD_AT("bare CR as final line", "GET /" H11 "\rX", "", -400),
+    BAD_AT("bare CR in Host value", "GET / HTTP/1.1\r\nHost: a\rb", "\r\n\r\n", -400),
+
+    /* ---- line ends: CRLF and nothing else (parse.c's header comment) ----
+     * Each bare LF or bare CR fails at the byte that shows it, fed whole or
+     * byte by byte. These rows were once valid heads, when a bare LF was
+     * taken as a line end: "leading LFs", "LF-only lines", "mixed CRLF and
+     * LF", "LF after 1.0 version". */
+    BAD_AT("bare LF as a leading empty line", "\n", "GET / HTTP/1.1\r\nHost: h\r\n\r\n", -400),
+    BAD_AT("leading LFs", "\n", "\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", -400),
+    BAD_AT("bare LF after a leading CRLF", "\r\n\n", "GET / HTTP/1.1\r\nHost: h\r\n\r\n", -400),
+    BAD_AT("mixed leading empty lines", "\r\n\n", "\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", -400),
+    BAD_AT("bare LF ends the request-line", "GET / HTTP/1.1\n", "Host: h\r\n\r\n", -400),
+    BAD_AT("bare LF ends a 1.0 request-line", "GET / HTTP/1.0\n", "\r\n", -400),
+    BAD_AT("LF-only lines", "GET / HTTP/1.1\n", "Host: h\nX: y\n\n", -400),
+    BAD_AT("mixed CRLF and LF", "GET / HTTP/1.1\n", "Host: h\r\nX: y\n\r\n", -400),
+    BAD_AT("LF after 1.0 version", "GET / HTTP/1.0\n", "\n", -400),
+    BAD_AT("LF LF after the request-line", "GET / HTTP/1.1\n", "\n", -400),
+    BAD_AT("LF LF after a request-line with a long target",
+           "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.0\n", "\n", -400),
+    BAD_AT("bare LF ends a field line", "GET / HTTP/1.1\r\nHost: h\n", "\r\n", -400),
+    BAD_AT("bare LF ends a later field line", "GET /" H11 "X: y\n", "\r\n", -400),
+    BAD_AT("bare LF ends an empty field value", "GET /" H11 "X:\n", "\r\n", -400),
+    BAD_AT("bare LF after a value's OWS", "GET /" H11 "X: y \t\n", "\r\n", -400),
+    BAD_AT("bare LF ends a long field value",
+           "GET /" H11 "X: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", "\r\n", -400),
+    BAD_AT("bare LF inside a field value", "GET /" H11 "X: a\n", "b\r\n\r\n", -400),
+    BAD_AT("bare LF ends a field name", "GET /" H11 "X\n", ": y\r\n\r\n", -400),
+    BAD_AT("bare LF as the final empty line", "GET / HTTP/1.1\r\nHost: h\r\n\n", "", -400),
+    BAD_AT("bare LF as the final line of 1.0", "GET / HTTP/1.0\r\n\n", "", -400),
+    BAD_AT("LF LF after a field", "GET / HTTP/1.1\r\nHost: h\n", "\n", -400),
+    BAD_AT("bare LF after the method", "GET\n", "", -400),
+    BAD_AT("bare LF in the target", "GET /a\n", " HTTP/1.1\r\nHost: h\r\n\r\n", -400),
+    BAD_AT("bare LF after the target", "GET /\n", "", -400),
+    {.name = "bare LF as the final line with every field used",
+     R("GET / HTTP/1.1\r\nHost: h\r\n\n"),
+     .status = -400,
+     LIM(8192, 16384, 1),
+     .fail_at = sizeof("GET / HTTP/1.1\r\nHost: h\r\n\n") - 1},
+    BAD_AT("bare CR as a leading empty line", "\rG", "ET / HTTP/1.1\r\nHost: h\r\n\r\n", -400),
+    BAD_AT("bare CR after a leading CRLF", "\r\n\rG", "ET / HTTP/1.1\r\nHost: h\r\n\r\n", -400),
+    BAD_AT("CR CR LF as a leading empty line", "\r\r", "\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", -400),
+    BAD_AT("bare CR ends a 1.0 request-line", "GET / HTTP/1.0\r\r", "\n\r\n", -400),
+    BAD_AT("bare CR ends a field line", "GET / HTTP/1.1\r\nHost: h\rX", ": y\r\n\r\n", -400),
+    BAD_AT("bare CR after a value's OWS", "GET /" H11 "X: y \rZ", ": z\r\n\r\n", -400),
+    BAD_AT("bare CR ends a long field value",
+           "GET /" H11 "X: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\rZ", ": z\r\n\r\n", -400),
+    BAD_AT("CR CR LF as the final empty line", "GET / HTTP/1.1\r\nHost: h\r\n\r\r", "\n", -400),
+    BAD_AT("bare CR then LF LF", "GET / HTTP/1.1\r\nHost: h\r\n\r\r", "\n\n", -400),
+    BAD_AT("bare CR in a field name", "GET /" H11 "X\r", "\n: y\r\n\r\n", -400),
+    BAD_AT("bare CR after the method", "GET\r", "\n", -400),
 
     /* ---- framing errors ---- */
     BAD("Content-Length letters", "POST /" H11 "Content-Length: abc\r\n\r\n", -400),

@@ -9,9 +9,13 @@
  *
  * Choices where the RFCs leave room, all on the side of one reading of the
  * framing (request smuggling lives in the gaps between two parsers):
- *  - A bare LF ends a head line (RFC 9112 2.2 allows it); a CR not followed
- *    by LF is always an error. The chunked framing, where lenient parsers
- *    have been exploited, takes CRLF only.
+ *  - Every line of the head, and of the chunked framing, ends in CRLF; a
+ *    bare LF or a bare CR anywhere is 400, at the byte that shows it (a CR
+ *    that is the last byte received waits for its LF). RFC 9112 2.2 lets a
+ *    recipient take a bare LF as a line end, but a proxy in front of us
+ *    that does not would see one request where we see two: a server that
+ *    accepts what its proxy refuses or reads differently is a smuggling
+ *    target. The grammar itself says CRLF, so nothing valid is refused.
  *  - Transfer-Encoding together with Content-Length is refused (400), not
  *    resolved in favour of chunked, so no byte after a body can be read as
  *    the start of another request by one side and as body by the other.
@@ -27,8 +31,13 @@
  *  - A transfer-coding other than chunked is 501 (we decode none), unless
  *    chunked comes before it, which leaves the body's end unknowable: 400
  *    (RFC 9112 6.3).
- *  - Chunk extensions are checked against the grammar and ignored; trailer
- *    fields are checked like header fields and dropped.
+ *  - Chunk extensions are checked against the grammar (RFC 9112 7.1.1,
+ *    whitespace only around ';' and '=') and ignored; trailer fields are
+ *    checked like header fields, under the same kind of limits, and dropped.
+ *  - A chunk-size is hex digits and nothing else: no sign, no "0x", no
+ *    whitespace before it or before its CRLF, nothing past 64 bits. Limits
+ *    on the body count the sizes as declared, so a body too large is refused
+ *    at the digit that makes it so, before its data is read.
  */
 #include "parse.h"
 
@@ -505,19 +514,16 @@ int http_parse_head(const char *buf, size_t len, const http_limits *lim, http_he
             goto more;                                                                             \
     } while (0)
 
-    /* RFC 9112 2.2: empty lines before the request-line are ignored. */
+    /* RFC 9112 2.2: empty lines before the request-line are ignored. A
+     * bare LF here is no empty line: it fails as the method's first byte. */
     for (;;) {
         NEED(1);
-        if (*p == '\n') {
-            p++;
-        } else if (*p == '\r') {
-            NEED(2);
-            if (p[1] != '\n')
-                return -400;
-            p += 2;
-        } else {
+        if (*p != '\r')
             break;
-        }
+        NEED(2);
+        if (p[1] != '\n')
+            return -400;
+        p += 2;
     }
 
     /* request-line = method SP request-target SP HTTP-version CRLF */
@@ -573,16 +579,12 @@ int http_parse_head(const char *buf, size_t len, const http_limits *lim, http_he
             return -400;
         minor = *p++ - '0';
         NEED(1);
-        if (*p == '\r') {
-            NEED(2);
-            if (p[1] != '\n')
-                return -400;
-            p += 2;
-        } else if (*p == '\n') {
-            p++;
-        } else {
+        if (*p != '\r')
             return -400;
-        }
+        NEED(2);
+        if (p[1] != '\n')
+            return -400;
+        p += 2;
         if (major != 1)
             return -505;
         if (minor > 1)
@@ -601,7 +603,7 @@ int http_parse_head(const char *buf, size_t len, const http_limits *lim, http_he
     out->version_minor = minor;
     out->host = mkstr(target, 0);
 
-    /* field-line = field-name ":" OWS field-value OWS, then CRLF or LF */
+    /* field-line = field-name ":" OWS field-value OWS, then CRLF */
     head_facts facts = {0};
     unsigned count = 0;
     for (;;) {
@@ -613,15 +615,14 @@ int http_parse_head(const char *buf, size_t len, const http_limits *lim, http_he
             p += 2;
             break;
         }
-        if (*p == '\n') {
-            p++;
-            break;
-        }
-        if (count == lim->max_headers)
+        /* Only what starts a field can be one too many; anything else, a
+         * bare LF as the final line included, is malformed whatever the
+         * count. */
+        if (count == lim->max_headers && (cls[*p] & C_TCHAR))
             return -431;
         /* A line starting with SP or HTAB (obs-fold, or whitespace after the
          * request-line) has an empty name and fails here, as does any
-         * whitespace between the name and the colon. */
+         * whitespace between the name and the colon, and a bare LF. */
         const unsigned char *name = p;
         p = skip_class(p, end, C_TCHAR);
         NEED(1);
@@ -633,16 +634,12 @@ int http_parse_head(const char *buf, size_t len, const http_limits *lim, http_he
         p = skip_value(p, end);
         NEED(1);
         const unsigned char *value_end = p;
-        if (*p == '\r') {
-            NEED(2);
-            if (p[1] != '\n')
-                return -400;
-            p += 2;
-        } else if (*p == '\n') {
-            p++;
-        } else {
-            return -400; /* a CTL, DEL or NUL */
-        }
+        if (*p != '\r')
+            return -400; /* a CTL, DEL, NUL or bare LF */
+        NEED(2);
+        if (p[1] != '\n')
+            return -400;
+        p += 2;
         while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
             value_end--;
         out->headers[count].name = mkstr(name, name_len);
@@ -686,13 +683,13 @@ more:
  *   chunk      = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
  *   chunk-ext  = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )
  *   last-chunk = 1*("0") [ chunk-ext ] CRLF
- *   trailer-section CRLF
+ *   trailer-section CRLF, the trailer section being *( field-line CRLF )
  * One state per place in that grammar, so the decoder stops and resumes
- * at any byte. */
+ * at any byte. The failed states come last: they keep their status. */
 enum {
     CH_SIZE_START = 0, /* zero-initialised state: before a chunk-size */
     CH_SIZE,           /* in chunk-size */
-    CH_EXT,            /* after the size or an extension: ';', BWS or CR */
+    CH_EXT,            /* after the size or a quoted value: ';', BWS or CR */
     CH_EXT_WS,         /* in BWS there: ';' must follow */
     CH_EXT_NAME_START, /* after ';' */
     CH_EXT_NAME,
@@ -707,16 +704,25 @@ enum {
     CH_DATA_LF,
     CH_TRAILER_START, /* start of a trailer field or of the final CRLF */
     CH_TRAILER_NAME,
-    CH_TRAILER_VALUE,
+    CH_TRAILER_VALUE, /* OWS field-value OWS: the head's value bytes */
     CH_TRAILER_LF,
     CH_FINAL_LF,
     CH_DONE,
-    CH_ERROR,
+    CH_FAIL_400,
+    CH_FAIL_413,
+    CH_FAIL_431,
 };
 
-/* The trailer section may hold this many times max_line bytes: with the
- * default, 16 KiB, as much as a head. */
-#define TRAILER_LINES 4
+/* The trailer limits default to the head's (http_limits' usual values):
+ * trailers are header fields that come late, and cost what they cost. */
+#define DEFAULT_MAX_LINE 4096
+#define DEFAULT_MAX_TRAILERS 64
+#define DEFAULT_MAX_TRAILER_BYTES (16 * 1024)
+
+static ssize_t chunked_status(int state)
+{
+    return state == CH_FAIL_413 ? -413 : state == CH_FAIL_431 ? -431 : -400;
+}
 
 ssize_t http_chunked_decode(http_chunked *st, const char *in, size_t in_len, size_t *consumed,
                             char *out, size_t out_cap, bool *done)
@@ -724,21 +730,29 @@ ssize_t http_chunked_decode(http_chunked *st, const char *in, size_t in_len, siz
     const unsigned char *p = (const unsigned char *)in;
     const unsigned char *end = p + in_len;
     size_t written = 0;
-    size_t max_line = st->max_line ? st->max_line : 4096;
+    size_t max_line = st->max_line ? st->max_line : DEFAULT_MAX_LINE;
+    unsigned max_trailers = st->max_trailers ? st->max_trailers : DEFAULT_MAX_TRAILERS;
+    size_t max_trailer_bytes =
+        st->max_trailer_bytes ? st->max_trailer_bytes : DEFAULT_MAX_TRAILER_BYTES;
     int state = st->state;
 
-    while (p < end && state != CH_DONE && state != CH_ERROR) {
+    while (p < end && state < CH_DONE) {
         if (state == CH_DATA) {
+            /* chunk_left > 0 here, so this always takes a byte or more,
+             * unless out is full. */
             size_t n = (size_t)(end - p);
             if (n > st->chunk_left)
                 n = (size_t)st->chunk_left;
-            if (n > out_cap - written)
-                n = out_cap - written;
-            if (n == 0)
-                break; /* out is full */
-            /* out <= in and every byte copied was consumed first, so with
-             * one buffer the write trails the read and never overtakes it. */
-            memmove(out + written, p, n);
+            if (out) {
+                if (n > out_cap - written)
+                    n = out_cap - written;
+                if (n == 0)
+                    break; /* out is full */
+                /* out <= in and every byte copied was consumed first, so
+                 * with one buffer the write trails the read and never
+                 * overtakes it. */
+                memmove(out + written, p, n);
+            }
             written += n;
             p += n;
             st->chunk_left -= n;
@@ -746,31 +760,25 @@ ssize_t http_chunked_decode(http_chunked *st, const char *in, size_t in_len, siz
                 state = CH_DATA_CR;
             continue;
         }
+        int from = state;
         unsigned char c = *p++;
         /* Size and extension bytes, before the CR, count against max_line. */
         if (state <= CH_EXT_QUOTED_ESC && c != '\r' && ++st->line_len > max_line)
-            goto fail;
-        if (state >= CH_TRAILER_START) {
-            if (++st->trailer_bytes > TRAILER_LINES * max_line)
-                goto fail;
-            if (state == CH_TRAILER_NAME || state == CH_TRAILER_VALUE) {
-                if (c != '\r' && ++st->line_len > max_line)
-                    goto fail;
-            }
-        }
+            goto fail_400;
         /* The first byte after the size's digits belongs to what follows. */
         if (state == CH_SIZE && !(cls[c] & C_HEX))
             state = CH_EXT;
         switch (state) {
         case CH_SIZE_START:
+            /* No sign, no "0x", no whitespace: a hex digit or nothing. */
             if (!(cls[c] & C_HEX))
-                goto fail;
+                goto fail_400;
             st->chunk_left = HEXVAL(c);
             state = CH_SIZE;
             break;
         case CH_SIZE:
             if (st->chunk_left > (UINT64_MAX >> 4))
-                goto fail;
+                goto fail_400; /* past 64 bits */
             st->chunk_left = (st->chunk_left << 4) | HEXVAL(c);
             break;
         case CH_EXT:
@@ -781,19 +789,20 @@ ssize_t http_chunked_decode(http_chunked *st, const char *in, size_t in_len, siz
             else if (c == '\r')
                 state = CH_SIZE_LF;
             else
-                goto fail;
+                goto fail_400;
             break;
         case CH_EXT_WS:
+            /* BWS belongs before a ';', never before the CRLF. */
             if (c == ';')
                 state = CH_EXT_NAME_START;
             else if (c != ' ' && c != '\t')
-                goto fail;
+                goto fail_400;
             break;
         case CH_EXT_NAME_START:
             if (cls[c] & C_TCHAR)
                 state = CH_EXT_NAME;
             else if (c != ' ' && c != '\t')
-                goto fail;
+                goto fail_400; /* a bare ';' */
             break;
         case CH_EXT_NAME:
             if (cls[c] & C_TCHAR)
@@ -807,7 +816,7 @@ ssize_t http_chunked_decode(http_chunked *st, const char *in, size_t in_len, siz
             else if (c == '\r')
                 state = CH_SIZE_LF;
             else
-                goto fail;
+                goto fail_400;
             break;
         case CH_EXT_NAME_WS:
             if (c == '=')
@@ -815,7 +824,7 @@ ssize_t http_chunked_decode(http_chunked *st, const char *in, size_t in_len, siz
             else if (c == ';')
                 state = CH_EXT_NAME_START;
             else if (c != ' ' && c != '\t')
-                goto fail;
+                goto fail_400;
             break;
         case CH_EXT_VAL_START:
             if (c == '"')
@@ -823,7 +832,7 @@ ssize_t http_chunked_decode(http_chunked *st, const char *in, size_t in_len, siz
             else if (cls[c] & C_TCHAR)
                 state = CH_EXT_VAL_TOKEN;
             else if (c != ' ' && c != '\t')
-                goto fail;
+                goto fail_400;
             break;
         case CH_EXT_VAL_TOKEN:
             if (cls[c] & C_TCHAR)
@@ -835,7 +844,7 @@ ssize_t http_chunked_decode(http_chunked *st, const char *in, size_t in_len, siz
             else if (c == '\r')
                 state = CH_SIZE_LF;
             else
-                goto fail;
+                goto fail_400;
             break;
         case CH_EXT_QUOTED:
             if (c == '"')
@@ -843,80 +852,100 @@ ssize_t http_chunked_decode(http_chunked *st, const char *in, size_t in_len, siz
             else if (c == '\\')
                 state = CH_EXT_QUOTED_ESC;
             else if (!(cls[c] & C_QDTEXT))
-                goto fail;
+                goto fail_400;
             break;
         case CH_EXT_QUOTED_ESC:
             if (!(cls[c] & C_VALUE))
-                goto fail;
+                goto fail_400;
             state = CH_EXT_QUOTED;
             break;
         case CH_SIZE_LF:
             if (c != '\n')
-                goto fail;
+                goto fail_400;
             st->line_len = 0;
+            st->body_total += st->chunk_left;
             state = st->chunk_left ? CH_DATA : CH_TRAILER_START;
             break;
         case CH_DATA_CR:
             if (c != '\r')
-                goto fail;
+                goto fail_400;
             state = CH_DATA_LF;
             break;
         case CH_DATA_LF:
             if (c != '\n')
-                goto fail;
+                goto fail_400;
             state = CH_SIZE_START;
             break;
         case CH_TRAILER_START:
             /* Trailer fields follow the rules of header fields (no
-             * obs-fold, no space before the colon); their values are
-             * checked and dropped. */
+             * obs-fold, no space before the colon); they are checked and
+             * dropped. Only a name's first byte starts one more field. */
             if (c == '\r') {
                 state = CH_FINAL_LF;
             } else if (cls[c] & C_TCHAR) {
-                st->line_len = 1;
+                if (++st->trailer_count > max_trailers)
+                    goto fail_431;
                 state = CH_TRAILER_NAME;
             } else {
-                goto fail;
+                goto fail_400;
             }
             break;
         case CH_TRAILER_NAME:
             if (c == ':')
                 state = CH_TRAILER_VALUE;
             else if (!(cls[c] & C_TCHAR))
-                goto fail;
+                goto fail_400;
             break;
         case CH_TRAILER_VALUE:
             if (c == '\r')
                 state = CH_TRAILER_LF;
             else if (!(cls[c] & C_VALUE))
-                goto fail;
+                goto fail_400;
             break;
         case CH_TRAILER_LF:
             if (c != '\n')
-                goto fail;
+                goto fail_400;
             state = CH_TRAILER_START;
             break;
         case CH_FINAL_LF:
             if (c != '\n')
-                goto fail;
+                goto fail_400;
             state = CH_DONE;
             break;
         default:
-            goto fail;
+            goto fail_400;
         }
+        /* A size's digits are checked against max_body as they come: the
+         * sizes so far plus this one, which only grows. body_total <=
+         * max_body holds while nothing failed, so this cannot wrap. */
+        if (state == CH_SIZE && st->max_body && st->chunk_left > st->max_body - st->body_total)
+            goto fail_413;
+        /* The bytes of trailer field lines, their CRLFs included (not the
+         * final CRLF), count once they are known to be well-formed. */
+        if (from >= CH_TRAILER_START && from <= CH_TRAILER_LF && state != CH_FINAL_LF &&
+            ++st->trailer_bytes > max_trailer_bytes)
+            goto fail_431;
     }
     st->state = state;
     *consumed = (size_t)(p - (const unsigned char *)in);
     *done = state == CH_DONE;
-    if (state == CH_ERROR)
-        return -400;
+    if (state > CH_DONE)
+        return chunked_status(state);
     return (ssize_t)written;
 
+fail_400:
+    state = CH_FAIL_400;
+    goto fail;
+fail_413:
+    state = CH_FAIL_413;
+    goto fail;
+fail_431:
+    state = CH_FAIL_431;
 fail:
-    st->state = CH_ERROR;
+    st->state = state;
     *consumed = (size_t)(p - (const unsigned char *)in);
     *done = false;
-    return -400;
+    return chunked_status(state);
 }
 
 /* ---- helpers ------------------------------------------------------------- */
