@@ -36,10 +36,14 @@ typedef struct zzz_conn zzz_conn;
 
 /* What a protocol does with a connection after serving what arrived. */
 typedef enum zzz_next {
-    ZZZ_CLOSE = 0, /* close it */
-    ZZZ_WAIT = 1,  /* hand it back: the server watches it, holding no task,
-                      stack or buffer, and calls on_conn again when bytes
-                      arrive (or closes it after idle_timeout_ms) */
+    ZZZ_CLOSE = 0, /* close it (see zzz_conn_close_mode for how) */
+    ZZZ_WAIT = 1,  /* hand it back: the server watches it, holding no task
+                      or stack, and calls on_conn again when more bytes
+                      arrive (or closes it after idle_timeout_ms, or at the
+                      time given to zzz_conn_wait_until). Bytes left in the
+                      receive buffer are kept, as an unfinished message
+                      whose rest is awaited: they are not served again
+                      until more arrive. */
 } zzz_next;
 
 /* Serves a connection: runs in its own task. Called when a new
@@ -52,6 +56,14 @@ typedef zzz_next (*zzz_on_conn_fn)(zzz_conn *conn, void *user);
  * just before the server closes it (HTTP answers 503 here). It must not
  * block for long: it runs on the accepting task. fd is non-blocking. */
 typedef void (*zzz_on_refuse_fn)(int fd, void *user);
+
+/* Called instead of on_conn when a waiting connection has bytes to serve
+ * while active_limit connections are being served already (every task is
+ * busy with a handler). It runs in one of a few tasks kept in reserve for
+ * this and must be quick: answer and return ZZZ_CLOSE (HTTP sends 503
+ * with Retry-After), or ZZZ_WAIT to be called again when more bytes
+ * come. NULL: on_conn runs anyway, as soon as a task is free. */
+typedef zzz_next (*zzz_on_busy_fn)(zzz_conn *conn, void *user);
 
 /* ---- TLS (through BearSSL; see zzz_server_config.tls) ------------------ */
 
@@ -88,7 +100,9 @@ typedef struct zzz_tls_config {
     unsigned session_cache_size;   /* sessions remembered per thread
                                       (about 100 bytes each); 0: 1024 */
     uint32_t handshake_timeout_ms; /* from the first byte to a finished
-                                      handshake; 0: 10 s */
+                                      handshake; 0: 10 s. Between the
+                                      client's flights the connection
+                                      waits holding no task. */
     size_t record_size;            /* plaintext bytes per record sent, 512
                                       to 16384; 0: 16384 */
     uint32_t idle_trim_ms;         /* a connection idle this long gives its
@@ -106,6 +120,7 @@ typedef struct zzz_server_config {
     unsigned conn_limit;       /* open connections per thread; 0: 1024 */
     unsigned active_limit;     /* connections served at once per thread
                                   (tasks, stacks and buffers in the pools);
+                                  past it, bytes that arrive go to on_busy;
                                   0: min(conn_limit, 256) */
     unsigned backlog;          /* listen backlog; 0: 1024 */
     size_t read_buffer_size;   /* per active connection; 0: 16 KiB */
@@ -118,8 +133,16 @@ typedef struct zzz_server_config {
     bool serve_on_open;        /* run on_conn at accept, before any byte
                                   arrives (for protocols where the server
                                   speaks first); it then holds a task */
-    uint32_t read_timeout_ms;  /* zzz_conn_read waits at most; 0: 30 s */
-    uint32_t write_timeout_ms; /* zzz_conn_write waits at most; 0: 30 s */
+    uint32_t read_timeout_ms;  /* a read waits at most this for its first
+                                  byte; 0: 30 s */
+    uint32_t write_timeout_ms; /* a write fails when the peer has taken no
+                                  byte for this long (counted from the last
+                                  progress, as a slow but steady reader is
+                                  never cut); 0: 30 s */
+    uint32_t write_min_rate;   /* bytes per second a write call must average
+                                  once it has run write_timeout_ms (a peer
+                                  that takes a byte now and then is cut);
+                                  0: no minimum */
     uint32_t drain_timeout_ms; /* graceful shutdown waits at most; 0: 10 s */
     uint32_t linger_timeout_ms; /* a lingering close (zzz_conn_linger) reads
                                   and drops the client's bytes for at most;
@@ -129,7 +152,8 @@ typedef struct zzz_server_config {
     tardy_driver_kind driver;  /* as tardy_config.driver */
     zzz_on_conn_fn on_conn;    /* required */
     zzz_on_refuse_fn on_refuse;
-    void *user;                /* passed to on_conn and on_refuse */
+    zzz_on_busy_fn on_busy;
+    void *user;                /* passed to on_conn, on_refuse and on_busy */
     /* Called once when the server is up, from its first runtime, with the
      * name of the I/O driver in use (to print "listening on ..."). */
     void (*on_start)(zzz_server *server, const char *driver, void *start_arg);
@@ -187,9 +211,11 @@ void zzz_server_destroy(zzz_server *server);
  * not yet consumed. on_conn may find bytes here at its start: the ones that
  * woke the connection, received ahead by the driver (io_uring), so read
  * through the calls below, not from zzz_conn_fd, which would miss them.
- * It is borrowed from a pool while on_conn runs; when
- * on_conn returns ZZZ_WAIT with len == 0 it goes back to the pool, and
- * with len > 0 (pipelined bytes) the connection keeps it. */
+ * It is borrowed from a pool while on_conn runs (read_buffer_size bytes);
+ * when on_conn returns ZZZ_WAIT with len == 0 it goes back to the pool,
+ * and with len > 0 (an unfinished message) the connection keeps the bytes,
+ * in a small buffer when they fit one, so that many slow clients with
+ * half a message each cost little memory. */
 typedef struct zzz_buf {
     char *data;
     size_t len;
@@ -203,6 +229,17 @@ zzz_buf *zzz_conn_buf(zzz_conn *conn);
  * read_timeout_ms (or the deadline given with zzz_conn_set_deadline). */
 ssize_t zzz_conn_fill(zzz_conn *conn);
 
+/* zzz_conn_fill without waiting: appends what has already arrived.
+ * Returns the count (> 0), 0 at end of stream, -EAGAIN when nothing is
+ * there yet, -ENOBUFS when the buffer is full, or another -errno. */
+ssize_t zzz_conn_fill_now(zzz_conn *conn);
+
+/* When the oldest byte now in the receive buffer arrived (tardy_now
+ * clock), counted across waits; bytes left behind by zzz_conn_consume
+ * count from that call. 0 when the buffer is empty. A protocol bounds a
+ * message that arrives slowly with it (HTTP: header_timeout_ms). */
+uint64_t zzz_conn_buf_since(const zzz_conn *conn);
+
 /* Drops the first n bytes of the buffer. */
 void zzz_conn_consume(zzz_conn *conn, size_t n);
 
@@ -210,8 +247,9 @@ void zzz_conn_consume(zzz_conn *conn, size_t n);
  * Returns the count, 0 at end of stream, -ETIMEDOUT. */
 ssize_t zzz_conn_read(zzz_conn *conn, void *buf, size_t len);
 
-/* Sends all of it or fails: 0, -ETIMEDOUT after write_timeout_ms,
- * -EPIPE / -ECONNRESET when the peer went away. */
+/* Sends all of it or fails: 0, -ETIMEDOUT when the peer took nothing for
+ * write_timeout_ms (or fell under write_min_rate), -EPIPE / -ECONNRESET
+ * when the peer went away. */
 int zzz_conn_write(zzz_conn *conn, const void *data, size_t len);
 int zzz_conn_writev(zzz_conn *conn, const struct iovec *iov, int iovcnt);
 
@@ -222,14 +260,49 @@ zzz_buf *zzz_conn_outbuf(zzz_conn *conn);
 int zzz_conn_out(zzz_conn *conn, const void *data, size_t len);
 int zzz_conn_flush(zzz_conn *conn);
 
-/* Asks for a lingering close when on_conn next returns ZZZ_CLOSE: for an
- * answer sent while the client may still be sending (an error before its
- * whole request body was read). The server then sends what is pending,
- * ends its side (close_notify with TLS, then FIN) and reads and drops what
+/* Bytes this connection has handed to its stream so far (flushed output
+ * and direct writes). A protocol compares two readings to learn whether
+ * any part of an answer has left: until then, it may still take the answer
+ * back by cutting zzz_conn_outbuf()->len to where the answer began. */
+uint64_t zzz_conn_sent(const zzz_conn *conn);
+
+/* How the connection closes when on_conn next returns ZZZ_CLOSE. */
+typedef enum zzz_close {
+    /* Send what is pending, end our side, and linger (below) when client
+     * bytes are left unread: in the receive buffer, or already arrived. */
+    ZZZ_CLOSE_AUTO = 0,
+    /* Always linger: the client may still be sending (an error before its
+     * whole request body was read). */
+    ZZZ_CLOSE_LINGER,
+    /* Send what is pending and close without lingering (a client that
+     * stalled is not waited for). */
+    ZZZ_CLOSE_NOW,
+    /* Drop what is pending and reset the connection (RST): for an answer
+     * cut short whose end the client could otherwise take for complete. */
+    ZZZ_CLOSE_RESET,
+} zzz_close;
+
+/* Sets how the connection closes (default ZZZ_CLOSE_AUTO; each on_conn
+ * call starts at the default). A lingering close sends what is pending,
+ * ends our side (close_notify with TLS, then FIN) and reads and drops what
  * still arrives until the client closes or linger_timeout_ms passes, so
- * the client reads the answer instead of a connection reset. Not done
- * during a graceful shutdown. HTTP asks for it itself. */
+ * the client reads the answer instead of a connection reset destroying it.
+ * No lingering during a graceful shutdown. */
+void zzz_conn_close_mode(zzz_conn *conn, zzz_close how);
+
+/* zzz_conn_close_mode(conn, ZZZ_CLOSE_LINGER). */
 void zzz_conn_linger(zzz_conn *conn);
+
+/* Ends the next wait (ZZZ_WAIT) at when_ns (tardy_now clock) instead of
+ * after idle_timeout_ms, and at that time runs on_conn once more, with
+ * zzz_conn_expired() true, instead of closing the connection: the
+ * protocol can answer (HTTP: 408 for a head that arrives too slowly).
+ * Applies to one wait; each on_conn call starts without it. */
+void zzz_conn_wait_until(zzz_conn *conn, uint64_t when_ns);
+
+/* True in an on_conn call made because the time of zzz_conn_wait_until
+ * passed before more bytes arrived. */
+bool zzz_conn_expired(const zzz_conn *conn);
 
 /* An absolute deadline (tardy_now clock) for this connection's reads and
  * writes, in place of the per-call timeouts; 0 restores them. */
@@ -267,7 +340,10 @@ bool zzz_conn_tls(const zzz_conn *conn, zzz_tls_info *info);
  * behind the pools (the kernel commits pages only as they are touched). */
 typedef struct zzz_server_memory {
     size_t conn_record;    /* bytes per open connection's record */
-    size_t read_buffer;    /* per active connection (and pipelined waiters) */
+    size_t read_buffer;    /* per active connection (and waiters whose
+                              unfinished message outgrew the small one) */
+    size_t small_buffer;   /* per waiting connection with an unfinished
+                              message that fits it */
     size_t write_buffer;   /* per active connection */
     size_t stack;          /* per active connection's task */
     size_t tls_state;      /* per TLS connection, for its whole life: the
@@ -325,10 +401,21 @@ typedef struct zzz_http_config {
                                    the read buffer (431 past it) */
     unsigned max_headers;       /* header fields; 0: 64 (431 past it) */
     size_t max_body;            /* body bytes; 0: 1 MiB (413 past it) */
-    uint32_t header_timeout_ms; /* a request head must arrive within; 0: 10 s (408) */
-    uint32_t body_timeout_ms;   /* a stalled body read ends the request; 0: 30 s */
+    uint32_t header_timeout_ms; /* a request head must arrive within, from
+                                   its first byte; 0: 10 s (408). A head
+                                   that arrives in pieces waits between
+                                   them holding no task. */
+    uint32_t body_timeout_ms;   /* a body read fails when no body byte has
+                                   arrived for this long; 0: 30 s (408) */
+    uint32_t body_min_rate;     /* bytes per second a body must average,
+                                   counted from the end of the head, once
+                                   body_grace_ms has passed; 0: 1024 (408) */
+    uint32_t body_grace_ms;     /* before the minimum rate applies; 0: 10 s;
+                                   UINT32_MAX: no minimum rate */
     unsigned body_buffers;      /* whole-body buffers (max_body each) per
-                                   thread; 0: 16 */
+                                   thread, taken when the body's first
+                                   bytes arrive; 0: 16 (503 when all are
+                                   in use) */
 } zzz_http_config;
 
 /* Creates an HTTP server (see zzz_server_create for the returns). */
@@ -364,19 +451,27 @@ zzz_conn *zzz_req_conn(zzz_req *req);
 /* The declared body length, or -1 when chunked, 0 when there is none. */
 int64_t zzz_req_content_length(const zzz_req *req);
 /* Reads the whole body (up to max_body) into a pooled buffer valid until
- * the handler returns. Returns 0, -E2BIG past max_body (the server then
- * answers 413 unless the handler already answered), -ENOBUFS when every
- * body buffer is in use, -ETIMEDOUT, -EPROTO on bad chunked framing. */
+ * the handler returns; the buffer is taken once the body's first bytes
+ * have arrived. Returns 0, -E2BIG past max_body (a Content-Length or a
+ * chunk size that says so is refused before its bytes are read),
+ * -ENOBUFS when every body buffer is in use, -ETIMEDOUT (body_timeout_ms
+ * without a byte, or under body_min_rate), -EPROTO on bad chunked framing
+ * or trailers, -ECONNRESET when the client went away mid-body. On an
+ * error, the server answers for the handler (413, 503, 408, 400) unless
+ * the handler's answer has already begun to leave; then the connection is
+ * closed, so the client never takes a cut answer for a whole one. */
 int zzz_req_body(zzz_req *req, zzz_str *body);
 /* Streams the body: up to len bytes; 0 at its end. Errors as above. The
  * first read of a request with "Expect: 100-continue" sends the interim
- * 100 Continue. */
+ * 100 Continue, unless the final answer has already begun. */
 ssize_t zzz_req_read(zzz_req *req, void *buf, size_t len);
 
 /* ---- responses ---------------------------------------------------------- */
 
-/* Sets the status (default 200). */
-void zzz_res_status(zzz_res *res, int status);
+/* Sets the final status (default 200). Returns 0, -EINVAL for a status
+ * outside 200..999 (1xx are interim: not a final status), -EALREADY once
+ * the head has been sent. */
+int zzz_res_status(zzz_res *res, int status);
 /* Adds a header (copied into the write buffer's arena). Content-Length,
  * Transfer-Encoding, Date and Connection are managed by zzz. Returns 0,
  * -EINVAL for a name or value that would break the framing (CR, LF,
@@ -392,8 +487,18 @@ int zzz_res_text(zzz_res *res, int status, const char *text);
  * zzz_res_content_length. */
 int zzz_res_content_length(zzz_res *res, uint64_t len);
 int zzz_res_write(zzz_res *res, const void *data, size_t len);
-/* Ends a streamed response. */
+/* Ends a streamed response. A handler that returns without ending a
+ * response it began leaves it cut: the server closes the connection
+ * without the final chunk (or the missing Content-Length bytes), so the
+ * client sees it incomplete. */
 int zzz_res_end(zzz_res *res);
+/* Gives up on a response mid-stream (a failed source, a failed body
+ * read): what has left stays as it is, nothing more is sent (no final
+ * chunk), and the connection closes; a body delimited by the close
+ * (HTTP/1.0) ends with a reset, so it is never taken for complete. Before
+ * any of the answer has left, the connection just closes unanswered.
+ * Later writes return -EPIPE. */
+void zzz_res_abort(zzz_res *res);
 /* True once the response has been fully produced (send, text or end). */
 bool zzz_res_done(const zzz_res *res);
 

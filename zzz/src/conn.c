@@ -8,12 +8,53 @@
 
 zzz_buf *zzz_conn_buf(zzz_conn *c)
 {
-    if (!c->in.data) {
+    if (!c->in.data || c->in_small) {
         char *data = zzz_pool_get(&c->worker->in_pool);
-        if (data)
-            c->in = (zzz_buf){.data = data, .len = 0, .cap = c->worker->in_pool.size};
+        if (data) {
+            if (c->in_small) {
+                /* An unfinished message comes back to a whole buffer. */
+                memcpy(data, c->in.data, c->in.len);
+                zzz_pool_put(&c->worker->small_pool, c->in.data);
+                c->in_small = false;
+            }
+            c->in = (zzz_buf){.data = data, .len = c->in.len, .cap = c->worker->in_pool.size};
+        }
     }
     return &c->in;
+}
+
+void zzz_conn_park_input(zzz_conn *c)
+{
+    zzz_worker *w = c->worker;
+    if (!c->in.data)
+        return;
+    if (c->in.len == 0) {
+        zzz_pool_put(c->in_small ? &w->small_pool : &w->in_pool, c->in.data);
+        c->in = (zzz_buf){0};
+        c->in_small = false;
+        c->in_since = 0;
+        return;
+    }
+    if (c->in_small || c->in.len > w->small_pool.size)
+        return;
+    char *small = zzz_pool_get(&w->small_pool);
+    if (!small)
+        return; /* it keeps the whole buffer */
+    memcpy(small, c->in.data, c->in.len);
+    zzz_pool_put(&w->in_pool, c->in.data);
+    c->in = (zzz_buf){.data = small, .len = c->in.len, .cap = w->small_pool.size};
+    c->in_small = true;
+}
+
+void zzz_conn_in_arrived(zzz_conn *c)
+{
+    if (c->in.len == 0)
+        c->in_since = tardy_now();
+}
+
+uint64_t zzz_conn_buf_since(const zzz_conn *c)
+{
+    return c->in.len ? c->in_since : 0;
 }
 
 zzz_buf *zzz_conn_outbuf(zzz_conn *c)
@@ -52,8 +93,23 @@ ssize_t zzz_conn_fill(zzz_conn *c)
     ssize_t n;
     CONN_IO(c, c->worker->server->cfg.read_timeout_ms,
             n = zzz_stream_recv(c, b->data + b->len, b->cap - b->len));
-    if (n > 0)
+    if (n > 0) {
+        zzz_conn_in_arrived(c);
         b->len += (size_t)n;
+    }
+    return n;
+}
+
+ssize_t zzz_conn_fill_now(zzz_conn *c)
+{
+    zzz_buf *b = zzz_conn_buf(c);
+    if (!b->data || b->len >= b->cap)
+        return -ENOBUFS;
+    ssize_t n = zzz_stream_recv_now(c, b->data + b->len, b->cap - b->len);
+    if (n > 0) {
+        zzz_conn_in_arrived(c);
+        b->len += (size_t)n;
+    }
     return n;
 }
 
@@ -66,6 +122,8 @@ void zzz_conn_consume(zzz_conn *c, size_t n)
     }
     memmove(b->data, b->data + n, b->len - n);
     b->len -= n;
+    /* What is left is the start of the next message: its clock starts now. */
+    c->in_since = tardy_now();
 }
 
 ssize_t zzz_conn_read(zzz_conn *c, void *buf, size_t len)
@@ -83,11 +141,57 @@ ssize_t zzz_conn_read(zzz_conn *c, void *buf, size_t len)
     return n;
 }
 
+/* A write is bounded by progress, not by call: each send may wait
+ * write_timeout_ms from the last byte the peer took, so a slow but steady
+ * reader is never cut while one that stalls is. With write_min_rate, once
+ * the call has run write_timeout_ms it must also average that rate. */
 int zzz_conn_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
 {
-    int err;
-    CONN_IO(c, c->worker->server->cfg.write_timeout_ms, err = zzz_stream_writev(c, iov, iovcnt));
+    for (int i = 0; i < iovcnt; i++)
+        c->sent += iov[i].iov_len;
+    uint64_t now = tardy_now();
+    c->writing = true;
+    c->write_outer = tardy_deadline();
+    c->write_start = c->write_last = now;
+    c->write_done = 0;
+    int err = zzz_stream_writev(c, iov, iovcnt);
+    c->writing = false;
+    tardy_deadline_set(c->write_outer);
     return err;
+}
+
+void zzz_conn_send_arm(zzz_conn *c)
+{
+    if (!c->writing)
+        return;
+    const zzz_server_config *cfg = &c->worker->server->cfg;
+    uint64_t timeout_ns = (uint64_t)cfg->write_timeout_ms * 1000000u;
+    uint64_t when = c->write_last + timeout_ns;
+    if (cfg->write_min_rate) {
+        /* The time by which write_done bytes meet the rate, after grace. */
+        uint64_t by_rate = c->write_start + timeout_ns +
+                           c->write_done * 1000000000u / cfg->write_min_rate;
+        if (by_rate < when)
+            when = by_rate;
+    }
+    if (c->deadline && c->deadline < when)
+        when = c->deadline;
+    if (c->write_outer && c->write_outer < when)
+        when = c->write_outer;
+    tardy_deadline_set(when);
+}
+
+void zzz_conn_send_progress(zzz_conn *c, size_t n)
+{
+    if (!c->writing || n == 0)
+        return;
+    c->write_last = tardy_now();
+    c->write_done += n;
+}
+
+uint64_t zzz_conn_sent(const zzz_conn *c)
+{
+    return c->sent;
 }
 
 int zzz_conn_write(zzz_conn *c, const void *data, size_t len)
@@ -159,15 +263,28 @@ void zzz_conn_arena_reset(zzz_conn *c)
 
 void zzz_conn_release_input(zzz_conn *c)
 {
-    if (c->in.data && c->in.len == 0) {
-        zzz_pool_put(&c->worker->in_pool, c->in.data);
-        c->in = (zzz_buf){0};
-    }
+    if (c->in.len == 0)
+        zzz_conn_park_input(c);
+}
+
+void zzz_conn_close_mode(zzz_conn *c, zzz_close how)
+{
+    c->close_how = how;
 }
 
 void zzz_conn_linger(zzz_conn *c)
 {
-    c->linger = true;
+    c->close_how = ZZZ_CLOSE_LINGER;
+}
+
+void zzz_conn_wait_until(zzz_conn *c, uint64_t when_ns)
+{
+    c->wait_until = when_ns;
+}
+
+bool zzz_conn_expired(const zzz_conn *c)
+{
+    return c->expired;
 }
 
 void zzz_conn_set_deadline(zzz_conn *c, uint64_t when_ns)

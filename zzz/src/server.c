@@ -254,6 +254,8 @@ void zzz_server_memory_info(const zzz_server *s, zzz_server_memory *out)
     memset(out, 0, sizeof *out);
     out->conn_record = sizeof(zzz_conn);
     out->read_buffer = s->cfg.read_buffer_size;
+    out->small_buffer = s->cfg.read_buffer_size < ZZZ_SMALL_BUFFER ? s->cfg.read_buffer_size
+                                                                   : ZZZ_SMALL_BUFFER;
     out->write_buffer = s->cfg.write_buffer_size;
     out->stack = s->cfg.stack_size;
 #ifdef ZZZ_HAVE_TLS
@@ -319,9 +321,12 @@ static void on_stop_signal(int sig)
 static void conn_release_buffers(zzz_conn *c, bool keep_unread)
 {
     zzz_worker *w = c->worker;
-    if (c->in.data && !(keep_unread && c->in.len > 0)) {
-        zzz_pool_put(&w->in_pool, c->in.data);
+    if (keep_unread) {
+        zzz_conn_park_input(c);
+    } else if (c->in.data) {
+        zzz_pool_put(c->in_small ? &w->small_pool : &w->in_pool, c->in.data);
         c->in = (zzz_buf){0};
+        c->in_small = false;
     }
     if (c->out.data) {
         zzz_pool_put(&w->out_pool, c->out.data);
@@ -330,17 +335,23 @@ static void conn_release_buffers(zzz_conn *c, bool keep_unread)
     c->arena_used = 0;
 }
 
-static void conn_close(zzz_conn *c)
+/* Closes the socket; with `reset`, as a reset (RST) the peer cannot take
+ * for the clean end of a stream. */
+static void conn_close_as(zzz_conn *c, bool reset)
 {
     zzz_worker *w = c->worker;
     conn_release_buffers(c, false);
-    zzz_stream_close(c);
+    zzz_stream_close(c, !reset);
     if (c->stream) {
         /* Before the socket closes: the kernel lets go of the stream. */
         tardy_watch_stop(&c->watch);
         c->stream = false;
     }
     if (c->fd >= 0) {
+        if (reset) {
+            struct linger now = {.l_onoff = 1, .l_linger = 0};
+            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+        }
         if (tardy_runtime_self())
             tardy_close(c->fd);
         else
@@ -355,31 +366,66 @@ static void conn_close(zzz_conn *c)
     atomic_fetch_sub(&w->server->open_total, 1);
 }
 
+static void conn_close(zzz_conn *c)
+{
+    conn_close_as(c, false);
+}
+
 static void conn_serve(void *arg);
 
-/* A lingering close (RFC 9112, 9.6): after an answer that leaves request
- * bytes unread (an error mid-body), closing at once would make the kernel
- * reset the connection, and the reset can destroy the answer before the
- * client reads it. So: send what is pending, end our side (close_notify
- * with TLS, then FIN), and read and drop what the client still sends until
- * it closes or linger_timeout_ms passes. */
-static void conn_linger(zzz_conn *c)
+/* A lingering close (RFC 9112, 9.6): closing a socket with client bytes
+ * unread makes the kernel reset the connection, and the reset can destroy
+ * the end of our answer before the client reads it. So: send what is
+ * pending, end our side (close_notify with TLS, then FIN), and read and
+ * drop what the client still sends until it closes or linger_timeout_ms
+ * passes. `always`: linger even when nothing is seen unread now (the
+ * client may still be sending a body); otherwise only when bytes are left
+ * in the buffer or have already arrived. */
+static void conn_linger(zzz_conn *c, bool always)
 {
     zzz_server *s = c->worker->server;
-    c->linger = false;
     if (zzz_conn_flush(c) != 0)
         return;
-    zzz_stream_close(c);
+    bool unread = c->in.len > 0;
+    zzz_stream_close(c, true);
     if (shutdown(c->fd, SHUT_WR) != 0)
         return;
-    uint64_t saved = tardy_deadline();
-    tardy_deadline_set(tardy_now() + (uint64_t)s->cfg.linger_timeout_ms * 1000000u);
     char scratch[4096];
     char *sink = c->in.data ? c->in.data : scratch;
     size_t sink_len = c->in.data ? c->in.cap : sizeof scratch;
+    if (!always && !unread && zzz_plain_recv_now(c, sink, sink_len) <= 0)
+        return; /* nothing more came: the client is done (or gone) */
+    uint64_t saved = tardy_deadline();
+    tardy_deadline_set(tardy_now() + (uint64_t)s->cfg.linger_timeout_ms * 1000000u);
     while (zzz_plain_recv(c, sink, sink_len) > 0) {
     }
     tardy_deadline_set(saved);
+}
+
+/* Closes a connection whose protocol is done with it, as it asked. */
+static void conn_end(zzz_conn *c)
+{
+    bool draining = c->worker->draining;
+    if (c->fd < 0) {
+        conn_close(c);
+        return;
+    }
+    switch (c->close_how) {
+    case ZZZ_CLOSE_RESET:
+        conn_close_as(c, true);
+        return;
+    case ZZZ_CLOSE_NOW:
+        zzz_conn_flush(c);
+        break;
+    case ZZZ_CLOSE_LINGER:
+    case ZZZ_CLOSE_AUTO:
+        if (draining)
+            zzz_conn_flush(c);
+        else
+            conn_linger(c, c->close_how == ZZZ_CLOSE_LINGER);
+        break;
+    }
+    conn_close(c);
 }
 
 static void conn_woken(void *arg);
@@ -408,6 +454,12 @@ static void conn_woken(void *arg)
 {
     zzz_conn *c = arg;
     int result = tardy_watch_result(&c->watch);
+    if (result == -ETIMEDOUT && c->expire_call && !c->worker->draining) {
+        /* The protocol asked to answer this deadline itself. */
+        c->expired = true;
+        conn_serve(c);
+        return;
+    }
     if (result < 0 || c->worker->draining) {
         /* Idle timeout, shutdown, or the socket failed while idle. */
         conn_close(c);
@@ -424,10 +476,11 @@ static void conn_woken(void *arg)
             return;
         }
         if (n <= 0) {
-            /* The client closed (or reset) a connection it left idle. */
+            /* The client closed (or reset) a connection it left waiting. */
             conn_close(c);
             return;
         }
+        zzz_conn_in_arrived(c);
         b->len += (size_t)n;
     }
     conn_serve(c);
@@ -439,51 +492,64 @@ static void conn_serve(void *arg)
     zzz_conn *c = arg;
     zzz_worker *w = c->worker;
     zzz_server *s = w->server;
-again:
+    bool expired = c->expired;
     c->state = CONN_ACTIVE;
     c->task = tardy_self();
     c->deadline = 0;
+    c->wait_until = 0;
+    c->expire_call = false;
+    c->close_how = ZZZ_CLOSE_AUTO;
     w->active++;
-    /* A new TLS connection shakes hands before the protocol sees it. A
-     * client usually sends its first request with its last handshake
-     * flight; if it has not, the connection waits for it like a new one,
-     * holding no task (unless the server speaks first). */
-    int opened = zzz_stream_open(c);
-    uint32_t wait_ms = s->cfg.idle_timeout_ms;
+    /* A new TLS connection shakes hands before the protocol sees it, one
+     * step each time the client's bytes arrive, waiting between them like
+     * an idle connection. A client usually sends its first request with
+     * its last handshake flight; if it has not, the connection waits for
+     * it like a new one (unless the server speaks first). */
+    int opened = expired ? 0 : zzz_stream_open(c);
+    uint64_t wait_deadline = 0;
     zzz_next next;
-    if (opened < 0) {
+    if (opened == -EAGAIN) {
+        next = ZZZ_WAIT;
+        wait_deadline = zzz_stream_open_deadline(c);
+    } else if (opened < 0) {
         next = ZZZ_CLOSE;
+        c->close_how = ZZZ_CLOSE_NOW;
     } else if (opened == 1 && !s->cfg.serve_on_open && !zzz_stream_pending(c)) {
         next = ZZZ_WAIT;
-        wait_ms = s->cfg.first_byte_timeout_ms;
+        wait_deadline = tardy_now() + (uint64_t)s->cfg.first_byte_timeout_ms * 1000000u;
+    } else if (w->active > s->cfg.active_limit && s->cfg.on_busy && !expired) {
+        /* Every task is serving a handler: the protocol answers quickly
+         * from a reserve task instead of leaving the client to hang. */
+        next = s->cfg.on_busy(c, s->cfg.user);
     } else {
+        c->expired = expired;
         next = s->cfg.on_conn(c, s->cfg.user);
     }
+    c->expired = false;
     w->active--;
     c->task = (tardy_task){0};
     if (next != ZZZ_WAIT || w->draining || c->fd < 0) {
-        if (c->linger && !w->draining && c->fd >= 0)
-            conn_linger(c);
+        conn_end(c);
+        return;
+    }
+    /* Give back what a waiting connection does not need. Bytes of an
+     * unfinished message stay, in a small buffer when they fit one. */
+    if (c->out.data && c->out.len > 0 && zzz_conn_flush(c) != 0) {
         conn_close(c);
         return;
     }
-    /* Give back what an idle connection does not need. Bytes already
-     * received (a pipelined request's start) keep their buffer. */
-    if (c->out.data && c->out.len > 0)
-        zzz_conn_flush(c);
     conn_release_buffers(c, true);
     zzz_stream_idle(c);
-    uint64_t idle_deadline = tardy_now() + (uint64_t)wait_ms * 1000000u;
-    /* Data already here (pipelined bytes, or a decrypted TLS record the
-     * socket no longer shows): watch for writability, which fires at once. */
-    short events = c->in.len > 0 || zzz_stream_pending(c) ? (POLLIN | POLLOUT) : POLLIN;
-    if (events != POLLIN && c->stream) {
-        /* An open stream cannot become a plain watch: let the others run,
-         * then serve the bytes here. */
-        tardy_yield();
-        goto again;
+    if (!wait_deadline && c->wait_until) {
+        wait_deadline = c->wait_until;
+        c->expire_call = true;
     }
-    if (conn_wait(c, events, idle_deadline) != 0)
+    if (!wait_deadline)
+        wait_deadline = tardy_now() + (uint64_t)s->cfg.idle_timeout_ms * 1000000u;
+    /* A decrypted TLS record the socket no longer shows: watch for
+     * writability, which fires at once. (TLS never uses a receive stream.) */
+    short events = zzz_stream_pending(c) ? (POLLIN | POLLOUT) : POLLIN;
+    if (conn_wait(c, events, wait_deadline) != 0)
         conn_close(c);
 }
 
@@ -514,7 +580,14 @@ static void worker_accept_one(zzz_worker *w, int fd, const zzz_sockaddr *peer, s
     c->fd = fd;
     c->data = NULL;
     c->tls = NULL;
-    c->linger = false;
+    c->close_how = ZZZ_CLOSE_AUTO;
+    c->in_small = false;
+    c->expire_call = false;
+    c->expired = false;
+    c->in_since = 0;
+    c->sent = 0;
+    c->writing = false;
+    c->wait_until = 0;
     c->arena_used = 0;
     c->peer = *peer;
     c->peer_len = peer_len;
@@ -627,12 +700,19 @@ static int worker_init(zzz_worker *w)
     if (!w->conns)
         return -ENOMEM;
     w->conns_used = 0;
-    /* Waiting connections may keep a receive buffer for pipelined bytes,
-     * so that pool gets some slack over the active limit. */
-    int err = zzz_pool_init(&w->in_pool, s->cfg.read_buffer_size,
-                            s->cfg.active_limit + s->cfg.active_limit / 4 + 1);
+    /* Every open connection may hold a receive buffer (a waiting one, for
+     * an unfinished message too big for a small one), so the pool never
+     * runs dry; it is address space, and only touched pages cost memory.
+     * Small buffers hold the unfinished messages of waiting connections
+     * (slow clients), so a thousand of them cost a few pages. */
+    int err = zzz_pool_init(&w->in_pool, s->cfg.read_buffer_size, s->cfg.conn_limit + 1);
+    size_t small = s->cfg.read_buffer_size < ZZZ_SMALL_BUFFER ? s->cfg.read_buffer_size
+                                                              : ZZZ_SMALL_BUFFER;
     if (err == 0)
-        err = zzz_pool_init(&w->out_pool, s->cfg.write_buffer_size, s->cfg.active_limit + 1);
+        err = zzz_pool_init(&w->small_pool, small, s->cfg.conn_limit);
+    if (err == 0)
+        err = zzz_pool_init(&w->out_pool, s->cfg.write_buffer_size,
+                            s->cfg.active_limit + 1 + (s->cfg.on_busy ? ZZZ_BUSY_TASKS : 0));
 #ifdef ZZZ_HAVE_TLS
     /* TLS state lives as long as its connection, idle or not. */
     if (err == 0 && s->tls)
@@ -649,13 +729,14 @@ static void worker_fini(zzz_worker *w)
     if (w->conns) {
         for (unsigned i = 0; i < w->conns_used; i++)
             if (w->conns[i].state != CONN_FREE && w->conns[i].fd >= 0) {
-                zzz_stream_close(&w->conns[i]);
+                zzz_stream_close(&w->conns[i], false);
                 close(w->conns[i].fd);
             }
     }
     if (s->hooks.thread_fini)
         s->hooks.thread_fini(w, s->cfg.user);
     zzz_pool_fini(&w->in_pool);
+    zzz_pool_fini(&w->small_pool);
     zzz_pool_fini(&w->out_pool);
     zzz_pool_fini(&w->tls_pool);
     free(w->conns);
@@ -714,7 +795,7 @@ int zzz_server_run(zzz_server *s)
      * connection tasks, so a served connection always gets its buffers. */
     tardy_config tc = {
         .threads = s->cfg.threads,
-        .max_tasks = s->cfg.active_limit + 2,
+        .max_tasks = s->cfg.active_limit + 2 + (s->cfg.on_busy ? ZZZ_BUSY_TASKS : 0),
         /* Every open connection may wait with an idle deadline. */
         .max_watches = s->cfg.conn_limit,
         .stack_size = s->cfg.stack_size,

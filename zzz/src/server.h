@@ -18,6 +18,10 @@
 #define ZZZ_DEFAULT_IO_MS 30000u
 #define ZZZ_DEFAULT_DRAIN_MS 10000u
 #define ZZZ_DEFAULT_LINGER_MS 2000u
+/* An unfinished message that fits this waits in a small buffer. */
+#define ZZZ_SMALL_BUFFER ((size_t)1024)
+/* Tasks kept beyond active_limit for on_busy answers. */
+#define ZZZ_BUSY_TASKS 16u
 
 /* A fixed set of equal buffers carved from one mapping; the kernel commits
  * a buffer's pages only once they are touched. */
@@ -53,15 +57,27 @@ struct zzz_conn {
     struct zzz_worker *worker;
     int fd;
     conn_state state;
-    bool linger; /* close it lingering (zzz_conn_linger) */
+    zzz_close close_how; /* zzz_conn_close_mode */
     bool ahead;    /* its last wait was for bytes, received ahead */
     bool stream;   /* its watch is an open receive stream
                       (tardy_watch_stream): reads go through it */
+    bool in_small; /* `in` is a small buffer (an unfinished message waits) */
+    bool expire_call; /* the current wait ends in on_conn, not a close */
+    bool expired;     /* this on_conn call is that one (zzz_conn_expired) */
     zzz_buf in;   /* data NULL when no buffer is held */
     zzz_buf out;
     size_t arena_used; /* scratch taken from the end of `out` (see zzz_conn_arena) */
+    uint64_t in_since; /* zzz_conn_buf_since */
+    uint64_t sent;     /* zzz_conn_sent */
     uint64_t deadline;
+    uint64_t wait_until;    /* zzz_conn_wait_until, for the next wait */
     uint64_t wait_deadline; /* while waiting: when the wait ends */
+    /* The write in progress (zzz_conn_writev), for its progress timeout. */
+    bool writing;
+    uint64_t write_outer; /* the task's deadline outside the write */
+    uint64_t write_start; /* when the write call began */
+    uint64_t write_last;  /* when the peer last took bytes */
+    uint64_t write_done;  /* bytes the peer has taken in this call */
     tardy_task task;
     zzz_tls_conn *tls; /* TLS state from the worker's pool; NULL until the
                           handshake starts (and always without TLS) */
@@ -81,6 +97,7 @@ typedef struct zzz_worker {
     unsigned open;
     unsigned active;
     zzz_pool in_pool;
+    zzz_pool small_pool; /* ZZZ_SMALL_BUFFER each, for waiting messages */
     zzz_pool out_pool;
     zzz_pool tls_pool; /* TLS state, one per open connection (with TLS) */
     tardy_task acceptor;
@@ -124,5 +141,21 @@ size_t zzz_conn_out_room(zzz_conn *conn);
 
 /* Runs an I/O call under the connection's deadline (or now + timeout). */
 uint64_t zzz_conn_io_deadline(const zzz_conn *conn, uint32_t timeout_ms);
+
+/* The stream calls these around each send of a zzz_conn_writev: the first
+ * sets the task's deadline for the send (from the last progress, and the
+ * minimum rate), the second records the bytes the peer took. Outside a
+ * zzz_conn_writev they do nothing: the caller's deadline applies. */
+void zzz_conn_send_arm(zzz_conn *conn);
+void zzz_conn_send_progress(zzz_conn *conn, size_t n);
+
+/* Notes that bytes were appended to the receive buffer (for
+ * zzz_conn_buf_since): call it before raising in.len. */
+void zzz_conn_in_arrived(zzz_conn *conn);
+
+/* Moves what an unfinished message left in the receive buffer to a small
+ * buffer when it fits one, and gives the buffer back when it is empty:
+ * for a connection about to wait. */
+void zzz_conn_park_input(zzz_conn *conn);
 
 #endif

@@ -91,6 +91,7 @@ struct zzz_tls_conn {
     uint8_t header[5];
     uint32_t body_left;
     uint64_t idle_since; /* when it last went idle (tardy_now) */
+    uint64_t open_deadline; /* when an unfinished handshake gives up */
     bool trimmed;        /* its buffer pages went back to the kernel */
     unsigned char stage[TLS_STAGE];
     unsigned char buffers[]; /* input (BR_SSL_BUFSIZE_INPUT), then output */
@@ -738,11 +739,13 @@ static int tls_send_records(zzz_conn *c, zzz_tls_conn *t)
     while (br_ssl_engine_current_state(eng) & BR_SSL_SENDREC) {
         size_t len;
         unsigned char *rec = br_ssl_engine_sendrec_buf(eng, &len);
+        zzz_conn_send_arm(c);
         ssize_t n = tardy_send(c->fd, rec, len, 0);
         if (n < 0) {
             t->broken = true;
             return (int)n;
         }
+        zzz_conn_send_progress(c, (size_t)n);
         br_ssl_engine_sendrec_ack(eng, (size_t)n);
     }
     return 0;
@@ -768,9 +771,10 @@ static void tls_track_records(zzz_tls_conn *t, const unsigned char *p, size_t n)
     }
 }
 
-/* Feeds the engine what it asks for, from the read-ahead or the socket.
- * Returns > 0, 0 at FIN, or -errno. */
-static ssize_t tls_recv_records(zzz_conn *c, zzz_tls_conn *t)
+/* Feeds the engine what it asks for, from the read-ahead or the socket
+ * (without waiting when `now`). Returns > 0, 0 at FIN, -EAGAIN (`now`
+ * only: nothing has arrived), or -errno. */
+static ssize_t tls_recv_records(zzz_conn *c, zzz_tls_conn *t, bool now)
 {
     br_ssl_engine_context *eng = &t->sc.eng;
     size_t want;
@@ -778,7 +782,18 @@ static ssize_t tls_recv_records(zzz_conn *c, zzz_tls_conn *t)
     if (t->staged_len == 0) {
         /* A large record body goes straight in, uncopied. */
         bool direct = want >= TLS_STAGE;
-        ssize_t n = tardy_recv(c->fd, direct ? rec : t->stage, direct ? want : TLS_STAGE, 0);
+        void *into = direct ? rec : t->stage;
+        size_t room = direct ? want : TLS_STAGE;
+        ssize_t n;
+        if (now) {
+            n = recv(c->fd, into, room, MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return -EAGAIN;
+            if (n < 0)
+                n = -errno;
+        } else {
+            n = tardy_recv(c->fd, into, room, 0);
+        }
         if (n <= 0) {
             t->broken = true;
             return n;
@@ -816,6 +831,7 @@ int zzz_tls_open(zzz_conn *c)
         if (!t)
             return -ENOBUFS;
         c->tls = t;
+        t->open_deadline = tardy_now() + ctx->handshake_ns;
         t->established = false;
         t->broken = false;
         t->staged_off = t->staged_len = 0;
@@ -832,8 +848,14 @@ int zzz_tls_open(zzz_conn *c)
         return 0;
     if (t->broken)
         return -EPROTO;
+    /* The handshake moves on with what has arrived and never waits for
+     * the client: between its flights the connection waits holding no
+     * task (a client that sends half a ClientHello holds nothing scarce).
+     * Only our own flight's send may wait, within the handshake's time. */
+    if (tardy_now() >= t->open_deadline)
+        return -ETIMEDOUT;
     uint64_t saved = tardy_deadline();
-    uint64_t when = tardy_now() + ctx->handshake_ns;
+    uint64_t when = t->open_deadline;
     tardy_deadline_set(saved && saved < when ? saved : when);
     br_ssl_engine_context *eng = &t->sc.eng;
     int err = 0;
@@ -851,7 +873,7 @@ int zzz_tls_open(zzz_conn *c)
             t->established = true;
             break;
         } else if (st & BR_SSL_RECVREC) {
-            ssize_t n = tls_recv_records(c, t);
+            ssize_t n = tls_recv_records(c, t, true);
             if (n <= 0) {
                 err = n == 0 ? -ECONNRESET : (int)n;
                 break;
@@ -865,7 +887,12 @@ int zzz_tls_open(zzz_conn *c)
     return err == 0 ? 1 : err;
 }
 
-ssize_t zzz_tls_recv(zzz_conn *c, void *buf, size_t len)
+uint64_t zzz_tls_open_deadline(const zzz_conn *c)
+{
+    return c->tls && !c->tls->established ? c->tls->open_deadline : 0;
+}
+
+static ssize_t tls_recv(zzz_conn *c, void *buf, size_t len, bool now)
 {
     zzz_tls_conn *t = c->tls;
     br_ssl_engine_context *eng = &t->sc.eng;
@@ -890,13 +917,23 @@ ssize_t zzz_tls_recv(zzz_conn *c, void *buf, size_t len)
         } else if (t->broken) {
             return 0; /* the peer left without close_notify */
         } else if (st & BR_SSL_RECVREC) {
-            ssize_t n = tls_recv_records(c, t);
+            ssize_t n = tls_recv_records(c, t, now);
             if (n <= 0)
                 return n;
         } else {
             return -EPROTO;
         }
     }
+}
+
+ssize_t zzz_tls_recv(zzz_conn *c, void *buf, size_t len)
+{
+    return tls_recv(c, buf, len, false);
+}
+
+ssize_t zzz_tls_recv_now(zzz_conn *c, void *buf, size_t len)
+{
+    return tls_recv(c, buf, len, true);
 }
 
 int zzz_tls_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
@@ -966,11 +1003,11 @@ bool zzz_tls_trim(zzz_conn *c, uint64_t idle_before)
     return true;
 }
 
-void zzz_tls_close(zzz_conn *c)
+void zzz_tls_close(zzz_conn *c, bool graceful)
 {
     zzz_tls_conn *t = c->tls;
     br_ssl_engine_context *eng = &t->sc.eng;
-    if (t->established && !t->broken && c->fd >= 0 &&
+    if (graceful && t->established && !t->broken && c->fd >= 0 &&
         !(br_ssl_engine_current_state(eng) & BR_SSL_CLOSED)) {
         /* close_notify in non-blocking sends: a peer that does not read
          * it is not waited for. */

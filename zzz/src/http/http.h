@@ -15,6 +15,8 @@
 #define ZZZ_HTTP_DEFAULT_HEADER_MS 10000u
 #define ZZZ_HTTP_DEFAULT_BODY_MS 30000u
 #define ZZZ_HTTP_DEFAULT_BODY_BUFFERS 16u
+#define ZZZ_HTTP_DEFAULT_BODY_MIN_RATE 1024u
+#define ZZZ_HTTP_DEFAULT_BODY_GRACE_MS 10000u
 
 /* The HTTP configuration with its defaults filled in. */
 typedef struct http_config {
@@ -23,6 +25,8 @@ typedef struct http_config {
     size_t max_body;
     uint32_t header_timeout_ms;
     uint32_t body_timeout_ms;
+    uint32_t body_min_rate;
+    uint32_t body_grace_ms; /* UINT32_MAX: no minimum rate */
     unsigned body_buffers;
 } http_config;
 
@@ -38,6 +42,7 @@ typedef enum body_state { BODY_NONE, BODY_READING, BODY_DONE, BODY_ERROR } body_
 
 struct zzz_req {
     zzz_conn *conn;
+    zzz_res *res; /* its response (to know whether the answer has begun) */
     const http_config *config;
     http_head head;
     zzz_str path; /* percent-decoded */
@@ -48,6 +53,8 @@ struct zzz_req {
     uint64_t body_read;    /* bytes handed to the handler so far */
     http_chunked chunked;
     bool continue_sent;
+    uint64_t body_start;   /* when the head was whole (the minimum rate's origin) */
+    uint64_t body_last;    /* when body bytes last arrived */
     char *body_buf;        /* from the body pool, while held */
     int body_err;          /* -E2BIG, -EPROTO, -ETIMEDOUT... once failed */
 };
@@ -60,10 +67,17 @@ struct zzz_res {
     bool done;
     bool head_only;        /* HEAD: headers as for GET, no body */
     bool chunked;
+    bool close_delimited;  /* its body ends when the connection closes (1.0) */
+    bool aborted;          /* zzz_res_abort */
+    bool failed;           /* a write of it failed */
     bool close;            /* Connection: close on this response */
     bool length_set;
     uint64_t content_length;
     uint64_t body_sent;
+    /* Where the answer began: the connection's bytes sent and the write
+     * buffer's length then. Until any of it leaves, it can be taken back. */
+    uint64_t mark_sent;
+    size_t mark_len;
     /* Extra header lines ("Name: value\r\n"...) kept in the arena. */
     char *headers;
     size_t headers_len;
@@ -73,23 +87,35 @@ struct zzz_res {
 /* Date line of this thread, refreshed at most once a second. */
 const char *http_date_line(http_thread *t, size_t *len);
 
-/* Sends a complete error response with Connection: close. */
-int http_send_error(zzz_conn *conn, http_thread *t, int status);
+/* Sends a complete error response with Connection: close, and sets how
+ * the connection then closes (`how`; a 408 never lingers: a client that
+ * stalled is not waited for). */
+int http_send_error(zzz_conn *conn, http_thread *t, int status, zzz_close how);
 
 /* Prepares req/res for a new request whose head was parsed. */
 void http_req_init(zzz_req *req, zzz_conn *conn, const http_config *config);
 void http_res_init(zzz_res *res, zzz_conn *conn, zzz_req *req);
 
-/* After the handler: read and drop what is left of the body (bounded by
- * max_body); returns 0, or < 0 when the connection must close. */
-int http_req_discard_body(zzz_req *req);
+/* After the handler, for a body it did not read to its end: reads and
+ * checks the framing of the rest, from what has arrived plus one read
+ * that does not wait, dropping the bytes. Returns 0 when the body ended
+ * there (the connection can serve what follows), -EAGAIN when it goes on
+ * past what has arrived (or the client waits for 100 Continue), or the
+ * body's error (-EPROTO broken framing, -E2BIG a chunk past max_body,
+ * -ECONNRESET the client left, or the error a handler's read met). */
+int http_req_settle_body(zzz_req *req);
 /* Gives back the body buffer. */
 void http_req_release(zzz_req *req);
 
-/* Completes a response the handler left unfinished: 500 if nothing was
- * sent, the final chunk of a stream; returns < 0 when the connection must
- * close (a promised length was not delivered). */
+/* After the handler: answers 500 when it did not answer at all. Returns 0
+ * when the response is whole, -EPIPE when it is cut (aborted, a streamed
+ * body left unended, a promised length not delivered, a failed write):
+ * the connection must then close without completing it. */
 int http_res_finish(zzz_res *res);
+
+/* Takes back the part of the answer still in the write buffer; false when
+ * some of it has left already. */
+bool http_res_take_back(zzz_res *res);
 
 /* The HTTP thread state of the connection's worker. */
 http_thread *http_thread_of(zzz_conn *conn);

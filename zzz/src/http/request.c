@@ -12,6 +12,12 @@ void http_req_init(zzz_req *req, zzz_conn *conn, const http_config *config)
     memset(req, 0, sizeof *req);
     req->conn = conn;
     req->config = config;
+    req->body_start = req->body_last = tardy_now();
+    /* A chunked body is refused as soon as a chunk size says it is too
+     * large, and its trailers have the head's limits. */
+    req->chunked.max_body = config->max_body;
+    req->chunked.max_trailers = config->limits.max_headers;
+    req->chunked.max_trailer_bytes = config->limits.max_head_bytes;
 }
 
 http_thread *http_thread_of(zzz_conn *conn)
@@ -175,6 +181,11 @@ static int body_continue(zzz_req *req)
 {
     if (req->continue_sent || !req->head.expect_continue || req->head.version_minor < 1)
         return 0;
+    /* An interim answer may only come before the final one: once that has
+     * begun, a 100 would land inside it. The client sends the body anyway
+     * when its wait for the 100 ends. */
+    if (req->res && req->res->head_sent)
+        return 0;
     req->continue_sent = true;
     static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
     int err = zzz_conn_out(req->conn, line, sizeof line - 1);
@@ -190,6 +201,44 @@ static ssize_t body_fail(zzz_req *req, int err)
     return err;
 }
 
+/* Body bytes received so far, whether handed out yet or not. */
+static uint64_t body_received(const zzz_req *req)
+{
+    return req->body_read + body_buffered(req);
+}
+
+/* When the next body read gives up: body_timeout_ms after the last bytes
+ * arrived (progress, not calls: a read that starts late does not get a
+ * fresh timeout), and, after the grace period, when the body falls under
+ * the minimum rate counted from the end of the head. A byte now and then
+ * cannot hold a task for ever; an honest slow upload goes through. */
+static uint64_t body_deadline(const zzz_req *req)
+{
+    const http_config *cfg = req->config;
+    uint64_t when = req->body_last + (uint64_t)cfg->body_timeout_ms * 1000000u;
+    if (cfg->body_grace_ms != UINT32_MAX) {
+        uint64_t by_rate = req->body_start + (uint64_t)cfg->body_grace_ms * 1000000u +
+                           body_received(req) * 1000000000u / cfg->body_min_rate;
+        if (by_rate < when)
+            when = by_rate;
+    }
+    return when;
+}
+
+/* Receives more of the body into the connection's buffer, after what is
+ * there, under the body's deadline. Returns as zzz_conn_fill. */
+static ssize_t body_fill(zzz_req *req)
+{
+    zzz_conn *conn = req->conn;
+    uint64_t saved = conn->deadline;
+    zzz_conn_set_deadline(conn, body_deadline(req));
+    ssize_t n = zzz_conn_fill(conn);
+    zzz_conn_set_deadline(conn, saved);
+    if (n > 0)
+        req->body_last = tardy_now();
+    return n;
+}
+
 static ssize_t body_read_length(zzz_req *req, char *buf, size_t len)
 {
     size_t want = len < req->body_left ? len : (size_t)req->body_left;
@@ -201,19 +250,28 @@ static ssize_t body_read_length(zzz_req *req, char *buf, size_t len)
         body_drop_buffered(req, (size_t)n);
     } else {
         uint64_t saved = tardy_deadline();
-        tardy_deadline_after((uint64_t)req->config->body_timeout_ms * 1000000u);
+        uint64_t when = body_deadline(req);
+        tardy_deadline_set(saved && saved < when ? saved : when);
         n = zzz_stream_recv(req->conn, buf, want);
         tardy_deadline_set(saved);
         if (n == 0)
             return body_fail(req, -ECONNRESET); /* the body was cut short */
         if (n < 0)
             return body_fail(req, (int)n);
+        req->body_last = tardy_now();
     }
     req->body_left -= (uint64_t)n;
     req->body_read += (uint64_t)n;
     if (req->body_left == 0)
         req->body_state = BODY_DONE;
     return n;
+}
+
+/* The decoder's refusals as body errors: a chunk past max_body is -E2BIG
+ * (413), anything else broken framing (400). */
+static int chunked_error(ssize_t rc)
+{
+    return rc == -413 ? -E2BIG : -EPROTO;
 }
 
 static ssize_t body_read_chunked(zzz_req *req, char *buf, size_t len)
@@ -226,7 +284,7 @@ static ssize_t body_read_chunked(zzz_req *req, char *buf, size_t len)
             ssize_t out = http_chunked_decode(&req->chunked, body_start(req), avail, &consumed,
                                               buf, len, &done);
             if (out < 0)
-                return body_fail(req, -EPROTO);
+                return body_fail(req, chunked_error(out));
             body_drop_buffered(req, consumed);
             req->body_read += (uint64_t)out;
             if (req->body_read > req->config->max_body)
@@ -239,9 +297,7 @@ static ssize_t body_read_chunked(zzz_req *req, char *buf, size_t len)
         zzz_conn *conn = req->conn;
         if (conn->in.len >= conn->in.cap)
             return body_fail(req, -EPROTO); /* a chunk line longer than the buffer */
-        zzz_conn_set_deadline(conn, tardy_now() + (uint64_t)req->config->body_timeout_ms * 1000000u);
-        ssize_t n = zzz_conn_fill(conn);
-        zzz_conn_set_deadline(conn, 0);
+        ssize_t n = body_fill(req);
         if (n == 0)
             return body_fail(req, -ECONNRESET);
         if (n < 0)
@@ -249,17 +305,23 @@ static ssize_t body_read_chunked(zzz_req *req, char *buf, size_t len)
     }
 }
 
+/* Sets up the body's reading state at the first read. */
+static void body_begin(zzz_req *req)
+{
+    if (req->body_state != BODY_NONE)
+        return;
+    if (req->head.body == HTTP_BODY_NONE)
+        req->body_state = BODY_DONE;
+    else
+        req->body_state = BODY_READING;
+    req->body_left = req->head.body == HTTP_BODY_LENGTH ? req->head.content_length : 0;
+    if (req->head.body == HTTP_BODY_LENGTH && req->body_left == 0)
+        req->body_state = BODY_DONE;
+}
+
 ssize_t zzz_req_read(zzz_req *req, void *buf, size_t len)
 {
-    if (req->body_state == BODY_NONE) {
-        if (req->head.body == HTTP_BODY_NONE)
-            req->body_state = BODY_DONE;
-        else
-            req->body_state = BODY_READING;
-        req->body_left = req->head.body == HTTP_BODY_LENGTH ? req->head.content_length : 0;
-        if (req->head.body == HTTP_BODY_LENGTH && req->body_left == 0)
-            req->body_state = BODY_DONE;
-    }
+    body_begin(req);
     if (req->body_state == BODY_ERROR)
         return req->body_err;
     if (req->body_state == BODY_DONE || len == 0)
@@ -280,7 +342,8 @@ int zzz_req_body(zzz_req *req, zzz_str *body)
     }
     if (req->body_state == BODY_ERROR)
         return req->body_err;
-    if (req->head.body == HTTP_BODY_NONE) {
+    body_begin(req);
+    if (req->body_state == BODY_DONE && !req->body_buf) {
         *body = (zzz_str){"", 0};
         return 0;
     }
@@ -288,10 +351,22 @@ int zzz_req_body(zzz_req *req, zzz_str *body)
         return -EALREADY; /* part of it was streamed already */
     if (req->head.body == HTTP_BODY_LENGTH && req->head.content_length > req->config->max_body)
         return body_fail(req, -E2BIG);
+    /* The pooled buffer is taken once the body has begun to arrive, so
+     * clients that send a head and stall hold none of them. */
+    if (body_buffered(req) == 0) {
+        int err = body_continue(req);
+        if (err)
+            return (int)body_fail(req, err);
+        ssize_t n = body_fill(req);
+        if (n == 0)
+            return (int)body_fail(req, -ECONNRESET);
+        if (n < 0)
+            return (int)body_fail(req, (int)n);
+    }
     http_thread *t = http_thread_of(req->conn);
     req->body_buf = zzz_pool_get(&t->body_pool);
     if (!req->body_buf)
-        return body_fail(req, -ENOBUFS); /* answered 503 unless handled */
+        return (int)body_fail(req, -ENOBUFS); /* answered 503 unless handled */
     size_t total = 0, cap = req->config->max_body;
     for (;;) {
         ssize_t n = zzz_req_read(req, req->body_buf + total, cap - total);
@@ -307,7 +382,7 @@ int zzz_req_body(zzz_req *req, zzz_str *body)
             if (n < 0)
                 return (int)n;
             if (n > 0 || req->body_state != BODY_DONE)
-                return body_fail(req, -E2BIG);
+                return (int)body_fail(req, -E2BIG);
             break;
         }
     }
@@ -315,23 +390,53 @@ int zzz_req_body(zzz_req *req, zzz_str *body)
     return 0;
 }
 
-int http_req_discard_body(zzz_req *req)
+int http_req_settle_body(zzz_req *req)
 {
-    if (req->head.body == HTTP_BODY_NONE || req->body_state == BODY_DONE)
+    body_begin(req);
+    if (req->body_state == BODY_DONE)
         return 0;
     if (req->body_state == BODY_ERROR)
-        return -1;
+        return req->body_err;
+    /* A client waiting for 100 Continue has not sent the body. */
     if (req->head.expect_continue && !req->continue_sent)
-        return -1; /* the client is still waiting to send it: just close */
-    char sink[2048];
-    while (req->body_state != BODY_DONE) {
-        if (req->body_read > req->config->max_body)
-            return -1;
-        ssize_t n = zzz_req_read(req, sink, sizeof sink);
+        return -EAGAIN;
+    bool read_once = false;
+    for (;;) {
+        size_t avail = body_buffered(req);
+        if (req->head.body == HTTP_BODY_LENGTH) {
+            size_t n = avail < req->body_left ? avail : (size_t)req->body_left;
+            body_drop_buffered(req, n);
+            req->body_left -= n;
+            req->body_read += n;
+            if (req->body_left == 0) {
+                req->body_state = BODY_DONE;
+                return 0;
+            }
+        } else if (avail > 0) {
+            size_t consumed = 0;
+            bool done = false;
+            ssize_t out =
+                http_chunked_decode(&req->chunked, body_start(req), avail, &consumed, NULL, 0, &done);
+            if (out < 0)
+                return (int)body_fail(req, chunked_error(out));
+            body_drop_buffered(req, consumed);
+            req->body_read += (uint64_t)out;
+            if (done) {
+                req->body_state = BODY_DONE;
+                return 0;
+            }
+        }
+        if (read_once)
+            return -EAGAIN;
+        read_once = true;
+        ssize_t n = zzz_conn_fill_now(req->conn);
+        if (n == -EAGAIN || n == -ENOBUFS)
+            return -EAGAIN;
+        if (n == 0)
+            return (int)body_fail(req, -ECONNRESET);
         if (n < 0)
-            return -1;
+            return (int)body_fail(req, (int)n);
     }
-    return 0;
 }
 
 void http_req_release(zzz_req *req)

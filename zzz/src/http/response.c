@@ -15,13 +15,22 @@ void http_res_init(zzz_res *res, zzz_conn *conn, zzz_req *req)
     memset(res, 0, sizeof *res);
     res->conn = conn;
     res->req = req;
+    req->res = res;
     res->status = 200;
+    res->mark_sent = zzz_conn_sent(conn);
+    res->mark_len = zzz_conn_outbuf(conn)->len;
 }
 
-void zzz_res_status(zzz_res *res, int status)
+int zzz_res_status(zzz_res *res, int status)
 {
-    if (!res->head_sent && status >= 100 && status <= 999)
-        res->status = status;
+    if (res->head_sent)
+        return -EALREADY;
+    /* 1xx are interim answers: a final status of 1xx would leave the
+     * client waiting for the real one. */
+    if (status < 200 || status > 999)
+        return -EINVAL;
+    res->status = status;
+    return 0;
 }
 
 int zzz_res_header(zzz_res *res, const char *name, const char *value)
@@ -132,6 +141,7 @@ static int res_write_head(zzz_res *res, bool length_known, uint64_t length)
         } else {
             /* HTTP/1.0 has no chunking: the body ends when we close. */
             res->close = true;
+            res->close_delimited = !res->head_only;
         }
     }
     if (res->close)
@@ -144,13 +154,17 @@ static int res_write_head(zzz_res *res, bool length_known, uint64_t length)
     if (err == 0)
         err = zzz_conn_out(res->conn, "\r\n", 2);
     res->head_sent = true;
-    if (err)
+    if (err) {
         res->close = true;
+        res->failed = true;
+    }
     return err;
 }
 
 int zzz_res_send(zzz_res *res, const void *body, size_t len)
 {
+    if (res->aborted)
+        return -EPIPE;
     if (res->head_sent)
         return -EALREADY;
     if (!status_has_body(res->status))
@@ -158,6 +172,8 @@ int zzz_res_send(zzz_res *res, const void *body, size_t len)
     int err = res_write_head(res, true, len);
     if (err == 0 && len && !res->head_only)
         err = zzz_conn_out(res->conn, body, len);
+    if (err)
+        res->failed = true;
     res->body_sent = len;
     res->done = true;
     return err;
@@ -183,6 +199,8 @@ int zzz_res_content_length(zzz_res *res, uint64_t len)
 
 int zzz_res_write(zzz_res *res, const void *data, size_t len)
 {
+    if (res->aborted || res->failed)
+        return -EPIPE;
     if (res->done)
         return -EALREADY;
     int err = 0;
@@ -209,13 +227,17 @@ int zzz_res_write(zzz_res *res, const void *data, size_t len)
     } else {
         err = zzz_conn_out(res->conn, data, len);
     }
-    if (err)
+    if (err) {
         res->close = true;
+        res->failed = true;
+    }
     return err;
 }
 
 int zzz_res_end(zzz_res *res)
 {
+    if (res->aborted || res->failed)
+        return -EPIPE;
     if (res->done)
         return -EALREADY;
     if (!res->head_sent) {
@@ -224,21 +246,35 @@ int zzz_res_end(zzz_res *res)
         res->done = true;
         if (err)
             return err;
-        if (res->length_set && res->content_length > 0 && !res->head_only) {
+        if (res->length_set && res->content_length > 0 && !res->head_only &&
+            status_has_body(res->status)) {
             res->close = true;
+            res->failed = true;
             return -EPIPE;
         }
         return 0;
     }
-    res->done = true;
-    if (res->chunked && !res->head_only && status_has_body(res->status))
-        return zzz_conn_out(res->conn, "0\r\n\r\n", 5);
-    if (res->length_set && res->body_sent != res->content_length) {
+    if (res->length_set && res->body_sent != res->content_length && !res->head_only &&
+        status_has_body(res->status)) {
         /* The client was promised more: only closing tells it. */
         res->close = true;
+        res->failed = true;
         return -EPIPE;
     }
+    res->done = true;
+    if (res->chunked && !res->head_only && status_has_body(res->status)) {
+        int err = zzz_conn_out(res->conn, "0\r\n\r\n", 5);
+        if (err)
+            res->failed = true;
+        return err;
+    }
     return 0;
+}
+
+void zzz_res_abort(zzz_res *res)
+{
+    res->aborted = true;
+    res->close = true;
 }
 
 bool zzz_res_done(const zzz_res *res)
@@ -248,20 +284,38 @@ bool zzz_res_done(const zzz_res *res)
 
 int http_res_finish(zzz_res *res)
 {
+    if (res->aborted || res->failed)
+        return -EPIPE;
     if (!res->head_sent) {
-        zzz_res_status(res, 500);
+        res->status = 500;
         res->headers_len = 0;
-        return zzz_res_text(res, 500, "Internal Server Error\n");
+        int err = zzz_res_text(res, 500, "Internal Server Error\n");
+        return err ? -EPIPE : 0;
     }
     if (!res->done) {
-        int err = zzz_res_end(res);
-        if (err)
-            return err;
+        /* A streamed body the handler left without zzz_res_end is whole
+         * only when it has no body to send, or delivered every promised
+         * byte; otherwise it is cut, and must look cut. */
+        bool whole = res->head_only || !status_has_body(res->status) ||
+                     (res->length_set && res->body_sent == res->content_length);
+        if (!whole)
+            return -EPIPE;
+        res->done = true;
     }
-    return res->close ? -EPIPE : 0;
+    return 0;
 }
 
-int http_send_error(zzz_conn *conn, http_thread *t, int status)
+bool http_res_take_back(zzz_res *res)
+{
+    if (zzz_conn_sent(res->conn) != res->mark_sent)
+        return false;
+    zzz_buf *out = zzz_conn_outbuf(res->conn);
+    if (out->len > res->mark_len)
+        out->len = res->mark_len;
+    return true;
+}
+
+int http_send_error(zzz_conn *conn, http_thread *t, int status, zzz_close how)
 {
     const char *reason = zzz_status_reason(status);
     size_t date_len;
@@ -274,9 +328,6 @@ int http_send_error(zzz_conn *conn, http_thread *t, int status)
     int err = zzz_conn_out(conn, head, (size_t)n);
     if (err == 0)
         err = zzz_conn_flush(conn);
-    /* The client may still be sending the request the error is about
-     * (not after a timeout: a client that stalled is not waited for). */
-    if (status != 408)
-        zzz_conn_linger(conn);
+    zzz_conn_close_mode(conn, status == 408 ? ZZZ_CLOSE_NOW : how);
     return err;
 }

@@ -4,6 +4,7 @@
 #include "http.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -46,48 +47,77 @@ static void http_on_refuse(int fd, void *user)
     (void)n;
 }
 
+/* Every task is serving a handler (slow uploads, say): a request that
+ * arrives now is answered at once with 503 and a hint to come back, from
+ * one of the server's reserve tasks, rather than left waiting for a task. */
+static zzz_next http_on_busy(zzz_conn *conn, void *user)
+{
+    (void)user;
+    http_thread *t = http_thread_of(conn);
+    size_t date_len;
+    const char *date = http_date_line(t, &date_len);
+    char reply[256];
+    int n = snprintf(reply, sizeof reply,
+                     "HTTP/1.1 503 Service Unavailable\r\n%.*sRetry-After: 1\r\n"
+                     "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 20\r\n"
+                     "Connection: close\r\n\r\nService Unavailable\n",
+                     (int)date_len, date);
+    zzz_conn_set_deadline(conn, tardy_now() + 1000000000u);
+    zzz_conn_write(conn, reply, (size_t)n);
+    /* What the client sent is dropped; the close lingers if more comes. */
+    zzz_conn_consume(conn, zzz_conn_buf(conn)->len);
+    return ZZZ_CLOSE;
+}
+
 static bool method_is(zzz_str m, const char *name)
 {
     size_t n = strlen(name);
     return m.len == n && memcmp(m.ptr, name, n) == 0;
 }
 
-/* Reads until a whole head is in the buffer. Returns its length, a
- * negative status to answer, 0 when the connection should just close
- * (end of stream, or idle after pipelined requests: *idle set). */
-static int http_read_head(zzz_conn *conn, const http_config *cfg, http_head *head, bool served,
-                          bool *idle)
+/* What reading a head came to. */
+enum { HEAD_WAIT = 0, HEAD_CLOSE = -1 };
+
+/* Looks for a whole head in what has arrived (plus what more has arrived
+ * without waiting). Returns its length (> 0); a negative status to answer
+ * (-400, -408, -431 ...); HEAD_WAIT when the connection should wait,
+ * holding no task, for the rest of the head (zzz_conn_wait_until set) or
+ * for its next request (nothing unanswered); HEAD_CLOSE when the client
+ * has gone. */
+static int http_read_head(zzz_conn *conn, const http_config *cfg, http_head *head, bool served)
 {
     zzz_buf *in = &conn->in;
-    bool deadline_set = false;
-    *idle = false;
+    bool read_now = false;
     for (;;) {
         if (in->len > 0) {
             int r = http_parse_head(in->data, in->len, &cfg->limits, head);
-            if (r != 0) {
-                zzz_conn_set_deadline(conn, 0);
+            if (r != 0)
                 return r;
-            }
-        } else if (served) {
-            *idle = true; /* everything that arrived has been answered */
-            return 0;
+            if (in->len >= cfg->limits.max_head_bytes || in->len >= in->cap)
+                return -431;
         }
-        if (in->len >= cfg->limits.max_head_bytes || in->len >= in->cap)
-            return -431;
-        /* Pipelined responses go out before we wait for more input. */
-        if (conn->out.len > 0 && zzz_conn_flush(conn) != 0)
-            return 0;
-        if (!deadline_set) {
-            zzz_conn_set_deadline(conn, tardy_now() + (uint64_t)cfg->header_timeout_ms * 1000000u);
-            deadline_set = true;
+        if (in->len == 0 && served)
+            return HEAD_WAIT; /* everything that arrived has been answered */
+        if (!read_now) {
+            /* The rest may be here already (a long head, the end of a
+             * pipelined batch, a TLS record not yet decrypted): take it
+             * now rather than after a wait. */
+            read_now = true;
+            ssize_t n = zzz_conn_fill_now(conn);
+            if (n > 0)
+                continue;
+            if (n == 0 || (n < 0 && n != -EAGAIN && n != -ENOBUFS))
+                return HEAD_CLOSE;
         }
-        ssize_t n = zzz_conn_fill(conn);
-        if (n > 0)
-            continue;
-        zzz_conn_set_deadline(conn, 0);
-        if (n == -ETIMEDOUT)
-            return in->len > 0 || !served ? -408 : 0;
-        return 0;
+        if (in->len == 0)
+            return HEAD_WAIT; /* woken with nothing to read after all */
+        /* Part of a head: wait for the rest without a task. The header
+         * timeout counts from its first byte, across the waits. */
+        uint64_t deadline = zzz_conn_buf_since(conn) + (uint64_t)cfg->header_timeout_ms * 1000000u;
+        if (tardy_now() >= deadline)
+            return -408;
+        zzz_conn_wait_until(conn, deadline);
+        return HEAD_WAIT;
     }
 }
 
@@ -112,8 +142,19 @@ static bool http_decode_path(zzz_req *req)
 
 static void http_dispatch(zzz_req *req, zzz_res *res, const http_config *cfg)
 {
+    zzz_str method = req->head.method;
+    if (method_is(method, "CONNECT")) {
+        /* A tunnel is a proxy's work: an origin server does not do it. */
+        zzz_res_text(res, 501, "Not Implemented\n");
+        return;
+    }
+    if (method_is(method, "OPTIONS") && req->path.len == 1 && req->path.ptr[0] == '*') {
+        /* "OPTIONS *" asks about the server, not a resource: it is here. */
+        zzz_res_send(res, "", 0);
+        return;
+    }
     router_match *m = &req->match;
-    router_match_path(cfg->router, req->head.method, req->path, m);
+    router_match_path(cfg->router, method, req->path, m);
     if (m->status == 200 && m->handler) {
         m->handler(req, res, m->user);
         return;
@@ -131,13 +172,71 @@ static void http_dispatch(zzz_req *req, zzz_res *res, const http_config *cfg)
     zzz_res_text(res, 404, "Not Found\n");
 }
 
+/* The status that answers a body that failed. */
+static int body_error_status(int err)
+{
+    switch (err) {
+    case -E2BIG:
+        return 413;
+    case -ETIMEDOUT:
+        return 408;
+    case -ENOBUFS:
+        return 503;
+    default:
+        return 400;
+    }
+}
+
+/* After the handler: settles the request body and the response. Returns
+ * true when the connection goes on to the next request; false when it
+ * must close (its close mode set). */
+static bool http_finish(zzz_conn *conn, http_thread *t, zzz_req *req, zzz_res *res)
+{
+    /* A body the handler did not read to its end is read and checked now,
+     * as far as it has arrived, before the answer leaves: a request with
+     * broken framing gets 400, never the handler's answer. */
+    int body = http_req_settle_body(req);
+    if (body < 0 && body != -EAGAIN) {
+        if (body == -ECONNRESET || body == -EPIPE) {
+            zzz_conn_close_mode(conn, ZZZ_CLOSE_NOW); /* the client has gone */
+            return false;
+        }
+        if (http_res_take_back(res)) {
+            http_send_error(conn, t, body_error_status(body), ZZZ_CLOSE_LINGER);
+            return false;
+        }
+        /* Part of the answer has left: it must end cut. */
+        zzz_conn_close_mode(conn, res->close_delimited ? ZZZ_CLOSE_RESET : ZZZ_CLOSE_AUTO);
+        return false;
+    }
+    if (http_res_finish(res) != 0) {
+        /* Cut: closing without the end tells the client. A body delimited
+         * by the close would look whole after a FIN: it gets a reset. */
+        zzz_conn_close_mode(conn, res->close_delimited ? ZZZ_CLOSE_RESET : ZZZ_CLOSE_AUTO);
+        return false;
+    }
+    if (body == -EAGAIN) {
+        /* The body goes on past what has arrived: answer now, then drain
+         * it under the linger deadline rather than delay the answer. */
+        zzz_conn_linger(conn);
+        return false;
+    }
+    return !res->close;
+}
+
 static zzz_next http_on_conn(zzz_conn *conn, void *user)
 {
     const http_config *cfg = user;
     http_thread *t = http_thread_of(conn);
+    if (zzz_conn_expired(conn)) {
+        /* The rest of a head did not come within header_timeout_ms. */
+        http_send_error(conn, t, 408, ZZZ_CLOSE_NOW);
+        return ZZZ_CLOSE;
+    }
     zzz_buf *in = zzz_conn_buf(conn);
     if (!in->data || !zzz_conn_outbuf(conn)->data) {
-        /* Pools exhausted (many connections kept pipelined bytes). */
+        /* Pools exhausted: cannot happen with the pools' sizes, kept as a
+         * clear answer should that change. */
         static const char reply[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
                                     "Connection: close\r\n\r\n";
         zzz_conn_write(conn, reply, sizeof reply - 1);
@@ -150,28 +249,27 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
         memset(&head, 0, sizeof head);
         head.headers = (zzz_header *)zzz_conn_arena(conn, cfg->limits.max_headers * sizeof(zzz_header));
         if (!head.headers) {
-            http_send_error(conn, t, 500);
+            http_send_error(conn, t, 500, ZZZ_CLOSE_AUTO);
             return ZZZ_CLOSE;
         }
-        bool idle;
-        int r = http_read_head(conn, cfg, &head, served, &idle);
-        if (r == 0) {
-            if (idle && !zzz_conn_closing(conn)) {
-                zzz_conn_arena_reset(conn);
-                /* With io_uring the flush parks until the ring sends it:
-                 * the next connection can use the receive buffer meanwhile. */
-                zzz_conn_release_input(conn);
-                return zzz_conn_flush(conn) == 0 ? ZZZ_WAIT : ZZZ_CLOSE;
-            }
-            zzz_conn_flush(conn);
-            return ZZZ_CLOSE;
+        int r = http_read_head(conn, cfg, &head, served);
+        if (r == HEAD_WAIT) {
+            zzz_conn_arena_reset(conn);
+            if (zzz_conn_closing(conn))
+                return ZZZ_CLOSE;
+            /* With io_uring the flush parks until the ring sends it: the
+             * next connection can use the receive buffer meanwhile. */
+            zzz_conn_release_input(conn);
+            return zzz_conn_flush(conn) == 0 ? ZZZ_WAIT : ZZZ_CLOSE;
         }
+        if (r == HEAD_CLOSE)
+            return ZZZ_CLOSE;
         if (r < 0) {
-            http_send_error(conn, t, -r);
+            http_send_error(conn, t, -r, ZZZ_CLOSE_AUTO);
             return ZZZ_CLOSE;
         }
         if (head.body == HTTP_BODY_LENGTH && head.content_length > cfg->max_body) {
-            http_send_error(conn, t, 413);
+            http_send_error(conn, t, 413, ZZZ_CLOSE_LINGER);
             return ZZZ_CLOSE;
         }
 
@@ -180,7 +278,7 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
         http_req_init(&req, conn, cfg);
         req.head = head;
         if (!http_decode_path(&req)) {
-            http_send_error(conn, t, 400);
+            http_send_error(conn, t, 400, ZZZ_CLOSE_AUTO);
             return ZZZ_CLOSE;
         }
         http_res_init(&res, conn, &req);
@@ -189,28 +287,12 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
 
         http_dispatch(&req, &res, cfg);
 
-        if (!res.head_sent && req.body_state == BODY_ERROR) {
-            /* The handler gave up on a bad or oversized body. */
-            int status = req.body_err == -E2BIG       ? 413
-                         : req.body_err == -ETIMEDOUT ? 408
-                         : req.body_err == -ENOBUFS   ? 503
-                                                      : 400;
-            res.headers_len = 0;
-            res.close = true;
-            zzz_res_text(&res, status, zzz_status_reason(status));
-            zzz_conn_linger(conn);
-        }
-        int finished = http_res_finish(&res);
-        int drained = http_req_discard_body(&req);
+        bool next = http_finish(conn, t, &req, &res);
         http_req_release(&req);
+        if (!next)
+            return ZZZ_CLOSE;
         zzz_conn_consume(conn, head.head_len);
         served = true;
-        if (finished < 0 || drained < 0 || res.close) {
-            if (drained < 0)
-                zzz_conn_linger(conn); /* the rest of the body is still coming */
-            zzz_conn_flush(conn);
-            return ZZZ_CLOSE;
-        }
     }
 }
 
@@ -245,6 +327,8 @@ int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
     cfg->header_timeout_ms = config->header_timeout_ms ? config->header_timeout_ms : ZZZ_HTTP_DEFAULT_HEADER_MS;
     cfg->body_timeout_ms = config->body_timeout_ms ? config->body_timeout_ms : ZZZ_HTTP_DEFAULT_BODY_MS;
     cfg->body_buffers = config->body_buffers ? config->body_buffers : ZZZ_HTTP_DEFAULT_BODY_BUFFERS;
+    cfg->body_min_rate = config->body_min_rate ? config->body_min_rate : ZZZ_HTTP_DEFAULT_BODY_MIN_RATE;
+    cfg->body_grace_ms = config->body_grace_ms ? config->body_grace_ms : ZZZ_HTTP_DEFAULT_BODY_GRACE_MS;
     /* The header array lives in the write buffer's arena. */
     size_t wbuf = sc.write_buffer_size ? sc.write_buffer_size : ZZZ_DEFAULT_BUFFER;
     if (cfg->limits.max_headers * sizeof(zzz_header) > wbuf / 2) {
@@ -259,6 +343,7 @@ int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
     sc.serve_on_open = false;
     sc.on_conn = http_on_conn;
     sc.on_refuse = http_on_refuse;
+    sc.on_busy = http_on_busy;
     sc.user = cfg;
     zzz_server *s;
     int err = zzz_server_create(&s, &sc);
