@@ -10,7 +10,10 @@
 # the ratio covers the server's own work, not the kernel's network work
 # done in softirq.)
 #
-#   bench/http/ab.sh [--rounds N] [--secs N] A B
+#   bench/http/ab.sh [--rounds N] [--secs N] [--pipelined] A B
+#
+# --pipelined loads both with pipeline.lua (16 requests per write, as
+# run.sh's pipelined scenario) instead of one request per write.
 #
 # A and B are "[VAR=value ...] path/to/hello", e.g.
 #   bench/http/ab.sh "TARDY_DRIVER=epoll build/examples/hello" \
@@ -22,8 +25,11 @@ set -euo pipefail
 
 rounds=5
 secs=3
+wrk_extra=()
+here=$(cd "$(dirname "$0")" && pwd)
 while [ $# -gt 0 ]; do
     case $1 in
+    --pipelined) wrk_extra=(-s "$here/pipeline.lua") ;;
     --rounds) rounds=${2:?--rounds needs a number}; shift ;;
     --secs) secs=${2:?--secs needs a number}; shift ;;
     -h | --help)
@@ -87,9 +93,9 @@ pids+=("$pb")
 wait_up "$port_a"
 wait_up "$port_b"
 load() { # secs -> both wrk runs at once
-    taskset -c 1 wrk -t1 -c64 -d"$1"s "http://127.0.0.1:$port_a/" >"$tmp/a.wrk" 2>&1 &
+    taskset -c 1 wrk -t1 -c64 "${wrk_extra[@]}" -d"$1"s "http://127.0.0.1:$port_a/" >"$tmp/a.wrk" 2>&1 &
     local wa=$!
-    taskset -c 1 wrk -t1 -c64 -d"$1"s "http://127.0.0.1:$port_b/" >"$tmp/b.wrk" 2>&1 &
+    taskset -c 1 wrk -t1 -c64 "${wrk_extra[@]}" -d"$1"s "http://127.0.0.1:$port_b/" >"$tmp/b.wrk" 2>&1 &
     local wb=$!
     wait $wa $wb || die "wrk failed: $(tail -3 "$tmp/a.wrk" "$tmp/b.wrk")"
 }
