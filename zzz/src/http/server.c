@@ -64,8 +64,18 @@ static zzz_next http_on_busy(zzz_conn *conn, void *user)
                      (int)date_len, date);
     zzz_conn_set_deadline(conn, tardy_now() + 1000000000u);
     zzz_conn_write(conn, reply, (size_t)n);
-    /* What the client sent is dropped; the close lingers if more comes. */
-    zzz_conn_consume(conn, zzz_conn_buf(conn)->len);
+    /* What the client sent is dropped, as much as has arrived, so the
+     * close does not turn into a reset over unread bytes; but the reserve
+     * task does not linger for more: under overload it must be free for
+     * the next refusal. */
+    zzz_buf *in = zzz_conn_buf(conn);
+    for (int reads = 0; reads < 8; reads++) {
+        zzz_conn_consume(conn, in->len);
+        if (zzz_conn_fill_now(conn) <= 0)
+            break;
+    }
+    zzz_conn_consume(conn, in->len);
+    zzz_conn_close_mode(conn, ZZZ_CLOSE_NOW);
     return ZZZ_CLOSE;
 }
 
