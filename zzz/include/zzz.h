@@ -59,8 +59,8 @@ typedef void (*zzz_on_refuse_fn)(int fd, void *user);
 
 /* Called instead of on_conn when a waiting connection has bytes to serve
  * while active_limit connections are being served already (every task is
- * busy with a handler). It runs in one of a few tasks kept in reserve for
- * this and must be quick: answer and return ZZZ_CLOSE (HTTP sends 503
+ * busy with a handler). It runs in one of the busy_tasks kept in reserve
+ * for this and must be quick: answer and return ZZZ_CLOSE (HTTP sends 503
  * with Retry-After), or ZZZ_WAIT to be called again when more bytes
  * come. NULL: on_conn runs anyway, as soon as a task is free. */
 typedef zzz_next (*zzz_on_busy_fn)(zzz_conn *conn, void *user);
@@ -122,6 +122,10 @@ typedef struct zzz_server_config {
                                   (tasks, stacks and buffers in the pools);
                                   past it, bytes that arrive go to on_busy;
                                   0: min(conn_limit, 256) */
+    unsigned busy_tasks;       /* tasks kept beyond active_limit for on_busy
+                                  (each with a stack and, while it answers,
+                                  buffers); arrivals past them wait for a
+                                  task; 0: min(active_limit, 16) */
     unsigned backlog;          /* listen backlog; 0: 1024 */
     size_t read_buffer_size;   /* per active connection; 0: 16 KiB */
     size_t write_buffer_size;  /* per active connection; 0: 16 KiB */

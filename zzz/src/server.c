@@ -151,6 +151,13 @@ static void config_defaults(zzz_server_config *c)
         c->active_limit = c->conn_limit < ZZZ_DEFAULT_ACTIVE_LIMIT ? c->conn_limit : ZZZ_DEFAULT_ACTIVE_LIMIT;
     if (c->active_limit > c->conn_limit)
         c->active_limit = c->conn_limit;
+    /* A small server keeps a small reserve: in a burst every reserve task
+     * may be started at once, each touching a stack and buffers. */
+    if (!c->on_busy)
+        c->busy_tasks = 0;
+    else if (c->busy_tasks == 0)
+        c->busy_tasks = c->active_limit < ZZZ_DEFAULT_BUSY_TASKS ? c->active_limit
+                                                                 : ZZZ_DEFAULT_BUSY_TASKS;
     if (c->backlog == 0)
         c->backlog = ZZZ_DEFAULT_BACKLOG;
     if (c->read_buffer_size == 0)
@@ -712,7 +719,7 @@ static int worker_init(zzz_worker *w)
         err = zzz_pool_init(&w->small_pool, small, s->cfg.conn_limit);
     if (err == 0)
         err = zzz_pool_init(&w->out_pool, s->cfg.write_buffer_size,
-                            s->cfg.active_limit + 1 + (s->cfg.on_busy ? ZZZ_BUSY_TASKS : 0));
+                            s->cfg.active_limit + 1 + s->cfg.busy_tasks);
 #ifdef ZZZ_HAVE_TLS
     /* TLS state lives as long as its connection, idle or not. */
     if (err == 0 && s->tls)
@@ -795,7 +802,7 @@ int zzz_server_run(zzz_server *s)
      * connection tasks, so a served connection always gets its buffers. */
     tardy_config tc = {
         .threads = s->cfg.threads,
-        .max_tasks = s->cfg.active_limit + 2 + (s->cfg.on_busy ? ZZZ_BUSY_TASKS : 0),
+        .max_tasks = s->cfg.active_limit + 2 + s->cfg.busy_tasks,
         /* Every open connection may wait with an idle deadline. */
         .max_watches = s->cfg.conn_limit,
         .stack_size = s->cfg.stack_size,

@@ -20,8 +20,8 @@
 #define ZZZ_DEFAULT_LINGER_MS 2000u
 /* An unfinished message that fits this waits in a small buffer. */
 #define ZZZ_SMALL_BUFFER ((size_t)1024)
-/* Tasks kept beyond active_limit for on_busy answers. */
-#define ZZZ_BUSY_TASKS 16u
+/* Tasks kept beyond active_limit for on_busy answers, at most. */
+#define ZZZ_DEFAULT_BUSY_TASKS 16u
 
 /* A fixed set of equal buffers carved from one mapping; the kernel commits
  * a buffer's pages only once they are touched. */
