@@ -78,26 +78,6 @@ static void start_limited(server *s)
                                               "--max-headers", "10", "--max-body", "1000", NULL});
 }
 
-static void expect_status(const response *r, int status)
-{
-    cr_assert_eq(r->status, status, "expected %d, got %d:\n%s%s", status, r->status, r->head,
-                 r->body ? r->body : "");
-}
-
-static void expect_body(const response *r, const char *body)
-{
-    size_t len = strlen(body);
-    cr_assert(r->body_len == len && memcmp(r->body, body, len) == 0,
-              "expected body \"%s\", got %zu bytes \"%.*s\"", body, r->body_len,
-              (int)(r->body_len < 200 ? r->body_len : 200), r->body);
-}
-
-static bool header_is(const response *r, const char *name, const char *value)
-{
-    const char *v = resp_header(r, name);
-    return v && strcasecmp(v, value) == 0;
-}
-
 /* A request that is accepted and a connection that stays open after it. */
 static void expect_ok_keepalive(client *c, const char *body)
 {

@@ -1,12 +1,13 @@
-/* The HTTP server the integration tests (http_test.c) run as a child
- * process: the public API only, a flag for every limit and timeout, and a
- * route for each behaviour under test. Prints "listening on
+/* The HTTP server the integration tests (http_test.c, holes_test.c) run
+ * as a child process: the public API only, a flag for every limit and
+ * timeout, and a route for each behaviour under test. Prints "listening on
  * 127.0.0.1:PORT (driver D, N threads)" once it is up. */
 #include <zzz.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* GET / */
 static void hello(zzz_req *req, zzz_res *res, void *user)
@@ -93,15 +94,86 @@ static void stream(zzz_req *req, zzz_res *res, void *user)
     zzz_res_end(res);
 }
 
-/* GET /big: 100,000 bytes of a known pattern (HEAD must not send them). */
-static char big_body[100000];
+/* GET /big: --big-size bytes (100,000 by default) of a known pattern,
+ * a..z over and over (HEAD must not send them). */
+static char *big_body;
+static size_t big_size = 100000;
+/* --send-buffer: SO_SNDBUF of a connection served GET /big (0: the
+ * kernel's autotuning), so that a slow reader shows within a small body
+ * instead of the kernel taking megabytes of it at once. */
+static int big_send_buffer;
 
 static void big(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    if (big_send_buffer > 0)
+        setsockopt(zzz_conn_fd(zzz_req_conn(req)), SOL_SOCKET, SO_SNDBUF, &big_send_buffer,
+                   sizeof big_send_buffer);
+    zzz_res_header(res, "Content-Type", "text/plain");
+    zzz_res_send(res, big_body, big_size);
+}
+
+/* GET and POST /ignore: an answer that never reads the body. */
+static void ignore(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    zzz_res_text(res, 200, "ignored\n");
+}
+
+/* POST /write-then-read: the answer begins (head and a first chunk, sent
+ * at once) before the body is read; then the body's length ends it. */
+static void write_then_read(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_res_header(res, "Content-Type", "text/plain");
+    if (zzz_res_write(res, "started\n", 8) != 0 || zzz_conn_flush(zzz_req_conn(req)) != 0)
+        return;
+    char buf[4096];
+    unsigned long long total = 0;
+    ssize_t n;
+    while ((n = zzz_req_read(req, buf, sizeof buf)) > 0)
+        total += (unsigned long long)n;
+    if (n < 0)
+        return; /* zzz closes: the answer has begun */
+    char line[64];
+    int len = snprintf(line, sizeof line, "got %llu\n", total);
+    if (zzz_res_write(res, line, (size_t)len) == 0)
+        zzz_res_end(res);
+}
+
+/* GET /abort: two parts sent, then the answer given up. */
+static void abort_stream(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_res_header(res, "Content-Type", "text/plain");
+    if (zzz_res_write(res, "part 1\n", 7) != 0 || zzz_res_write(res, "part 2\n", 7) != 0 ||
+        zzz_conn_flush(zzz_req_conn(req)) != 0)
+        return;
+    zzz_res_abort(res);
+}
+
+/* GET /unended: two parts, and a return without zzz_res_end. */
+static void unended(zzz_req *req, zzz_res *res, void *user)
 {
     (void)req;
     (void)user;
     zzz_res_header(res, "Content-Type", "text/plain");
-    zzz_res_send(res, big_body, sizeof big_body);
+    if (zzz_res_write(res, "part 1\n", 7) == 0)
+        zzz_res_write(res, "part 2\n", 7);
+}
+
+/* GET /status1xx: what zzz_res_status says to 100 and 101 (interim
+ * statuses are no final status), then a plain 200. */
+static void status1xx(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    int rc100 = zzz_res_status(res, 100);
+    int rc101 = zzz_res_status(res, 101);
+    char body[64];
+    snprintf(body, sizeof body, "rc %d %d\n", rc100, rc101);
+    zzz_res_text(res, 200, body);
 }
 
 /* GET /users/:id */
@@ -174,7 +246,9 @@ static int usage(const char *prog)
             "usage: %s [--port N] [--threads N] [--conn-limit N] [--max-target N]\n"
             "  [--max-header-bytes N] [--max-headers N] [--max-body N] [--header-timeout-ms N]\n"
             "  [--idle-timeout-ms N] [--body-timeout-ms N] [--drain-timeout-ms N]\n"
-            "  [--linger-timeout-ms N]\n"
+            "  [--linger-timeout-ms N] [--active-limit N] [--busy-tasks N] [--read-buffer-size N]\n"
+            "  [--write-timeout-ms N] [--write-min-rate N] [--body-min-rate N]\n"
+            "  [--body-grace-ms N] [--body-buffers N] [--big-size N] [--send-buffer N]\n"
             "  [--tls-cert FILE --tls-key FILE [--tls-names NAME,NAME...]]... (the first pair\n"
             "  is the default) [--handshake-timeout-ms N] [--session-cache N] [--record-size N]\n"
             "  [--idle-trim-ms N] [--tls-in-memory 1]\n",
@@ -247,10 +321,35 @@ int main(int argc, char **argv)
             cfg.server.drain_timeout_ms = (uint32_t)v;
         else if (strcmp(flag, "--linger-timeout-ms") == 0)
             cfg.server.linger_timeout_ms = (uint32_t)v;
+        else if (strcmp(flag, "--active-limit") == 0)
+            cfg.server.active_limit = (unsigned)v;
+        else if (strcmp(flag, "--busy-tasks") == 0)
+            cfg.server.busy_tasks = (unsigned)v;
+        else if (strcmp(flag, "--read-buffer-size") == 0)
+            cfg.server.read_buffer_size = (size_t)v;
+        else if (strcmp(flag, "--write-timeout-ms") == 0)
+            cfg.server.write_timeout_ms = (uint32_t)v;
+        else if (strcmp(flag, "--write-min-rate") == 0)
+            cfg.server.write_min_rate = (uint32_t)v;
+        else if (strcmp(flag, "--body-min-rate") == 0)
+            cfg.body_min_rate = (uint32_t)v;
+        else if (strcmp(flag, "--body-grace-ms") == 0)
+            cfg.body_grace_ms = (uint32_t)v;
+        else if (strcmp(flag, "--body-buffers") == 0)
+            cfg.body_buffers = (unsigned)v;
+        else if (strcmp(flag, "--big-size") == 0)
+            big_size = (size_t)v;
+        else if (strcmp(flag, "--send-buffer") == 0)
+            big_send_buffer = (int)v;
         else
             return usage(argv[0]);
     }
-    for (size_t i = 0; i < sizeof big_body; i++)
+    big_body = malloc(big_size ? big_size : 1);
+    if (!big_body) {
+        fprintf(stderr, "testserver: no memory for a %zu-byte /big\n", big_size);
+        return 1;
+    }
+    for (size_t i = 0; i < big_size; i++)
         big_body[i] = (char)('a' + i % 26);
     zzz_router *router;
     int err = zzz_router_create(&router);
@@ -269,6 +368,12 @@ int main(int argc, char **argv)
         {"GET", "/users/:id", user_show},
         {"GET", "/headers", headers},
         {"GET", "/tls", tls_info},
+        {"GET", "/ignore", ignore},
+        {"POST", "/ignore", ignore},
+        {"POST", "/write-then-read", write_then_read},
+        {"GET", "/abort", abort_stream},
+        {"GET", "/unended", unended},
+        {"GET", "/status1xx", status1xx},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
         err = zzz_route(router, routes[i].method, routes[i].pattern, routes[i].handler, NULL);
@@ -296,6 +401,7 @@ int main(int argc, char **argv)
     err = zzz_server_run(server);
     zzz_server_destroy(server);
     zzz_router_destroy(router);
+    free(big_body);
     if (err) {
         fprintf(stderr, "testserver: %s\n", strerror(-err));
         return 1;
