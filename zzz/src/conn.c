@@ -1,6 +1,7 @@
 /* A connection as the protocol sees it: the borrowed receive and write
  * buffers, reads and writes under the connection's timeouts, and the
  * per-request scratch arena at the end of the write buffer. */
+#include "deadline.h"
 #include "stream.h"
 
 #include <errno.h>
@@ -74,25 +75,15 @@ uint64_t zzz_conn_io_deadline(const zzz_conn *c, uint32_t timeout_ms)
     return tardy_now() + (uint64_t)timeout_ms * 1000000u;
 }
 
-/* Runs under min(task deadline, connection deadline); puts the task's own
- * deadline back afterwards. */
-#define CONN_IO(conn, timeout_ms, expr)                                                            \
-    do {                                                                                           \
-        uint64_t saved_ = tardy_deadline();                                                        \
-        uint64_t when_ = zzz_conn_io_deadline((conn), (timeout_ms));                               \
-        tardy_deadline_set(saved_ && saved_ < when_ ? saved_ : when_);                             \
-        expr;                                                                                      \
-        tardy_deadline_set(saved_);                                                                \
-    } while (0)
-
 ssize_t zzz_conn_fill(zzz_conn *c)
 {
     zzz_buf *b = zzz_conn_buf(c);
     if (!b->data || b->len >= b->cap)
         return -ENOBUFS;
-    ssize_t n;
-    CONN_IO(c, c->worker->server->cfg.read_timeout_ms,
-            n = zzz_stream_recv(c, b->data + b->len, b->cap - b->len));
+    /* Under the connection's deadline, or the task's when it comes first. */
+    uint64_t saved = zzz_deadline_push(zzz_conn_io_deadline(c, c->worker->server->cfg.read_timeout_ms));
+    ssize_t n = zzz_stream_recv(c, b->data + b->len, b->cap - b->len);
+    zzz_deadline_pop(saved);
     if (n > 0) {
         zzz_conn_in_arrived(c);
         b->len += (size_t)n;
@@ -136,8 +127,9 @@ ssize_t zzz_conn_read(zzz_conn *c, void *buf, size_t len)
         zzz_conn_consume(c, n);
         return (ssize_t)n;
     }
-    ssize_t n;
-    CONN_IO(c, c->worker->server->cfg.read_timeout_ms, n = zzz_stream_recv(c, buf, len));
+    uint64_t saved = zzz_deadline_push(zzz_conn_io_deadline(c, c->worker->server->cfg.read_timeout_ms));
+    ssize_t n = zzz_stream_recv(c, buf, len);
+    zzz_deadline_pop(saved);
     return n;
 }
 
@@ -151,12 +143,14 @@ int zzz_conn_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
         c->sent += iov[i].iov_len;
     uint64_t now = tardy_now();
     c->writing = true;
-    c->write_outer = tardy_deadline();
+    /* The scope of the write: zzz_conn_send_arm tightens the deadline
+     * before each send, from this outer one. */
+    c->write_outer = zzz_deadline_push(0);
     c->write_start = c->write_last = now;
     c->write_done = 0;
     int err = zzz_stream_writev(c, iov, iovcnt);
     c->writing = false;
-    tardy_deadline_set(c->write_outer);
+    zzz_deadline_pop(c->write_outer);
     return err;
 }
 
@@ -174,10 +168,8 @@ void zzz_conn_send_arm(zzz_conn *c)
         if (by_rate < when)
             when = by_rate;
     }
-    if (c->deadline && c->deadline < when)
-        when = c->deadline;
-    if (c->write_outer && c->write_outer < when)
-        when = c->write_outer;
+    when = zzz_deadline_min(when, c->deadline);
+    when = zzz_deadline_min(when, c->write_outer);
     tardy_deadline_set(when);
 }
 

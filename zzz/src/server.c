@@ -2,6 +2,7 @@
  * a worker per runtime that accepts and enforces the connection limit,
  * the life of a connection between serving tasks and idle watches, and
  * graceful shutdown on SIGINT/SIGTERM. */
+#include "deadline.h"
 #include "stream.h"
 
 #include <arpa/inet.h>
@@ -402,11 +403,11 @@ static void conn_linger(zzz_conn *c, bool always)
     size_t sink_len = c->in.data ? c->in.cap : sizeof scratch;
     if (!always && !unread && zzz_plain_recv_now(c, sink, sink_len) <= 0)
         return; /* nothing more came: the client is done (or gone) */
-    uint64_t saved = tardy_deadline();
-    tardy_deadline_set(tardy_now() + (uint64_t)s->cfg.linger_timeout_ms * 1000000u);
+    /* Its own time, whatever deadline the protocol left on the task. */
+    uint64_t saved = zzz_deadline_push_exact(tardy_now() + (uint64_t)s->cfg.linger_timeout_ms * 1000000u);
     while (zzz_plain_recv(c, sink, sink_len) > 0) {
     }
-    tardy_deadline_set(saved);
+    zzz_deadline_pop(saved);
 }
 
 /* Closes a connection whose protocol is done with it, as it asked. */
@@ -650,13 +651,16 @@ static void worker_sentinel(void *arg)
     zzz_worker *w = arg;
     zzz_server *s = w->server;
     for (;;) {
+        uint64_t wake = 0;
 #ifdef ZZZ_HAVE_TLS
         /* With TLS, it also wakes now and then to trim idle connections. */
         uint64_t trim_ns = s->tls ? zzz_tls_trim_ns(s->tls) : 0;
         if (trim_ns)
-            tardy_deadline_set(tardy_now() + trim_ns / 2);
+            wake = tardy_now() + trim_ns / 2;
 #endif
+        uint64_t saved = zzz_deadline_push(wake);
         int r = tardy_poll(s->stop_pipe[0], POLLIN);
+        zzz_deadline_pop(saved);
         if (r > 0 || r == -EBADF)
             break;
 #ifdef ZZZ_HAVE_TLS
@@ -664,7 +668,6 @@ static void worker_sentinel(void *arg)
             worker_trim_idle(w, tardy_now() - trim_ns);
 #endif
     }
-    tardy_deadline_set(0);
     w->draining = true;
     tardy_cancel(w->acceptor);
     tardy_join(w->acceptor);

@@ -3,6 +3,7 @@
  * handshake, records in and out, SNI through a policy that picks a
  * certificate by the name the client asks for, and a session cache shared
  * by the server's threads. See stream.h for the calls' promises. */
+#include "deadline.h"
 #include "stream.h"
 
 #include <bearssl.h>
@@ -854,9 +855,7 @@ int zzz_tls_open(zzz_conn *c)
      * Only our own flight's send may wait, within the handshake's time. */
     if (tardy_now() >= t->open_deadline)
         return -ETIMEDOUT;
-    uint64_t saved = tardy_deadline();
-    uint64_t when = t->open_deadline;
-    tardy_deadline_set(saved && saved < when ? saved : when);
+    uint64_t saved = zzz_deadline_push(t->open_deadline);
     br_ssl_engine_context *eng = &t->sc.eng;
     int err = 0;
     for (;;) {
@@ -883,7 +882,7 @@ int zzz_tls_open(zzz_conn *c)
             break;
         }
     }
-    tardy_deadline_set(saved);
+    zzz_deadline_pop(saved);
     return err == 0 ? 1 : err;
 }
 

@@ -2,6 +2,7 @@
  * the connection's receive buffer), decoded path and query parameters,
  * route parameters, and the body, read whole into a pooled buffer or
  * streamed (Content-Length or chunked, with 100-continue). */
+#include "deadline.h"
 #include "http.h"
 
 #include <errno.h>
@@ -249,11 +250,9 @@ static ssize_t body_read_length(zzz_req *req, char *buf, size_t len)
         memcpy(buf, body_start(req), (size_t)n);
         body_drop_buffered(req, (size_t)n);
     } else {
-        uint64_t saved = tardy_deadline();
-        uint64_t when = body_deadline(req);
-        tardy_deadline_set(saved && saved < when ? saved : when);
+        uint64_t saved = zzz_deadline_push(body_deadline(req));
         n = zzz_stream_recv(req->conn, buf, want);
-        tardy_deadline_set(saved);
+        zzz_deadline_pop(saved);
         if (n == 0)
             return body_fail(req, -ECONNRESET); /* the body was cut short */
         if (n < 0)
