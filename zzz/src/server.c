@@ -15,56 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
-
-/* ---- buffer pools -------------------------------------------------------- */
-
-int zzz_pool_init(zzz_pool *pool, size_t size, unsigned count)
-{
-    memset(pool, 0, sizeof *pool);
-    if (count == 0 || size == 0)
-        return 0;
-    size_t bytes = size * count;
-    void *base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                      -1, 0);
-    if (base == MAP_FAILED)
-        return -ENOMEM;
-    pool->free_list = malloc(count * sizeof *pool->free_list);
-    if (!pool->free_list) {
-        munmap(base, bytes);
-        return -ENOMEM;
-    }
-    pool->base = base;
-    pool->size = size;
-    pool->count = count;
-    pool->free_count = count;
-    for (unsigned i = 0; i < count; i++)
-        pool->free_list[i] = count - 1 - i;
-    return 0;
-}
-
-void zzz_pool_fini(zzz_pool *pool)
-{
-    if (pool->base)
-        munmap(pool->base, pool->size * pool->count);
-    free(pool->free_list);
-    memset(pool, 0, sizeof *pool);
-}
-
-char *zzz_pool_get(zzz_pool *pool)
-{
-    if (pool->free_count == 0)
-        return NULL;
-    unsigned i = pool->free_list[--pool->free_count];
-    return pool->base + (size_t)i * pool->size;
-}
-
-void zzz_pool_put(zzz_pool *pool, char *buf)
-{
-    unsigned i = (unsigned)((size_t)(buf - pool->base) / pool->size);
-    pool->free_list[pool->free_count++] = i;
-}
 
 /* ---- errors ------------------------------------------------------------------ */
 

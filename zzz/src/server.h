@@ -1,8 +1,9 @@
 /* Internal state of the TCP server: the server, one worker per runtime,
- * connection records and the buffer pools. Not installed. */
+ * and connection records. Not installed. */
 #ifndef ZZZ_SERVER_H
 #define ZZZ_SERVER_H
 
+#include "pool.h"
 #include "zzz.h"
 
 #include <netinet/in.h>
@@ -22,21 +23,6 @@
 #define ZZZ_SMALL_BUFFER ((size_t)1024)
 /* Tasks kept beyond active_limit for on_busy answers, at most. */
 #define ZZZ_DEFAULT_BUSY_TASKS 16u
-
-/* A fixed set of equal buffers carved from one mapping; the kernel commits
- * a buffer's pages only once they are touched. */
-typedef struct zzz_pool {
-    char *base;
-    size_t size;  /* bytes per buffer */
-    unsigned count;
-    unsigned free_count;
-    unsigned *free_list; /* indices of free buffers (a stack: warm first) */
-} zzz_pool;
-
-int zzz_pool_init(zzz_pool *pool, size_t size, unsigned count);
-void zzz_pool_fini(zzz_pool *pool);
-char *zzz_pool_get(zzz_pool *pool); /* NULL when empty */
-void zzz_pool_put(zzz_pool *pool, char *buf);
 
 typedef enum conn_state { CONN_FREE, CONN_ACTIVE, CONN_WAITING } conn_state;
 
