@@ -1,14 +1,14 @@
-/* The TCP server: listening sockets (one SO_REUSEPORT socket per thread),
- * a worker per runtime that accepts and enforces the connection limit,
- * the life of a connection between serving tasks and idle watches, and
- * graceful shutdown on SIGINT/SIGTERM. */
+/* The TCP server: its configuration and defaults, creating and
+ * destroying it, the error message of a failed create, one worker per
+ * runtime (set up, torn down), and graceful shutdown on SIGINT/SIGTERM
+ * (the sentinel that drains a worker). Listening and accepting are in
+ * listen.c, a connection's life in conn_life.c. */
 #include "deadline.h"
+#include "listen.h"
 #include "stream.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -34,58 +34,7 @@ const char *zzz_last_error(void)
     return last_error;
 }
 
-/* ---- listening ------------------------------------------------------------ */
-
-static int listen_tcp(const zzz_server_config *cfg, uint16_t port, uint16_t *bound)
-{
-    zzz_sockaddr addr;
-    socklen_t len;
-    memset(&addr, 0, sizeof addr);
-    const char *host = cfg->host ? cfg->host : "127.0.0.1";
-    if (inet_pton(AF_INET, host, &addr.in.sin_addr) == 1) {
-        addr.in.sin_family = AF_INET;
-        addr.in.sin_port = htons(port);
-        len = sizeof addr.in;
-    } else if (inet_pton(AF_INET6, host, &addr.in6.sin6_addr) == 1) {
-        addr.in6.sin6_family = AF_INET6;
-        addr.in6.sin6_port = htons(port);
-        len = sizeof addr.in6;
-    } else {
-        return -EINVAL;
-    }
-    int fd = tardy_socket(addr.sa.sa_family, SOCK_STREAM, 0);
-    if (fd < 0)
-        return fd;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-        bind(fd, &addr.sa, len) != 0 || listen(fd, (int)cfg->backlog) != 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
-    if (getsockname(fd, &addr.sa, &len) == 0)
-        *bound = ntohs(addr.sa.sa_family == AF_INET ? addr.in.sin_port : addr.in6.sin6_port);
-    return fd;
-}
-
-static int listen_unix(const zzz_server_config *cfg)
-{
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(cfg->unix_path) >= sizeof addr.sun_path)
-        return -ENAMETOOLONG;
-    strcpy(addr.sun_path, cfg->unix_path);
-    int fd = tardy_socket(AF_UNIX, SOCK_STREAM, 0);
-    if (fd < 0)
-        return fd;
-    unlink(cfg->unix_path); /* a stale socket from an earlier run */
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, (int)cfg->backlog) != 0) {
-        int err = -errno;
-        close(fd);
-        return err;
-    }
-    return fd;
-}
+/* ---- creating ------------------------------------------------------------- */
 
 static unsigned online_cpus(void)
 {
@@ -167,19 +116,7 @@ int zzz_server_create(zzz_server **out, const zzz_server_config *config)
 #endif
     atomic_init(&s->stopping, false);
     atomic_init(&s->open_total, 0);
-    /* Unix sockets cannot share a port: all threads accept on one. */
-    s->listen_count = s->cfg.unix_path ? 1 : s->cfg.threads;
-    s->listen_fds = calloc(s->listen_count, sizeof *s->listen_fds);
-    int err = s->listen_fds ? 0 : -ENOMEM;
-    for (unsigned i = 0; s->listen_fds && i < s->listen_count; i++)
-        s->listen_fds[i] = -1; /* destroy closes only what was opened */
-    for (unsigned i = 0; i < s->listen_count && err == 0; i++) {
-        int fd = s->cfg.unix_path ? listen_unix(&s->cfg) : listen_tcp(&s->cfg, i ? s->port : s->cfg.port, &s->port);
-        if (fd < 0)
-            err = fd;
-        else
-            s->listen_fds[i] = fd;
-    }
+    int err = zzz_listen_open(s);
     if (err == 0 && pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         err = -errno;
     if (err) {
@@ -275,315 +212,6 @@ static void on_stop_signal(int sig)
     errno = saved;
 }
 
-/* ---- connections ------------------------------------------------------------- */
-
-static void conn_release_buffers(zzz_conn *c, bool keep_unread)
-{
-    zzz_worker *w = c->worker;
-    if (keep_unread) {
-        zzz_conn_park_input(c);
-    } else if (c->in.data) {
-        zzz_pool_put(c->in_small ? &w->small_pool : &w->in_pool, c->in.data);
-        c->in = (zzz_buf){0};
-        c->in_small = false;
-    }
-    if (c->out.data) {
-        zzz_pool_put(&w->out_pool, c->out.data);
-        c->out = (zzz_buf){0};
-    }
-    c->arena_used = 0;
-}
-
-/* Closes the socket; with `reset`, as a reset (RST) the peer cannot take
- * for the clean end of a stream. */
-static void conn_close_as(zzz_conn *c, bool reset)
-{
-    zzz_worker *w = c->worker;
-    conn_release_buffers(c, false);
-    zzz_stream_close(c, !reset);
-    if (c->stream) {
-        /* Before the socket closes: the kernel lets go of the stream. */
-        tardy_watch_stop(&c->watch);
-        c->stream = false;
-    }
-    if (c->fd >= 0) {
-        if (reset) {
-            struct linger now = {.l_onoff = 1, .l_linger = 0};
-            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
-        }
-        if (tardy_runtime_self())
-            tardy_close(c->fd);
-        else
-            close(c->fd);
-    }
-    c->fd = -1;
-    c->state = CONN_FREE;
-    c->data = NULL;
-    c->next_free = w->free_conns;
-    w->free_conns = c;
-    w->open--;
-    atomic_fetch_sub(&w->server->open_total, 1);
-}
-
-static void conn_close(zzz_conn *c)
-{
-    conn_close_as(c, false);
-}
-
-static void conn_serve(void *arg);
-
-/* A lingering close (RFC 9112, 9.6): closing a socket with client bytes
- * unread makes the kernel reset the connection, and the reset can destroy
- * the end of our answer before the client reads it. So: send what is
- * pending, end our side (close_notify with TLS, then FIN), and read and
- * drop what the client still sends until it closes or linger_timeout_ms
- * passes. `always`: linger even when nothing is seen unread now (the
- * client may still be sending a body); otherwise only when bytes are left
- * in the buffer or have already arrived. */
-static void conn_linger(zzz_conn *c, bool always)
-{
-    zzz_server *s = c->worker->server;
-    if (zzz_conn_flush(c) != 0)
-        return;
-    bool unread = c->in.len > 0;
-    zzz_stream_close(c, true);
-    if (shutdown(c->fd, SHUT_WR) != 0)
-        return;
-    char scratch[4096];
-    char *sink = c->in.data ? c->in.data : scratch;
-    size_t sink_len = c->in.data ? c->in.cap : sizeof scratch;
-    if (!always && !unread && zzz_plain_recv_now(c, sink, sink_len) <= 0)
-        return; /* nothing more came: the client is done (or gone) */
-    /* Its own time, whatever deadline the protocol left on the task. */
-    uint64_t saved = zzz_deadline_push_exact(tardy_now() + (uint64_t)s->cfg.linger_timeout_ms * 1000000u);
-    while (zzz_plain_recv(c, sink, sink_len) > 0) {
-    }
-    zzz_deadline_pop(saved);
-}
-
-/* Closes a connection whose protocol is done with it, as it asked. */
-static void conn_end(zzz_conn *c)
-{
-    bool draining = c->worker->draining;
-    if (c->fd < 0) {
-        conn_close(c);
-        return;
-    }
-    switch (c->close_how) {
-    case ZZZ_CLOSE_RESET:
-        conn_close_as(c, true);
-        return;
-    case ZZZ_CLOSE_NOW:
-        zzz_conn_flush(c);
-        break;
-    case ZZZ_CLOSE_LINGER:
-    case ZZZ_CLOSE_AUTO:
-        if (draining)
-            zzz_conn_flush(c);
-        else
-            conn_linger(c, c->close_how == ZZZ_CLOSE_LINGER);
-        break;
-    }
-    conn_close(c);
-}
-
-static void conn_woken(void *arg);
-
-/* Waits, holding no task, until the connection has something to do: its
- * next bytes (events POLLIN), or other events (POLLOUT fires at once).
- * A plain connection's bytes are received as they arrive where the driver
- * can (io_uring), so serving it starts without a receive call. */
-static int conn_wait(zzz_conn *c, short events, uint64_t deadline)
-{
-    c->state = CONN_WAITING;
-    c->wait_deadline = deadline;
-    c->ahead = events == POLLIN && !c->worker->server->tls;
-    if (c->ahead) {
-        /* The stream stays open between requests: on io_uring one
-         * multishot receive serves the connection's whole life. */
-        int err = tardy_watch_stream(&c->watch, c->fd, deadline, conn_woken, c);
-        if (err == 0)
-            c->stream = true;
-        return err;
-    }
-    return tardy_watch_start(&c->watch, c->fd, events, deadline, conn_woken, c);
-}
-
-static void conn_woken(void *arg)
-{
-    zzz_conn *c = arg;
-    int result = tardy_watch_result(&c->watch);
-    if (result == -ETIMEDOUT && c->expire_call && !c->worker->draining) {
-        /* The protocol asked to answer this deadline itself. */
-        c->expired = true;
-        conn_serve(c);
-        return;
-    }
-    if (result < 0 || c->worker->draining) {
-        /* Idle timeout, shutdown, or the socket failed while idle. */
-        conn_close(c);
-        return;
-    }
-    zzz_buf *b = c->ahead ? zzz_conn_buf(c) : NULL;
-    if (b && b->data && b->len < b->cap) {
-        ssize_t n = tardy_watch_take(&c->watch, b->data + b->len, b->cap - b->len);
-        if (n == -EAGAIN) {
-            /* Woken with nothing to read: wait again, to the same end. */
-            conn_release_buffers(c, true);
-            if (conn_wait(c, POLLIN, c->wait_deadline) != 0)
-                conn_close(c);
-            return;
-        }
-        if (n <= 0) {
-            /* The client closed (or reset) a connection it left waiting. */
-            conn_close(c);
-            return;
-        }
-        zzz_conn_in_arrived(c);
-        b->len += (size_t)n;
-    }
-    conn_serve(c);
-}
-
-/* Runs the protocol on a connection that has something to do. */
-static void conn_serve(void *arg)
-{
-    zzz_conn *c = arg;
-    zzz_worker *w = c->worker;
-    zzz_server *s = w->server;
-    bool expired = c->expired;
-    c->state = CONN_ACTIVE;
-    c->task = tardy_self();
-    c->deadline = 0;
-    c->wait_until = 0;
-    c->expire_call = false;
-    c->close_how = ZZZ_CLOSE_AUTO;
-    w->active++;
-    /* A new TLS connection shakes hands before the protocol sees it, one
-     * step each time the client's bytes arrive, waiting between them like
-     * an idle connection. A client usually sends its first request with
-     * its last handshake flight; if it has not, the connection waits for
-     * it like a new one (unless the server speaks first). */
-    int opened = expired ? 0 : zzz_stream_open(c);
-    uint64_t wait_deadline = 0;
-    zzz_next next;
-    if (opened == -EAGAIN) {
-        next = ZZZ_WAIT;
-        wait_deadline = zzz_stream_open_deadline(c);
-    } else if (opened < 0) {
-        next = ZZZ_CLOSE;
-        c->close_how = ZZZ_CLOSE_NOW;
-    } else if (opened == 1 && !s->cfg.serve_on_open && !zzz_stream_pending(c)) {
-        next = ZZZ_WAIT;
-        wait_deadline = tardy_now() + (uint64_t)s->cfg.first_byte_timeout_ms * 1000000u;
-    } else if (w->active > s->cfg.active_limit && s->cfg.on_busy && !expired) {
-        /* Every task is serving a handler: the protocol answers quickly
-         * from a reserve task instead of leaving the client to hang. */
-        next = s->cfg.on_busy(c, s->cfg.user);
-    } else {
-        c->expired = expired;
-        next = s->cfg.on_conn(c, s->cfg.user);
-    }
-    c->expired = false;
-    w->active--;
-    c->task = (tardy_task){0};
-    if (next != ZZZ_WAIT || w->draining || c->fd < 0) {
-        conn_end(c);
-        return;
-    }
-    /* Give back what a waiting connection does not need. Bytes of an
-     * unfinished message stay, in a small buffer when they fit one. */
-    if (c->out.data && c->out.len > 0 && zzz_conn_flush(c) != 0) {
-        conn_close(c);
-        return;
-    }
-    conn_release_buffers(c, true);
-    zzz_stream_idle(c);
-    if (!wait_deadline && c->wait_until) {
-        wait_deadline = c->wait_until;
-        c->expire_call = true;
-    }
-    if (!wait_deadline)
-        wait_deadline = tardy_now() + (uint64_t)s->cfg.idle_timeout_ms * 1000000u;
-    /* A decrypted TLS record the socket no longer shows: watch for
-     * writability, which fires at once. (TLS never uses a receive stream.) */
-    short events = zzz_stream_pending(c) ? (POLLIN | POLLOUT) : POLLIN;
-    if (conn_wait(c, events, wait_deadline) != 0)
-        conn_close(c);
-}
-
-static void worker_accept_one(zzz_worker *w, int fd, const zzz_sockaddr *peer, socklen_t peer_len)
-{
-    zzz_server *s = w->server;
-    if (w->open >= s->cfg.conn_limit || w->draining) {
-        /* A TLS client cannot read anything before a handshake. */
-        if (s->cfg.on_refuse && !s->tls)
-            s->cfg.on_refuse(fd, s->cfg.user);
-        tardy_close(fd);
-        return;
-    }
-    if (!s->cfg.unix_path) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    zzz_conn *c = w->free_conns;
-    if (c) {
-        w->free_conns = c->next_free;
-    } else {
-        /* Below the limit, so a never-used record is left. */
-        c = &w->conns[w->conns_used++];
-        c->worker = w;
-    }
-    memset(&c->in, 0, sizeof c->in);
-    memset(&c->out, 0, sizeof c->out);
-    c->fd = fd;
-    c->data = NULL;
-    c->tls = NULL;
-    c->close_how = ZZZ_CLOSE_AUTO;
-    c->in_small = false;
-    c->expire_call = false;
-    c->expired = false;
-    c->in_since = 0;
-    c->sent = 0;
-    c->writing = false;
-    c->wait_until = 0;
-    c->arena_used = 0;
-    c->peer = *peer;
-    c->peer_len = peer_len;
-    w->open++;
-    atomic_fetch_add(&s->open_total, 1);
-    /* Until its first bytes arrive a new connection waits like an idle
-     * one: no task, no buffer. (A client that connects and stays silent
-     * must not hold what active requests need.) With serve_on_open the
-     * watch is on writability, which fires at once, and the task starts
-     * as soon as a slot is free. */
-    short events = s->cfg.serve_on_open ? POLLOUT : POLLIN;
-    uint64_t deadline = tardy_now() + (uint64_t)s->cfg.first_byte_timeout_ms * 1000000u;
-    if (conn_wait(c, events, deadline) != 0)
-        conn_close(c);
-}
-
-static void worker_acceptor(void *arg)
-{
-    zzz_worker *w = arg;
-    while (!w->draining) {
-        zzz_sockaddr peer;
-        socklen_t peer_len = sizeof peer;
-        int fd = tardy_accept(w->listen_fd, &peer.sa, &peer_len);
-        if (fd >= 0) {
-            worker_accept_one(w, fd, &peer, peer_len);
-            continue;
-        }
-        if (fd == -ECANCELED || w->draining)
-            break;
-        if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
-            /* Out of descriptors or memory: pause rather than spin. */
-            tardy_sleep(10 * 1000000u);
-        }
-        /* ECONNABORTED and friends: the next connection may be fine. */
-    }
-}
-
 #ifdef ZZZ_HAVE_TLS
 /* Gives back the TLS buffer pages of connections idle since idle_before. */
 static void worker_trim_idle(zzz_worker *w, uint64_t idle_before)
@@ -656,7 +284,7 @@ static int worker_init(zzz_worker *w)
 {
     zzz_server *s = w->server;
     /* calloc of this size maps zero pages; records are set up on first use
-     * (conn_take), so an unused capacity costs no resident memory. */
+     * (zzz_conn_accepted), so an unused capacity costs no resident memory. */
     w->conns = calloc(s->cfg.conn_limit, sizeof *w->conns);
     if (!w->conns)
         return -ENOMEM;
@@ -722,7 +350,7 @@ static void worker_entry(void *arg)
     }
     tardy_task sentinel;
     if (tardy_spawn(worker_sentinel, w, &sentinel) != 0 ||
-        tardy_spawn(worker_acceptor, w, &w->acceptor) != 0) {
+        tardy_spawn(zzz_listen_acceptor, w, &w->acceptor) != 0) {
         zzz_server_stop(s);
         return;
     }

@@ -1,0 +1,291 @@
+/* A connection's life in the server: it starts when accepted, waits
+ * holding no task until it has something to do, is served by the
+ * protocol in a task from the pool, goes back to waiting or ends in a
+ * close (lingering, immediate or a reset). Only this file releases a
+ * connection's buffers and re-arms its wait. */
+#include "conn_life.h"
+#include "deadline.h"
+#include "stream.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void conn_release_buffers(zzz_conn *c, bool keep_unread)
+{
+    zzz_worker *w = c->worker;
+    if (keep_unread) {
+        zzz_conn_park_input(c);
+    } else if (c->in.data) {
+        zzz_pool_put(c->in_small ? &w->small_pool : &w->in_pool, c->in.data);
+        c->in = (zzz_buf){0};
+        c->in_small = false;
+    }
+    if (c->out.data) {
+        zzz_pool_put(&w->out_pool, c->out.data);
+        c->out = (zzz_buf){0};
+    }
+    c->arena_used = 0;
+}
+
+/* Closes the socket; with `reset`, as a reset (RST) the peer cannot take
+ * for the clean end of a stream. */
+static void conn_close_as(zzz_conn *c, bool reset)
+{
+    zzz_worker *w = c->worker;
+    conn_release_buffers(c, false);
+    zzz_stream_close(c, !reset);
+    if (c->stream) {
+        /* Before the socket closes: the kernel lets go of the stream. */
+        tardy_watch_stop(&c->watch);
+        c->stream = false;
+    }
+    if (c->fd >= 0) {
+        if (reset) {
+            struct linger now = {.l_onoff = 1, .l_linger = 0};
+            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+        }
+        if (tardy_runtime_self())
+            tardy_close(c->fd);
+        else
+            close(c->fd);
+    }
+    c->fd = -1;
+    c->state = CONN_FREE;
+    c->data = NULL;
+    c->next_free = w->free_conns;
+    w->free_conns = c;
+    w->open--;
+    atomic_fetch_sub(&w->server->open_total, 1);
+}
+
+static void conn_close(zzz_conn *c)
+{
+    conn_close_as(c, false);
+}
+
+static void conn_serve(void *arg);
+
+/* A lingering close (RFC 9112, 9.6): closing a socket with client bytes
+ * unread makes the kernel reset the connection, and the reset can destroy
+ * the end of our answer before the client reads it. So: send what is
+ * pending, end our side (close_notify with TLS, then FIN), and read and
+ * drop what the client still sends until it closes or linger_timeout_ms
+ * passes. `always`: linger even when nothing is seen unread now (the
+ * client may still be sending a body); otherwise only when bytes are left
+ * in the buffer or have already arrived. */
+static void conn_linger(zzz_conn *c, bool always)
+{
+    zzz_server *s = c->worker->server;
+    if (zzz_conn_flush(c) != 0)
+        return;
+    bool unread = c->in.len > 0;
+    zzz_stream_close(c, true);
+    if (shutdown(c->fd, SHUT_WR) != 0)
+        return;
+    char scratch[4096];
+    char *sink = c->in.data ? c->in.data : scratch;
+    size_t sink_len = c->in.data ? c->in.cap : sizeof scratch;
+    if (!always && !unread && zzz_plain_recv_now(c, sink, sink_len) <= 0)
+        return; /* nothing more came: the client is done (or gone) */
+    /* Its own time, whatever deadline the protocol left on the task. */
+    uint64_t saved = zzz_deadline_push_exact(tardy_now() + (uint64_t)s->cfg.linger_timeout_ms * 1000000u);
+    while (zzz_plain_recv(c, sink, sink_len) > 0) {
+    }
+    zzz_deadline_pop(saved);
+}
+
+/* Closes a connection whose protocol is done with it, as it asked. */
+static void conn_end(zzz_conn *c)
+{
+    bool draining = c->worker->draining;
+    if (c->fd < 0) {
+        conn_close(c);
+        return;
+    }
+    switch (c->close_how) {
+    case ZZZ_CLOSE_RESET:
+        conn_close_as(c, true);
+        return;
+    case ZZZ_CLOSE_NOW:
+        zzz_conn_flush(c);
+        break;
+    case ZZZ_CLOSE_LINGER:
+    case ZZZ_CLOSE_AUTO:
+        if (draining)
+            zzz_conn_flush(c);
+        else
+            conn_linger(c, c->close_how == ZZZ_CLOSE_LINGER);
+        break;
+    }
+    conn_close(c);
+}
+
+static void conn_woken(void *arg);
+
+/* Waits, holding no task, until the connection has something to do: its
+ * next bytes (events POLLIN), or other events (POLLOUT fires at once).
+ * A plain connection's bytes are received as they arrive where the driver
+ * can (io_uring), so serving it starts without a receive call. */
+static int conn_wait(zzz_conn *c, short events, uint64_t deadline)
+{
+    c->state = CONN_WAITING;
+    c->wait_deadline = deadline;
+    c->ahead = events == POLLIN && !c->worker->server->tls;
+    if (c->ahead) {
+        /* The stream stays open between requests: on io_uring one
+         * multishot receive serves the connection's whole life. */
+        int err = tardy_watch_stream(&c->watch, c->fd, deadline, conn_woken, c);
+        if (err == 0)
+            c->stream = true;
+        return err;
+    }
+    return tardy_watch_start(&c->watch, c->fd, events, deadline, conn_woken, c);
+}
+
+static void conn_woken(void *arg)
+{
+    zzz_conn *c = arg;
+    int result = tardy_watch_result(&c->watch);
+    if (result == -ETIMEDOUT && c->expire_call && !c->worker->draining) {
+        /* The protocol asked to answer this deadline itself. */
+        c->expired = true;
+        conn_serve(c);
+        return;
+    }
+    if (result < 0 || c->worker->draining) {
+        /* Idle timeout, shutdown, or the socket failed while idle. */
+        conn_close(c);
+        return;
+    }
+    zzz_buf *b = c->ahead ? zzz_conn_buf(c) : NULL;
+    if (b && b->data && b->len < b->cap) {
+        ssize_t n = tardy_watch_take(&c->watch, b->data + b->len, b->cap - b->len);
+        if (n == -EAGAIN) {
+            /* Woken with nothing to read: wait again, to the same end. */
+            conn_release_buffers(c, true);
+            if (conn_wait(c, POLLIN, c->wait_deadline) != 0)
+                conn_close(c);
+            return;
+        }
+        if (n <= 0) {
+            /* The client closed (or reset) a connection it left waiting. */
+            conn_close(c);
+            return;
+        }
+        zzz_conn_in_arrived(c);
+        b->len += (size_t)n;
+    }
+    conn_serve(c);
+}
+
+/* Runs the protocol on a connection that has something to do. */
+static void conn_serve(void *arg)
+{
+    zzz_conn *c = arg;
+    zzz_worker *w = c->worker;
+    zzz_server *s = w->server;
+    bool expired = c->expired;
+    c->state = CONN_ACTIVE;
+    c->task = tardy_self();
+    c->deadline = 0;
+    c->wait_until = 0;
+    c->expire_call = false;
+    c->close_how = ZZZ_CLOSE_AUTO;
+    w->active++;
+    /* A new TLS connection shakes hands before the protocol sees it, one
+     * step each time the client's bytes arrive, waiting between them like
+     * an idle connection. A client usually sends its first request with
+     * its last handshake flight; if it has not, the connection waits for
+     * it like a new one (unless the server speaks first). */
+    int opened = expired ? 0 : zzz_stream_open(c);
+    uint64_t wait_deadline = 0;
+    zzz_next next;
+    if (opened == -EAGAIN) {
+        next = ZZZ_WAIT;
+        wait_deadline = zzz_stream_open_deadline(c);
+    } else if (opened < 0) {
+        next = ZZZ_CLOSE;
+        c->close_how = ZZZ_CLOSE_NOW;
+    } else if (opened == 1 && !s->cfg.serve_on_open && !zzz_stream_pending(c)) {
+        next = ZZZ_WAIT;
+        wait_deadline = tardy_now() + (uint64_t)s->cfg.first_byte_timeout_ms * 1000000u;
+    } else if (w->active > s->cfg.active_limit && s->cfg.on_busy && !expired) {
+        /* Every task is serving a handler: the protocol answers quickly
+         * from a reserve task instead of leaving the client to hang. */
+        next = s->cfg.on_busy(c, s->cfg.user);
+    } else {
+        c->expired = expired;
+        next = s->cfg.on_conn(c, s->cfg.user);
+    }
+    c->expired = false;
+    w->active--;
+    c->task = (tardy_task){0};
+    if (next != ZZZ_WAIT || w->draining || c->fd < 0) {
+        conn_end(c);
+        return;
+    }
+    /* Give back what a waiting connection does not need. Bytes of an
+     * unfinished message stay, in a small buffer when they fit one. */
+    if (c->out.data && c->out.len > 0 && zzz_conn_flush(c) != 0) {
+        conn_close(c);
+        return;
+    }
+    conn_release_buffers(c, true);
+    zzz_stream_idle(c);
+    if (!wait_deadline && c->wait_until) {
+        wait_deadline = c->wait_until;
+        c->expire_call = true;
+    }
+    if (!wait_deadline)
+        wait_deadline = tardy_now() + (uint64_t)s->cfg.idle_timeout_ms * 1000000u;
+    /* A decrypted TLS record the socket no longer shows: watch for
+     * writability, which fires at once. (TLS never uses a receive stream.) */
+    short events = zzz_stream_pending(c) ? (POLLIN | POLLOUT) : POLLIN;
+    if (conn_wait(c, events, wait_deadline) != 0)
+        conn_close(c);
+}
+
+/* The start of a connection's life: a record for a socket the listener
+ * has just accepted, below the connection limit. */
+void zzz_conn_accepted(zzz_worker *w, int fd, const zzz_sockaddr *peer, socklen_t peer_len)
+{
+    zzz_server *s = w->server;
+    zzz_conn *c = w->free_conns;
+    if (c) {
+        w->free_conns = c->next_free;
+    } else {
+        /* Below the limit, so a never-used record is left. */
+        c = &w->conns[w->conns_used++];
+        c->worker = w;
+    }
+    memset(&c->in, 0, sizeof c->in);
+    memset(&c->out, 0, sizeof c->out);
+    c->fd = fd;
+    c->data = NULL;
+    c->tls = NULL;
+    c->close_how = ZZZ_CLOSE_AUTO;
+    c->in_small = false;
+    c->expire_call = false;
+    c->expired = false;
+    c->in_since = 0;
+    c->sent = 0;
+    c->writing = false;
+    c->wait_until = 0;
+    c->arena_used = 0;
+    c->peer = *peer;
+    c->peer_len = peer_len;
+    w->open++;
+    atomic_fetch_add(&s->open_total, 1);
+    /* Until its first bytes arrive a new connection waits like an idle
+     * one: no task, no buffer. (A client that connects and stays silent
+     * must not hold what active requests need.) With serve_on_open the
+     * watch is on writability, which fires at once, and the task starts
+     * as soon as a slot is free. */
+    short events = s->cfg.serve_on_open ? POLLOUT : POLLIN;
+    uint64_t deadline = tardy_now() + (uint64_t)s->cfg.first_byte_timeout_ms * 1000000u;
+    if (conn_wait(c, events, deadline) != 0)
+        conn_close(c);
+}
