@@ -81,7 +81,8 @@ ssize_t zzz_conn_fill(zzz_conn *c)
     if (!b->data || b->len >= b->cap)
         return -ENOBUFS;
     /* Under the connection's deadline, or the task's when it comes first. */
-    uint64_t saved = zzz_deadline_push(zzz_conn_io_deadline(c, c->worker->server->cfg.read_timeout_ms));
+    uint64_t saved =
+        zzz_deadline_push(zzz_conn_io_deadline(c, c->worker->server->cfg.read_timeout_ms));
     ssize_t n = zzz_stream_recv(c, b->data + b->len, b->cap - b->len);
     zzz_deadline_pop(saved);
     if (n > 0) {
@@ -127,7 +128,8 @@ ssize_t zzz_conn_read(zzz_conn *c, void *buf, size_t len)
         zzz_conn_consume(c, n);
         return (ssize_t)n;
     }
-    uint64_t saved = zzz_deadline_push(zzz_conn_io_deadline(c, c->worker->server->cfg.read_timeout_ms));
+    uint64_t saved =
+        zzz_deadline_push(zzz_conn_io_deadline(c, c->worker->server->cfg.read_timeout_ms));
     ssize_t n = zzz_stream_recv(c, buf, len);
     zzz_deadline_pop(saved);
     return n;

@@ -91,7 +91,8 @@ static void conn_linger(zzz_conn *c, bool always)
     if (!always && !unread && zzz_plain_recv_now(c, sink, sink_len) <= 0)
         return; /* nothing more came: the client is done (or gone) */
     /* Its own time, whatever deadline the protocol left on the task. */
-    uint64_t saved = zzz_deadline_push_exact(tardy_now() + (uint64_t)s->cfg.linger_timeout_ms * 1000000u);
+    uint64_t saved =
+        zzz_deadline_push_exact(tardy_now() + (uint64_t)s->cfg.linger_timeout_ms * 1000000u);
     while (zzz_plain_recv(c, sink, sink_len) > 0) {
     }
     zzz_deadline_pop(saved);

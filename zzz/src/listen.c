@@ -1,8 +1,8 @@
 /* Listening and accepting: one SO_REUSEPORT socket per thread (one Unix
  * socket shared by all), each worker's acceptor task, and the connection
  * limit, past which a new connection is refused at once. */
-#include "conn_life.h"
 #include "listen.h"
+#include "conn_life.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -54,7 +54,8 @@ static int listen_unix(const zzz_server_config *cfg)
     if (fd < 0)
         return fd;
     unlink(cfg->unix_path); /* a stale socket from an earlier run */
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, (int)cfg->backlog) != 0) {
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+        listen(fd, (int)cfg->backlog) != 0) {
         int err = -errno;
         close(fd);
         return err;
@@ -71,7 +72,8 @@ int zzz_listen_open(zzz_server *s)
     for (unsigned i = 0; s->listen_fds && i < s->listen_count; i++)
         s->listen_fds[i] = -1; /* destroy closes only what was opened */
     for (unsigned i = 0; i < s->listen_count && err == 0; i++) {
-        int fd = s->cfg.unix_path ? listen_unix(&s->cfg) : listen_tcp(&s->cfg, i ? s->port : s->cfg.port, &s->port);
+        int fd = s->cfg.unix_path ? listen_unix(&s->cfg)
+                                  : listen_tcp(&s->cfg, i ? s->port : s->cfg.port, &s->port);
         if (fd < 0)
             err = fd;
         else

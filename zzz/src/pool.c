@@ -13,8 +13,8 @@ int zzz_pool_init(zzz_pool *pool, size_t size, unsigned count)
     if (count == 0 || size == 0)
         return 0;
     size_t bytes = size * count;
-    void *base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                      -1, 0);
+    void *base = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED)
         return -ENOMEM;
     pool->free_list = malloc(count * sizeof *pool->free_list);

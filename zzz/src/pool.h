@@ -10,7 +10,7 @@
  * a buffer's pages only once they are touched. */
 typedef struct zzz_pool {
     char *base;
-    size_t size;  /* bytes per buffer */
+    size_t size; /* bytes per buffer */
     unsigned count;
     unsigned free_count;
     unsigned *free_list; /* indices of free buffers (a stack: warm first) */
