@@ -1,23 +1,14 @@
-/* TLS through BearSSL: certificates and keys loaded and checked at
- * start-up, the engine of each connection (from the worker's pool), the
- * handshake, records in and out, SNI through a policy that picks a
- * certificate by the name the client asks for, and a session cache shared
- * by the server's threads. See stream.h for the calls' promises. */
-#include "deadline.h"
-#include "stream.h"
-
-#include <bearssl.h>
+/* TLS configuration through BearSSL: certificates and keys loaded and
+ * checked at start-up, the session cache the server's threads share, the
+ * SNI policy that picks a certificate by the name the client asks for,
+ * and the settings every connection's engine starts from. */
+#include "tls.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define TLS_DEFAULT_SESSIONS 1024u
 #define TLS_DEFAULT_HANDSHAKE_MS 10000u
@@ -26,8 +17,6 @@
 #define TLS_MIN_RECORD 512u
 #define TLS_OUT_OVERHEAD (BR_SSL_BUFSIZE_OUTPUT - TLS_MAX_RECORD)
 #define TLS_SESSION_BYTES 100u /* what BearSSL's LRU cache stores per session */
-#define TLS_MAX_PEM (1u << 20) /* a certificate or key file larger is refused */
-#define TLS_STAGE 4096u        /* read-ahead for small records (zzz_tls_conn.stage) */
 
 /* ECDHE only (forward secrecy), AEAD only; the server's order wins. */
 static const uint16_t tls_suites[] = {
@@ -41,219 +30,24 @@ static const uint16_t tls_suites[] = {
 
 static const char *tls_alpn[] = {"http/1.1"};
 
-/* One certificate chain and its key, owned by the context. */
-typedef struct tls_cert {
-    br_x509_certificate *chain;
-    size_t chain_len;
-    int key_type; /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
-    br_rsa_private_key rsa;
-    br_ec_private_key ec;
-    unsigned char *key_mem; /* the key's numbers, which rsa / ec point into */
-    char **names;
-    size_t name_count;
-} tls_cert;
-
-/* A session cache all threads share: BearSSL's LRU behind a lock (taken
- * once per handshake). */
-typedef struct tls_cache {
-    const br_ssl_session_cache_class *vtable;
-    br_ssl_session_cache_lru lru;
-    pthread_mutex_t lock;
-    unsigned char *store;
-    size_t store_len;
-} tls_cache;
-
-struct zzz_tls_ctx {
-    tls_cert *certs;
-    unsigned cert_count;
-    uint64_t handshake_ns;
-    uint64_t trim_ns;
-    size_t record_size;
-    size_t state_size;
-    tls_cache cache;
-};
-
-/* A connection's TLS state: one slot of the worker's pool. */
-struct zzz_tls_conn {
-    br_ssl_server_context sc;
-    /* The policy BearSSL calls once the ClientHello is in (tls_choose). */
-    const br_ssl_server_policy_class *policy;
-    const zzz_tls_ctx *ctx;
-    bool established; /* the handshake finished */
-    bool broken;      /* the socket failed or the peer left: send nothing more */
-    /* Bytes received ahead of what the engine asked for. BearSSL takes a
-     * record's 5-byte header and then its body; reading into here first
-     * gets a small record (or several) in one recv instead of two. */
-    uint16_t staged_off, staged_len;
-    /* Where the bytes fed to the engine stand in the record stream: a
-     * partial header, or body bytes still to come. Both zero: at a record
-     * boundary, so the input buffer holds nothing the engine needs. */
-    uint8_t header_have;
-    uint8_t header[5];
-    uint32_t body_left;
-    uint64_t idle_since; /* when it last went idle (tardy_now) */
-    uint64_t open_deadline; /* when an unfinished handshake gives up */
-    bool trimmed;        /* its buffer pages went back to the kernel */
-    unsigned char stage[TLS_STAGE];
-    unsigned char buffers[]; /* input (BR_SSL_BUFSIZE_INPUT), then output */
-};
-
-/* ---- loading ------------------------------------------------------------------ */
-
-typedef struct bytes {
-    unsigned char *data;
-    size_t len, cap;
-} bytes;
-
-static int bytes_append(bytes *b, const void *data, size_t len)
-{
-    if (b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + len)
-            cap *= 2;
-        unsigned char *p = realloc(b->data, cap);
-        if (!p)
-            return -ENOMEM;
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    return 0;
-}
-
-static void bytes_free(bytes *b)
-{
-    if (b->data)
-        memset(b->data, 0, b->cap); /* it may have held a private key */
-    free(b->data);
-    *b = (bytes){0};
-}
-
-/* Reads a whole PEM source: the file when `path` is set, else the buffer. */
-static int pem_source(const char *path, const char *mem, size_t mem_len, const char *what,
-                      bytes *out)
-{
-    *out = (bytes){0};
-    if (!path) {
-        if (!mem || mem_len == 0) {
-            zzz_set_error("tls: no %s given (neither a file nor PEM text)", what);
-            return -EINVAL;
-        }
-        return bytes_append(out, mem, mem_len);
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int err = -errno;
-        zzz_set_error("tls: %s: cannot open the %s: %s", path, what, strerror(errno));
-        return err;
-    }
-    int err = 0;
-    char chunk[4096];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            err = -errno;
-            zzz_set_error("tls: %s: cannot read the %s: %s", path, what, strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        if (out->len + (size_t)n > TLS_MAX_PEM) {
-            zzz_set_error("tls: %s: larger than %u bytes: not a %s", path, TLS_MAX_PEM, what);
-            err = -EINVAL;
-            break;
-        }
-        if ((err = bytes_append(out, chunk, (size_t)n)) != 0)
-            break;
-    }
-    close(fd);
-    if (err)
-        bytes_free(out);
-    return err;
-}
-
-/* Where the PEM decoder writes an object's bytes. */
-typedef struct pem_dest {
-    bytes der;
-    int err;
-} pem_dest;
-
-static void pem_append(void *arg, const void *data, size_t len)
-{
-    pem_dest *d = arg;
-    if (d->err == 0)
-        d->err = bytes_append(&d->der, data, len);
-}
-
-/* Calls `fn` for every PEM object of `pem` with its label and DER bytes.
- * Returns 0, the first non-zero return of fn, -EINVAL for broken PEM. */
-static int pem_each(const bytes *pem, int (*fn)(const char *label, const bytes *der, void *arg),
-                    void *arg)
-{
-    br_pem_decoder_context pc;
-    br_pem_decoder_init(&pc);
-    pem_dest dest = {0};
-    char label[128] = "";
-    bool inside = false;
-    int err = 0;
-    /* The text, then a newline in case the last line has none. */
-    static const unsigned char nl = '\n';
-    const unsigned char *parts[2] = {pem->data, &nl};
-    size_t lens[2] = {pem->len, 1};
-    for (int part = 0; part < 2 && err == 0; part++) {
-        const unsigned char *src = parts[part];
-        size_t left = lens[part];
-        while (left > 0 && err == 0) {
-            size_t used = br_pem_decoder_push(&pc, src, left);
-            src += used;
-            left -= used;
-            switch (br_pem_decoder_event(&pc)) {
-            case BR_PEM_BEGIN_OBJ:
-                snprintf(label, sizeof label, "%s", br_pem_decoder_name(&pc));
-                dest.der.len = 0;
-                dest.err = 0;
-                inside = true;
-                br_pem_decoder_setdest(&pc, pem_append, &dest);
-                break;
-            case BR_PEM_END_OBJ:
-                inside = false;
-                err = dest.err ? dest.err : fn(label, &dest.der, arg);
-                break;
-            case BR_PEM_ERROR:
-                err = -EINVAL;
-                break;
-            default:
-                break;
-            }
-        }
-    }
-    if (err == 0 && inside)
-        err = -EINVAL; /* cut off inside an object */
-    bytes_free(&dest.der);
-    return err;
-}
-
 /* ---- certificates ---- */
 
 typedef struct chain_load {
-    bytes *ders; /* one per CERTIFICATE object */
+    zzz_bytes *ders; /* one per CERTIFICATE object */
     size_t count;
 } chain_load;
 
-static int chain_collect(const char *label, const bytes *der, void *arg)
+static int chain_collect(const char *label, const zzz_bytes *der, void *arg)
 {
     chain_load *cl = arg;
     if (strcmp(label, "CERTIFICATE") != 0 && strcmp(label, "X509 CERTIFICATE") != 0)
         return 0; /* other objects (a key in a combined file) are skipped */
-    bytes *grown = realloc(cl->ders, (cl->count + 1) * sizeof *grown);
+    zzz_bytes *grown = realloc(cl->ders, (cl->count + 1) * sizeof *grown);
     if (!grown)
         return -ENOMEM;
     cl->ders = grown;
-    cl->ders[cl->count] = (bytes){0};
-    int err = bytes_append(&cl->ders[cl->count], der->data, der->len);
+    cl->ders[cl->count] = (zzz_bytes){0};
+    int err = zzz_bytes_append(&cl->ders[cl->count], der->data, der->len);
     if (err == 0)
         cl->count++;
     return err;
@@ -269,14 +63,14 @@ static const br_x509_pkey *cert_key(br_x509_decoder_context *dc, const void *der
 
 static int load_chain(tls_cert *tc, const zzz_tls_cert *src, const char *name)
 {
-    bytes pem;
+    zzz_bytes pem;
     int err =
-        pem_source(src->cert_file, src->cert_pem, src->cert_pem_len, "certificate chain", &pem);
+        zzz_pem_read(src->cert_file, src->cert_pem, src->cert_pem_len, "certificate chain", &pem);
     if (err)
         return err;
     chain_load cl = {0};
-    err = pem_each(&pem, chain_collect, &cl);
-    bytes_free(&pem);
+    err = zzz_pem_each(&pem, chain_collect, &cl);
+    zzz_bytes_free(&pem);
     if (err == -EINVAL) {
         zzz_set_error("tls: %s: not valid PEM", name);
     } else if (err == 0 && cl.count == 0) {
@@ -302,7 +96,7 @@ static int load_chain(tls_cert *tc, const zzz_tls_cert *src, const char *name)
             tc->chain[i].data = cl.ders[i].data;
             tc->chain[i].data_len = cl.ders[i].len;
         } else {
-            bytes_free(&cl.ders[i]);
+            zzz_bytes_free(&cl.ders[i]);
         }
     }
     if (err == 0)
@@ -319,7 +113,7 @@ typedef struct key_load {
     bool encrypted;
 } key_load;
 
-static int key_collect(const char *label, const bytes *der, void *arg)
+static int key_collect(const char *label, const zzz_bytes *der, void *arg)
 {
     key_load *kl = arg;
     if (strcmp(label, "ENCRYPTED PRIVATE KEY") == 0) {
@@ -420,12 +214,12 @@ static int key_matches(const tls_cert *tc, const char *key_name, const char *cer
 }
 
 /* Reads the key, checks its type, keeps it; sets the error message. */
-static int key_decode(tls_cert *tc, const bytes *pem, const char *name)
+static int key_decode(tls_cert *tc, const zzz_bytes *pem, const char *name)
 {
     key_load *kl = calloc(1, sizeof *kl);
     if (!kl)
         return -ENOMEM;
-    int err = pem_each(pem, key_collect, kl);
+    int err = zzz_pem_each(pem, key_collect, kl);
     int code = kl->found ? br_skey_decoder_last_error(&kl->dc) : 0;
     if (err == -EINVAL) {
         zzz_set_error("tls: %s: not valid PEM", name);
@@ -466,12 +260,12 @@ static int key_decode(tls_cert *tc, const bytes *pem, const char *name)
 
 static int load_key(tls_cert *tc, const zzz_tls_cert *src, const char *name, const char *cert_name)
 {
-    bytes pem;
-    int err = pem_source(src->key_file, src->key_pem, src->key_pem_len, "private key", &pem);
+    zzz_bytes pem;
+    int err = zzz_pem_read(src->key_file, src->key_pem, src->key_pem_len, "private key", &pem);
     if (err)
         return err;
     err = key_decode(tc, &pem, name);
-    bytes_free(&pem);
+    zzz_bytes_free(&pem);
     if (err == 0)
         err = key_matches(tc, name, cert_name);
     return err;
@@ -700,9 +494,7 @@ static const br_ssl_server_policy_class sni_policy = {
     .do_sign = NULL,
 };
 
-/* ---- a connection ---- */
-
-static void engine_setup(zzz_tls_conn *t, const zzz_tls_ctx *ctx)
+void zzz_tls_engine_setup(zzz_tls_conn *t, const zzz_tls_ctx *ctx)
 {
     br_ssl_server_context *sc = &t->sc;
     br_ssl_engine_context *eng = &sc->eng;
@@ -731,310 +523,4 @@ static void engine_setup(zzz_tls_conn *t, const zzz_tls_ctx *ctx)
     br_ssl_engine_set_buffers_bidi(eng, t->buffers, BR_SSL_BUFSIZE_INPUT,
                                    t->buffers + BR_SSL_BUFSIZE_INPUT,
                                    ctx->record_size + TLS_OUT_OVERHEAD);
-}
-
-/* Sends every record the engine has ready. */
-static int tls_send_records(zzz_conn *c, zzz_tls_conn *t)
-{
-    br_ssl_engine_context *eng = &t->sc.eng;
-    while (br_ssl_engine_current_state(eng) & BR_SSL_SENDREC) {
-        size_t len;
-        unsigned char *rec = br_ssl_engine_sendrec_buf(eng, &len);
-        zzz_conn_send_arm(c);
-        ssize_t n = tardy_send(c->fd, rec, len, 0);
-        if (n < 0) {
-            t->broken = true;
-            return (int)n;
-        }
-        zzz_conn_send_progress(c, (size_t)n);
-        br_ssl_engine_sendrec_ack(eng, (size_t)n);
-    }
-    return 0;
-}
-
-/* Follows the record framing of n bytes about to be fed to the engine. */
-static void tls_track_records(zzz_tls_conn *t, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        if (t->body_left > 0) {
-            size_t k = n < t->body_left ? n : t->body_left;
-            t->body_left -= (uint32_t)k;
-            p += k;
-            n -= k;
-            continue;
-        }
-        t->header[t->header_have++] = *p++;
-        n--;
-        if (t->header_have == sizeof t->header) {
-            t->body_left = (uint32_t)t->header[3] << 8 | t->header[4];
-            t->header_have = 0;
-        }
-    }
-}
-
-/* Feeds the engine what it asks for, from the read-ahead or the socket
- * (without waiting when `now`). Returns > 0, 0 at FIN, -EAGAIN (`now`
- * only: nothing has arrived), or -errno. */
-static ssize_t tls_recv_records(zzz_conn *c, zzz_tls_conn *t, bool now)
-{
-    br_ssl_engine_context *eng = &t->sc.eng;
-    size_t want;
-    unsigned char *rec = br_ssl_engine_recvrec_buf(eng, &want);
-    if (t->staged_len == 0) {
-        /* A large record body goes straight in, uncopied. */
-        bool direct = want >= TLS_STAGE;
-        void *into = direct ? rec : t->stage;
-        size_t room = direct ? want : TLS_STAGE;
-        ssize_t n;
-        if (now) {
-            n = recv(c->fd, into, room, MSG_DONTWAIT);
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                return -EAGAIN;
-            if (n < 0)
-                n = -errno;
-        } else {
-            n = tardy_recv(c->fd, into, room, 0);
-        }
-        if (n <= 0) {
-            t->broken = true;
-            return n;
-        }
-        if (direct) {
-            tls_track_records(t, rec, (size_t)n);
-            br_ssl_engine_recvrec_ack(eng, (size_t)n);
-            return n;
-        }
-        t->staged_off = 0;
-        t->staged_len = (uint16_t)n;
-    }
-    size_t n = t->staged_len < want ? t->staged_len : want;
-    memcpy(rec, t->stage + t->staged_off, n);
-    tls_track_records(t, rec, n);
-    t->staged_off = (uint16_t)(t->staged_off + n);
-    t->staged_len = (uint16_t)(t->staged_len - n);
-    br_ssl_engine_recvrec_ack(eng, n);
-    return (ssize_t)n;
-}
-
-/* For a closed engine: 0 after a clean close_notify, else -EPROTO. */
-static int tls_closed_error(zzz_tls_conn *t)
-{
-    t->broken = true;
-    return br_ssl_engine_last_error(&t->sc.eng) == BR_ERR_OK ? 0 : -EPROTO;
-}
-
-int zzz_tls_open(zzz_conn *c)
-{
-    zzz_tls_ctx *ctx = c->worker->server->tls;
-    zzz_tls_conn *t = c->tls;
-    if (!t) {
-        t = (zzz_tls_conn *)(void *)zzz_pool_get(&c->worker->tls_pool);
-        if (!t)
-            return -ENOBUFS;
-        c->tls = t;
-        t->open_deadline = tardy_now() + ctx->handshake_ns;
-        t->established = false;
-        t->broken = false;
-        t->staged_off = t->staged_len = 0;
-        t->header_have = 0;
-        t->body_left = 0;
-        t->trimmed = false;
-        engine_setup(t, ctx);
-        if (!br_ssl_server_reset(&t->sc)) {
-            t->broken = true;
-            return -EPROTO; /* no entropy to seed it, or a bad setting */
-        }
-    }
-    if (t->established)
-        return 0;
-    if (t->broken)
-        return -EPROTO;
-    /* The handshake moves on with what has arrived and never waits for
-     * the client: between its flights the connection waits holding no
-     * task (a client that sends half a ClientHello holds nothing scarce).
-     * Only our own flight's send may wait, within the handshake's time. */
-    if (tardy_now() >= t->open_deadline)
-        return -ETIMEDOUT;
-    uint64_t saved = zzz_deadline_push(t->open_deadline);
-    br_ssl_engine_context *eng = &t->sc.eng;
-    int err = 0;
-    for (;;) {
-        unsigned st = br_ssl_engine_current_state(eng);
-        if (st & BR_SSL_SENDREC) {
-            /* Our flight (or an alert) first: the client waits for it. */
-            if ((err = tls_send_records(c, t)) != 0)
-                break;
-        } else if (st & BR_SSL_CLOSED) {
-            tls_closed_error(t);
-            err = -EPROTO;
-            break;
-        } else if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) {
-            t->established = true;
-            break;
-        } else if (st & BR_SSL_RECVREC) {
-            ssize_t n = tls_recv_records(c, t, true);
-            if (n <= 0) {
-                err = n == 0 ? -ECONNRESET : (int)n;
-                break;
-            }
-        } else {
-            err = -EPROTO;
-            break;
-        }
-    }
-    zzz_deadline_pop(saved);
-    return err == 0 ? 1 : err;
-}
-
-uint64_t zzz_tls_open_deadline(const zzz_conn *c)
-{
-    return c->tls && !c->tls->established ? c->tls->open_deadline : 0;
-}
-
-static ssize_t tls_recv(zzz_conn *c, void *buf, size_t len, bool now)
-{
-    zzz_tls_conn *t = c->tls;
-    br_ssl_engine_context *eng = &t->sc.eng;
-    if (len == 0)
-        return 0;
-    for (;;) {
-        unsigned st = br_ssl_engine_current_state(eng);
-        if (st & BR_SSL_RECVAPP) {
-            size_t avail;
-            unsigned char *app = br_ssl_engine_recvapp_buf(eng, &avail);
-            size_t n = avail < len ? avail : len;
-            memcpy(buf, app, n);
-            br_ssl_engine_recvapp_ack(eng, n);
-            return (ssize_t)n;
-        }
-        if (st & BR_SSL_SENDREC) {
-            int err = tls_send_records(c, t);
-            if (err)
-                return err;
-        } else if (st & BR_SSL_CLOSED) {
-            return tls_closed_error(t);
-        } else if (t->broken) {
-            return 0; /* the peer left without close_notify */
-        } else if (st & BR_SSL_RECVREC) {
-            ssize_t n = tls_recv_records(c, t, now);
-            if (n <= 0)
-                return n;
-        } else {
-            return -EPROTO;
-        }
-    }
-}
-
-ssize_t zzz_tls_recv(zzz_conn *c, void *buf, size_t len)
-{
-    return tls_recv(c, buf, len, false);
-}
-
-ssize_t zzz_tls_recv_now(zzz_conn *c, void *buf, size_t len)
-{
-    return tls_recv(c, buf, len, true);
-}
-
-int zzz_tls_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
-{
-    zzz_tls_conn *t = c->tls;
-    br_ssl_engine_context *eng = &t->sc.eng;
-    for (int i = 0; i < iovcnt; i++) {
-        const unsigned char *src = iov[i].iov_base;
-        size_t left = iov[i].iov_len;
-        while (left > 0) {
-            unsigned st = br_ssl_engine_current_state(eng);
-            if (st & BR_SSL_CLOSED) {
-                t->broken = true;
-                return -EPIPE;
-            }
-            if (st & BR_SSL_SENDAPP) {
-                size_t room;
-                unsigned char *app = br_ssl_engine_sendapp_buf(eng, &room);
-                size_t n = room < left ? room : left;
-                memcpy(app, src, n);
-                br_ssl_engine_sendapp_ack(eng, n);
-                src += n;
-                left -= n;
-            } else if (st & BR_SSL_SENDREC) {
-                int err = tls_send_records(c, t);
-                if (err)
-                    return err;
-            } else {
-                return -EPROTO;
-            }
-        }
-    }
-    br_ssl_engine_flush(eng, 0);
-    return tls_send_records(c, t);
-}
-
-bool zzz_tls_pending(const zzz_conn *c)
-{
-    const zzz_tls_conn *t = c->tls;
-    return t->staged_len > 0 || (br_ssl_engine_current_state(&t->sc.eng) & BR_SSL_RECVAPP) != 0;
-}
-
-void zzz_tls_idle(zzz_conn *c)
-{
-    c->tls->idle_since = tardy_now();
-    c->tls->trimmed = false;
-}
-
-bool zzz_tls_trim(zzz_conn *c, uint64_t idle_before)
-{
-    zzz_tls_conn *t = c->tls;
-    if (t->trimmed || t->idle_since > idle_before || !t->established || t->staged_len > 0 ||
-        t->header_have > 0 || t->body_left > 0)
-        return false;
-    /* Nothing decrypted waits, nothing is queued to send (every write
-     * flushes): the stage and both record buffers hold nothing needed.
-     * Only whole pages inside this slot go: its neighbour's engine may
-     * share the first and last. */
-    if (br_ssl_engine_current_state(&t->sc.eng) & (BR_SSL_RECVAPP | BR_SSL_SENDREC))
-        return false;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t from = ((uintptr_t)t->stage + page - 1) & ~(page - 1);
-    uintptr_t to = ((uintptr_t)t + t->ctx->state_size) & ~(page - 1);
-    t->trimmed = true;
-    if (to > from)
-        madvise((void *)from, to - from, MADV_DONTNEED);
-    return true;
-}
-
-void zzz_tls_close(zzz_conn *c, bool graceful)
-{
-    zzz_tls_conn *t = c->tls;
-    br_ssl_engine_context *eng = &t->sc.eng;
-    if (graceful && t->established && !t->broken && c->fd >= 0 &&
-        !(br_ssl_engine_current_state(eng) & BR_SSL_CLOSED)) {
-        /* close_notify in non-blocking sends: a peer that does not read
-         * it is not waited for. */
-        br_ssl_engine_close(eng);
-        while (br_ssl_engine_current_state(eng) & BR_SSL_SENDREC) {
-            size_t len;
-            unsigned char *rec = br_ssl_engine_sendrec_buf(eng, &len);
-            ssize_t n = send(c->fd, rec, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-            if (n <= 0)
-                break;
-            br_ssl_engine_sendrec_ack(eng, (size_t)n);
-        }
-    }
-    zzz_pool_put(&c->worker->tls_pool, (char *)t);
-    c->tls = NULL;
-}
-
-bool zzz_tls_info_get(const zzz_conn *c, zzz_tls_info *info)
-{
-    if (!info)
-        return true;
-    /* BearSSL's getters take the engine without const. */
-    br_ssl_engine_context *eng = &c->tls->sc.eng;
-    br_ssl_session_parameters params;
-    br_ssl_engine_get_session_parameters(eng, &params);
-    info->version = (uint16_t)br_ssl_engine_get_version(eng);
-    info->cipher_suite = params.cipher_suite;
-    info->server_name = br_ssl_engine_get_server_name(eng);
-    info->alpn = br_ssl_engine_get_selected_protocol(eng);
-    return true;
 }

@@ -1,0 +1,99 @@
+/* What the TLS files share: the server's TLS context (tls_config.c),
+ * a connection's TLS state (tls_stream.c) and the PEM reader
+ * (tls_pem.c). Only with ZZZ_HAVE_TLS. Not installed. */
+#ifndef ZZZ_TLS_H
+#define ZZZ_TLS_H
+
+#include "stream.h"
+
+#include <bearssl.h>
+
+#include <pthread.h>
+
+#define TLS_STAGE 4096u /* read-ahead for small records (zzz_tls_conn.stage) */
+
+/* One certificate chain and its key, owned by the context. */
+typedef struct tls_cert {
+    br_x509_certificate *chain;
+    size_t chain_len;
+    int key_type; /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
+    br_rsa_private_key rsa;
+    br_ec_private_key ec;
+    unsigned char *key_mem; /* the key's numbers, which rsa / ec point into */
+    char **names;
+    size_t name_count;
+} tls_cert;
+
+/* A session cache all threads share: BearSSL's LRU behind a lock (taken
+ * once per handshake). */
+typedef struct tls_cache {
+    const br_ssl_session_cache_class *vtable;
+    br_ssl_session_cache_lru lru;
+    pthread_mutex_t lock;
+    unsigned char *store;
+    size_t store_len;
+} tls_cache;
+
+struct zzz_tls_ctx {
+    tls_cert *certs;
+    unsigned cert_count;
+    uint64_t handshake_ns;
+    uint64_t trim_ns;
+    size_t record_size;
+    size_t state_size;
+    tls_cache cache;
+};
+
+/* A connection's TLS state: one slot of the worker's pool. */
+struct zzz_tls_conn {
+    br_ssl_server_context sc;
+    /* The policy BearSSL calls once the ClientHello is in (tls_choose). */
+    const br_ssl_server_policy_class *policy;
+    const zzz_tls_ctx *ctx;
+    bool established; /* the handshake finished */
+    bool broken;      /* the socket failed or the peer left: send nothing more */
+    /* Bytes received ahead of what the engine asked for. BearSSL takes a
+     * record's 5-byte header and then its body; reading into here first
+     * gets a small record (or several) in one recv instead of two. */
+    uint16_t staged_off, staged_len;
+    /* Where the bytes fed to the engine stand in the record stream: a
+     * partial header, or body bytes still to come. Both zero: at a record
+     * boundary, so the input buffer holds nothing the engine needs. */
+    uint8_t header_have;
+    uint8_t header[5];
+    uint32_t body_left;
+    uint64_t idle_since;    /* when it last went idle (tardy_now) */
+    uint64_t open_deadline; /* when an unfinished handshake gives up */
+    bool trimmed;           /* its buffer pages went back to the kernel */
+    unsigned char stage[TLS_STAGE];
+    unsigned char buffers[]; /* input (BR_SSL_BUFSIZE_INPUT), then output */
+};
+
+/* ---- PEM (tls_pem.c) ---- */
+
+/* A growing byte buffer; zzz_bytes_free wipes it (it may hold a key). */
+typedef struct zzz_bytes {
+    unsigned char *data;
+    size_t len, cap;
+} zzz_bytes;
+
+int zzz_bytes_append(zzz_bytes *b, const void *data, size_t len);
+void zzz_bytes_free(zzz_bytes *b);
+
+/* Reads a whole PEM source: the file when `path` is set, else the buffer
+ * mem[0..mem_len). `what` names it in the error message. 0 or -errno. */
+int zzz_pem_read(const char *path, const char *mem, size_t mem_len, const char *what,
+                 zzz_bytes *out);
+
+/* Calls `fn` for every PEM object of `pem` with its label and DER bytes.
+ * Returns 0, the first non-zero return of fn, -EINVAL for broken PEM. */
+int zzz_pem_each(const zzz_bytes *pem,
+                 int (*fn)(const char *label, const zzz_bytes *der, void *arg), void *arg);
+
+/* ---- the context (tls_config.c) ---- */
+
+/* Sets up a connection's engine for the context: versions, suites,
+ * hashes, ALPN, the SNI policy, the session cache and its buffers. */
+void zzz_tls_engine_setup(zzz_tls_conn *t, const zzz_tls_ctx *ctx);
+
+#endif

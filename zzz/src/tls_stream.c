@@ -1,0 +1,318 @@
+/* A TLS connection through BearSSL: its engine's state from the worker's
+ * pool, the handshake (moved on without waiting between the client's
+ * flights), records in and out through the socket, and the trimming of
+ * an idle connection's buffers. See stream.h for the calls' promises. */
+#include "deadline.h"
+#include "tls.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Sends every record the engine has ready. */
+static int tls_send_records(zzz_conn *c, zzz_tls_conn *t)
+{
+    br_ssl_engine_context *eng = &t->sc.eng;
+    while (br_ssl_engine_current_state(eng) & BR_SSL_SENDREC) {
+        size_t len;
+        unsigned char *rec = br_ssl_engine_sendrec_buf(eng, &len);
+        zzz_conn_send_arm(c);
+        ssize_t n = tardy_send(c->fd, rec, len, 0);
+        if (n < 0) {
+            t->broken = true;
+            return (int)n;
+        }
+        zzz_conn_send_progress(c, (size_t)n);
+        br_ssl_engine_sendrec_ack(eng, (size_t)n);
+    }
+    return 0;
+}
+
+/* Follows the record framing of n bytes about to be fed to the engine. */
+static void tls_track_records(zzz_tls_conn *t, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        if (t->body_left > 0) {
+            size_t k = n < t->body_left ? n : t->body_left;
+            t->body_left -= (uint32_t)k;
+            p += k;
+            n -= k;
+            continue;
+        }
+        t->header[t->header_have++] = *p++;
+        n--;
+        if (t->header_have == sizeof t->header) {
+            t->body_left = (uint32_t)t->header[3] << 8 | t->header[4];
+            t->header_have = 0;
+        }
+    }
+}
+
+/* Feeds the engine what it asks for, from the read-ahead or the socket
+ * (without waiting when `now`). Returns > 0, 0 at FIN, -EAGAIN (`now`
+ * only: nothing has arrived), or -errno. */
+static ssize_t tls_recv_records(zzz_conn *c, zzz_tls_conn *t, bool now)
+{
+    br_ssl_engine_context *eng = &t->sc.eng;
+    size_t want;
+    unsigned char *rec = br_ssl_engine_recvrec_buf(eng, &want);
+    if (t->staged_len == 0) {
+        /* A large record body goes straight in, uncopied. */
+        bool direct = want >= TLS_STAGE;
+        void *into = direct ? rec : t->stage;
+        size_t room = direct ? want : TLS_STAGE;
+        ssize_t n;
+        if (now) {
+            n = recv(c->fd, into, room, MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return -EAGAIN;
+            if (n < 0)
+                n = -errno;
+        } else {
+            n = tardy_recv(c->fd, into, room, 0);
+        }
+        if (n <= 0) {
+            t->broken = true;
+            return n;
+        }
+        if (direct) {
+            tls_track_records(t, rec, (size_t)n);
+            br_ssl_engine_recvrec_ack(eng, (size_t)n);
+            return n;
+        }
+        t->staged_off = 0;
+        t->staged_len = (uint16_t)n;
+    }
+    size_t n = t->staged_len < want ? t->staged_len : want;
+    memcpy(rec, t->stage + t->staged_off, n);
+    tls_track_records(t, rec, n);
+    t->staged_off = (uint16_t)(t->staged_off + n);
+    t->staged_len = (uint16_t)(t->staged_len - n);
+    br_ssl_engine_recvrec_ack(eng, n);
+    return (ssize_t)n;
+}
+
+/* For a closed engine: 0 after a clean close_notify, else -EPROTO. */
+static int tls_closed_error(zzz_tls_conn *t)
+{
+    t->broken = true;
+    return br_ssl_engine_last_error(&t->sc.eng) == BR_ERR_OK ? 0 : -EPROTO;
+}
+
+int zzz_tls_open(zzz_conn *c)
+{
+    zzz_tls_ctx *ctx = c->worker->server->tls;
+    zzz_tls_conn *t = c->tls;
+    if (!t) {
+        t = (zzz_tls_conn *)(void *)zzz_pool_get(&c->worker->tls_pool);
+        if (!t)
+            return -ENOBUFS;
+        c->tls = t;
+        t->open_deadline = tardy_now() + ctx->handshake_ns;
+        t->established = false;
+        t->broken = false;
+        t->staged_off = t->staged_len = 0;
+        t->header_have = 0;
+        t->body_left = 0;
+        t->trimmed = false;
+        zzz_tls_engine_setup(t, ctx);
+        if (!br_ssl_server_reset(&t->sc)) {
+            t->broken = true;
+            return -EPROTO; /* no entropy to seed it, or a bad setting */
+        }
+    }
+    if (t->established)
+        return 0;
+    if (t->broken)
+        return -EPROTO;
+    /* The handshake moves on with what has arrived and never waits for
+     * the client: between its flights the connection waits holding no
+     * task (a client that sends half a ClientHello holds nothing scarce).
+     * Only our own flight's send may wait, within the handshake's time. */
+    if (tardy_now() >= t->open_deadline)
+        return -ETIMEDOUT;
+    uint64_t saved = zzz_deadline_push(t->open_deadline);
+    br_ssl_engine_context *eng = &t->sc.eng;
+    int err = 0;
+    for (;;) {
+        unsigned st = br_ssl_engine_current_state(eng);
+        if (st & BR_SSL_SENDREC) {
+            /* Our flight (or an alert) first: the client waits for it. */
+            if ((err = tls_send_records(c, t)) != 0)
+                break;
+        } else if (st & BR_SSL_CLOSED) {
+            tls_closed_error(t);
+            err = -EPROTO;
+            break;
+        } else if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) {
+            t->established = true;
+            break;
+        } else if (st & BR_SSL_RECVREC) {
+            ssize_t n = tls_recv_records(c, t, true);
+            if (n <= 0) {
+                err = n == 0 ? -ECONNRESET : (int)n;
+                break;
+            }
+        } else {
+            err = -EPROTO;
+            break;
+        }
+    }
+    zzz_deadline_pop(saved);
+    return err == 0 ? 1 : err;
+}
+
+uint64_t zzz_tls_open_deadline(const zzz_conn *c)
+{
+    return c->tls && !c->tls->established ? c->tls->open_deadline : 0;
+}
+
+static ssize_t tls_recv(zzz_conn *c, void *buf, size_t len, bool now)
+{
+    zzz_tls_conn *t = c->tls;
+    br_ssl_engine_context *eng = &t->sc.eng;
+    if (len == 0)
+        return 0;
+    for (;;) {
+        unsigned st = br_ssl_engine_current_state(eng);
+        if (st & BR_SSL_RECVAPP) {
+            size_t avail;
+            unsigned char *app = br_ssl_engine_recvapp_buf(eng, &avail);
+            size_t n = avail < len ? avail : len;
+            memcpy(buf, app, n);
+            br_ssl_engine_recvapp_ack(eng, n);
+            return (ssize_t)n;
+        }
+        if (st & BR_SSL_SENDREC) {
+            int err = tls_send_records(c, t);
+            if (err)
+                return err;
+        } else if (st & BR_SSL_CLOSED) {
+            return tls_closed_error(t);
+        } else if (t->broken) {
+            return 0; /* the peer left without close_notify */
+        } else if (st & BR_SSL_RECVREC) {
+            ssize_t n = tls_recv_records(c, t, now);
+            if (n <= 0)
+                return n;
+        } else {
+            return -EPROTO;
+        }
+    }
+}
+
+ssize_t zzz_tls_recv(zzz_conn *c, void *buf, size_t len)
+{
+    return tls_recv(c, buf, len, false);
+}
+
+ssize_t zzz_tls_recv_now(zzz_conn *c, void *buf, size_t len)
+{
+    return tls_recv(c, buf, len, true);
+}
+
+int zzz_tls_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
+{
+    zzz_tls_conn *t = c->tls;
+    br_ssl_engine_context *eng = &t->sc.eng;
+    for (int i = 0; i < iovcnt; i++) {
+        const unsigned char *src = iov[i].iov_base;
+        size_t left = iov[i].iov_len;
+        while (left > 0) {
+            unsigned st = br_ssl_engine_current_state(eng);
+            if (st & BR_SSL_CLOSED) {
+                t->broken = true;
+                return -EPIPE;
+            }
+            if (st & BR_SSL_SENDAPP) {
+                size_t room;
+                unsigned char *app = br_ssl_engine_sendapp_buf(eng, &room);
+                size_t n = room < left ? room : left;
+                memcpy(app, src, n);
+                br_ssl_engine_sendapp_ack(eng, n);
+                src += n;
+                left -= n;
+            } else if (st & BR_SSL_SENDREC) {
+                int err = tls_send_records(c, t);
+                if (err)
+                    return err;
+            } else {
+                return -EPROTO;
+            }
+        }
+    }
+    br_ssl_engine_flush(eng, 0);
+    return tls_send_records(c, t);
+}
+
+bool zzz_tls_pending(const zzz_conn *c)
+{
+    const zzz_tls_conn *t = c->tls;
+    return t->staged_len > 0 || (br_ssl_engine_current_state(&t->sc.eng) & BR_SSL_RECVAPP) != 0;
+}
+
+void zzz_tls_idle(zzz_conn *c)
+{
+    c->tls->idle_since = tardy_now();
+    c->tls->trimmed = false;
+}
+
+bool zzz_tls_trim(zzz_conn *c, uint64_t idle_before)
+{
+    zzz_tls_conn *t = c->tls;
+    if (t->trimmed || t->idle_since > idle_before || !t->established || t->staged_len > 0 ||
+        t->header_have > 0 || t->body_left > 0)
+        return false;
+    /* Nothing decrypted waits, nothing is queued to send (every write
+     * flushes): the stage and both record buffers hold nothing needed.
+     * Only whole pages inside this slot go: its neighbour's engine may
+     * share the first and last. */
+    if (br_ssl_engine_current_state(&t->sc.eng) & (BR_SSL_RECVAPP | BR_SSL_SENDREC))
+        return false;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t from = ((uintptr_t)t->stage + page - 1) & ~(page - 1);
+    uintptr_t to = ((uintptr_t)t + t->ctx->state_size) & ~(page - 1);
+    t->trimmed = true;
+    if (to > from)
+        madvise((void *)from, to - from, MADV_DONTNEED);
+    return true;
+}
+
+void zzz_tls_close(zzz_conn *c, bool graceful)
+{
+    zzz_tls_conn *t = c->tls;
+    br_ssl_engine_context *eng = &t->sc.eng;
+    if (graceful && t->established && !t->broken && c->fd >= 0 &&
+        !(br_ssl_engine_current_state(eng) & BR_SSL_CLOSED)) {
+        /* close_notify in non-blocking sends: a peer that does not read
+         * it is not waited for. */
+        br_ssl_engine_close(eng);
+        while (br_ssl_engine_current_state(eng) & BR_SSL_SENDREC) {
+            size_t len;
+            unsigned char *rec = br_ssl_engine_sendrec_buf(eng, &len);
+            ssize_t n = send(c->fd, rec, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n <= 0)
+                break;
+            br_ssl_engine_sendrec_ack(eng, (size_t)n);
+        }
+    }
+    zzz_pool_put(&c->worker->tls_pool, (char *)t);
+    c->tls = NULL;
+}
+
+bool zzz_tls_info_get(const zzz_conn *c, zzz_tls_info *info)
+{
+    if (!info)
+        return true;
+    /* BearSSL's getters take the engine without const. */
+    br_ssl_engine_context *eng = &c->tls->sc.eng;
+    br_ssl_session_parameters params;
+    br_ssl_engine_get_session_parameters(eng, &params);
+    info->version = (uint16_t)br_ssl_engine_get_version(eng);
+    info->cipher_suite = params.cipher_suite;
+    info->server_name = br_ssl_engine_get_server_name(eng);
+    info->alpn = br_ssl_engine_get_selected_protocol(eng);
+    return true;
+}
