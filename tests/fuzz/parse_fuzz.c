@@ -4,6 +4,7 @@
  * announcing one) in several ways, copying and discarding, under limits
  * the data picks; the results are checked against each other and against
  * the contract in parse.h. */
+#include "chunked.h"
 #include "parse.h"
 
 #include <stdint.h>

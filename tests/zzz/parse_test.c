@@ -2,6 +2,7 @@
  * zzz/src/http/parse.c. The parser does no I/O, so nothing here depends on
  * a driver. Every input is copied into a buffer of exactly its size, so a
  * sanitizer build catches any read past the bytes received. */
+#include "chunked.h"
 #include "parse.h"
 #include "parse_cases.h"
 

@@ -4,6 +4,7 @@
 #ifndef ZZZ_HTTP_H
 #define ZZZ_HTTP_H
 
+#include "chunked.h"
 #include "parse.h"
 #include "router.h"
 #include "stream.h"

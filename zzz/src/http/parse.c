@@ -1,5 +1,6 @@
-/* The HTTP/1.1 request-head parser and chunked-body decoder (RFC 9112,
- * with field and URI rules from RFC 9110 and RFC 3986).
+/* The HTTP/1.1 request-head parser (RFC 9112, with field and URI rules
+ * from RFC 9110 and RFC 3986), and the percent-decoding and field-name
+ * helpers the framework shares.
  *
  * The head parser makes one pass over the bytes received so far and keeps
  * no state between calls: the caller re-parses from the start when more
@@ -9,8 +10,8 @@
  *
  * Choices where the RFCs leave room, all on the side of one reading of the
  * framing (request smuggling lives in the gaps between two parsers):
- *  - Every line of the head, and of the chunked framing, ends in CRLF; a
- *    bare LF or a bare CR anywhere is 400, at the byte that shows it (a CR
+ *  - Every line of the head ends in CRLF; a bare LF or a bare CR
+ *    anywhere is 400, at the byte that shows it (a CR
  *    that is the last byte received waits for its LF). RFC 9112 2.2 lets a
  *    recipient take a bare LF as a line end, but a proxy in front of us
  *    that does not would see one request where we see two: a server that
@@ -31,75 +32,23 @@
  *  - A transfer-coding other than chunked is 501 (we decode none), unless
  *    chunked comes before it, which leaves the body's end unknowable: 400
  *    (RFC 9112 6.3).
- *  - Chunk extensions are checked against the grammar (RFC 9112 7.1.1,
- *    whitespace only around ';' and '=') and ignored; trailer fields are
- *    checked like header fields, under the same kind of limits, and dropped.
- *  - A chunk-size is hex digits and nothing else: no sign, no "0x", no
- *    whitespace before it or before its CRLF, nothing past 64 bits. Limits
- *    on the body count the sizes as declared, so a body too large is refused
- *    at the digit that makes it so, before its data is read.
+ *
+ * The chunked-body decoder, which follows the same rules, is chunked.c.
  */
+#include "chars.h"
 #include "parse.h"
 
 #include <limits.h>
 #include <string.h>
-
-/* ---- character classes ------------------------------------------------
- * One table, built by the preprocessor from the grammar's definitions, so
- * each hot loop costs a load and a test per byte; field values and
- * targets, most of a head's bytes, go 16 bytes at a time with SSE2. */
-
-enum {
-    C_TCHAR = 1 << 0,  /* token characters (RFC 9110 5.6.2) */
-    C_TARGET = 1 << 1, /* request-target bytes scanned in bulk: VCHAR but '?', '#' */
-    C_VALUE = 1 << 2,  /* field-value bytes: VCHAR, obs-text, SP, HTAB */
-    C_HOST = 1 << 3,   /* bytes of uri-host [":" port], IP literals included */
-    C_HEX = 1 << 4,    /* HEXDIG */
-    C_QDTEXT = 1 << 5, /* quoted-string text (RFC 9110 5.6.4) */
-    C_SCHEME = 1 << 6, /* URI scheme characters after the first */
-    C_DIGIT = 1 << 7,
-};
-
-#define IS_ALPHA(c) (((c) >= 'A' && (c) <= 'Z') || ((c) >= 'a' && (c) <= 'z'))
-#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
-#define IS_VCHAR(c) ((c) >= 0x21 && (c) <= 0x7E)
-#define IS_TCHAR(c)                                                                                \
-    (IS_ALPHA(c) || IS_DIGIT(c) || (c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' ||         \
-     (c) == '&' || (c) == '\'' || (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' ||          \
-     (c) == '^' || (c) == '_' || (c) == '`' || (c) == '|' || (c) == '~')
-#define IS_HOST(c)                                                                                 \
-    (IS_ALPHA(c) || IS_DIGIT(c) || (c) == '-' || (c) == '.' || (c) == '_' || (c) == '~' ||         \
-     (c) == '!' || (c) == '$' || (c) == '&' || (c) == '\'' || (c) == '(' || (c) == ')' ||          \
-     (c) == '*' || (c) == '+' || (c) == ',' || (c) == ';' || (c) == '=' || (c) == '%' ||           \
-     (c) == ':' || (c) == '[' || (c) == ']')
-#define IS_HEX(c) (IS_DIGIT(c) || ((c) >= 'A' && (c) <= 'F') || ((c) >= 'a' && (c) <= 'f'))
-#define IS_OBS_TEXT(c) ((c) >= 0x80)
-
-#define CLS(c)                                                                                     \
-    ((IS_TCHAR(c) ? C_TCHAR : 0) | (IS_VCHAR(c) && (c) != '?' && (c) != '#' ? C_TARGET : 0) |      \
-     (IS_VCHAR(c) || IS_OBS_TEXT(c) || (c) == ' ' || (c) == '\t' ? C_VALUE : 0) |                  \
-     (IS_HOST(c) ? C_HOST : 0) | (IS_HEX(c) ? C_HEX : 0) |                                         \
-     ((c) == '\t' || (c) == ' ' || (c) == 0x21 || ((c) >= 0x23 && (c) <= 0x5B) ||                  \
-              ((c) >= 0x5D && (c) <= 0x7E) || IS_OBS_TEXT(c)                                       \
-          ? C_QDTEXT                                                                               \
-          : 0) |                                                                                   \
-     (IS_ALPHA(c) || IS_DIGIT(c) || (c) == '+' || (c) == '-' || (c) == '.' ? C_SCHEME : 0) |       \
-     (IS_DIGIT(c) ? C_DIGIT : 0))
-#define CLS4(c) CLS(c), CLS((c) + 1), CLS((c) + 2), CLS((c) + 3)
-#define CLS16(c) CLS4(c), CLS4((c) + 4), CLS4((c) + 8), CLS4((c) + 12)
-#define CLS64(c) CLS16(c), CLS16((c) + 16), CLS16((c) + 32), CLS16((c) + 48)
-
-static const unsigned char cls[256] = {CLS64(0), CLS64(64), CLS64(128), CLS64(192)};
 
 bool http_is_tchar(unsigned char c)
 {
     return (cls[c] & C_TCHAR) != 0;
 }
 
-/* ASCII lower case of any byte, without locale. */
-#define LOWER(c) ((unsigned char)((c) >= 'A' && (c) <= 'Z' ? (c) | 0x20 : (c)))
-/* The value of a byte known to be a HEXDIG. */
-#define HEXVAL(c) ((unsigned)(((c)&0xF) + ((c) >> 6) * 9))
+/* ---- scanning -----------------------------------------------------------
+ * Field values and targets, most of a head's bytes, go 16 bytes at a time
+ * with SSE2. */
 
 /* The first byte in [p, end) outside `mask`, or end. Unrolled: these runs
  * (targets, names, values) are where a head's bytes are spent. */
@@ -675,277 +624,6 @@ int http_parse_head(const char *buf, size_t len, const http_limits *lim, http_he
 
 more:
     return len > cap ? -431 : 0;
-}
-
-/* ---- chunked bodies ------------------------------------------------------ */
-
-/* RFC 9112 7.1:
- *   chunk      = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
- *   chunk-ext  = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )
- *   last-chunk = 1*("0") [ chunk-ext ] CRLF
- *   trailer-section CRLF, the trailer section being *( field-line CRLF )
- * One state per place in that grammar, so the decoder stops and resumes
- * at any byte. The failed states come last: they keep their status. */
-enum {
-    CH_SIZE_START = 0, /* zero-initialised state: before a chunk-size */
-    CH_SIZE,           /* in chunk-size */
-    CH_EXT,            /* after the size or a quoted value: ';', BWS or CR */
-    CH_EXT_WS,         /* in BWS there: ';' must follow */
-    CH_EXT_NAME_START, /* after ';' */
-    CH_EXT_NAME,
-    CH_EXT_NAME_WS,   /* BWS after a name: '=' or ';' must follow */
-    CH_EXT_VAL_START, /* after '=' */
-    CH_EXT_VAL_TOKEN,
-    CH_EXT_QUOTED,
-    CH_EXT_QUOTED_ESC,
-    CH_SIZE_LF, /* CR of the size line seen */
-    CH_DATA,
-    CH_DATA_CR, /* the CRLF after chunk-data */
-    CH_DATA_LF,
-    CH_TRAILER_START, /* start of a trailer field or of the final CRLF */
-    CH_TRAILER_NAME,
-    CH_TRAILER_VALUE, /* OWS field-value OWS: the head's value bytes */
-    CH_TRAILER_LF,
-    CH_FINAL_LF,
-    CH_DONE,
-    CH_FAIL_400,
-    CH_FAIL_413,
-    CH_FAIL_431,
-};
-
-/* The trailer limits default to the head's (http_limits' usual values):
- * trailers are header fields that come late, and cost what they cost. */
-#define DEFAULT_MAX_LINE 4096
-#define DEFAULT_MAX_TRAILERS 64
-#define DEFAULT_MAX_TRAILER_BYTES (16 * 1024)
-
-static ssize_t chunked_status(int state)
-{
-    return state == CH_FAIL_413 ? -413 : state == CH_FAIL_431 ? -431 : -400;
-}
-
-ssize_t http_chunked_decode(http_chunked *st, const char *in, size_t in_len, size_t *consumed,
-                            char *out, size_t out_cap, bool *done)
-{
-    const unsigned char *p = (const unsigned char *)in;
-    const unsigned char *end = p + in_len;
-    size_t written = 0;
-    size_t max_line = st->max_line ? st->max_line : DEFAULT_MAX_LINE;
-    unsigned max_trailers = st->max_trailers ? st->max_trailers : DEFAULT_MAX_TRAILERS;
-    size_t max_trailer_bytes =
-        st->max_trailer_bytes ? st->max_trailer_bytes : DEFAULT_MAX_TRAILER_BYTES;
-    int state = st->state;
-
-    while (p < end && state < CH_DONE) {
-        if (state == CH_DATA) {
-            /* chunk_left > 0 here, so this always takes a byte or more,
-             * unless out is full. */
-            size_t n = (size_t)(end - p);
-            if (n > st->chunk_left)
-                n = (size_t)st->chunk_left;
-            if (out) {
-                if (n > out_cap - written)
-                    n = out_cap - written;
-                if (n == 0)
-                    break; /* out is full */
-                /* out <= in and every byte copied was consumed first, so
-                 * with one buffer the write trails the read and never
-                 * overtakes it. */
-                memmove(out + written, p, n);
-            }
-            written += n;
-            p += n;
-            st->chunk_left -= n;
-            if (st->chunk_left == 0)
-                state = CH_DATA_CR;
-            continue;
-        }
-        int from = state;
-        unsigned char c = *p++;
-        /* Size and extension bytes, before the CR, count against max_line. */
-        if (state <= CH_EXT_QUOTED_ESC && c != '\r' && ++st->line_len > max_line)
-            goto fail_400;
-        /* The first byte after the size's digits belongs to what follows. */
-        if (state == CH_SIZE && !(cls[c] & C_HEX))
-            state = CH_EXT;
-        switch (state) {
-        case CH_SIZE_START:
-            /* No sign, no "0x", no whitespace: a hex digit or nothing. */
-            if (!(cls[c] & C_HEX))
-                goto fail_400;
-            st->chunk_left = HEXVAL(c);
-            state = CH_SIZE;
-            break;
-        case CH_SIZE:
-            if (st->chunk_left > (UINT64_MAX >> 4))
-                goto fail_400; /* past 64 bits */
-            st->chunk_left = (st->chunk_left << 4) | HEXVAL(c);
-            break;
-        case CH_EXT:
-            if (c == ';')
-                state = CH_EXT_NAME_START;
-            else if (c == ' ' || c == '\t')
-                state = CH_EXT_WS;
-            else if (c == '\r')
-                state = CH_SIZE_LF;
-            else
-                goto fail_400;
-            break;
-        case CH_EXT_WS:
-            /* BWS belongs before a ';', never before the CRLF. */
-            if (c == ';')
-                state = CH_EXT_NAME_START;
-            else if (c != ' ' && c != '\t')
-                goto fail_400;
-            break;
-        case CH_EXT_NAME_START:
-            if (cls[c] & C_TCHAR)
-                state = CH_EXT_NAME;
-            else if (c != ' ' && c != '\t')
-                goto fail_400; /* a bare ';' */
-            break;
-        case CH_EXT_NAME:
-            if (cls[c] & C_TCHAR)
-                break;
-            if (c == '=')
-                state = CH_EXT_VAL_START;
-            else if (c == ';')
-                state = CH_EXT_NAME_START;
-            else if (c == ' ' || c == '\t')
-                state = CH_EXT_NAME_WS;
-            else if (c == '\r')
-                state = CH_SIZE_LF;
-            else
-                goto fail_400;
-            break;
-        case CH_EXT_NAME_WS:
-            if (c == '=')
-                state = CH_EXT_VAL_START;
-            else if (c == ';')
-                state = CH_EXT_NAME_START;
-            else if (c != ' ' && c != '\t')
-                goto fail_400;
-            break;
-        case CH_EXT_VAL_START:
-            if (c == '"')
-                state = CH_EXT_QUOTED;
-            else if (cls[c] & C_TCHAR)
-                state = CH_EXT_VAL_TOKEN;
-            else if (c != ' ' && c != '\t')
-                goto fail_400;
-            break;
-        case CH_EXT_VAL_TOKEN:
-            if (cls[c] & C_TCHAR)
-                break;
-            if (c == ';')
-                state = CH_EXT_NAME_START;
-            else if (c == ' ' || c == '\t')
-                state = CH_EXT_WS;
-            else if (c == '\r')
-                state = CH_SIZE_LF;
-            else
-                goto fail_400;
-            break;
-        case CH_EXT_QUOTED:
-            if (c == '"')
-                state = CH_EXT;
-            else if (c == '\\')
-                state = CH_EXT_QUOTED_ESC;
-            else if (!(cls[c] & C_QDTEXT))
-                goto fail_400;
-            break;
-        case CH_EXT_QUOTED_ESC:
-            if (!(cls[c] & C_VALUE))
-                goto fail_400;
-            state = CH_EXT_QUOTED;
-            break;
-        case CH_SIZE_LF:
-            if (c != '\n')
-                goto fail_400;
-            st->line_len = 0;
-            st->body_total += st->chunk_left;
-            state = st->chunk_left ? CH_DATA : CH_TRAILER_START;
-            break;
-        case CH_DATA_CR:
-            if (c != '\r')
-                goto fail_400;
-            state = CH_DATA_LF;
-            break;
-        case CH_DATA_LF:
-            if (c != '\n')
-                goto fail_400;
-            state = CH_SIZE_START;
-            break;
-        case CH_TRAILER_START:
-            /* Trailer fields follow the rules of header fields (no
-             * obs-fold, no space before the colon); they are checked and
-             * dropped. Only a name's first byte starts one more field. */
-            if (c == '\r') {
-                state = CH_FINAL_LF;
-            } else if (cls[c] & C_TCHAR) {
-                if (++st->trailer_count > max_trailers)
-                    goto fail_431;
-                state = CH_TRAILER_NAME;
-            } else {
-                goto fail_400;
-            }
-            break;
-        case CH_TRAILER_NAME:
-            if (c == ':')
-                state = CH_TRAILER_VALUE;
-            else if (!(cls[c] & C_TCHAR))
-                goto fail_400;
-            break;
-        case CH_TRAILER_VALUE:
-            if (c == '\r')
-                state = CH_TRAILER_LF;
-            else if (!(cls[c] & C_VALUE))
-                goto fail_400;
-            break;
-        case CH_TRAILER_LF:
-            if (c != '\n')
-                goto fail_400;
-            state = CH_TRAILER_START;
-            break;
-        case CH_FINAL_LF:
-            if (c != '\n')
-                goto fail_400;
-            state = CH_DONE;
-            break;
-        default:
-            goto fail_400;
-        }
-        /* A size's digits are checked against max_body as they come: the
-         * sizes so far plus this one, which only grows. body_total <=
-         * max_body holds while nothing failed, so this cannot wrap. */
-        if (state == CH_SIZE && st->max_body && st->chunk_left > st->max_body - st->body_total)
-            goto fail_413;
-        /* The bytes of trailer field lines, their CRLFs included (not the
-         * final CRLF), count once they are known to be well-formed. */
-        if (from >= CH_TRAILER_START && from <= CH_TRAILER_LF && state != CH_FINAL_LF &&
-            ++st->trailer_bytes > max_trailer_bytes)
-            goto fail_431;
-    }
-    st->state = state;
-    *consumed = (size_t)(p - (const unsigned char *)in);
-    *done = state == CH_DONE;
-    if (state > CH_DONE)
-        return chunked_status(state);
-    return (ssize_t)written;
-
-fail_400:
-    state = CH_FAIL_400;
-    goto fail;
-fail_413:
-    state = CH_FAIL_413;
-    goto fail;
-fail_431:
-    state = CH_FAIL_431;
-fail:
-    st->state = state;
-    *consumed = (size_t)(p - (const unsigned char *)in);
-    *done = false;
-    return chunked_status(state);
 }
 
 /* ---- helpers ------------------------------------------------------------- */
