@@ -88,6 +88,14 @@ struct zzz_res {
 /* Date line of this thread, refreshed at most once a second. */
 const char *http_date_line(http_thread *t, size_t *len);
 
+/* Composes into buf (HTTP_SHORT_ANSWER_MAX bytes) a whole short answer
+ * that ends the connection: the status line and Date (as every response
+ * head), then `extra` header lines ("Name: value\r\n", or NULL), a
+ * text/plain body that is the status phrase and a newline, and
+ * Connection: close. Returns its length. */
+#define HTTP_SHORT_ANSWER_MAX 512
+size_t http_short_answer(char *buf, http_thread *t, int status, const char *extra);
+
 /* Sends a complete error response with Connection: close, and sets how
  * the connection then closes (`how`; a 408 never lingers: a client that
  * stalled is not waited for). */

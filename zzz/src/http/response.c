@@ -104,6 +104,32 @@ static char *put_uint(char *p, uint64_t v)
     return p;
 }
 
+/* A status phrase longer than this is cut (every known one is shorter),
+ * so a head's first lines fit their buffer. */
+#define REASON_MAX 64
+
+static size_t reason_len(const char *reason)
+{
+    size_t len = strlen(reason);
+    return len > REASON_MAX ? REASON_MAX : len;
+}
+
+/* Every head this server composes starts here: the status line, then the
+ * thread's cached Date line. Writes at most 9 + 3 + 1 + REASON_MAX + 2
+ * bytes and the Date line (under 40). */
+static inline char *put_head_start(char *p, http_thread *t, int status)
+{
+    p = put(p, "HTTP/1.1 ", 9);
+    p = put_uint(p, (uint64_t)status);
+    *p++ = ' ';
+    const char *reason = zzz_status_reason(status);
+    p = put(p, reason, reason_len(reason));
+    p = put(p, "\r\n", 2);
+    size_t date_len;
+    const char *date = http_date_line(t, &date_len);
+    return put(p, date, date_len);
+}
+
 static int res_write_head(zzz_res *res, bool length_known, uint64_t length)
 {
     zzz_req *req = res->req;
@@ -117,19 +143,7 @@ static int res_write_head(zzz_res *res, bool length_known, uint64_t length)
         res->close = true;
     /* The head is composed with copies only (this runs per response). */
     char head[256];
-    char *p = head;
-    p = put(p, "HTTP/1.1 ", 9);
-    p = put_uint(p, (uint64_t)res->status);
-    *p++ = ' ';
-    const char *reason = zzz_status_reason(res->status);
-    size_t reason_len = strlen(reason);
-    if (reason_len > 64)
-        reason_len = 64;
-    p = put(p, reason, reason_len);
-    p = put(p, "\r\n", 2);
-    size_t date_len;
-    const char *date = http_date_line(t, &date_len);
-    p = put(p, date, date_len);
+    char *p = put_head_start(head, t, res->status);
     if (status_has_body(res->status)) {
         if (length_known) {
             p = put(p, "Content-Length: ", 16);
@@ -315,17 +329,28 @@ bool http_res_take_back(zzz_res *res)
     return true;
 }
 
+size_t http_short_answer(char *buf, http_thread *t, int status, const char *extra)
+{
+    static const char fields[] = "Content-Type: text/plain; charset=utf-8\r\nContent-Length: ";
+    static const char close[] = "\r\nConnection: close\r\n\r\n";
+    const char *reason = zzz_status_reason(status);
+    size_t len = reason_len(reason);
+    char *p = put_head_start(buf, t, status);
+    if (extra)
+        p = put(p, extra, strlen(extra));
+    p = put(p, fields, sizeof fields - 1);
+    p = put_uint(p, len + 1);
+    p = put(p, close, sizeof close - 1);
+    p = put(p, reason, len);
+    *p++ = '\n';
+    return (size_t)(p - buf);
+}
+
 int http_send_error(zzz_conn *conn, http_thread *t, int status, zzz_close how)
 {
-    const char *reason = zzz_status_reason(status);
-    size_t date_len;
-    const char *date = http_date_line(t, &date_len);
-    char head[256];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\n%.*sContent-Type: text/plain; charset=utf-8\r\n"
-                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
-                     status, reason, (int)date_len, date, strlen(reason) + 1, reason);
-    int err = zzz_conn_out(conn, head, (size_t)n);
+    char answer[HTTP_SHORT_ANSWER_MAX];
+    size_t n = http_short_answer(answer, t, status, NULL);
+    int err = zzz_conn_out(conn, answer, n);
     if (err == 0)
         err = zzz_conn_flush(conn);
     zzz_conn_close_mode(conn, status == 408 ? ZZZ_CLOSE_NOW : how);

@@ -4,7 +4,6 @@
 #include "http.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -53,17 +52,10 @@ static void http_on_refuse(int fd, void *user)
 static zzz_next http_on_busy(zzz_conn *conn, void *user)
 {
     (void)user;
-    http_thread *t = http_thread_of(conn);
-    size_t date_len;
-    const char *date = http_date_line(t, &date_len);
-    char reply[256];
-    int n = snprintf(reply, sizeof reply,
-                     "HTTP/1.1 503 Service Unavailable\r\n%.*sRetry-After: 1\r\n"
-                     "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 20\r\n"
-                     "Connection: close\r\n\r\nService Unavailable\n",
-                     (int)date_len, date);
+    char reply[HTTP_SHORT_ANSWER_MAX];
+    size_t n = http_short_answer(reply, http_thread_of(conn), 503, "Retry-After: 1\r\n");
     zzz_conn_set_deadline(conn, tardy_now() + 1000000000u);
-    zzz_conn_write(conn, reply, (size_t)n);
+    zzz_conn_write(conn, reply, n);
     /* What the client sent is dropped, as much as has arrived, so the
      * close does not turn into a reset over unread bytes; but the reserve
      * task does not linger for more: under overload it must be free for
