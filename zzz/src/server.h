@@ -33,8 +33,8 @@ typedef union zzz_sockaddr {
 } zzz_sockaddr;
 
 struct zzz_worker;
-typedef struct zzz_tls_ctx zzz_tls_ctx;   /* certificates, keys, sessions (tls.c) */
-typedef struct zzz_tls_conn zzz_tls_conn; /* one connection's engine (tls.c) */
+typedef struct zzz_tls_ctx zzz_tls_ctx;   /* certificates, keys, sessions (tls_config.c) */
+typedef struct zzz_tls_conn zzz_tls_conn; /* one connection's engine (tls_stream.c) */
 
 /* One open connection. While it waits it is just this record (and the
  * kernel's socket): no task, no stack, no buffer unless bytes are left. */
@@ -143,5 +143,9 @@ void zzz_conn_in_arrived(zzz_conn *conn);
  * buffer when it fits one, and gives the buffer back when it is empty:
  * for a connection about to wait. */
 void zzz_conn_park_input(zzz_conn *conn);
+
+/* Records the reason for a failing zzz_server_create (printf-style), for
+ * zzz_last_error (server.c). */
+void zzz_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -1,5 +1,5 @@
 /* The stream: plain TCP calls straight on the socket, or TLS through
- * tls.c. See stream.h. */
+ * tls_stream.c. See stream.h. */
 #include "stream.h"
 
 #include <errno.h>

@@ -55,7 +55,7 @@ void zzz_stream_idle(zzz_conn *conn);
  * Safe on any connection, from any context (it never blocks). */
 void zzz_stream_close(zzz_conn *conn, bool graceful);
 
-/* ---- TLS (tls.c; only with ZZZ_HAVE_TLS) --------------------------------- */
+/* ---- TLS (tls_config.c, tls_stream.c; only with ZZZ_HAVE_TLS) ----------- */
 
 /* Loads and checks every certificate and key of `config`; on failure sets
  * zzz_last_error's message. Returns 0 and sets *out, or -errno. */
@@ -81,8 +81,5 @@ bool zzz_tls_trim(zzz_conn *conn, uint64_t idle_before);
 uint64_t zzz_tls_trim_ns(const zzz_tls_ctx *ctx);
 void zzz_tls_close(zzz_conn *conn, bool graceful);
 bool zzz_tls_info_get(const zzz_conn *conn, zzz_tls_info *info);
-
-/* Records the reason for a failing zzz_server_create (printf-style). */
-void zzz_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif
