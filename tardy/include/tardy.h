@@ -11,6 +11,10 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+/* The shared library is built with hidden visibility: what is declared
+ * here, and only that, is exported. */
+#pragma GCC visibility push(default)
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -382,4 +386,6 @@ void tardy_chan_close(tardy_chan *ch);
 #ifdef __cplusplus
 }
 #endif
+
+#pragma GCC visibility pop
 #endif /* TARDY_H */

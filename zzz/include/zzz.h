@@ -14,6 +14,10 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+/* The shared library is built with hidden visibility: what is declared
+ * here, and only that, is exported. */
+#pragma GCC visibility push(default)
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -512,4 +516,6 @@ const char *zzz_status_reason(int status);
 #ifdef __cplusplus
 }
 #endif
+
+#pragma GCC visibility pop
 #endif /* ZZZ_H */
