@@ -104,10 +104,12 @@ typedef struct tardy_runtime tardy_runtime;
  * and runs entry(arg) as the first task of every runtime. Returns when
  * every task of every runtime has finished, or after tardy_stop.
  * config may be NULL (all defaults).
- * Returns 0, -EINVAL for a bad configuration, -ENOMEM when the task pool
- * cannot be allocated, -ENOSYS when the requested driver is unavailable,
- * -EBUSY when called from inside a task, or another -errno from thread or
- * driver start-up. */
+ * Returns 0, -EINVAL for a bad configuration (a field past its maximum,
+ * an unknown driver kind), a NULL entry or an unknown TARDY_DRIVER value,
+ * -ENOMEM when the task pool cannot be allocated, -ENOSYS when the
+ * requested driver is not built in or the kernel refuses it (io_uring
+ * disabled, epoll missing), -EBUSY when called from inside a runtime, or
+ * another -errno from thread or driver start-up. */
 int tardy_run(const tardy_config *config, tardy_fn entry, void *arg);
 
 /* Asks runtimes to stop. From inside a runtime: stops every runtime of
@@ -128,7 +130,7 @@ tardy_runtime *tardy_runtime_self(void);
  * when out of range or outside a runtime. */
 tardy_runtime *tardy_runtime_at(unsigned index);
 
-/* The index of `rt` within its run. */
+/* The index of `rt` within its run; 0 when rt is NULL. */
 unsigned tardy_runtime_index(const tardy_runtime *rt);
 
 /* The number of runtimes of the calling thread's run; 0 outside. */
@@ -151,14 +153,18 @@ uint64_t tardy_now(void);
  * after the caller next parks or yields. If `out` is non-NULL it receives
  * the handle. Returns 0, -EAGAIN when max_tasks tasks are alive (nothing
  * is spawned and the runtime carries on), -ENOMEM when a stack cannot be
- * mapped, -EPERM outside a runtime. */
+ * mapped, -EINVAL when fn is NULL, -EPERM outside a task. It never parks,
+ * so a deadline or a pending cancel does not affect it. */
 int tardy_spawn(tardy_fn fn, void *arg, tardy_task *out);
 
 /* Spawns fn(arg) on runtime `rt`, from any thread (inside a runtime or
  * not). The task slot is reserved at once, so the call fails instead of
  * queueing without bound: returns 0, -EAGAIN when `rt` has max_tasks
  * tasks alive or reserved, -ESRCH when `rt`'s run has ended or is
- * stopping, -ENOMEM when out of memory, -EINVAL when rt is NULL. */
+ * stopping, -ENOMEM when out of memory, -EINVAL when rt or fn is NULL.
+ * From a task of `rt` itself it is tardy_spawn (same returns). On another
+ * runtime the stack is mapped when the request arrives there; if that
+ * fails, the task is dropped without a word, 0 having been returned. */
 int tardy_spawn_on(tardy_runtime *rt, tardy_fn fn, void *arg);
 
 /* Moves the calling task to the back of the ready queue. Returns 0,
@@ -168,7 +174,8 @@ int tardy_yield(void);
 /* Waits until task `t` of the calling thread's runtime has finished.
  * Returns 0 (also when it had already finished), -EDEADLK when t is the
  * caller, -EXDEV when t lives on another runtime, -EINVAL for the zero
- * handle, and -ETIMEDOUT / -ECANCELED as every task-only call. Task only. */
+ * handle, -EPERM outside a task, and -ETIMEDOUT / -ECANCELED as every
+ * task-only call (the target carries on). Task only. */
 int tardy_join(tardy_task t);
 
 /* The calling task's handle; the zero handle outside a task. */
@@ -210,6 +217,12 @@ int tardy_cancel(tardy_task t);
 /* ------------------------------------------------------------------------
  * I/O (task only, except tardy_socket). Offsets of -1 mean "the file's
  * current position" for descriptors that have one.
+ *
+ * Each call returns what its syscall would (a count, a descriptor, 0) or
+ * that syscall's -errno (-EBADF, -ECONNRESET, -EPIPE, -ENOENT ...), and,
+ * as every task-only call, -EPERM outside a task, -ETIMEDOUT and
+ * -ECANCELED; -EAGAIN only for a socket call given MSG_DONTWAIT, which
+ * tries once and never parks.
  * ---------------------------------------------------------------------- */
 
 /* socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC added. Usable anywhere. */
@@ -223,7 +236,8 @@ int tardy_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
 int tardy_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
 
 /* recv(2) / send(2). Return the byte count; 0 from recv means end of
- * stream. send may send less than len. */
+ * stream. send may send less than len. send and sendmsg add MSG_NOSIGNAL:
+ * a peer that went away is -EPIPE, never SIGPIPE. */
 ssize_t tardy_recv(int fd, void *buf, size_t len, int flags);
 ssize_t tardy_send(int fd, const void *buf, size_t len, int flags);
 
@@ -245,7 +259,11 @@ ssize_t tardy_writev(int fd, const struct iovec *iov, int iovcnt, int64_t offset
 int tardy_open(const char *path, int flags, mode_t mode);
 
 /* Closes fd. Always use this (not close(2)) for a descriptor that tardy
- * has waited on, so the driver forgets it before the number is reused. */
+ * has waited on, so the driver forgets it before the number is reused.
+ * Returns 0, close(2)'s -errno, or -EPERM outside a task. It runs even
+ * after the task's deadline has passed or a cancel arrived (cleanup must
+ * not leak the descriptor): it never returns -ETIMEDOUT or -ECANCELED,
+ * and a pending cancel stays pending for the next call. */
 int tardy_close(int fd);
 
 /* stat(2), unlink(2) and mkdir(2) of a path. */
@@ -254,8 +272,8 @@ int tardy_unlink(const char *path);
 int tardy_mkdir(const char *path, mode_t mode);
 
 /* Waits until fd has one of `events` (POLLIN, POLLOUT, ...) and returns
- * the events that are set. Needed to watch a connection without holding
- * a buffer. */
+ * the events that are set (> 0, POLLERR / POLLHUP included when they
+ * are). Needed to watch a connection without holding a buffer. */
 int tardy_poll(int fd, short events);
 
 /* ------------------------------------------------------------------------
@@ -276,13 +294,17 @@ typedef struct tardy_watch {
  * If max_tasks tasks are alive at that moment, fn starts as soon as a slot
  * frees. `w` must be zeroed before its first use and must stay in place,
  * untouched, until fn has started. Returns 0, -EPERM outside a task,
- * -EBUSY when w is already pending, -ENOMEM. */
+ * -EINVAL when w or fn is NULL, -EBUSY when w is already pending (or
+ * still waiting for a task slot), -ENOMEM when the deadline cannot be
+ * added to the timer heap. An fd the driver refuses is no error here: fn
+ * starts with the error as its result. */
 int tardy_watch_start(tardy_watch *w, int fd, short events, uint64_t deadline_ns, tardy_fn fn,
                       void *arg);
 
 /* Ends a pending watch early: fn starts with result -ECANCELED (or with the
  * real result if the event won the race). Call it on the watch's own
- * runtime. Returns 0, -EALREADY when w is not pending. */
+ * runtime. Returns 0 (also when a cancel was already sent), -EALREADY
+ * when w is not pending or belongs to another runtime (or none). */
 int tardy_watch_cancel(tardy_watch *w);
 
 /* Why the watch's fn started: the ready events (> 0), -ETIMEDOUT,
@@ -309,7 +331,8 @@ int tardy_watch_recv(tardy_watch *w, int fd, uint64_t deadline_ns, tardy_fn fn, 
  * recv_buffer_size bytes (or a loop until -EAGAIN) is the way to get all.
  * On an open stream (tardy_watch_stream), take() copies from the bytes
  * the stream has received, which stay until read; -EAGAIN means none yet.
- * -EPERM outside a task, or when w was never started on this runtime. */
+ * -EPERM outside a task, or when w was never started on this runtime.
+ * A len of 0 returns 0 without reading. */
 ssize_t tardy_watch_take(tardy_watch *w, void *buf, size_t len);
 
 /* A receive stream: like tardy_watch_recv, except that on a driver that
@@ -326,14 +349,17 @@ ssize_t tardy_watch_take(tardy_watch *w, void *buf, size_t len);
  * the socket would miss those the stream already took. Buffers of bytes
  * not yet read stay with the stream (they are not dropped at a wait).
  * Other drivers wait for POLLIN and read the socket directly. Same
- * returns as tardy_watch_start. */
+ * returns as tardy_watch_start, and -EBUSY when w is a stream still open
+ * on another socket (stop it first). */
 int tardy_watch_stream(tardy_watch *w, int fd, uint64_t deadline_ns, tardy_fn fn, void *arg);
 
 /* Reads up to len bytes of an open stream (tardy_watch_stream) into buf,
  * waiting for them under the task's deadline if none has arrived.
- * Returns the bytes copied (> 0), 0 at end of stream, -ETIMEDOUT,
- * -ECANCELED, another -errno of the socket's; -EPERM outside a task or
- * when w is not a stream open on this runtime. */
+ * Returns the bytes copied (> 0), 0 at end of stream (or for a len of 0),
+ * -ETIMEDOUT, -ECANCELED, another -errno of the socket's; -EBUSY when
+ * another task is already waiting to read this stream; -EPERM outside a
+ * task or when w was not started on this runtime. On a watch that is not
+ * a stream (a driver without streams) it is tardy_recv on the socket. */
 ssize_t tardy_watch_read(tardy_watch *w, void *buf, size_t len);
 
 /* Ends the stream: its unread bytes are dropped and their buffers go back
@@ -341,11 +367,18 @@ ssize_t tardy_watch_read(tardy_watch *w, void *buf, size_t len);
  * calling task waits (briefly, not interruptibly) until the kernel has let
  * go of it. Call it before closing the socket and before w is used again;
  * w is then as if zeroed. A watch that is not an open stream is left
- * alone. Returns 0; -EBUSY while w is pending (cancel it first). */
+ * alone. Returns 0; -EBUSY while w is pending (cancel it first); -EPERM
+ * from another runtime's thread, or from outside a task while the kernel
+ * still holds the receive (only a task can wait for it to let go). After
+ * its run has ended (outside any runtime) it just forgets the stream and
+ * returns 0. It ignores the task's deadline and a cancel: it cannot
+ * return before the kernel is done with w. */
 int tardy_watch_stop(tardy_watch *w);
 
-/* Sleeps for `ns` nanoseconds. Returns 0. Sleeps that end at the same
- * instant wake in the order they were started. */
+/* Sleeps for `ns` nanoseconds. Returns 0; -ETIMEDOUT at the task's
+ * deadline when that comes first, -ECANCELED when cancelled, -EPERM
+ * outside a task. Sleeps that end at the same instant wake in the order
+ * they were started. */
 int tardy_sleep(uint64_t ns);
 
 /* ------------------------------------------------------------------------
@@ -358,23 +391,28 @@ typedef struct tardy_chan tardy_chan;
 /* Creates a channel of `capacity` messages of `elem_size` bytes each.
  * capacity 0 makes an unbuffered channel: a send completes only when a
  * receiver takes the message. Usable anywhere. Returns 0 and sets *out,
- * -EINVAL when elem_size is 0, -ENOMEM. */
+ * -EINVAL when out is NULL or elem_size is 0, -ENOMEM (also when
+ * elem_size * capacity overflows). */
 int tardy_chan_create(tardy_chan **out, size_t elem_size, size_t capacity);
 
 /* Frees a channel. No task may be waiting on it. */
 void tardy_chan_destroy(tardy_chan *ch);
 
 /* Sends one message, parking while the channel is full. Returns 0,
- * -EPIPE when the channel is (or becomes) closed, -ETIMEDOUT, -ECANCELED.
- * Task only. */
+ * -EPIPE when the channel is (or becomes) closed, -ETIMEDOUT, -ECANCELED,
+ * -EPERM outside a task. Task only. */
 int tardy_chan_send(tardy_chan *ch, const void *msg);
 
 /* Receives one message into msg, parking while the channel is empty.
  * Messages sent before close are still delivered. Returns 0, -EPIPE when
- * the channel is closed and empty, -ETIMEDOUT, -ECANCELED. Task only. */
+ * the channel is closed and empty, -ETIMEDOUT, -ECANCELED, -EPERM outside
+ * a task. Task only. */
 int tardy_chan_recv(tardy_chan *ch, void *msg);
 
-/* Non-parking variants, usable anywhere: -EAGAIN instead of waiting. */
+/* Non-parking variants, usable anywhere (a task's deadline and cancel do
+ * not apply). Return 0, -EAGAIN where the parking call would wait (full,
+ * or for an unbuffered channel no receiver waiting; empty), -EPIPE as the
+ * parking call. */
 int tardy_chan_try_send(tardy_chan *ch, const void *msg);
 int tardy_chan_try_recv(tardy_chan *ch, void *msg);
 

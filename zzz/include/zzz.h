@@ -117,9 +117,13 @@ typedef struct zzz_tls_config {
 
 /* Server configuration. A zero field means "the default". */
 typedef struct zzz_server_config {
-    const char *host;          /* address to bind; NULL: "127.0.0.1" */
+    const char *host;          /* numeric IPv4 or IPv6 address to bind (no
+                                  name lookup); NULL: "127.0.0.1" */
     uint16_t port;             /* 0: an ephemeral port (see zzz_server_port) */
-    const char *unix_path;     /* listen on this Unix socket instead */
+    const char *unix_path;     /* listen on this Unix socket instead; a
+                                  stale socket file there is removed. The
+                                  string must stay valid until
+                                  zzz_server_destroy, which unlinks it */
     unsigned threads;          /* runtimes; 0: one per CPU */
     unsigned conn_limit;       /* open connections per thread; 0: 1024 */
     unsigned active_limit;     /* connections served at once per thread
@@ -179,12 +183,14 @@ typedef struct zzz_server_config {
  * socket per thread), so the port is known and bind errors show here.
  * With tls, it also loads every certificate and key and checks that each
  * key matches its certificate. Returns 0 and sets *out, or:
- * -EINVAL (no on_conn, bad host, a bad TLS setting, a certificate or key
- * that cannot be read as PEM, a key that does not match), -ENOENT /
- * -EACCES (a file that cannot be opened), -ENOTSUP (tls asked of a libzzz
- * built without it, or an unsupported key type), or the -errno of
- * socket/bind/listen (-EADDRINUSE ...). On failure, zzz_last_error says
- * why in words (naming the file, for TLS). */
+ * -EINVAL (no on_conn, more than 4096 threads, a host that is not a
+ * numeric address, a bad TLS setting, a certificate or key that cannot be
+ * read as PEM, a key that does not match), -ENOENT / -EACCES (a file that
+ * cannot be opened), -ENOTSUP (tls asked of a libzzz built without it, or
+ * an unsupported key type), -ENAMETOOLONG (unix_path longer than a socket
+ * address holds), -ENOMEM, or the -errno of socket/bind/listen
+ * (-EADDRINUSE ...). On failure, zzz_last_error says why in words (naming
+ * the file, for TLS). */
 int zzz_server_create(zzz_server **out, const zzz_server_config *config);
 
 /* Why the last zzz_server_create or zzz_http_server_create on this thread
@@ -195,7 +201,7 @@ const char *zzz_last_error(void);
 /* True when this libzzz was built with TLS (BearSSL). */
 bool zzz_tls_available(void);
 
-/* The bound TCP port (useful with port 0). */
+/* The bound TCP port (useful with port 0); 0 on a Unix socket. */
 uint16_t zzz_server_port(const zzz_server *server);
 
 /* The number of runtimes the server will run on. */
@@ -203,8 +209,11 @@ unsigned zzz_server_threads(const zzz_server *server);
 
 /* Serves until zzz_server_stop, SIGINT or SIGTERM, then shuts down
  * gracefully: stops accepting, lets connections being served finish up to
- * drain_timeout_ms, closes idle ones. Returns 0, or -errno from the
- * runtime's start-up. Call it once, from a thread outside tardy. */
+ * drain_timeout_ms, closes idle ones. Returns 0, -ENOMEM, or tardy_run's
+ * -errno from the runtimes' start-up (-ENOSYS when the driver asked for
+ * is unavailable, -EINVAL for a bad TARDY_DRIVER value, -EBUSY when
+ * called from inside a tardy runtime). Call it once, from a thread
+ * outside tardy. */
 int zzz_server_run(zzz_server *server);
 
 /* Starts the graceful shutdown. Any thread; async-signal-safe. */
@@ -223,7 +232,12 @@ void zzz_server_destroy(zzz_server *server);
  * when on_conn returns ZZZ_WAIT with len == 0 it goes back to the pool,
  * and with len > 0 (an unfinished message) the connection keeps the bytes,
  * in a small buffer when they fit one, so that many slow clients with
- * half a message each cost little memory. */
+ * half a message each cost little memory.
+ * When the pool has no buffer to lend, data is NULL and len and cap are 0
+ * (or, for a connection that kept an unfinished message in a small
+ * buffer, that buffer is returned, cap being its smaller size). The pool
+ * holds a buffer for every open connection, so on the server's own tasks
+ * this does not happen; zzz_conn_fill reports it as -ENOBUFS. */
 typedef struct zzz_buf {
     char *data;
     size_t len;
@@ -233,13 +247,17 @@ typedef struct zzz_buf {
 zzz_buf *zzz_conn_buf(zzz_conn *conn);
 
 /* Receives more bytes at the end of the buffer. Returns the count, 0 at
- * end of stream, -ENOBUFS when the buffer is full, -ETIMEDOUT after
- * read_timeout_ms (or the deadline given with zzz_conn_set_deadline). */
+ * end of stream, -ENOBUFS when the buffer is full (or none could be
+ * had), -ETIMEDOUT after read_timeout_ms (or at the deadline given with
+ * zzz_conn_set_deadline, or the task's own if sooner), -ECANCELED,
+ * another -errno of the socket's (-ECONNRESET ...), or -EPROTO on TLS
+ * when the client sent a broken record or an alert. */
 ssize_t zzz_conn_fill(zzz_conn *conn);
 
 /* zzz_conn_fill without waiting: appends what has already arrived.
  * Returns the count (> 0), 0 at end of stream, -EAGAIN when nothing is
- * there yet, -ENOBUFS when the buffer is full, or another -errno. */
+ * there yet, -ENOBUFS when the buffer is full, or another -errno (as
+ * zzz_conn_fill's). */
 ssize_t zzz_conn_fill_now(zzz_conn *conn);
 
 /* When the oldest byte now in the receive buffer arrived (tardy_now
@@ -248,24 +266,38 @@ ssize_t zzz_conn_fill_now(zzz_conn *conn);
  * message that arrives slowly with it (HTTP: header_timeout_ms). */
 uint64_t zzz_conn_buf_since(const zzz_conn *conn);
 
-/* Drops the first n bytes of the buffer. */
+/* Drops the first n bytes of the buffer (all of them when n >= len). */
 void zzz_conn_consume(zzz_conn *conn, size_t n);
 
-/* Reads into buf: first what the buffer holds, then from the socket.
- * Returns the count, 0 at end of stream, -ETIMEDOUT. */
+/* Reads into buf: first what the buffer holds (without waiting), else from
+ * the socket. Returns the count, 0 at end of stream (or for a len of 0),
+ * and the errors of zzz_conn_fill but -ENOBUFS. */
 ssize_t zzz_conn_read(zzz_conn *conn, void *buf, size_t len);
 
 /* Sends all of it or fails: 0, -ETIMEDOUT when the peer took nothing for
- * write_timeout_ms (or fell under write_min_rate), -EPIPE / -ECONNRESET
- * when the peer went away. */
+ * write_timeout_ms (or fell under write_min_rate, or the deadline of
+ * zzz_conn_set_deadline passed), -EPIPE / -ECONNRESET when the peer went
+ * away, -ECANCELED, or on TLS -EPIPE once the session is closed and
+ * -EPROTO when the engine fails. After a failure an unknown part of the
+ * data has left; the connection is good only for closing. */
 int zzz_conn_write(zzz_conn *conn, const void *data, size_t len);
 int zzz_conn_writev(zzz_conn *conn, const struct iovec *iov, int iovcnt);
 
 /* The per-connection write buffer (borrowed like the receive buffer):
- * append with zzz_conn_out, send with zzz_conn_flush. Out of room,
- * zzz_conn_out flushes first; data larger than the buffer is sent at once. */
+ * append with zzz_conn_out, send with zzz_conn_flush. Its data is NULL
+ * when the pool has none to lend, which the pool's size (a buffer per
+ * task the server runs) rules out on the server's own tasks. */
 zzz_buf *zzz_conn_outbuf(zzz_conn *conn);
+/* Appends data to the write buffer; nothing is sent while it fits, so 0
+ * then means "queued", not "sent". When it does not fit, data of half the
+ * free room or more is sent at once after what is pending (uncopied);
+ * smaller data first flushes what is pending and is then queued. Without
+ * a write buffer it is zzz_conn_write. Returns 0 or, when it had to send,
+ * zzz_conn_write's errors. */
 int zzz_conn_out(zzz_conn *conn, const void *data, size_t len);
+/* Sends what the write buffer holds and empties it. Returns 0 (also when
+ * nothing was pending) or zzz_conn_write's errors; the buffer is emptied
+ * either way, so a failed flush is not retried by the next one. */
 int zzz_conn_flush(zzz_conn *conn);
 
 /* Bytes this connection has handed to its stream so far (flushed output
@@ -381,7 +413,8 @@ typedef struct zzz_header {
 
 typedef struct zzz_router zzz_router;
 
-/* Creates an empty router. Returns 0 or -ENOMEM. */
+/* Creates an empty router. Returns 0 and sets *out, or -ENOMEM (*out is
+ * then NULL). */
 int zzz_router_create(zzz_router **out);
 void zzz_router_destroy(zzz_router *router);
 
@@ -389,19 +422,25 @@ void zzz_router_destroy(zzz_router *router);
  * path of static segments, named parameters (":id") and an optional final
  * wildcard ("*path", which takes the rest of the path, slashes included).
  * Matching cost grows with the path's length, not the number of routes.
- * Returns 0, -EINVAL for a malformed pattern or method, -EEXIST when the
- * same method and pattern (or a conflicting parameter name at the same
- * place) is already there, -ENOMEM. Copies what it keeps. */
+ * Returns 0, -EINVAL for a NULL argument, a method that is not a token,
+ * a pattern that does not start with '/', an empty or non-alphanumeric
+ * parameter name, a wildcard that is not last, more than 16 parameters,
+ * or a static segment with a character a path cannot hold (a bad %-escape,
+ * %00 or %2F); -EEXIST when the same method and pattern (or a conflicting
+ * parameter name at the same place) is already there; -ENOMEM. Copies what
+ * it keeps. */
 int zzz_route(zzz_router *router, const char *method, const char *pattern, zzz_handler handler,
               void *user);
 
-/* The handler for paths no route matches (default: a plain 404). */
+/* The handler for paths no route matches (default, and with a NULL
+ * handler: a plain 404). */
 void zzz_router_not_found(zzz_router *router, zzz_handler handler, void *user);
 
 /* ---- the HTTP server --------------------------------------------------- */
 
 typedef struct zzz_http_config {
-    zzz_server_config server;   /* on_conn / on_refuse / user are set by zzz */
+    zzz_server_config server;   /* on_conn, on_refuse, on_busy, user and
+                                   serve_on_open are set by zzz */
     zzz_router *router;         /* required */
     size_t max_target;          /* request-target bytes; 0: 8 KiB (414 past it) */
     size_t max_header_bytes;    /* request head bytes (request line and
@@ -426,7 +465,9 @@ typedef struct zzz_http_config {
                                    in use) */
 } zzz_http_config;
 
-/* Creates an HTTP server (see zzz_server_create for the returns). */
+/* Creates an HTTP server. Returns as zzz_server_create, and -EINVAL
+ * without a router or when max_headers fields would need more than half
+ * the write buffer (the header array lives there). */
 int zzz_http_server_create(zzz_server **out, const zzz_http_config *config);
 
 /* ---- requests (inside a handler) --------------------------------------- */
@@ -441,15 +482,20 @@ zzz_str zzz_req_path(const zzz_req *req);
 /* The raw query string, without '?' (empty when there is none). */
 zzz_str zzz_req_query(const zzz_req *req);
 /* The first query parameter called `name`, percent- and '+'-decoded.
- * Returns true and sets *value when present. */
+ * Returns true and sets *value when present; false when absent, and also
+ * when that first one's value cannot be decoded (a bad %-escape or %00) or
+ * the request's scratch space has no room for its decoded copy. */
 bool zzz_req_query_param(zzz_req *req, const char *name, zzz_str *value);
-/* A named route parameter (":id" -> "id"), percent-decoded. */
+/* A named route parameter (":id" -> "id"), percent-decoded. Returns true
+ * and sets *value when the matched route has it. */
 bool zzz_req_param(const zzz_req *req, const char *name, zzz_str *value);
 /* 0 for HTTP/1.0, 1 for HTTP/1.1. */
 int zzz_req_version(const zzz_req *req);
-/* The first header called `name` (any case). */
+/* The first header called `name` (any case). Returns true and sets *value
+ * (when not NULL) if there is one. */
 bool zzz_req_header(const zzz_req *req, const char *name, zzz_str *value);
-/* All header fields in arrival order, repeats kept. */
+/* All header fields in arrival order, repeats kept; header_at returns
+ * NULL past the count. */
 size_t zzz_req_header_count(const zzz_req *req);
 const zzz_header *zzz_req_header_at(const zzz_req *req, size_t index);
 const struct sockaddr *zzz_req_peer(const zzz_req *req, socklen_t *len);
@@ -467,11 +513,17 @@ int64_t zzz_req_content_length(const zzz_req *req);
  * or trailers, -ECONNRESET when the client went away mid-body. On an
  * error, the server answers for the handler (413, 503, 408, 400) unless
  * the handler's answer has already begun to leave; then the connection is
- * closed, so the client never takes a cut answer for a whole one. */
+ * closed, so the client never takes a cut answer for a whole one. Also
+ * -EALREADY when part of the body was already read with zzz_req_read, and
+ * the errors of sending "100 Continue" (-EPIPE ...). A request without a
+ * body gives an empty one; a later call gives the same body, or the same
+ * error. */
 int zzz_req_body(zzz_req *req, zzz_str *body);
-/* Streams the body: up to len bytes; 0 at its end. Errors as above. The
- * first read of a request with "Expect: 100-continue" sends the interim
- * 100 Continue, unless the final answer has already begun. */
+/* Streams the body: up to len bytes; 0 at its end (or for a len of 0).
+ * Errors as above but -ENOBUFS and -EALREADY; once one is returned, every
+ * later read returns it again. The first read of a request with
+ * "Expect: 100-continue" sends the interim 100 Continue, unless the final
+ * answer has already begun. */
 ssize_t zzz_req_read(zzz_req *req, void *buf, size_t len);
 
 /* ---- responses ---------------------------------------------------------- */
@@ -482,23 +534,47 @@ ssize_t zzz_req_read(zzz_req *req, void *buf, size_t len);
 int zzz_res_status(zzz_res *res, int status);
 /* Adds a header (copied into the write buffer's arena). Content-Length,
  * Transfer-Encoding, Date and Connection are managed by zzz. Returns 0,
- * -EINVAL for a name or value that would break the framing (CR, LF,
- * non-token name), -ENOBUFS when the headers outgrow the write buffer,
- * -EALREADY once the head has been sent. */
+ * -EINVAL for a NULL or empty name, a name that is not a token, a value
+ * with CR, LF or another control character but tab (which would break the
+ * framing), Content-Length, Transfer-Encoding or Date, or Connection with
+ * any value but "close" ("close" is taken: the connection closes after
+ * this answer); -ENOBUFS when the headers outgrow their 4 KiB (or the
+ * write buffer has no room for them); -EALREADY once the head has been
+ * sent. */
 int zzz_res_header(zzz_res *res, const char *name, const char *value);
-/* Sends the whole response with this body and its Content-Length. */
+/* Sends the whole response with this body and its Content-Length (a 204,
+ * 304 or HEAD answer carries no body). It goes into the write buffer, and
+ * leaves when that fills or after the handler returns. Returns 0, -EALREADY when
+ * the head was already sent (by send, text, write or end), -EPIPE after
+ * zzz_res_abort, or zzz_conn_write's errors when it had to send. */
 int zzz_res_send(zzz_res *res, const void *body, size_t len);
-/* zzz_res_send with a status and a C string, as text/plain. */
+/* zzz_res_send with a status and a C string (NULL: empty), as
+ * text/plain. A status zzz_res_status refuses is ignored (the response
+ * keeps the one it had), and so is a Content-Type that finds no room;
+ * otherwise returns as zzz_res_header, then as zzz_res_send. */
 int zzz_res_text(zzz_res *res, int status, const char *text);
+/* Promises a body of len bytes, sent with Content-Length instead of
+ * chunked. Returns 0, -EALREADY once the head has been sent. */
+int zzz_res_content_length(zzz_res *res, uint64_t len);
 /* Streams the body: the first call sends the head, with
  * Transfer-Encoding: chunked unless a length was set with
- * zzz_res_content_length. */
-int zzz_res_content_length(zzz_res *res, uint64_t len);
+ * zzz_res_content_length (an HTTP/1.0 client gets a body ended by the
+ * close instead). A len of 0 writes only the head. Returns 0; -EMSGSIZE
+ * when the bytes would pass the promised length (nothing of data is
+ * sent); -EALREADY once the response is done (send, text or end);
+ * -EPIPE after zzz_res_abort or after an earlier write or end failed;
+ * zzz_conn_write's errors when it had to send (the response is then
+ * failed: later writes return -EPIPE and the connection closes). */
 int zzz_res_write(zzz_res *res, const void *data, size_t len);
-/* Ends a streamed response. A handler that returns without ending a
- * response it began leaves it cut: the server closes the connection
- * without the final chunk (or the missing Content-Length bytes), so the
- * client sees it incomplete. */
+/* Ends a streamed response (the final chunk, if chunked); with nothing
+ * written yet, it sends the head with a Content-Length of 0, or of the
+ * promised length. A handler that returns without ending a response it
+ * began leaves it cut: the server closes the connection without the final
+ * chunk (or the missing Content-Length bytes), so the client sees it
+ * incomplete. Returns 0; -EPIPE when fewer bytes were written than
+ * promised (the response is left cut, as above), after zzz_res_abort, or
+ * after a failed write; -EALREADY when the response was already done;
+ * zzz_conn_write's errors when it had to send. */
 int zzz_res_end(zzz_res *res);
 /* Gives up on a response mid-stream (a failed source, a failed body
  * read): what has left stays as it is, nothing more is sent (no final
