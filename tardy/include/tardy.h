@@ -69,12 +69,11 @@ typedef struct tardy_config {
      * max_watches at start-up, so arming one never allocates; past that it
      * still grows. 0: 64. At most 67108864. */
     unsigned max_watches;
-    /* Receive-ahead buffers per runtime, for watches started with
-     * tardy_watch_recv on a driver that can fill them as data arrives
-     * (io_uring, Linux 5.19+). 0: 64; UINT_MAX: none; at most 32768
-     * (io_uring rounds up to a power of two). Each costs
-     * recv_buffer_size bytes of address space, touched as it is used.
-     * When all are taken, such a watch reports readiness instead. */
+    /* Receive-ahead buffers per runtime, shared by its receive streams
+     * (tardy_stream) on a driver that can fill them as data arrives
+     * (io_uring, Linux 5.19+). 0: 64; UINT_MAX: none; at most 32768.
+     * Each costs recv_buffer_size bytes of address space, touched as it
+     * is used. When all are taken, a stream waits for readiness instead. */
     unsigned recv_buffers;
     /* Bytes per receive-ahead buffer, at most 65536. 0: 2048. */
     unsigned recv_buffer_size;
@@ -311,69 +310,76 @@ int tardy_watch_cancel(tardy_watch *w);
  * -ECANCELED, or another -errno from the driver (-EBADF ...). */
 int tardy_watch_result(const tardy_watch *w);
 
-/* Like tardy_watch_start(w, fd, POLLIN, ...) on a socket whose next bytes
- * fn will read. On a driver that can (io_uring), the kernel receives them
- * when they arrive into one of the runtime's receive-ahead buffers
- * (tardy_config.recv_buffers), saving fn a receive call; fn then gets them
- * from tardy_watch_take(). Other drivers wait for POLLIN, and take() reads
- * the socket. A result > 0 means "something to take" (data, end of
- * stream, or an error of the socket's). Same returns as tardy_watch_start. */
-int tardy_watch_recv(tardy_watch *w, int fd, uint64_t deadline_ns, tardy_fn fn, void *arg);
+/* ------------------------------------------------------------------------
+ * Receive streams: the bytes of a socket, received ahead where the driver
+ * can. On io_uring (with receive-ahead buffers, tardy_config.recv_buffers)
+ * one multishot receive stays armed for the stream's whole life and the
+ * kernel puts what arrives into the runtime's buffers, where it waits to
+ * be read; no receive call, no poll to re-arm. On epoll and busy (or when
+ * every buffer is taken) the stream waits for readiness and its reads
+ * receive from the socket. Either way the calls below behave the same.
+ *
+ * While a stream is open every read of its socket must go through it: the
+ * kernel may already have taken the next bytes into the stream's queue.
+ * Writes to the socket are not affected.
+ * ---------------------------------------------------------------------- */
 
-/* In the fn of a watch started by tardy_watch_recv, before any other read
- * of its socket: copies up to len bytes of what arrived into buf; when
- * nothing was received ahead, makes one non-blocking receive instead.
- * Returns the bytes copied (> 0), 0 at end of stream, -EAGAIN when there
- * was nothing to read after all (a wake-up without data: start the watch
- * again), or another -errno. Bytes received ahead that do not fit stay for
- * the next call, until fn first waits for anything or returns: then they
- * are dropped and the buffer goes back to the runtime, so a buffer of
- * recv_buffer_size bytes (or a loop until -EAGAIN) is the way to get all.
- * On an open stream (tardy_watch_stream), take() copies from the bytes
- * the stream has received, which stay until read; -EAGAIN means none yet.
- * -EPERM outside a task, or when w was never started on this runtime.
- * A len of 0 returns 0 without reading. */
-ssize_t tardy_watch_take(tardy_watch *w, void *buf, size_t len);
+typedef struct tardy_stream {
+    _Alignas(16) unsigned char opaque[320];
+} tardy_stream;
 
-/* A receive stream: like tardy_watch_recv, except that on a driver that
- * can (io_uring) the kernel keeps receiving into the runtime's
- * receive-ahead buffers between wake-ups, with one multishot receive
- * armed for the whole stream instead of one receive per wait. fn starts
- * once per call, when bytes (or the end of stream, an error, the deadline
- * or a cancel) arrive; tardy_watch_result() tells which, as for
- * tardy_watch_recv. Calling it again after fn started waits for the next
- * bytes, and starts fn at once if some already came.
- * While the stream is open (from the first call until tardy_watch_stop),
- * every read of the socket must go through tardy_watch_take or
- * tardy_watch_read, which return its bytes in order; a plain receive on
- * the socket would miss those the stream already took. Buffers of bytes
- * not yet read stay with the stream (they are not dropped at a wait).
- * Other drivers wait for POLLIN and read the socket directly. Same
- * returns as tardy_watch_start, and -EBUSY when w is a stream still open
- * on another socket (stop it first). */
-int tardy_watch_stream(tardy_watch *w, int fd, uint64_t deadline_ns, tardy_fn fn, void *arg);
+/* Opens a receive stream on socket fd, on the calling thread's runtime.
+ * `s` must be zeroed (or closed) and must stay in place until
+ * tardy_stream_close. Nothing is received until the first wait or read.
+ * Returns 0, -EPERM outside a runtime, -EINVAL when s is NULL or fd < 0,
+ * -EBUSY when s is open already. */
+int tardy_stream_open(tardy_stream *s, int fd);
 
-/* Reads up to len bytes of an open stream (tardy_watch_stream) into buf,
- * waiting for them under the task's deadline if none has arrived.
- * Returns the bytes copied (> 0), 0 at end of stream (or for a len of 0),
- * -ETIMEDOUT, -ECANCELED, another -errno of the socket's; -EBUSY when
- * another task is already waiting to read this stream; -EPERM outside a
- * task or when w was not started on this runtime. On a watch that is not
- * a stream (a driver without streams) it is tardy_recv on the socket. */
-ssize_t tardy_watch_read(tardy_watch *w, void *buf, size_t len);
+/* Copies up to len bytes that have arrived into buf, without waiting:
+ * bytes the stream holds, else one non-blocking receive. Returns the
+ * bytes copied (> 0), 0 at the end of the stream (or when len is 0),
+ * -EAGAIN when nothing has arrived, another -errno of the socket's;
+ * -EPERM outside the stream's runtime, -EBADF when s is not open. */
+ssize_t tardy_stream_take(tardy_stream *s, void *buf, size_t len);
 
-/* Ends the stream: its unread bytes are dropped and their buffers go back
- * to the runtime; on io_uring the multishot receive is cancelled and the
- * calling task waits (briefly, not interruptibly) until the kernel has let
- * go of it. Call it before closing the socket and before w is used again;
- * w is then as if zeroed. A watch that is not an open stream is left
- * alone. Returns 0; -EBUSY while w is pending (cancel it first); -EPERM
- * from another runtime's thread, or from outside a task while the kernel
- * still holds the receive (only a task can wait for it to let go). After
- * its run has ended (outside any runtime) it just forgets the stream and
- * returns 0. It ignores the task's deadline and a cancel: it cannot
- * return before the kernel is done with w. */
-int tardy_watch_stop(tardy_watch *w);
+/* Reads up to len bytes into buf, waiting (under the task's deadline) when
+ * none has arrived. Returns the bytes copied (> 0), 0 at the end of the
+ * stream (or when len is 0), -ETIMEDOUT, -ECANCELED, another -errno of
+ * the socket's; -EBUSY when another task is reading the stream, -EBADF
+ * when s is not open. Task only, on the stream's runtime (-EPERM). */
+ssize_t tardy_stream_read(tardy_stream *s, void *buf, size_t len);
+
+/* Waits without holding a task. When there is something to take (bytes,
+ * the end of the stream, an error of the socket's), when deadline_ns
+ * (absolute, tardy_now clock; 0 = none) passes, or when the wait is
+ * cancelled, fn(arg) starts as a new task on the stream's runtime, as a
+ * watch's does (see tardy_watch_start: once per successful call, as soon
+ * as a task slot is free); tardy_stream_result tells why. Bytes that have
+ * arrived already make fn start at once. Returns 0, -EPERM outside a
+ * task or on another runtime, -EINVAL when fn is NULL, -EBADF when s is
+ * not open, -EBUSY when a wait is pending, -ENOMEM. */
+int tardy_stream_wait(tardy_stream *s, uint64_t deadline_ns, tardy_fn fn, void *arg);
+
+/* Ends a pending wait early: its fn starts with result -ECANCELED (or with
+ * the real result if bytes won the race). Call it on the stream's runtime.
+ * Returns 0, -EALREADY when no wait is pending. */
+int tardy_stream_cancel(tardy_stream *s);
+
+/* Why the last wait's fn started: > 0 when there is something to take
+ * (bytes, the end of the stream, or an error a take will return),
+ * -ETIMEDOUT, -ECANCELED, or -EBADF / -ENOTSOCK when fd is not a socket. */
+int tardy_stream_result(const tardy_stream *s);
+
+/* Closes the stream (not its socket): unread bytes are dropped and their
+ * buffers go back to the runtime. On io_uring the multishot receive is
+ * cancelled and the calling task waits, briefly and not interruptibly,
+ * until the kernel has let go of it; so close the stream before its
+ * socket. `s` is then as if zeroed. Returns 0 (also when s is not open),
+ * -EBUSY while a wait is pending (cancel it, and let its fn start, first)
+ * or another task is in tardy_stream_read (cancel that task first),
+ * -EPERM when the kernel still holds the stream and the caller is not a
+ * task of its runtime. */
+int tardy_stream_close(tardy_stream *s);
 
 /* Sleeps for `ns` nanoseconds. Returns 0; -ETIMEDOUT at the task's
  * deadline when that comes first, -ECANCELED when cancelled, -EPERM

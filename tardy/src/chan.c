@@ -151,6 +151,29 @@ static int chan_recv_locked(tardy_chan *ch, void *msg, task_rec **wake)
     return ch->closed ? -EPIPE : -EAGAIN;
 }
 
+/* A parked waiter's deadline passed or it was cancelled (on its own
+ * runtime's thread), or its runtime is ending. If a sender or receiver
+ * already took it off the list, its wake-up is on the way and wins. */
+static void chan_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
+{
+    (void)rt;
+    chan_waiter *w = t->park_obj;
+    if (!w)
+        return;
+    tardy_chan *ch = w->chan;
+    pthread_mutex_lock(&ch->lock);
+    bool was_queued = w->queued;
+    if (was_queued)
+        list_unlink(w->list, w);
+    pthread_mutex_unlock(&ch->lock);
+    if (was_queued && t->rt == tardy_tls_rt)
+        tardy_task_ready(t->rt, t, err);
+}
+
+/* The waiter is on the channel's list, so a task still parked here when
+ * its runtime ends must leave it first. */
+static const park_kind park_chan = {.interrupt = chan_interrupt, .leave_at_exit = true};
+
 static int chan_op(tardy_chan *ch, void *msg, bool sending, bool may_wait)
 {
     struct tardy_runtime *rt = NULL;
@@ -171,11 +194,8 @@ static int chan_op(tardy_chan *ch, void *msg, bool sending, bool may_wait)
     }
     chan_waiter w = {.task = t, .buf = msg, .chan = ch};
     list_push(sending ? &ch->senders : &ch->receivers, &w);
-    t->chan_wait = &w;
     pthread_mutex_unlock(&ch->lock);
-    r = (int)tardy_wait(rt, t, PARK_CHAN);
-    t->chan_wait = NULL;
-    return r;
+    return (int)tardy_wait(rt, t, &park_chan, &w);
 }
 
 int tardy_chan_send(tardy_chan *ch, const void *msg)
@@ -221,22 +241,4 @@ void tardy_chan_close(tardy_chan *ch)
         tasks_head = t->next;
         tardy_task_wake(t, -EPIPE);
     }
-}
-
-/* A parked waiter's deadline passed or it was cancelled (on its own
- * runtime's thread). If a sender or receiver already took it off the list,
- * its wake-up is on the way and wins. */
-void tardy_chan_interrupt(task_rec *t, int err)
-{
-    chan_waiter *w = t->chan_wait;
-    if (!w)
-        return;
-    tardy_chan *ch = w->chan;
-    pthread_mutex_lock(&ch->lock);
-    bool was_queued = w->queued;
-    if (was_queued)
-        list_unlink(w->list, w);
-    pthread_mutex_unlock(&ch->lock);
-    if (was_queued && t->rt == tardy_tls_rt)
-        tardy_task_ready(t->rt, t, err);
 }

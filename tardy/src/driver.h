@@ -30,6 +30,7 @@ typedef enum tardy_op_kind {
     TARDY_OP_UNLINK,
     TARDY_OP_MKDIR,
     TARDY_OP_POLL,
+    TARDY_OP_RECV_STREAM,
     TARDY_OP_KIND_COUNT,
 } tardy_op_kind;
 
@@ -61,11 +62,9 @@ typedef struct tardy_op {
     uint64_t driver_word[4];
     void *driver_scratch;      /* STAT: points to a struct statx the caller provides */
 
-    /* Received ahead (TARDY_OP_POLL with TARDY_POLL_RECV_AHEAD, drivers
-     * with give_back): set by the driver on completion to the bytes it
-     * received, len to their count, ahead_id to pass to give_back. */
-    uint32_t ahead_id;
-    bool more;                 /* TARDY_POLL_RECV_STREAM: still armed */
+    /* RECV_STREAM: set by the driver before each on_complete call. */
+    uint32_t ahead_id;         /* the buffer to pass to give_back */
+    bool more;                 /* the receive is still armed */
 
     /* Owned by the scheduler. */
     void *owner;
@@ -74,20 +73,18 @@ typedef struct tardy_op {
     bool tried;                /* CONNECT: a first attempt was made */
 } tardy_op;
 
-/* op->flags of a TARDY_OP_POLL for POLLIN on a socket whose bytes the
- * owner will read next: a driver with give_back may receive them itself
- * into a buffer of its own, complete the op with POLLIN and hand the bytes
- * over in op->buf/op->len/op->ahead_id. Without bytes (none came, its
- * buffers ran out, end of stream, an error) it leaves op->buf NULL. */
-#define TARDY_POLL_RECV_AHEAD 0x1
-/* With TARDY_POLL_RECV_AHEAD: keep receiving (a multishot receive). The
- * driver calls op->on_complete once per arrival with the raw result
- * (bytes > 0 in op->buf/len/ahead_id, 0 end of stream, -errno) and sets
- * op->more while the op stays armed; the call with op->more false is the
- * last. Only for drivers with TARDY_DRIVER_RECV_STREAM in their flags. */
-#define TARDY_POLL_RECV_STREAM 0x2
+/* TARDY_OP_RECV_STREAM, only for drivers with TARDY_DRIVER_RECV_STREAM in
+ * their flags: a receive on socket fd that stays armed, into buffers of
+ * the driver's own. The driver calls op->on_complete once per arrival with
+ * the raw result: bytes (> 0) in op->buf/op->len with op->ahead_id to
+ * pass to give_back once they are copied out; 0 at the end of the stream;
+ * -errno (-ENOBUFS: its buffers ran out; -EINVAL: the kernel cannot do
+ * it). It sets op->more while the receive stays armed; the call with
+ * op->more false is the last. cancel ends it (a last call follows). A
+ * result without bytes leaves op->buf NULL. */
 
-/* tardy_driver_ops.flags: the driver takes TARDY_POLL_RECV_STREAM. */
+/* tardy_driver_ops.flags: the driver takes TARDY_OP_RECV_STREAM (and has
+ * give_back). Without it, a receive stream waits with TARDY_OP_POLL. */
 #define TARDY_DRIVER_RECV_STREAM 0x1u
 
 /* Returned by submit when the operation will complete later. */
@@ -138,8 +135,8 @@ struct tardy_driver_ops {
     void (*observe)(void *state, const tardy_op *op, int64_t result);
 
     /* Optional (NULL: the driver never receives ahead). Takes back the
-     * buffer of a TARDY_POLL_RECV_AHEAD completion, by its ahead_id, once
-     * its bytes have been copied out. */
+     * buffer of a TARDY_OP_RECV_STREAM arrival, by its ahead_id, once its
+     * bytes have been copied out. */
     void (*give_back)(void *state, uint32_t id);
 };
 

@@ -31,8 +31,6 @@
 /* op->driver_state bits */
 #define ST_POLLING 0x2u  /* waiting on a poll before retrying after -EAGAIN */
 #define ST_CANCELED 0x8u
-#define ST_AHEAD 0x10u   /* a TARDY_POLL_RECV_AHEAD poll, issued as a receive */
-#define ST_STREAM 0x20u  /* with ST_AHEAD: TARDY_POLL_RECV_STREAM, a multishot receive */
 
 typedef struct uring_driver {
     struct io_uring ring;
@@ -42,12 +40,12 @@ typedef struct uring_driver {
     unsigned pending; /* ops submitted and not completed */
     bool supported[IORING_OP_LAST];
     /* Receive-ahead: a ring of provided buffers (group AHEAD_GROUP) that
-     * the kernel fills for TARDY_POLL_RECV_AHEAD watches. */
+     * the kernel fills for TARDY_OP_RECV_STREAM's multishot receives. */
     struct io_uring_buf_ring *ahead_ring; /* NULL: not in use */
     char *ahead_mem;
     size_t ahead_ring_bytes;
     size_t ahead_mem_bytes;
-    unsigned ahead_count; /* a power of two */
+    unsigned ahead_count; /* ring slots: a power of two, >= the buffers */
     unsigned ahead_size;
 } uring_driver;
 
@@ -78,13 +76,16 @@ static void uring_ahead_init(uring_driver *d, const tardy_driver_params *params)
 {
     if (params->recv_buffers == 0 || params->recv_buffer_size == 0 || !d->supported[IORING_OP_RECV])
         return;
+    /* The ring's size must be a power of two; it holds exactly the buffers
+     * asked for (ids below recv_buffers), the rest of its slots unused. */
     unsigned count = 1;
     while (count < params->recv_buffers)
         count <<= 1;
+    unsigned buffers = params->recv_buffers;
     d->ahead_count = count;
     d->ahead_size = params->recv_buffer_size;
     d->ahead_ring_bytes = count * sizeof(struct io_uring_buf);
-    d->ahead_mem_bytes = (size_t)count * d->ahead_size;
+    d->ahead_mem_bytes = (size_t)buffers * d->ahead_size;
     void *ring = mmap(NULL, d->ahead_ring_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (ring == MAP_FAILED)
         return;
@@ -105,10 +106,10 @@ static void uring_ahead_init(uring_driver *d, const tardy_driver_params *params)
     d->ahead_mem = mem;
     io_uring_buf_ring_init(d->ahead_ring);
     int mask = io_uring_buf_ring_mask(count);
-    for (unsigned i = 0; i < count; i++)
+    for (unsigned i = 0; i < buffers; i++)
         io_uring_buf_ring_add(d->ahead_ring, d->ahead_mem + (size_t)i * d->ahead_size, d->ahead_size,
                               (unsigned short)i, mask, (int)i);
-    io_uring_buf_ring_advance(d->ahead_ring, (int)count);
+    io_uring_buf_ring_advance(d->ahead_ring, (int)buffers);
 }
 
 static void uring_give_back(void *state, uint32_t id)
@@ -195,6 +196,7 @@ static int uring_opcode(tardy_op_kind kind)
     case TARDY_OP_UNLINK: return IORING_OP_UNLINKAT;
     case TARDY_OP_MKDIR: return IORING_OP_MKDIRAT;
     case TARDY_OP_POLL: return IORING_OP_POLL_ADD;
+    case TARDY_OP_RECV_STREAM: return IORING_OP_RECV;
     case TARDY_OP_KIND_COUNT: break;
     }
     return -1;
@@ -256,25 +258,17 @@ static void uring_prep(struct io_uring_sqe *sqe, tardy_op *op)
         io_uring_prep_mkdirat(sqe, AT_FDCWD, op->path, op->mode);
         break;
     case TARDY_OP_POLL:
-        if (op->driver_state & ST_STREAM) {
-            /* Receive into buffers the kernel picks, each time data comes,
-             * until cancelled or out of buffers. (Not IORING_RECVSEND_POLL_FIRST:
-             * with it, an end of stream that comes with the last bytes on a
-             * Unix socket was never reported. An empty ring ends the receive
-             * at once instead, which the watch handles.) */
-            io_uring_prep_recv_multishot(sqe, op->fd, NULL, 0, 0);
-            sqe->flags |= IOSQE_BUFFER_SELECT;
-            sqe->buf_group = AHEAD_GROUP;
-        } else if (op->driver_state & ST_AHEAD) {
-            /* Receive into a buffer the kernel picks once data is there;
-             * poll first, since the socket was just drained. */
-            io_uring_prep_recv(sqe, op->fd, NULL, 0, 0);
-            sqe->flags |= IOSQE_BUFFER_SELECT;
-            sqe->buf_group = AHEAD_GROUP;
-            sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
-        } else {
-            io_uring_prep_poll_add(sqe, op->fd, (unsigned)op->events);
-        }
+        io_uring_prep_poll_add(sqe, op->fd, (unsigned)op->events);
+        break;
+    case TARDY_OP_RECV_STREAM:
+        /* Receive into buffers the kernel picks, each time data comes,
+         * until cancelled or out of buffers. (Not IORING_RECVSEND_POLL_FIRST:
+         * with it, an end of stream that comes with the last bytes on a
+         * Unix socket was never reported. An empty ring ends the receive
+         * at once instead, which the stream handles.) */
+        io_uring_prep_recv_multishot(sqe, op->fd, NULL, 0, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = AHEAD_GROUP;
         break;
     case TARDY_OP_KIND_COUNT:
         break;
@@ -317,9 +311,8 @@ static int64_t uring_submit(void *state, tardy_op *op)
     if (opcode < 0 || !d->supported[opcode])
         return tardy_op_try(op); /* an old kernel: do it synchronously */
     op->driver_state = 0;
-    if (op->kind == TARDY_OP_POLL && (op->flags & TARDY_POLL_RECV_AHEAD) && d->ahead_ring &&
-        op->events == POLLIN)
-        op->driver_state = ST_AHEAD | ((op->flags & TARDY_POLL_RECV_STREAM) ? ST_STREAM : 0);
+    if (op->kind == TARDY_OP_RECV_STREAM && !d->ahead_ring)
+        return -EINVAL; /* no buffer ring on this kernel */
     uring_issue(d, op);
     d->pending++;
     return TARDY_OP_PENDING;
@@ -352,24 +345,10 @@ static bool uring_ahead_bytes(uring_driver *d, tardy_op *op, int64_t res, unsign
     return true;
 }
 
-/* A receive-ahead poll ended: bytes go to the owner, anything else
- * becomes readiness the owner will find out about by reading. */
-static int64_t uring_ahead_result(uring_driver *d, tardy_op *op, int64_t res, unsigned cqe_flags)
-{
-    if (uring_ahead_bytes(d, op, res, cqe_flags))
-        return POLLIN;
-    if (res == -ECANCELED)
-        return res;
-    if (res == -EBADF || res == -ENOTSOCK || res == -EFAULT)
-        return res;
-    /* End of stream, a socket error, or no buffer left (-ENOBUFS). */
-    return POLLIN;
-}
-
 /* The CQE of one issue of op has arrived with result res. */
 static int uring_finish(uring_driver *d, tardy_op *op, int64_t res, unsigned cqe_flags)
 {
-    if (op->driver_state & ST_STREAM) {
+    if (op->kind == TARDY_OP_RECV_STREAM) {
         /* One arrival of a multishot receive: the raw result, and whether
          * the receive stays armed. */
         uring_ahead_bytes(d, op, res, cqe_flags);
@@ -377,11 +356,6 @@ static int uring_finish(uring_driver *d, tardy_op *op, int64_t res, unsigned cqe
         if (!op->more)
             d->pending--;
         tardy_op_complete(op, res);
-        return 1;
-    }
-    if (op->driver_state & ST_AHEAD) {
-        d->pending--;
-        tardy_op_complete(op, uring_ahead_result(d, op, res, cqe_flags));
         return 1;
     }
     bool polling = (op->driver_state & ST_POLLING) != 0;
@@ -493,6 +467,8 @@ static void uring_fini(void *state)
                 uint64_t ud = c->user_data;
                 if (ud == UD_WAKE || ud == UD_IGNORE || ud == LIBURING_UDATA_TIMEOUT)
                     continue;
+                if (c->flags & IORING_CQE_F_MORE)
+                    continue; /* a multishot op that stays armed */
                 d->pending--;
             }
             io_uring_cq_advance(&d->ring, seen);

@@ -7,6 +7,17 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* A task parked in an op leaves when the driver completes it: cancelling
+ * makes the driver complete it early (tardy_op_complete then returns the
+ * interrupt's error). */
+static void op_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
+{
+    (void)err;
+    rt->drv->cancel(rt->drv_state, t->park_obj);
+}
+
+const park_kind tardy_park_op = {.interrupt = op_interrupt};
+
 static int64_t io_run(tardy_op *op)
 {
     struct tardy_runtime *rt;
@@ -27,10 +38,7 @@ static int64_t io_run(tardy_op *op)
     int64_t r = rt->drv->submit(rt->drv_state, op);
     if (r != TARDY_OP_PENDING)
         return r;
-    t->op = op;
-    r = tardy_wait(rt, t, PARK_OP);
-    t->op = NULL;
-    return r;
+    return tardy_wait(rt, t, &tardy_park_op, op);
 }
 
 #define IO_OP(kind_) tardy_op op = {.kind = (kind_), .fd = -1, .offset = -1}
@@ -200,6 +208,18 @@ int tardy_poll(int fd, short events)
     return (int)io_run(&op);
 }
 
+/* A sleep ends at its timer: the task's own, armed for the sooner of the
+ * sleep's end and the deadline, whose fire interrupts with -ETIMEDOUT. */
+static void sleep_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
+{
+    /* The timer must go too, or it would ready the task a second time. */
+    if (t->timer.idx >= 0)
+        tardy_timer_remove(rt, &t->timer);
+    tardy_task_ready(rt, t, err == -ETIMEDOUT && rt->now >= t->sleep_end ? 0 : err);
+}
+
+static const park_kind park_sleep = {.interrupt = sleep_interrupt};
+
 int tardy_sleep(uint64_t ns)
 {
     struct tardy_runtime *rt;
@@ -210,7 +230,7 @@ int tardy_sleep(uint64_t ns)
     uint64_t now = tardy_clock_ns();
     uint64_t end = now + ns < now ? UINT64_MAX : now + ns;
     t->sleep_end = end;
-    t->park = PARK_SLEEP;
+    t->park = &park_sleep;
     tardy_timer_add(rt, &t->timer, t->deadline && t->deadline < end ? t->deadline : end);
     return (int)tardy_park(rt, t);
 }

@@ -77,6 +77,7 @@ int64_t tardy_op_try(tardy_op *op)
             return -EAGAIN;
         return pfd.revents;
     }
+    case TARDY_OP_RECV_STREAM: /* only drivers with TARDY_DRIVER_RECV_STREAM */
     case TARDY_OP_KIND_COUNT:
         break;
     }

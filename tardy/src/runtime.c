@@ -103,8 +103,6 @@ void tardy_task_entry(void *arg)
     TARDY_ASAN_FINISH(NULL, &rt->sched_stack_bottom, &rt->sched_stack_size);
     t->fn(t->arg);
     rt = t->rt;
-    if (t->held)
-        tardy_task_drop_held(rt, t);
     t->state = TASK_DONE;
     for (task_rec *j = t->joiners; j;) {
         task_rec *next = j->join_next;
@@ -120,24 +118,14 @@ void tardy_task_entry(void *arg)
 
 /* ---- parking and waking ------------------------------------------------ */
 
-void tardy_task_drop_held(struct tardy_runtime *rt, task_rec *t)
-{
-    if (!t->held)
-        return;
-    rt->drv->give_back(rt->drv_state, t->held_id);
-    t->held = NULL;
-    t->held_len = 0;
-}
-
 int64_t tardy_park(struct tardy_runtime *rt, task_rec *t)
 {
-    if (t->held)
-        tardy_task_drop_held(rt, t);
     t->state = TASK_PARKED;
     tardy_sched_switch(rt, t, false);
     if (t->timer.idx >= 0)
         tardy_timer_remove(rt, &t->timer);
-    t->park = PARK_NONE;
+    t->park = NULL;
+    t->park_obj = NULL;
     t->interrupt_err = 0;
     return t->wake_result;
 }
@@ -181,7 +169,7 @@ void tardy_task_wake(task_rec *t, int64_t result)
 
 void tardy_task_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
 {
-    if (t->state != TASK_PARKED || t->park == PARK_NONE) {
+    if (t->state != TASK_PARKED || !t->park) {
         if (err == -ECANCELED)
             t->cancel_pending = true;
         return;
@@ -189,37 +177,14 @@ void tardy_task_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
     if (t->interrupt_err)
         return; /* already on its way out */
     t->interrupt_err = err;
-    switch (t->park) {
-    case PARK_OP:
-        rt->drv->cancel(rt->drv_state, t->op);
-        break;
-    case PARK_SLEEP:
-        /* The timer must go too, or it would ready the task a second time. */
-        tardy_timer_remove(rt, &t->timer);
-        tardy_task_ready(rt, t, err);
-        break;
-    case PARK_CHAN:
-        tardy_chan_interrupt(t, err);
-        break;
-    case PARK_STREAM:
-        tardy_watch_stream_interrupt(rt, t, err);
-        break;
-    case PARK_JOIN: {
-        task_rec *target = t->join_target;
-        if (t->join_prev)
-            t->join_prev->join_next = t->join_next;
-        else if (target)
-            target->joiners = t->join_next;
-        if (t->join_next)
-            t->join_next->join_prev = t->join_prev;
-        t->join_next = t->join_prev = NULL;
-        t->join_target = NULL;
-        tardy_task_ready(rt, t, err);
-        break;
-    }
-    case PARK_NONE:
-        break;
-    }
+    t->park->interrupt(rt, t, err);
+}
+
+void tardy_task_timer_fire(struct tardy_runtime *rt, timer_node *n)
+{
+    task_rec *t = (task_rec *)((char *)n - offsetof(task_rec, timer));
+    if (t->state == TASK_PARKED)
+        tardy_task_interrupt(rt, t, -ETIMEDOUT);
 }
 
 void tardy_op_complete(tardy_op *op, int64_t result)
@@ -251,9 +216,10 @@ int tardy_call_begin(struct tardy_runtime **rt_out, task_rec **t_out)
     return 0;
 }
 
-int64_t tardy_wait(struct tardy_runtime *rt, task_rec *t, park_kind kind)
+int64_t tardy_wait(struct tardy_runtime *rt, task_rec *t, const park_kind *kind, void *obj)
 {
     t->park = kind;
+    t->park_obj = obj;
     if (t->deadline)
         tardy_timer_add(rt, &t->timer, t->deadline);
     return tardy_park(rt, t);
@@ -329,19 +295,8 @@ static void run_ready(struct tardy_runtime *rt)
 static void fire_timers(struct tardy_runtime *rt)
 {
     timer_node *n;
-    while ((n = tardy_timer_pop_due(rt, rt->now)) != NULL) {
-        if (n->kind == TIMER_WATCH) {
-            tardy_watch_timer_fired(rt, n);
-            continue;
-        }
-        task_rec *t = (task_rec *)((char *)n - offsetof(task_rec, timer));
-        if (t->state != TASK_PARKED)
-            continue; /* already woken this turn */
-        if (t->park == PARK_SLEEP)
-            tardy_task_ready(rt, t, rt->now >= t->sleep_end ? 0 : -ETIMEDOUT);
-        else
-            tardy_task_interrupt(rt, t, -ETIMEDOUT);
-    }
+    while ((n = tardy_timer_pop_due(rt, rt->now)) != NULL)
+        n->fire(rt, n);
 }
 
 static void runtime_loop(struct tardy_runtime *rt)
@@ -359,7 +314,7 @@ static void runtime_loop(struct tardy_runtime *rt)
         if (run_over(run))
             break;
         if (rt->backlog_head)
-            tardy_watch_backlog_run(rt);
+            tardy_launch_backlog_run(rt);
         int64_t timeout = -1;
         if (rt->ready_head || atomic_load_explicit(&rt->inbox, memory_order_relaxed))
             timeout = 0;
@@ -483,13 +438,15 @@ static int runtime_init(struct tardy_runtime *rt)
 
 static void runtime_fini(struct tardy_runtime *rt)
 {
-    /* Tasks still parked on channels must leave them before their memory
-     * goes; other waits die with the driver. */
+    /* Tasks parked in waits recorded outside them (channels) must leave
+     * before their memory goes; other waits die with the driver. */
     if (rt->tasks) {
         for (unsigned i = 0; i < rt->max_tasks; i++) {
             task_rec *t = &rt->tasks[i];
-            if (t->state == TASK_PARKED && t->park == PARK_CHAN)
-                tardy_chan_interrupt(t, -ECANCELED);
+            if (t->state == TASK_PARKED && t->park && t->park->leave_at_exit && !t->interrupt_err) {
+                t->interrupt_err = -ECANCELED;
+                t->park->interrupt(rt, t, -ECANCELED);
+            }
         }
     }
     if (rt->drv_state)

@@ -41,20 +41,41 @@ typedef struct remote_msg {
 
 typedef enum task_state { TASK_FREE, TASK_READY, TASK_RUNNING, TASK_PARKED, TASK_DONE } task_state;
 
-/* What a parked task waits on; decides how to interrupt it. */
-typedef enum park_kind { PARK_NONE, PARK_OP, PARK_SLEEP, PARK_CHAN, PARK_JOIN, PARK_STREAM } park_kind;
+struct tardy_runtime;
+struct task_rec;
 
-/* A timer of the heap, embedded in the task or watch it belongs to. */
-typedef enum timer_kind { TIMER_TASK, TIMER_WATCH } timer_kind;
+/* A kind of wait a task can park in, and how to end it early: each kind
+ * (an op, a sleep, a join, a channel, a stream read) brings its own, so
+ * the scheduler needs to know none of them. */
+typedef struct park_kind {
+    /* The task's deadline passed or it was cancelled: make it ready with
+     * err (at once, or when the wait has let go of it, as an op does). */
+    void (*interrupt)(struct tardy_runtime *rt, struct task_rec *t, int err);
+    /* The wait is recorded outside the task (a channel's waiter list), so
+     * a task still parked in it when its runtime ends must leave first:
+     * the runtime calls interrupt with -ECANCELED. */
+    bool leave_at_exit;
+} park_kind;
+
+/* A timer of the heap, embedded in the task, watch or stream it belongs
+ * to; fire is called when it is due (it has left the heap). */
 typedef struct timer_node {
     uint64_t when;
     uint64_t seq;
     int32_t idx; /* position in the heap, -1 when not in it */
-    timer_kind kind;
+    void (*fire)(struct tardy_runtime *rt, struct timer_node *n);
 } timer_node;
 
-struct chan_waiter;
-struct tardy_runtime;
+/* A task to start for a record that waited without one (a watch, a stream
+ * wait): it starts at once when a task slot is free, else it joins the
+ * runtime's backlog and starts as soon as one frees. The run's live count
+ * must have been taken for it already; the task inherits it. */
+typedef struct launch_rec {
+    tardy_fn fn;
+    void *arg;
+    struct launch_rec *next;
+    bool queued; /* in the backlog: fn has not started yet */
+} launch_rec;
 
 typedef struct task_rec {
     tardy_coro coro;
@@ -65,7 +86,8 @@ typedef struct task_rec {
     uint32_t index;
     uint32_t gen; /* 28 bits, never 0 */
     task_state state;
-    park_kind park;
+    const park_kind *park; /* NULL when not parked in an interruptible wait */
+    void *park_obj;        /* what the wait's interrupt needs (its op, ...) */
     bool cancel_pending;
     int interrupt_err;   /* 0, or the error an interrupted wait returns */
     int64_t wake_result; /* what park() returns */
@@ -81,25 +103,12 @@ typedef struct task_rec {
     uint64_t sleep_end;
     timer_node timer;
 
-    /* Bytes a receive watch got ahead, not yet taken (tardy_watch_take);
-     * given back to the driver at the task's first wait or its end. */
-    char *held;
-    uint32_t held_len;
-    uint32_t held_id;
-
-    tardy_op *op;                 /* PARK_OP */
-    struct chan_waiter *chan_wait; /* PARK_CHAN */
-    struct watch_impl *stream_wait; /* PARK_STREAM */
-
     remote_node rnode; /* for wakes from other threads */
     tardy_stack stack;
     void *asan_fake;
 } task_rec;
 
 struct tardy_run;
-
-/* Gives the driver back the receive-ahead buffer t holds, if any. */
-void tardy_task_drop_held(struct tardy_runtime *rt, task_rec *t);
 
 struct tardy_runtime {
     struct tardy_run *run;
@@ -122,8 +131,8 @@ struct tardy_runtime {
     size_t sched_stack_size;
 
     timer_node **heap;
-    /* Receive-ahead buffers queued on streams (tardy_watch_stream), by
-     * buffer id: NULL when the driver has no streams. */
+    /* Receive-ahead buffers queued on streams (stream.c), by buffer id:
+     * NULL when the driver has no streams. */
     struct ahead_link *ahead_links;
     bool no_streams; /* the kernel refused a multishot receive */
     unsigned heap_len;
@@ -131,8 +140,8 @@ struct tardy_runtime {
     uint64_t timer_seq;
     uint64_t now;
 
-    struct watch_impl *backlog_head; /* fired watches waiting for a task slot */
-    struct watch_impl *backlog_tail;
+    launch_rec *backlog_head; /* launches waiting for a task slot */
+    launch_rec *backlog_tail;
 
     _Atomic(remote_node *) inbox;
     bool closed; /* guarded by the registry lock: no more messages */
@@ -166,7 +175,6 @@ extern _Thread_local struct tardy_runtime *tardy_tls_rt;
 uint64_t tardy_clock_ns(void);
 
 /* Scheduler (runtime.c). */
-int64_t tardy_park(struct tardy_runtime *rt, task_rec *t);
 /* Switches from task t back to the scheduler (dying: t has finished). */
 void tardy_sched_switch(struct tardy_runtime *rt, task_rec *t, bool dying);
 void tardy_task_ready(struct tardy_runtime *rt, task_rec *t, int64_t result);
@@ -174,11 +182,18 @@ void tardy_task_wake(task_rec *t, int64_t result); /* from any thread */
 void tardy_inbox_push(struct tardy_runtime *rt, remote_node *node);
 void tardy_run_wake_all(struct tardy_run *run);
 void tardy_task_interrupt(struct tardy_runtime *rt, task_rec *t, int err);
+/* The fire of a task's own timer (its deadline, or a sleep's end). */
+void tardy_task_timer_fire(struct tardy_runtime *rt, timer_node *n);
 /* The checks every task-only call makes first: -EPERM outside a task,
  * -ECANCELED for a pending cancel, -ETIMEDOUT past the deadline. */
 int tardy_call_begin(struct tardy_runtime **rt_out, task_rec **t_out);
-/* Parks `t` until woken, arming the deadline timer when the wait needs it. */
-int64_t tardy_wait(struct tardy_runtime *rt, task_rec *t, park_kind kind);
+/* Parks `t` in a wait of `kind` (obj: its park_obj) until woken, with
+ * its deadline armed. */
+int64_t tardy_wait(struct tardy_runtime *rt, task_rec *t, const park_kind *kind, void *obj);
+/* Parks `t` in a wait that only the waited-for event ends. */
+int64_t tardy_park(struct tardy_runtime *rt, task_rec *t);
+/* The wait of a task parked in an op (io.c). */
+extern const park_kind tardy_park_op;
 
 /* Tasks (task.c). */
 int tardy_task_pool_init(struct tardy_runtime *rt);
@@ -189,6 +204,12 @@ task_rec *tardy_task_lookup(struct tardy_runtime *rt, tardy_task h);
 tardy_task tardy_task_handle(const task_rec *t);
 unsigned tardy_task_handle_slot(tardy_task h);
 void tardy_task_entry(void *arg);
+/* Reserves a task slot (rt->used); false when max_tasks are alive. */
+bool tardy_task_reserve(struct tardy_runtime *rt);
+/* Starts l->fn(l->arg) in a task now, or queues it (see launch_rec). */
+void tardy_launch(struct tardy_runtime *rt, launch_rec *l);
+/* Starts queued launches while task slots are free. */
+void tardy_launch_backlog_run(struct tardy_runtime *rt);
 
 /* Timers (timer.c): a binary min-heap of timer nodes keyed by (when, seq).
  * Adding never fails for tasks (room for max_tasks is kept); it returns
@@ -201,23 +222,13 @@ timer_node *tardy_timer_pop_due(struct tardy_runtime *rt, uint64_t now);
 /* Nanoseconds to the next timer, 0 if due, -1 if none. */
 int64_t tardy_timer_next(struct tardy_runtime *rt, uint64_t now);
 
-/* Watches (watch.c). */
-struct watch_impl;
+/* Receive-ahead buffers queued on a stream (stream.c). */
 typedef struct ahead_link {
     char *data;
     uint32_t len;
     uint32_t next; /* the next buffer id in its stream's queue, or AHEAD_NONE */
 } ahead_link;
 #define AHEAD_NONE UINT32_MAX
-/* A task parked in tardy_watch_read/stop is interrupted (deadline, cancel). */
-void tardy_watch_stream_interrupt(struct tardy_runtime *rt, task_rec *t, int err);
-void tardy_watch_timer_fired(struct tardy_runtime *rt, timer_node *n);
-void tardy_watch_backlog_run(struct tardy_runtime *rt);
-bool tardy_task_reserve(struct tardy_runtime *rt);
-
-/* Channels (chan.c). */
-void tardy_chan_interrupt(task_rec *t, int err);
-
 /* Registry (runtime.c). */
 struct tardy_runtime *tardy_registry_lock_get(unsigned slot);
 void tardy_registry_unlock(void);

@@ -56,7 +56,7 @@ int tardy_task_pool_init(struct tardy_runtime *rt)
         t->index = i;
         t->gen = ((base + i * 7u) & HANDLE_GEN_MASK) | 1u;
         t->timer.idx = -1;
-        t->timer.kind = TIMER_TASK;
+        t->timer.fire = tardy_task_timer_fire;
         t->state = TASK_FREE;
         t->next = rt->free_list;
         rt->free_list = t;
@@ -93,16 +93,13 @@ int tardy_task_start(struct tardy_runtime *rt, tardy_fn fn, void *arg, tardy_tas
     t->fn = fn;
     t->arg = arg;
     t->user = NULL;
-    t->park = PARK_NONE;
+    t->park = NULL;
+    t->park_obj = NULL;
     t->cancel_pending = false;
     t->interrupt_err = 0;
     t->deadline = 0;
     t->joiners = NULL;
     t->join_next = t->join_prev = t->join_target = NULL;
-    t->op = NULL;
-    t->held = NULL;
-    t->held_len = 0;
-    t->chan_wait = NULL;
     t->asan_fake = NULL;
     tardy_coro_make(&t->coro, t->stack.lo, t->stack.size, tardy_task_entry, t);
     tardy_task_ready(rt, t, 0);
@@ -216,12 +213,27 @@ int tardy_yield(void)
         t->cancel_pending = false;
         return -ECANCELED;
     }
-    if (t->held)
-        tardy_task_drop_held(rt, t);
     tardy_task_ready(rt, t, 0);
     tardy_sched_switch(rt, t, false);
     return 0;
 }
+
+/* A joining task leaves its target's list of joiners. */
+static void join_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
+{
+    task_rec *target = t->join_target;
+    if (t->join_prev)
+        t->join_prev->join_next = t->join_next;
+    else if (target)
+        target->joiners = t->join_next;
+    if (t->join_next)
+        t->join_next->join_prev = t->join_prev;
+    t->join_next = t->join_prev = NULL;
+    t->join_target = NULL;
+    tardy_task_ready(rt, t, err);
+}
+
+static const park_kind park_join = {.interrupt = join_interrupt};
 
 int tardy_join(tardy_task h)
 {
@@ -245,7 +257,7 @@ int tardy_join(tardy_task h)
     if (target->joiners)
         target->joiners->join_prev = self;
     target->joiners = self;
-    return (int)tardy_wait(rt, self, PARK_JOIN);
+    return (int)tardy_wait(rt, self, &park_join, NULL);
 }
 
 tardy_task tardy_self(void)
@@ -328,4 +340,51 @@ int tardy_cancel(tardy_task h)
     tardy_inbox_push(rt, &msg->node);
     tardy_registry_unlock();
     return 0;
+}
+
+/* ---- launches: tasks for records that waited without one --------------- */
+
+static void backlog_append(struct tardy_runtime *rt, launch_rec *l)
+{
+    l->queued = true;
+    l->next = NULL;
+    if (rt->backlog_tail)
+        rt->backlog_tail->next = l;
+    else
+        rt->backlog_head = l;
+    rt->backlog_tail = l;
+}
+
+/* Starts l in a task slot already reserved; false (slot given back) when
+ * no stack could be had. */
+static bool launch_start(struct tardy_runtime *rt, launch_rec *l)
+{
+    l->queued = false;
+    if (tardy_task_start(rt, l->fn, l->arg, NULL) == 0)
+        return true;
+    atomic_fetch_sub(&rt->used, 1);
+    return false;
+}
+
+void tardy_launch(struct tardy_runtime *rt, launch_rec *l)
+{
+    /* Behind the backlog, in order; and a launch that cannot get a stack
+     * now waits there for one to free. */
+    if (rt->backlog_head || !tardy_task_reserve(rt) || !launch_start(rt, l))
+        backlog_append(rt, l);
+}
+
+void tardy_launch_backlog_run(struct tardy_runtime *rt)
+{
+    while (rt->backlog_head && tardy_task_reserve(rt)) {
+        launch_rec *l = rt->backlog_head;
+        if (!launch_start(rt, l)) {
+            l->queued = true; /* no stack to be had now: next turn */
+            return;
+        }
+        rt->backlog_head = l->next;
+        if (!rt->backlog_head)
+            rt->backlog_tail = NULL;
+        l->next = NULL;
+    }
 }

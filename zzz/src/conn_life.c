@@ -39,7 +39,7 @@ static void conn_close_as(zzz_conn *c, bool reset)
     zzz_stream_close(c, !reset);
     if (c->stream) {
         /* Before the socket closes: the kernel lets go of the stream. */
-        tardy_watch_stop(&c->watch);
+        tardy_stream_close(&c->rx.stream);
         c->stream = false;
     }
     if (c->fd >= 0) {
@@ -134,22 +134,35 @@ static int conn_wait(zzz_conn *c, short events, uint64_t deadline)
 {
     c->state = CONN_WAITING;
     c->wait_deadline = deadline;
-    c->ahead = events == POLLIN && !c->worker->server->tls;
+    c->ahead = c->stream || (events == POLLIN && !c->worker->server->tls);
     if (c->ahead) {
         /* The stream stays open between requests: on io_uring one
          * multishot receive serves the connection's whole life. */
-        int err = tardy_watch_stream(&c->watch, c->fd, deadline, conn_woken, c);
-        if (err == 0)
+        if (!c->stream) {
+            int err = tardy_stream_open(&c->rx.stream, c->fd);
+            if (err)
+                return err;
             c->stream = true;
-        return err;
+        }
+        return tardy_stream_wait(&c->rx.stream, deadline, conn_woken, c);
     }
-    return tardy_watch_start(&c->watch, c->fd, events, deadline, conn_woken, c);
+    return tardy_watch_start(&c->rx.watch, c->fd, events, deadline, conn_woken, c);
+}
+
+void zzz_conn_wait_cancel(zzz_conn *c)
+{
+    if (c->state != CONN_WAITING)
+        return;
+    if (c->ahead)
+        tardy_stream_cancel(&c->rx.stream);
+    else
+        tardy_watch_cancel(&c->rx.watch);
 }
 
 static void conn_woken(void *arg)
 {
     zzz_conn *c = arg;
-    int result = tardy_watch_result(&c->watch);
+    int result = c->ahead ? tardy_stream_result(&c->rx.stream) : tardy_watch_result(&c->rx.watch);
     if (result == -ETIMEDOUT && c->expire_call && !c->worker->draining) {
         /* The protocol asked to answer this deadline itself. */
         c->expired = true;
@@ -163,7 +176,7 @@ static void conn_woken(void *arg)
     }
     zzz_buf *b = c->ahead ? zzz_conn_buf(c) : NULL;
     if (b && b->data && b->len < b->cap) {
-        ssize_t n = tardy_watch_take(&c->watch, b->data + b->len, b->cap - b->len);
+        ssize_t n = tardy_stream_take(&c->rx.stream, b->data + b->len, b->cap - b->len);
         if (n == -EAGAIN) {
             /* Woken with nothing to read: wait again, to the same end. */
             conn_release_buffers(c, true);

@@ -3,6 +3,7 @@
  * runtime (set up, torn down), and graceful shutdown on SIGINT/SIGTERM
  * (the sentinel that drains a worker). Listening and accepting are in
  * listen.c, a connection's life in conn_life.c. */
+#include "conn_life.h"
 #include "deadline.h"
 #include "listen.h"
 #include "stream.h"
@@ -264,7 +265,7 @@ static void worker_sentinel(void *arg)
     for (unsigned i = 0; i < w->conns_used; i++) {
         zzz_conn *c = &w->conns[i];
         if (c->state == CONN_WAITING)
-            tardy_watch_cancel(&c->watch);
+            zzz_conn_wait_cancel(c);
     }
     /* Connections being served finish their request (HTTP answers with
      * Connection: close) until the drain timeout; then they are cut. */
@@ -276,7 +277,7 @@ static void worker_sentinel(void *arg)
         if (c->state == CONN_ACTIVE && c->task.id)
             tardy_cancel(c->task);
         else if (c->state == CONN_WAITING)
-            tardy_watch_cancel(&c->watch);
+            zzz_conn_wait_cancel(c);
     }
 }
 
@@ -389,7 +390,8 @@ int zzz_server_run(zzz_server *s)
         .max_watches = s->cfg.conn_limit,
         .stack_size = s->cfg.stack_size,
         .driver = s->cfg.driver,
-        /* A watch's bytes must fit the receive buffer they are taken into. */
+        /* Receive-ahead buffers no larger than a read buffer, so one
+         * take empties one (a larger one would stay half read). */
         .recv_buffer_size = s->cfg.read_buffer_size < 2048 ? (unsigned)s->cfg.read_buffer_size : 2048,
     };
     int err = tardy_run(&tc, worker_entry, s);

@@ -39,14 +39,19 @@ typedef struct zzz_tls_conn zzz_tls_conn; /* one connection's engine (tls_stream
 /* One open connection. While it waits it is just this record (and the
  * kernel's socket): no task, no stack, no buffer unless bytes are left. */
 struct zzz_conn {
-    tardy_watch watch;
+    /* How it waits without a task: its receive stream while that is open
+     * (`stream`), else a readiness watch (a new connection's first wait
+     * with serve_on_open, TLS). One at a time, so they share the room. */
+    union {
+        tardy_stream stream;
+        tardy_watch watch;
+    } rx;
     struct zzz_worker *worker;
     int fd;
     conn_state state;
     zzz_close close_how; /* zzz_conn_close_mode */
     bool ahead;    /* its last wait was for bytes, received ahead */
-    bool stream;   /* its watch is an open receive stream
-                      (tardy_watch_stream): reads go through it */
+    bool stream;   /* rx.stream is open: reads go through it */
     bool in_small; /* `in` is a small buffer (an unfinished message waits) */
     bool expire_call; /* the current wait ends in on_conn, not a close */
     bool expired;     /* this on_conn call is that one (zzz_conn_expired) */

@@ -20,7 +20,7 @@ ssize_t zzz_plain_recv(zzz_conn *c, void *buf, size_t len)
 {
     /* An open receive stream may already hold the next bytes. */
     if (c->stream)
-        return tardy_watch_read(&c->watch, buf, len);
+        return tardy_stream_read(&c->rx.stream, buf, len);
     return tardy_recv(c->fd, buf, len, 0);
 }
 
@@ -37,7 +37,7 @@ uint64_t zzz_stream_open_deadline(const zzz_conn *c)
 ssize_t zzz_plain_recv_now(zzz_conn *c, void *buf, size_t len)
 {
     if (c->stream)
-        return tardy_watch_take(&c->watch, buf, len);
+        return tardy_stream_take(&c->rx.stream, buf, len);
     ssize_t n = recv(c->fd, buf, len, MSG_DONTWAIT);
     return n < 0 ? -errno : n;
 }
