@@ -113,9 +113,9 @@ typedef struct tardy_runtime tardy_runtime;
  * disabled, epoll missing), -EBUSY when called from inside a runtime, or
  * another -errno from thread or driver start-up. A custom_driver built
  * against another version of tardy_driver.h (its api_version is not this
- * library's TARDY_DRIVER_API_VERSION) is refused with -EPROTO, and one
- * without a name or a required function with -EINVAL, before any thread
- * starts. */
+ * library's TARDY_DRIVER_API_VERSION) is refused with -EPROTO, and an
+ * incomplete or inconsistent one (no name, a required function missing,
+ * an unknown flag) with -EINVAL, before any thread starts. */
 int tardy_run(const tardy_config *config, tardy_fn entry, void *arg);
 
 /* Asks runtimes to stop. From inside a runtime: stops every runtime of

@@ -83,10 +83,10 @@ typedef enum tardy_op_kind {
     TARDY_OP_WRITEV,
     /* open(path, flags | O_CLOEXEC, mode): the new descriptor. fd is -1. */
     TARDY_OP_OPEN,
-    /* close(fd): 0. The driver must forget fd before it is closed: an op
-     * still pending on it is completed (-EBADF is what the built-in
-     * drivers give) and any registration dropped, because the number can
-     * be reused at once. */
+    /* close(fd): 0. A driver that keeps anything by descriptor number (a
+     * registration, a list of waiters) must drop it before the close,
+     * since the number can be reused at once; the epoll driver also ends
+     * the ops still waiting on fd, with -EBADF. */
     TARDY_OP_CLOSE,
     /* stat(path, st): 0, *st filled. driver_scratch points to 256 bytes
      * (room for a struct statx) the driver may use while the op is
@@ -111,7 +111,8 @@ typedef enum tardy_op_kind {
  * valid until the driver completes it, and not a moment longer: after
  * tardy_op_complete the driver must not touch it again (unless op->more
  * says it stays armed). The driver writes only the driver_* fields, and
- * buf/len/ahead_id/more as the receive-ahead rules below say. */
+ * buf/len/ahead_id/more as the receive-ahead rules below say
+ * (tardy_op_try also keeps op->tried). */
 typedef struct tardy_op {
     tardy_op_kind kind;
     int fd;
@@ -194,7 +195,10 @@ typedef struct tardy_driver_params {
 /* A driver. Its table must stay valid and unchanged for as long as any
  * tardy_run uses it (a static const table is the usual way). Start it with
  * designated initialisers; the members not named are then zero, which is
- * "none" for the optional ones. */
+ * "none" for the optional ones. tardy_run checks the table first and
+ * refuses, before any thread starts: another api_version with -EPROTO;
+ * a NULL name or required function, a flag this version does not know,
+ * or TARDY_DRIVER_RECV_STREAM without give_back with -EINVAL. */
 struct tardy_driver_ops {
     /* TARDY_DRIVER_API_VERSION, as this header defines it. It is the first
      * member in every version, so any runtime can read it. */
