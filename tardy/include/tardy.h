@@ -46,7 +46,8 @@ typedef enum tardy_driver_kind {
     TARDY_DRIVER_BUSY,
 } tardy_driver_kind;
 
-struct tardy_driver_ops; /* see tardy/src/driver.h: plug in your own driver */
+/* A driver of your own: see <tardy_driver.h>. */
+struct tardy_driver_ops;
 
 /* Configuration of tardy_run. A zero field means "the default". */
 typedef struct tardy_config {
@@ -77,8 +78,9 @@ typedef struct tardy_config {
     unsigned recv_buffers;
     /* Bytes per receive-ahead buffer, at most 65536. 0: 2048. */
     unsigned recv_buffer_size;
-    /* A driver of your own; when set it overrides `driver` and
-     * TARDY_DRIVER. */
+    /* A driver of your own, written against <tardy_driver.h> (installed
+     * next to this header); when set it overrides `driver` and
+     * TARDY_DRIVER. tardy_run checks it before starting (see there). */
     const struct tardy_driver_ops *custom_driver;
 } tardy_config;
 
@@ -108,7 +110,11 @@ typedef struct tardy_runtime tardy_runtime;
  * -ENOMEM when the task pool cannot be allocated, -ENOSYS when the
  * requested driver is not built in or the kernel refuses it (io_uring
  * disabled, epoll missing), -EBUSY when called from inside a runtime, or
- * another -errno from thread or driver start-up. */
+ * another -errno from thread or driver start-up. A custom_driver built
+ * against another version of tardy_driver.h (its api_version is not this
+ * library's TARDY_DRIVER_API_VERSION) is refused with -EPROTO, and an
+ * incomplete or inconsistent one (no name, a required function missing,
+ * an unknown flag) with -EINVAL, before any thread starts. */
 int tardy_run(const tardy_config *config, tardy_fn entry, void *arg);
 
 /* Asks runtimes to stop. From inside a runtime: stops every runtime of

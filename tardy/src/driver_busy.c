@@ -133,6 +133,7 @@ static void busy_wake(void *state)
 }
 
 const struct tardy_driver_ops tardy_driver_busy = {
+    .api_version = TARDY_DRIVER_API_VERSION,
     .name = "busy",
     .flags = 0,
     .init = busy_init,

@@ -324,6 +324,7 @@ static void epoll_drv_wake(void *state)
 }
 
 const struct tardy_driver_ops tardy_driver_epoll = {
+    .api_version = TARDY_DRIVER_API_VERSION,
     .name = "epoll",
     .flags = 0,
     .init = epoll_drv_init,

@@ -481,6 +481,7 @@ static void uring_fini(void *state)
 }
 
 const struct tardy_driver_ops tardy_driver_io_uring = {
+    .api_version = TARDY_DRIVER_API_VERSION,
     .name = "io_uring",
     .flags = TARDY_DRIVER_RECV_STREAM,
     .init = uring_init,

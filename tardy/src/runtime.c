@@ -374,6 +374,22 @@ static int driver_kind_from_env(tardy_driver_kind *kind)
     return 0;
 }
 
+/* A custom driver is checked once, before any thread starts: one built
+ * against another tardy_driver.h would read and write tardy_op by another
+ * layout, so it is refused instead of trusted. */
+static int driver_check(const struct tardy_driver_ops *drv)
+{
+    if (drv->api_version != TARDY_DRIVER_API_VERSION)
+        return -EPROTO;
+    if (!drv->name || !drv->init || !drv->fini || !drv->submit || !drv->cancel || !drv->poll ||
+        !drv->wake)
+        return -EINVAL;
+    if ((drv->flags & ~TARDY_DRIVER_RECV_STREAM) ||
+        ((drv->flags & TARDY_DRIVER_RECV_STREAM) && !drv->give_back))
+        return -EINVAL;
+    return 0;
+}
+
 static int driver_open(struct tardy_runtime *rt, const tardy_config *cfg)
 {
     tardy_driver_params params = {.queue_depth = cfg->queue_depth,
@@ -544,11 +560,10 @@ int tardy_run(const tardy_config *config, tardy_fn entry, void *arg)
     if (!entry)
         return -EINVAL;
     tardy_config cfg = config ? *config : (tardy_config){0};
-    if (!cfg.custom_driver) {
-        int err = driver_kind_from_env(&cfg.driver);
-        if (err)
-            return err;
-    }
+    int err =
+        cfg.custom_driver ? driver_check(cfg.custom_driver) : driver_kind_from_env(&cfg.driver);
+    if (err)
+        return err;
     if (cfg.threads == 0)
         cfg.threads = online_cpus();
     if (cfg.threads > TARDY_MAX_RUNTIMES)
@@ -599,7 +614,6 @@ int tardy_run(const tardy_config *config, tardy_fn entry, void *arg)
     }
 
     unsigned started = 1;
-    int err = 0;
     for (unsigned i = 1; i < cfg.threads; i++) {
         int rc = pthread_create(&run->rts[i].thread, NULL, runtime_thread, &run->rts[i]);
         if (rc != 0) {

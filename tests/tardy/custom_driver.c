@@ -1,5 +1,6 @@
 /* A driver of one's own, plugged in through tardy_config.custom_driver: a
- * thin wrapper over the busy-loop driver that counts its calls. */
+ * thin wrapper over the busy-loop driver that counts its calls; and the
+ * checks tardy_run makes of a driver table before it trusts one. */
 #include "common.h"
 
 #include "driver.h"
@@ -45,6 +46,7 @@ static void counting_wake(void *state)
 }
 
 static struct tardy_driver_ops counting_driver = {
+    .api_version = TARDY_DRIVER_API_VERSION,
     .name = "counting",
     .init = counting_init,
     .fini = counting_fini,
@@ -140,4 +142,71 @@ Test(custom_driver, one_instance_per_runtime)
     TT_EXPECT_EQ(atomic_load(&inits), 2);
     TT_EXPECT_EQ(atomic_load(&finis), 2);
     tardy_chan_destroy(m.ch);
+}
+
+static void cd_never_runs(void *arg)
+{
+    atomic_int *ran = arg;
+    atomic_store(ran, 1);
+}
+
+/* A driver built against another tardy_driver.h is refused before any
+ * thread starts: nothing runs and its init is never called. */
+Test(custom_driver, other_api_version_is_refused)
+{
+    static const unsigned versions[] = {0, TARDY_DRIVER_API_VERSION + 1, ~0u};
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+        struct tardy_driver_ops other = counting_driver;
+        other.api_version = versions[i];
+        atomic_int ran = 0;
+        tardy_config cfg = {.threads = 2, .custom_driver = &other};
+        TT_EXPECT_EQ(tardy_run(&cfg, cd_never_runs, &ran), -EPROTO);
+        TT_EXPECT_EQ(atomic_load(&ran), 0);
+    }
+    TT_EXPECT_EQ(atomic_load(&inits), 0);
+}
+
+/* A table without a name or a required function, or with a flag it cannot
+ * honour, is refused too. */
+Test(custom_driver, incomplete_table_is_refused)
+{
+    for (int hole = 0; hole < 9; hole++) {
+        struct tardy_driver_ops bad = counting_driver;
+        switch (hole) {
+        case 0:
+            bad.name = NULL;
+            break;
+        case 1:
+            bad.init = NULL;
+            break;
+        case 2:
+            bad.fini = NULL;
+            break;
+        case 3:
+            bad.submit = NULL;
+            break;
+        case 4:
+            bad.cancel = NULL;
+            break;
+        case 5:
+            bad.poll = NULL;
+            break;
+        case 6:
+            bad.wake = NULL;
+            break;
+        case 7:
+            /* Streams need give_back, which the table lacks. */
+            bad.flags = TARDY_DRIVER_RECV_STREAM;
+            break;
+        default:
+            bad.flags = 0x80000000u; /* a flag this version does not know */
+            break;
+        }
+        atomic_int ran = 0;
+        tardy_config cfg = {.threads = 1, .custom_driver = &bad};
+        int r = tardy_run(&cfg, cd_never_runs, &ran);
+        cr_expect_eq(r, -EINVAL, "hole %d: tardy_run returned %d", hole, r);
+        TT_EXPECT_EQ(atomic_load(&ran), 0);
+    }
+    TT_EXPECT_EQ(atomic_load(&inits), 0);
 }
