@@ -181,6 +181,8 @@ void tardy_task_ready(struct tardy_runtime *rt, task_rec *t, int64_t result);
 void tardy_task_wake(task_rec *t, int64_t result); /* from any thread */
 void tardy_inbox_push(struct tardy_runtime *rt, remote_node *node);
 void tardy_run_wake_all(struct tardy_run *run);
+/* A runtime's loop, until its run is over (run.c starts it). */
+void tardy_runtime_loop(struct tardy_runtime *rt);
 void tardy_task_interrupt(struct tardy_runtime *rt, task_rec *t, int err);
 /* The fire of a task's own timer (its deadline, or a sleep's end). */
 void tardy_task_timer_fire(struct tardy_runtime *rt, timer_node *n);
@@ -229,7 +231,7 @@ typedef struct ahead_link {
     uint32_t next; /* the next buffer id in its stream's queue, or AHEAD_NONE */
 } ahead_link;
 #define AHEAD_NONE UINT32_MAX
-/* Registry (runtime.c). */
+/* Registry (run.c). */
 struct tardy_runtime *tardy_registry_lock_get(unsigned slot);
 void tardy_registry_unlock(void);
 
