@@ -35,8 +35,8 @@
  *
  * The chunked-body decoder, which follows the same rules, is chunked.c.
  */
-#include "chars.h"
 #include "parse.h"
+#include "scan.h"
 
 #include <limits.h>
 #include <string.h>
@@ -48,28 +48,7 @@ bool http_is_tchar(unsigned char c)
 
 /* ---- scanning -----------------------------------------------------------
  * Field values and targets, most of a head's bytes, go 16 bytes at a time
- * with SSE2. */
-
-/* The first byte in [p, end) outside `mask`, or end. Unrolled: these runs
- * (targets, names, values) are where a head's bytes are spent. */
-static inline const unsigned char *skip_class(const unsigned char *p, const unsigned char *end,
-                                              unsigned char mask)
-{
-    while (end - p >= 4) {
-        if (!(cls[p[0]] & mask))
-            return p;
-        if (!(cls[p[1]] & mask))
-            return p + 1;
-        if (!(cls[p[2]] & mask))
-            return p + 2;
-        if (!(cls[p[3]] & mask))
-            return p + 3;
-        p += 4;
-    }
-    while (p < end && (cls[*p] & mask))
-        p++;
-    return p;
-}
+ * with SSE2; the helpers shared with fields.c and target.c are scan.h's. */
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -132,33 +111,6 @@ static inline const unsigned char *skip_target(const unsigned char *p, const uns
     return skip_class(p, end, C_TARGET);
 }
 #endif
-
-static inline const unsigned char *skip_ows(const unsigned char *p, const unsigned char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t'))
-        p++;
-    return p;
-}
-
-/* Compares a token with a lower-case literal. Only letters, digits and '-'
- * occur in the literals, and no token byte other than an upper-case letter
- * becomes one of them when OR-ed with 0x20, so this is exact on tokens. */
-static inline bool token_is(const unsigned char *p, size_t len, const char *lc, size_t lc_len)
-{
-    if (len != lc_len)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)(p[i] | 0x20) != (unsigned char)lc[i])
-            return false;
-    return true;
-}
-
-#define TOKEN_IS(p, len, lit) token_is((p), (len), lit, sizeof(lit) - 1)
-
-static inline zzz_str mkstr(const unsigned char *p, size_t len)
-{
-    return (zzz_str){(const char *)p, len};
-}
 
 /* Past a quoted-string starting at p (on its '"'), or NULL if malformed or
  * unterminated before end. */
