@@ -1,7 +1,9 @@
 /* The HTTP/1.1 request-head parser (RFC 9112): stateless over the bytes
  * received so far, zero-copy (every string points into the caller's
- * buffer), allocation-free and strict. The chunked-body decoder is in
- * chunked.h. */
+ * buffer), allocation-free and strict. Its code is parse.c, with the field
+ * rules in fields.c and the request-target in target.c; after it, the
+ * helpers the framework shares: percent-decoding (target.c) and field
+ * names (fields.c). The chunked-body decoder is in chunked.h. */
 #ifndef ZZZ_HTTP_PARSE_H
 #define ZZZ_HTTP_PARSE_H
 
