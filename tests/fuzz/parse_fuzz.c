@@ -1,9 +1,10 @@
-/* libFuzzer target for zzz/src/http/parse.c: every input is parsed as a
- * request head (with small limits, so they are hit, and with roomy ones)
- * and decoded as a chunked body (the whole input, and what follows a head
- * announcing one) in several ways, copying and discarding, under limits
- * the data picks; the results are checked against each other and against
- * the contract in parse.h. */
+/* libFuzzer target for the request-head parser (zzz/src/http/parse.c, with
+ * fields.c and target.c) and the chunked decoder (chunked.c): every input
+ * is parsed as a request head (with small limits, so they are hit, and
+ * with roomy ones) and decoded as a chunked body (the whole input, and
+ * what follows a head announcing one) in several ways, copying and
+ * discarding, under limits the data picks; the results are checked
+ * against each other and against the contract in parse.h. */
 #include "chunked.h"
 #include "parse.h"
 

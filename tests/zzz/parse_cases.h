@@ -1,5 +1,6 @@
 /* The request heads the parser is tested against: each with the outcome
- * RFC 9112 (and the rules in parse.c's header comment) call for. */
+ * RFC 9112 (and the rules in the header comments of parse.c, fields.c and
+ * target.c) call for. */
 #ifndef PARSE_CASES_H
 #define PARSE_CASES_H
 

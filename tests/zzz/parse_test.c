@@ -1,7 +1,8 @@
-/* Tests of the request-head parser, the chunked decoder and the helpers in
- * zzz/src/http/parse.c. The parser does no I/O, so nothing here depends on
- * a driver. Every input is copied into a buffer of exactly its size, so a
- * sanitizer build catches any read past the bytes received. */
+/* Tests of the request-head parser (zzz/src/http/parse.c, with fields.c and
+ * target.c), the chunked decoder (chunked.c) and the helpers parse.h
+ * declares. The parser does no I/O, so nothing here depends on a driver.
+ * Every input is copied into a buffer of exactly its size, so a sanitizer
+ * build catches any read past the bytes received. */
 #include "chunked.h"
 #include "parse.h"
 #include "parse_cases.h"

@@ -1,9 +1,10 @@
 /* The character classes of HTTP/1.1's grammar (RFC 9110, 9112, 3986),
- * shared by the head parser (parse.c) and the chunked decoder
- * (chunked.c). One table, built by the preprocessor from the grammar's
- * definitions, so each hot loop costs a load and a test per byte. It is
- * static: each file that includes this has its own copy, which its loops
- * address directly. Not installed. */
+ * shared by the head parser (parse.c, with fields.c, target.c and the
+ * helpers of scan.h) and the chunked decoder (chunked.c). One table,
+ * built by the preprocessor from the grammar's definitions, so each hot
+ * loop costs a load and a test per byte. It is static: each file that
+ * includes this has its own copy, which its loops address directly. Not
+ * installed. */
 #ifndef ZZZ_HTTP_CHARS_H
 #define ZZZ_HTTP_CHARS_H
 

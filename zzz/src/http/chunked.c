@@ -1,7 +1,7 @@
 /* The chunked-body decoder (RFC 9112 7.1): chunk sizes, extensions and
  * data, then the trailer section, decoded incrementally at any byte
  * boundary. Its choices, on the side of one reading of the framing as
- * the head parser's (parse.c):
+ * the head parser's (parse.c and fields.c):
  *  - Every line of the framing ends in CRLF; a bare LF or a bare CR is
  *    400, at the byte that shows it.
  *  - Chunk extensions are checked against the grammar (RFC 9112 7.1.1,
