@@ -1,6 +1,7 @@
-/* Unit tests of the HTTP router (zzz/src/http/router.c): what each pattern
- * matches, precedence and backtracking, 404 / 405 and Allow, zzz_route's
- * errors, scale, and that matching never allocates. */
+/* Unit tests of the HTTP router (zzz/src/http/router.c, which builds it,
+ * and router_match.c): what each pattern matches, precedence and
+ * backtracking, 404 / 405 and Allow, zzz_route's errors, scale, and that
+ * matching never allocates. */
 #include "router.h"
 
 #include <criterion/criterion.h>

@@ -1,6 +1,8 @@
-/* The HTTP router: a trie with one node per path segment, each node holding
- * its routes by method. Built with malloc as routes are added; matched
- * without allocating, copying or recursing.
+/* The HTTP router, building side: zzz_router_create and _destroy,
+ * zzz_router_not_found, and zzz_route, which checks a pattern and adds it
+ * to a trie with one node per path segment, each node holding its routes
+ * by method. Built with malloc as routes are added. The trie's structures
+ * are in router_impl.h; matching a request against it is router_match.c.
  *
  * The path model, which patterns and request paths share:
  *  - A path is the list of the segments between its slashes, taken as
@@ -21,21 +23,8 @@
  *    route is added, so a route can name bytes outside pchar (non-ASCII,
  *    a space, a literal '%'); "%2F" and "%00" are refused, since a decoded
  *    segment never holds them.
- *
- * Precedence at each segment: static, then parameter, then wildcard,
- * depth first, backtracking out of branches that dead-end. The search
- * looks for the method too: a branch whose path matches but that lacks the
- * method is passed over for a later branch that has it (GET /a/b with
- * routes "POST /a/b" and "GET /a/:x" runs the latter). Only when no branch
- * has the method is the answer 405, and its Allow is then the union of the
- * methods of every branch that matched the path: exactly the methods that
- * would have succeeded. The search visits each node at most once, so even
- * a failing match costs no more than the part of the tree the path
- * reaches.
- *
- * A router is read-only while matching, so any number of threads may match
- * concurrently once the routes are in place. */
-#include "router.h"
+ */
+#include "router_impl.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -43,73 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { NODE_STATIC, NODE_PARAM, NODE_WILD };
-
-/* Methods are interned router-wide, so a node stores a small index per
- * route and matching compares integers; a request's method is looked up
- * once per match. */
-typedef struct router_method {
-    char *name;
-    size_t len;
-} router_method;
-
-typedef struct node_route {
-    unsigned method;
-    zzz_handler handler;
-    void *user;
-} node_route;
-
-typedef struct router_node router_node;
-
-/* A static child, kept in an array sorted for binary search. The first
- * bytes of the label sit in the edge as an integer, so the search mostly
- * compares integers in one array instead of chasing label pointers into
- * nodes scattered over the heap (that is what a wide level of thousands of
- * siblings would cost). */
-typedef struct node_edge {
-    uint64_t key;
-    const char *label;
-    size_t len;
-    router_node *child;
-} node_edge;
-
-struct router_node {
-    /* The parent link is the backtracking stack: matching walks back up
-     * through it instead of recursing, so a deep pattern cannot overflow
-     * a small coroutine stack. */
-    router_node *parent;
-    int kind;
-    unsigned param_index; /* param / wildcard: the slot of its value */
-    unsigned param_count; /* params on the way from the root, own included */
-    zzz_str name;         /* static: the decoded label; else the param name */
-    node_edge *edges;
-    unsigned edge_count, edge_cap;
-    router_node *param;
-    router_node *wild;
-    node_route *routes;
-    unsigned route_count;
-    char text[]; /* storage for name */
-};
-
-struct zzz_router {
-    router_node *root;
-    router_method *methods;
-    unsigned method_count, method_cap;
-    zzz_handler not_found;
-    void *not_found_user;
-};
-
 /* ---- small helpers ------------------------------------------------------ */
-
-/* Bytes, then length: the alphabetical order the Allow list wants. */
-static int str_order(const char *a, size_t a_len, const char *b, size_t b_len)
-{
-    int c = memcmp(a, b, a_len < b_len ? a_len : b_len);
-    if (c != 0) {
-        return c;
-    }
-    return (a_len > b_len) - (a_len < b_len);
-}
 
 static bool is_alpha_digit(unsigned char c)
 {
@@ -147,80 +70,6 @@ static int hex_value(unsigned char c)
         return c - 'A' + 10;
     }
     return -1;
-}
-
-static int method_find(const zzz_router *router, const char *name, size_t len)
-{
-    for (unsigned i = 0; i < router->method_count; i++) {
-        if (router->methods[i].len == len && memcmp(router->methods[i].name, name, len) == 0) {
-            return (int)i;
-        }
-    }
-    return -1;
-}
-
-/* The label's first 8 bytes, big-endian and zero-padded, so integer order
- * follows byte order. */
-static uint64_t edge_key(const char *label, size_t len)
-{
-    uint64_t key = 0;
-    for (size_t i = 0; i < 8; i++) {
-        key = key << 8 | (i < len ? (unsigned char)label[i] : 0u);
-    }
-    return key;
-}
-
-/* Orders by (key, bytes past the key, length): a total order that tells
- * apart labels the padding confuses ("a" and "a\0"). */
-static int edge_order(const node_edge *e, uint64_t key, const char *label, size_t len)
-{
-    if (e->key != key) {
-        return e->key < key ? -1 : 1;
-    }
-    if (e->len > 8 && len > 8) {
-        return str_order(e->label + 8, e->len - 8, label + 8, len - 8);
-    }
-    return (e->len > len) - (e->len < len);
-}
-
-/* Returns the index of the edge with this label, or where it would go
- * (with *found false). */
-static unsigned edge_search(const router_node *node, const char *label, size_t len, bool *found)
-{
-    uint64_t key = edge_key(label, len);
-    unsigned lo = 0, hi = node->edge_count;
-    while (lo < hi) {
-        unsigned mid = lo + (hi - lo) / 2;
-        int c = edge_order(&node->edges[mid], key, label, len);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    *found = false;
-    return lo;
-}
-
-static const router_node *edge_find(const router_node *node, const char *label, size_t len)
-{
-    bool found;
-    unsigned at = edge_search(node, label, len, &found);
-    return found ? node->edges[at].child : NULL;
-}
-
-static const node_route *node_route_find(const router_node *node, int method)
-{
-    for (unsigned i = 0; i < node->route_count; i++) {
-        if ((int)node->routes[i].method == method) {
-            return &node->routes[i];
-        }
-    }
-    return NULL;
 }
 
 /* ---- building ----------------------------------------------------------- */
@@ -505,168 +354,4 @@ void zzz_router_not_found(zzz_router *router, zzz_handler handler, void *user)
 {
     router->not_found = handler;
     router->not_found_user = user;
-}
-
-/* ---- matching ----------------------------------------------------------- */
-
-/* Adds a method to the Allow list, which stays sorted and free of
- * repeats. One that would not fit is left out rather than cut: the buffer
- * holds all nine RFC 9110 methods with room to spare. */
-static void allow_add(char *allow, size_t size, const char *name, size_t len)
-{
-    size_t used = strlen(allow);
-    size_t at = 0;
-    while (at < used) {
-        const char *comma = memchr(allow + at, ',', used - at);
-        size_t entry_len = comma ? (size_t)(comma - (allow + at)) : used - at;
-        int c = str_order(allow + at, entry_len, name, len);
-        if (c == 0) {
-            return;
-        }
-        if (c > 0) {
-            break;
-        }
-        at += entry_len + (comma ? 2 : 0);
-    }
-    if (used + len + (used ? 2 : 0) + 1 > size) {
-        return;
-    }
-    if (at < used) {
-        memmove(allow + at + len + 2, allow + at, used - at + 1);
-        memcpy(allow + at, name, len);
-        memcpy(allow + at + len, ", ", 2);
-    } else {
-        if (used) {
-            memcpy(allow + used, ", ", 2);
-            used += 2;
-        }
-        memcpy(allow + used, name, len);
-        allow[used + len] = '\0';
-    }
-}
-
-typedef struct match_state {
-    const zzz_router *router;
-    int method;   /* the request's method id, -1 when no route uses it */
-    int fallback; /* GET's id for a HEAD request, else -1 */
-    bool path_matched;
-    router_match *m;
-} match_state;
-
-/* At a node where the whole path has been consumed: true when it has a
- * route for the method; otherwise notes its methods for a 405. */
-static bool node_accept(match_state *st, const router_node *node)
-{
-    if (node->route_count == 0) {
-        return false;
-    }
-    const node_route *route = node_route_find(node, st->method);
-    if (!route && st->fallback >= 0) {
-        route = node_route_find(node, st->fallback);
-    }
-    router_match *m = st->m;
-    if (route) {
-        m->status = 200;
-        m->handler = route->handler;
-        m->user = route->user;
-        m->param_count = node->param_count;
-        m->allow[0] = '\0';
-        return true;
-    }
-    st->path_matched = true;
-    for (unsigned i = 0; i < node->route_count; i++) {
-        const router_method *method = &st->router->methods[node->routes[i].method];
-        allow_add(m->allow, sizeof m->allow, method->name, method->len);
-        if (method->len == 3 && memcmp(method->name, "GET", 3) == 0) {
-            allow_add(m->allow, sizeof m->allow, "HEAD", 4);
-        }
-    }
-    return false;
-}
-
-int router_match_path(const zzz_router *router, zzz_str method, zzz_str path, router_match *m)
-{
-    m->status = 404;
-    m->handler = NULL;
-    m->user = NULL;
-    m->param_count = 0;
-    m->allow[0] = '\0';
-
-    match_state st = {router, method_find(router, method.ptr, method.len), -1, false, m};
-    if (method.len == 4 && memcmp(method.ptr, "HEAD", 4) == 0) {
-        st.fallback = method_find(router, "GET", 3);
-    }
-
-    if (path.len > 0 && path.ptr[0] == '/') {
-        /* Depth-first search. `pos` is the index of the '/' before the
-         * next segment, or path.len when none is left; `end` is where that
-         * segment ends; `step` is the next alternative to try at `node`. */
-        enum { TRY_STATIC, TRY_PARAM, TRY_WILD, BACK } step = TRY_STATIC;
-        const router_node *node = router->root;
-        const char *p = path.ptr;
-        size_t pos = 0, end = 0;
-        for (;;) {
-            if (step == TRY_STATIC) {
-                if (pos == path.len) {
-                    if (node_accept(&st, node)) {
-                        return 200;
-                    }
-                    step = BACK;
-                    continue;
-                }
-                const char *slash = memchr(p + pos + 1, '/', path.len - pos - 1);
-                end = slash ? (size_t)(slash - p) : path.len;
-                const router_node *child = edge_find(node, p + pos + 1, end - pos - 1);
-                if (child) {
-                    node = child;
-                    pos = end;
-                } else {
-                    step = TRY_PARAM;
-                }
-            } else if (step == TRY_PARAM) {
-                const router_node *child = node->param;
-                if (child && end > pos + 1) {
-                    m->param_names[child->param_index] = child->name;
-                    m->param_values[child->param_index] = (zzz_str){p + pos + 1, end - pos - 1};
-                    node = child;
-                    pos = end;
-                    step = TRY_STATIC;
-                } else {
-                    step = TRY_WILD;
-                }
-            } else if (step == TRY_WILD) {
-                const router_node *child = node->wild;
-                if (child) {
-                    m->param_names[child->param_index] = child->name;
-                    m->param_values[child->param_index] =
-                        (zzz_str){p + pos + 1, path.len - pos - 1};
-                    if (node_accept(&st, child)) {
-                        return 200;
-                    }
-                }
-                step = BACK;
-            } else {
-                if (!node->parent) {
-                    break;
-                }
-                /* The segment just left ended at pos and, holding no '/',
-                 * began right after the last '/' before it. */
-                end = pos;
-                do {
-                    pos--;
-                } while (p[pos] != '/');
-                step = node->kind == NODE_STATIC ? TRY_PARAM : TRY_WILD;
-                node = node->parent;
-            }
-        }
-    }
-
-    if (st.path_matched) {
-        m->status = 405;
-        return 405;
-    }
-    m->allow[0] = '\0';
-    m->handler = router->not_found;
-    m->user = router->not_found_user;
-    return 404;
 }

@@ -1,6 +1,7 @@
 /* The router: per-method routes in a trie of path segments (static,
  * ":param", final "*wildcard"), so matching cost grows with the path, not
- * with the number of routes. */
+ * with the number of routes. zzz.h declares the calls that build it
+ * (router.c); this header, the match (router_match.c). */
 #ifndef ZZZ_HTTP_ROUTER_H
 #define ZZZ_HTTP_ROUTER_H
 
