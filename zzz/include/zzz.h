@@ -177,6 +177,23 @@ typedef struct zzz_server_config {
      * for data). on_refuse is not called: a refused connection is closed
      * before any handshake. */
     const zzz_tls_config *tls;
+    /* Per-thread state for the protocol (HTTP keeps its body buffers and
+     * Date line there). on_thread_start runs once on each of the server's
+     * threads, in a task of its runtime, before that thread accepts a
+     * connection; what it stores in *thread_data (NULL to start with) is
+     * what zzz_conn_thread_data returns to that thread's connections. It
+     * returns 0, or a -errno: that thread then serves nothing, the server
+     * stops, and zzz_server_run returns the error. on_thread_stop runs
+     * once for every thread whose on_thread_start returned 0, after the
+     * server has stopped serving (when the runtimes have ended, on the
+     * thread that called zzz_server_run), and frees what it was given.
+     * Both get `user`; either may be NULL. */
+    int (*on_thread_start)(void *user, void **thread_data);
+    void (*on_thread_stop)(void *user, void *thread_data);
+    /* Called once by zzz_server_destroy, after everything else, so that
+     * the protocol can free what `user` points at. Not called when
+     * zzz_server_create fails: `user` is then still the caller's. */
+    void (*on_destroy)(void *user);
 } zzz_server_config;
 
 /* Creates a server and binds its listening sockets now (one SO_REUSEPORT
@@ -212,14 +229,16 @@ unsigned zzz_server_threads(const zzz_server *server);
  * drain_timeout_ms, closes idle ones. Returns 0, -ENOMEM, or tardy_run's
  * -errno from the runtimes' start-up (-ENOSYS when the driver asked for
  * is unavailable, -EINVAL for a bad TARDY_DRIVER value, -EBUSY when
- * called from inside a tardy runtime). Call it once, from a thread
- * outside tardy. */
+ * called from inside a tardy runtime), or the first error a thread met
+ * as it started (on_thread_start's, or -ENOMEM for its pools). Call it
+ * once, from a thread outside tardy. */
 int zzz_server_run(zzz_server *server);
 
 /* Starts the graceful shutdown. Any thread; async-signal-safe. */
 void zzz_server_stop(zzz_server *server);
 
-/* Closes the listening sockets and frees the server (after run returns). */
+/* Closes the listening sockets, frees the server (after run returns),
+ * and last calls on_destroy. */
 void zzz_server_destroy(zzz_server *server);
 
 /* ---- connections (inside on_conn) ------------------------------------ */
@@ -358,6 +377,9 @@ bool zzz_conn_closing(const zzz_conn *conn);
 /* A pointer the protocol may keep with the connection across waits. */
 void *zzz_conn_data(const zzz_conn *conn);
 void zzz_conn_set_data(zzz_conn *conn, void *data);
+/* What the server's on_thread_start stored for the thread serving the
+ * connection (NULL without one): the protocol's per-thread state. */
+void *zzz_conn_thread_data(const zzz_conn *conn);
 /* The server the connection belongs to. */
 zzz_server *zzz_conn_server(const zzz_conn *conn);
 
@@ -439,7 +461,8 @@ void zzz_router_not_found(zzz_router *router, zzz_handler handler, void *user);
 /* ---- the HTTP server --------------------------------------------------- */
 
 typedef struct zzz_http_config {
-    zzz_server_config server;   /* on_conn, on_refuse, on_busy, user and
+    zzz_server_config server;   /* on_conn, on_refuse, on_busy, the thread
+                                   hooks, on_destroy, user and
                                    serve_on_open are set by zzz */
     zzz_router *router;         /* required */
     size_t max_target;          /* request-target bytes; 0: 8 KiB (414 past it) */

@@ -313,6 +313,11 @@ void zzz_conn_set_data(zzz_conn *c, void *data)
     c->data = data;
 }
 
+void *zzz_conn_thread_data(const zzz_conn *c)
+{
+    return c->worker->thread_data;
+}
+
 zzz_server *zzz_conn_server(const zzz_conn *c)
 {
     return c->worker->server;

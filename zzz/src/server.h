@@ -88,15 +88,9 @@ typedef struct zzz_worker {
     zzz_pool tls_pool; /* TLS state, one per open connection (with TLS) */
     tardy_task acceptor;
     bool draining;
-    void *proto; /* the protocol's per-thread state (HTTP: body pool, date) */
+    bool thread_started; /* on_thread_start returned 0: on_thread_stop is due */
+    void *thread_data;   /* what on_thread_start stored (zzz_conn_thread_data) */
 } zzz_worker;
-
-/* Per-thread hooks a protocol layered inside zzz (HTTP) uses to keep
- * per-thread state. */
-typedef struct zzz_proto_hooks {
-    int (*thread_init)(zzz_worker *worker, void *user);
-    void (*thread_fini)(zzz_worker *worker, void *user);
-} zzz_proto_hooks;
 
 struct zzz_server {
     zzz_server_config cfg; /* defaults filled in */
@@ -108,9 +102,7 @@ struct zzz_server {
     atomic_uint open_total;
     zzz_worker *workers;
     zzz_tls_ctx *tls; /* NULL without TLS */
-    zzz_proto_hooks hooks;
-    void *proto_owned; /* freed with the server (HTTP's config copy) */
-    void (*proto_free)(void *);
+    atomic_int start_error; /* the first thread's start-up error (zzz_server_run) */
 };
 
 /* Takes `n` bytes of per-request scratch from the end of the connection's

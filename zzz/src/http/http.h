@@ -31,7 +31,7 @@ typedef struct http_config {
     unsigned body_buffers;
 } http_config;
 
-/* Per-thread HTTP state. */
+/* Per-thread HTTP state (the server's on_thread_start makes it). */
 typedef struct http_thread {
     zzz_pool body_pool;
     uint64_t date_refreshed; /* tardy_now() of the last refresh */
@@ -126,7 +126,10 @@ int http_res_finish(zzz_res *res);
  * some of it has left already. */
 bool http_res_take_back(zzz_res *res);
 
-/* The HTTP thread state of the connection's worker. */
-http_thread *http_thread_of(zzz_conn *conn);
+/* The HTTP state of the thread serving the connection. */
+static inline http_thread *http_thread_of(zzz_conn *conn)
+{
+    return zzz_conn_thread_data(conn);
+}
 
 #endif

@@ -21,11 +21,6 @@ void http_req_init(zzz_req *req, zzz_conn *conn, const http_config *config)
     req->chunked.max_trailer_bytes = config->limits.max_head_bytes;
 }
 
-http_thread *http_thread_of(zzz_conn *conn)
-{
-    return conn->worker->proto;
-}
-
 zzz_str zzz_req_method(const zzz_req *req)
 {
     return req->head.method;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static int http_thread_init(zzz_worker *w, void *user)
+static int http_thread_start(void *user, void **thread_data)
 {
     const http_config *cfg = user;
     http_thread *t = calloc(1, sizeof *t);
@@ -19,19 +19,16 @@ static int http_thread_init(zzz_worker *w, void *user)
         free(t);
         return err;
     }
-    w->proto = t;
+    *thread_data = t;
     return 0;
 }
 
-static void http_thread_fini(zzz_worker *w, void *user)
+static void http_thread_stop(void *user, void *thread_data)
 {
     (void)user;
-    http_thread *t = w->proto;
-    if (!t)
-        return;
+    http_thread *t = thread_data;
     zzz_pool_fini(&t->body_pool);
     free(t);
-    w->proto = NULL;
 }
 
 /* Over the connection limit: a short 503 in one non-blocking send. */
@@ -298,9 +295,9 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
     }
 }
 
-static void http_config_free(void *p)
+static void http_config_free(void *user)
 {
-    free(p);
+    free(user);
 }
 
 int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
@@ -346,6 +343,9 @@ int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
     sc.on_conn = http_on_conn;
     sc.on_refuse = http_on_refuse;
     sc.on_busy = http_on_busy;
+    sc.on_thread_start = http_thread_start;
+    sc.on_thread_stop = http_thread_stop;
+    sc.on_destroy = http_config_free;
     sc.user = cfg;
     zzz_server *s;
     int err = zzz_server_create(&s, &sc);
@@ -353,10 +353,6 @@ int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
         free(cfg);
         return err;
     }
-    s->hooks.thread_init = http_thread_init;
-    s->hooks.thread_fini = http_thread_fini;
-    s->proto_owned = cfg;
-    s->proto_free = http_config_free;
     *out = s;
     return 0;
 }
