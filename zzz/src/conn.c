@@ -255,12 +255,6 @@ void zzz_conn_arena_reset(zzz_conn *c)
     c->arena_used = 0;
 }
 
-void zzz_conn_release_input(zzz_conn *c)
-{
-    if (c->in.len == 0)
-        zzz_conn_park_input(c);
-}
-
 void zzz_conn_close_mode(zzz_conn *c, zzz_close how)
 {
     c->close_how = how;

@@ -182,7 +182,9 @@ static void conn_woken(void *arg)
     conn_serve(c);
 }
 
-/* Runs the protocol on a connection that has something to do. */
+/* Runs the protocol on a connection that has something to do, then
+ * closes the connection or gives back what a waiting one does not need
+ * and re-arms its wait: the protocol only says which. */
 static void conn_serve(void *arg)
 {
     zzz_conn *c = arg;
@@ -228,8 +230,11 @@ static void conn_serve(void *arg)
         conn_end(c);
         return;
     }
-    /* Give back what a waiting connection does not need. Bytes of an
+    /* Give back what a waiting connection does not need. The receive
+     * buffer goes first, so that while the flush parks (on io_uring, until
+     * the ring has sent it) another connection can have it; bytes of an
      * unfinished message stay, in a small buffer when they fit one. */
+    zzz_conn_park_input(c);
     if (c->out.data && c->out.len > 0 && zzz_conn_flush(c) != 0) {
         conn_close(c);
         return;

@@ -110,10 +110,6 @@ struct zzz_server {
  * zzz_conn_arena_reset. */
 char *zzz_conn_arena(zzz_conn *conn, size_t n);
 void zzz_conn_arena_reset(zzz_conn *conn);
-/* Gives the receive buffer back to the pool when it holds no bytes, so a
- * connection whose last answer is still being sent does not keep one.
- * The caller must hold no pointer into it (the request is finished). */
-void zzz_conn_release_input(zzz_conn *conn);
 /* Bytes of the write buffer usable for output (its capacity less the arena). */
 size_t zzz_conn_out_room(zzz_conn *conn);
 

@@ -252,15 +252,8 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
             return ZZZ_CLOSE;
         }
         int r = http_read_head(conn, cfg, &head, served);
-        if (r == HEAD_WAIT) {
-            zzz_conn_arena_reset(conn);
-            if (zzz_conn_closing(conn))
-                return ZZZ_CLOSE;
-            /* With io_uring the flush parks until the ring sends it: the
-             * next connection can use the receive buffer meanwhile. */
-            zzz_conn_release_input(conn);
-            return zzz_conn_flush(conn) == 0 ? ZZZ_WAIT : ZZZ_CLOSE;
-        }
+        if (r == HEAD_WAIT)
+            return ZZZ_WAIT; /* the server sends what is pending, then waits */
         if (r == HEAD_CLOSE)
             return ZZZ_CLOSE;
         if (r < 0) {
