@@ -1884,3 +1884,55 @@ Test(http, idle_connection_memory, .timeout = 240)
     cr_assert_lt(per_conn, bound, "%lld bytes per idle connection", per_conn);
 #endif
 }
+
+/* ======================================================================
+ * The write arena
+ * ==================================================================== */
+
+/* Scratch from the write buffer fails with -ENOBUFS when pending output
+ * and earlier scratch leave no room, and sends nothing to make room; a
+ * field the handler adds then is refused the same way. */
+Test(http, write_arena_never_flushes)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client c;
+    client_open(&c, s.port);
+    client_send_str(&c, "GET /arena HTTP/1.1\r\nHost: x\r\n\r\n");
+    response r;
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    unsigned pieces = 0;
+    int too_big = 0, full = 0, header = 0, kept = 0;
+    cr_assert_eq(sscanf(r.body, "rc %d %d header %d kept %d pieces %u", &too_big, &full, &header,
+                        &kept, &pieces),
+                 5, "%.*s", (int)r.body_len, r.body);
+    cr_assert_eq(too_big, -ENOBUFS);
+    cr_assert_eq(full, -ENOBUFS);
+    cr_assert_eq(header, -ENOBUFS);
+    cr_assert_eq(kept, 1, "the arena sent pending output to make room");
+    /* 16 KiB less the header array and the filler, in 512-byte pieces. */
+    cr_assert(pieces > 10 && pieces < 32, "%u pieces", pieces);
+    cr_assert(!resp_header(&r, "X-Late"), "%s", r.head);
+    response_free(&r);
+    /* The connection goes on, with its whole write buffer again. */
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&c, "Hello, World!");
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* A header array that would take more than half the write buffer is
+ * refused at start-up, with the reason. */
+Test(http, max_headers_past_the_write_buffer)
+{
+    char *out;
+    int rc = run_capture((const char *const[]){binary_path("ZZZ_TESTSERVER"), "--port", "0",
+                                               "--max-headers", "1000", NULL},
+                         &out, HANG_GUARD_MS);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "http: max_headers 1000 needs more than half the write buffer (16384 "
+                          "bytes)"),
+              "%s", out);
+    free(out);
+}

@@ -215,6 +215,32 @@ static void tls_info(zzz_req *req, zzz_res *res, void *user)
     zzz_res_send(res, body, (size_t)n);
 }
 
+/* GET /arena: scratch from the write buffer until it runs out, with
+ * output pending: it fails with -ENOBUFS and never sends to make room. */
+static void arena(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_conn *conn = zzz_req_conn(req);
+    zzz_buf *out = zzz_conn_outbuf(conn);
+    void *mem;
+    int too_big = zzz_conn_arena(conn, out->cap + 1, &mem);
+    size_t mark = out->len;
+    uint64_t sent = zzz_conn_sent(conn);
+    static const char filler[1000];
+    zzz_conn_out(conn, filler, sizeof filler);
+    int err;
+    unsigned pieces = 0;
+    while ((err = zzz_conn_arena(conn, 512, &mem)) == 0)
+        pieces++;
+    bool kept = zzz_conn_sent(conn) == sent && out->len == mark + sizeof filler;
+    int header = zzz_res_header(res, "X-Late", "no room");
+    out->len = mark; /* the filler was never part of the answer */
+    char body[96];
+    snprintf(body, sizeof body, "rc %d %d header %d kept %d pieces %u\n", too_big, err, header,
+             kept, pieces);
+    zzz_res_send(res, body, strlen(body));
+}
+
 /* A whole file, malloc'ed (NULL, length 0, when it cannot be read). */
 static const char *read_text(const char *path, size_t *len)
 {
@@ -374,6 +400,7 @@ int main(int argc, char **argv)
         {"GET", "/abort", abort_stream},
         {"GET", "/unended", unended},
         {"GET", "/status1xx", status1xx},
+        {"GET", "/arena", arena},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
         err = zzz_route(router, routes[i].method, routes[i].pattern, routes[i].handler, NULL);

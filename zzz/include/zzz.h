@@ -293,6 +293,13 @@ void zzz_conn_consume(zzz_conn *conn, size_t n);
  * and the errors of zzz_conn_fill but -ENOBUFS. */
 ssize_t zzz_conn_read(zzz_conn *conn, void *buf, size_t len);
 
+/* Reads into buf from the socket's stream, past the receive buffer and
+ * leaving it as it is: for a protocol that keeps a message in the buffer
+ * (HTTP: the request head, which the handler's strings point into) while
+ * it streams what follows, once it has taken the bytes the buffer holds
+ * after that message. Returns as zzz_conn_read. */
+ssize_t zzz_conn_recv(zzz_conn *conn, void *buf, size_t len);
+
 /* Sends all of it or fails: 0, -ETIMEDOUT when the peer took nothing for
  * write_timeout_ms (or fell under write_min_rate, or the deadline of
  * zzz_conn_set_deadline passed), -EPIPE / -ECONNRESET when the peer went
@@ -324,6 +331,21 @@ int zzz_conn_flush(zzz_conn *conn);
  * any part of an answer has left: until then, it may still take the answer
  * back by cutting zzz_conn_outbuf()->len to where the answer began. */
 uint64_t zzz_conn_sent(const zzz_conn *conn);
+
+/* Scratch memory for what a protocol decodes or composes while it serves
+ * a message (HTTP: the header array, a decoded path, the fields a handler
+ * adds), taken from the end of the write buffer, so it costs no buffer
+ * of its own: size bytes, 8-byte aligned, valid until
+ * zzz_conn_arena_reset or until on_conn returns. The write buffer's room
+ * for output shrinks by as much. It never sends anything to make room,
+ * so it never waits: returns 0 and sets *mem, or -ENOBUFS when pending
+ * output and the scratch already taken leave less than size bytes (a
+ * caller that may wait can zzz_conn_flush and try again), or when no
+ * write buffer could be had. */
+int zzz_conn_arena(zzz_conn *conn, size_t size, void **mem);
+/* Gives back all the scratch (between messages); what pointed into it is
+ * gone. */
+void zzz_conn_arena_reset(zzz_conn *conn);
 
 /* How the connection closes when on_conn next returns ZZZ_CLOSE. */
 typedef enum zzz_close {
@@ -366,6 +388,8 @@ bool zzz_conn_expired(const zzz_conn *conn);
 /* An absolute deadline (tardy_now clock) for this connection's reads and
  * writes, in place of the per-call timeouts; 0 restores them. */
 void zzz_conn_set_deadline(zzz_conn *conn, uint64_t when_ns);
+/* The deadline zzz_conn_set_deadline set; 0 when none is. */
+uint64_t zzz_conn_deadline(const zzz_conn *conn);
 
 /* The socket, for options (setsockopt) and addresses. Do not read it:
  * on io_uring the connection's receive stream takes bytes out of the

@@ -3,6 +3,7 @@
 #ifndef ZZZ_SERVER_H
 #define ZZZ_SERVER_H
 
+#include "last_error.h"
 #include "pool.h"
 #include "zzz.h"
 
@@ -105,14 +106,6 @@ struct zzz_server {
     atomic_int start_error; /* the first thread's start-up error (zzz_server_run) */
 };
 
-/* Takes `n` bytes of per-request scratch from the end of the connection's
- * write buffer (NULL when it would collide with pending output). Reset by
- * zzz_conn_arena_reset. */
-char *zzz_conn_arena(zzz_conn *conn, size_t n);
-void zzz_conn_arena_reset(zzz_conn *conn);
-/* Bytes of the write buffer usable for output (its capacity less the arena). */
-size_t zzz_conn_out_room(zzz_conn *conn);
-
 /* Runs an I/O call under the connection's deadline (or now + timeout). */
 uint64_t zzz_conn_io_deadline(const zzz_conn *conn, uint32_t timeout_ms);
 
@@ -131,9 +124,5 @@ void zzz_conn_in_arrived(zzz_conn *conn);
  * buffer when it fits one, and gives the buffer back when it is empty:
  * for a connection about to wait. */
 void zzz_conn_park_input(zzz_conn *conn);
-
-/* Records the reason for a failing zzz_server_create (printf-style), for
- * zzz_last_error (server.c). */
-void zzz_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

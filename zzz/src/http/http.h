@@ -1,13 +1,16 @@
 /* Internal state of the HTTP layer: the request and response a handler
  * sees, the per-thread state (body buffers, Date cache) and the shared
- * helpers of the connection loop. Not installed. */
+ * helpers of the connection loop. HTTP is a protocol like any other on
+ * the server: it reaches the connection and the server only through
+ * zzz.h (pool.h is a plain buffer pool). Not installed. */
 #ifndef ZZZ_HTTP_H
 #define ZZZ_HTTP_H
 
 #include "chunked.h"
 #include "parse.h"
+#include "pool.h"
 #include "router.h"
-#include "stream.h"
+#include "zzz.h"
 
 #define ZZZ_HTTP_DEFAULT_MAX_TARGET ((size_t)8 * 1024)
 #define ZZZ_HTTP_DEFAULT_MAX_HEADER_BYTES ((size_t)16 * 1024)

@@ -62,9 +62,10 @@ int zzz_res_header(zzz_res *res, const char *name, const char *value)
     }
     size_t need = nlen + 2 + vlen + 2;
     if (!res->headers) {
-        res->headers = zzz_conn_arena(res->conn, RES_HEADER_ROOM);
-        if (!res->headers)
+        void *room;
+        if (zzz_conn_arena(res->conn, RES_HEADER_ROOM, &room) != 0)
             return -ENOBUFS;
+        res->headers = room;
         res->headers_cap = RES_HEADER_ROOM;
     }
     if (res->headers_len + need > res->headers_cap)
