@@ -402,8 +402,22 @@ bool zzz_conn_closing(const zzz_conn *conn);
 void *zzz_conn_data(const zzz_conn *conn);
 void zzz_conn_set_data(zzz_conn *conn, void *data);
 /* What the server's on_thread_start stored for the thread serving the
- * connection (NULL without one): the protocol's per-thread state. */
+ * connection (NULL without one): the protocol's per-thread state. A
+ * protocol the connection was handed to (zzz_conn_hand_over) sees the
+ * server's protocol's. */
 void *zzz_conn_thread_data(const zzz_conn *conn);
+
+/* Hands the connection to another protocol for the rest of its life (a
+ * protocol upgrade). Once the current call returns, whatever it returns,
+ * on_conn(conn, user) serves the connection in place of the server's
+ * on_conn: at once when the receive buffer holds bytes (the new
+ * protocol's first, which came with or after the switch), else when its
+ * next bytes arrive (it waits holding no task, as after ZZZ_WAIT).
+ * on_busy is not called for it any more: its bytes wait for a free task
+ * instead. The connection's data pointer is kept. During a graceful
+ * shutdown it is closed instead. Returns 0, or -EINVAL for a NULL
+ * on_conn. */
+int zzz_conn_hand_over(zzz_conn *conn, zzz_on_conn_fn on_conn, void *user);
 /* The server the connection belongs to. */
 zzz_server *zzz_conn_server(const zzz_conn *conn);
 

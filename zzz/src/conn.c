@@ -320,6 +320,16 @@ void *zzz_conn_thread_data(const zzz_conn *c)
     return c->worker->thread_data;
 }
 
+int zzz_conn_hand_over(zzz_conn *c, zzz_on_conn_fn on_conn, void *user)
+{
+    if (!on_conn)
+        return -EINVAL;
+    c->on_conn = on_conn;
+    c->on_conn_user = user;
+    c->handed = true;
+    return 0;
+}
+
 zzz_server *zzz_conn_server(const zzz_conn *c)
 {
     return c->worker->server;

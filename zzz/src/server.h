@@ -51,6 +51,7 @@ struct zzz_conn {
     bool in_small; /* `in` is a small buffer (an unfinished message waits) */
     bool expire_call; /* the current wait ends in on_conn, not a close */
     bool expired;     /* this on_conn call is that one (zzz_conn_expired) */
+    bool handed;      /* this call handed it over (zzz_conn_hand_over) */
     zzz_buf in;   /* data NULL when no buffer is held */
     zzz_buf out;
     size_t arena_used; /* scratch taken from the end of `out` (see zzz_conn_arena) */
@@ -69,6 +70,9 @@ struct zzz_conn {
     zzz_tls_conn *tls; /* TLS state from the worker's pool; NULL until the
                           handshake starts (and always without TLS) */
     void *data;
+    /* The protocol it was handed to (NULL: the server's on_conn). */
+    zzz_on_conn_fn on_conn;
+    void *on_conn_user;
     zzz_sockaddr peer;
     socklen_t peer_len;
     struct zzz_conn *next_free;
