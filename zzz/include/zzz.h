@@ -647,6 +647,30 @@ void zzz_res_abort(zzz_res *res);
 /* True once the response has been fully produced (send, text or end). */
 bool zzz_res_done(const zzz_res *res);
 
+/* Hands the connection over to the handler: for a protocol of its own
+ * after "101 Switching Protocols" (WebSocket, a custom upgrade), or for
+ * an answer that never ends (a feed, a log tail). It sends the head now:
+ * the status line, Date and the fields added with zzz_res_header, then,
+ * for 101, "Connection: Upgrade" (the handler adds the Upgrade field);
+ * for another status, "Connection: close" and no length, so the body is
+ * whatever the handler writes to the connection until it closes (to a
+ * HEAD request, write nothing). From then on HTTP is done with the
+ * connection: the handler reads and writes it with the zzz_conn calls,
+ * and when it returns, the connection closes (as zzz_conn_close_mode
+ * says) unless it was handed to another protocol (zzz_conn_hand_over),
+ * which then serves it without holding a task while it is quiet.
+ * The receive buffer then holds exactly what the client sent after the
+ * request (and its body): the new protocol's first bytes, when the
+ * client did not wait for the 101. The request's strings pointed into
+ * that buffer and are gone: copy what you need first.
+ * Returns 0 and sets *conn; -EALREADY when the head has already been sent
+ * (send, text, write or end); -EINVAL for a status outside 101 and
+ * 200..999, or a 101 to an HTTP/1.0 request or without an Upgrade field;
+ * -EBUSY when the request's body has not been read to its end (its bytes
+ * come first); -EPIPE after zzz_res_abort; or zzz_conn_write's errors
+ * (the connection is then good only for closing). */
+int zzz_res_take_over(zzz_res *res, int status, zzz_conn **conn);
+
 /* The reason phrase of a status ("Not Found"); "" for unknown ones. */
 const char *zzz_status_reason(int status);
 

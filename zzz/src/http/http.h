@@ -76,6 +76,8 @@ struct zzz_res {
     bool failed;           /* a write of it failed */
     bool close;            /* Connection: close on this response */
     bool length_set;
+    bool upgrade;          /* an Upgrade field was added */
+    bool taken_over;       /* zzz_res_take_over: the handler has the connection */
     uint64_t content_length;
     uint64_t body_sent;
     /* Where the answer began: the connection's bytes sent and the write
@@ -118,6 +120,14 @@ void http_res_init(zzz_res *res, zzz_conn *conn, zzz_req *req);
 int http_req_settle_body(zzz_req *req);
 /* Gives back the body buffer. */
 void http_req_release(zzz_req *req);
+
+/* True when the request has no body or it has been read to its end. */
+bool http_req_body_finished(zzz_req *req);
+
+/* For a connection taken over: drops the head from the receive buffer,
+ * so what follows it starts the buffer, and empties the request's
+ * strings, which pointed into it. */
+void http_req_forget_head(zzz_req *req);
 
 /* After the handler: answers 500 when it did not answer at all. Returns 0
  * when the response is whole, -EPIPE when it is cut (aborted, a streamed

@@ -435,6 +435,24 @@ int http_req_settle_body(zzz_req *req)
     }
 }
 
+bool http_req_body_finished(zzz_req *req)
+{
+    body_begin(req);
+    return req->body_state == BODY_DONE;
+}
+
+void http_req_forget_head(zzz_req *req)
+{
+    zzz_conn_consume(req->conn, req->head.head_len);
+    zzz_str none = {"", 0};
+    http_head *h = &req->head;
+    h->method = h->target = h->path = h->query = h->host = none;
+    h->header_count = 0;
+    h->head_len = 0;
+    req->path = none;
+    req->match.param_count = 0;
+}
+
 void http_req_release(zzz_req *req)
 {
     if (req->body_buf) {

@@ -301,6 +301,12 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
         res.head_only = method_is(head.method, "HEAD");
 
         http_dispatch(&req, &res, cfg);
+        if (res.taken_over) {
+            /* The handler had the connection (zzz_res_take_over): it
+             * closes now, unless the handler handed it on. */
+            http_req_release(&req);
+            return ZZZ_CLOSE;
+        }
 
         bool next = http_finish(conn, t, &req, &res);
         http_req_release(&req);
