@@ -183,7 +183,7 @@ static int usage(const char *prog)
 {
     fprintf(stderr,
             "usage: %s [--port N] [--threads N] [--tls-cert FILE --tls-key FILE]\n"
-            "  [--fail-thread-start ERRNO]\n",
+            "  [--alpn NAME,NAME...] [--fail-thread-start ERRNO]\n",
             prog);
     return 2;
 }
@@ -193,6 +193,9 @@ int main(int argc, char **argv)
     static line_server ls;
     zzz_server_config cfg = {.host = "127.0.0.1", .threads = 1};
     zzz_tls_cert cert = {0};
+    enum { MAX_ALPN = 8 };
+    const char *alpn[MAX_ALPN + 1] = {NULL};
+    char alpn_text[1024] = "";
     zzz_tls_config tls = {.certs = &cert, .cert_count = 1};
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
@@ -207,6 +210,14 @@ int main(int argc, char **argv)
             cert.cert_file = arg;
         } else if (strcmp(flag, "--tls-key") == 0) {
             cert.key_file = arg;
+        } else if (strcmp(flag, "--alpn") == 0) {
+            snprintf(alpn_text, sizeof alpn_text, "%s", arg);
+            unsigned count = 0;
+            for (char *save = NULL, *name = strtok_r(alpn_text, ",", &save);
+                 name && count < MAX_ALPN; name = strtok_r(NULL, ",", &save))
+                alpn[count++] = name;
+            alpn[count] = NULL;
+            tls.alpn = alpn;
         } else if (strcmp(flag, "--fail-thread-start") == 0) {
             ls.fail_thread_start = atoi(arg);
         } else {

@@ -92,10 +92,9 @@ typedef struct zzz_tls_cert {
 } zzz_tls_cert;
 
 /* TLS for every connection of a server. TLS 1.2 only, ECDHE key exchange
- * with AES-GCM or ChaCha20-Poly1305 only; ALPN offers "http/1.1" (a client
- * that offers only other protocols is refused with the
- * no_application_protocol alert); sessions are resumed from an LRU cache
- * per thread. A zero field means "the default". */
+ * with AES-GCM or ChaCha20-Poly1305 only; ALPN as `alpn` says; sessions
+ * are resumed from an LRU cache per thread. A zero field means "the
+ * default". */
 typedef struct zzz_tls_config {
     const zzz_tls_cert *certs; /* required; certs[0] is the default: it
                                   serves clients that name no host or a
@@ -113,6 +112,15 @@ typedef struct zzz_tls_config {
                                       record buffers' pages back to the
                                       kernel (they come back, zeroed, when
                                       it is next used); 0: 1 s */
+    /* The application protocols the server speaks, for ALPN (RFC 7301):
+     * names of 1 to 255 bytes, most preferred first, NULL-terminated, at
+     * most 16; copied. A client that offers ALPN gets the first of these
+     * that it offers too, and the protocol reads which in
+     * zzz_tls_info.alpn; a client that offers only others is refused
+     * with the no_application_protocol alert; one that offers none is
+     * served (alpn NULL). NULL: no ALPN, a client's offer is ignored
+     * (zzz_http_server_create puts {"http/1.1", NULL} here then). */
+    const char *const *alpn;
 } zzz_tls_config;
 
 /* Server configuration. A zero field means "the default". */
@@ -501,7 +509,8 @@ void zzz_router_not_found(zzz_router *router, zzz_handler handler, void *user);
 typedef struct zzz_http_config {
     zzz_server_config server;   /* on_conn, on_refuse, on_busy, the thread
                                    hooks, on_destroy, user and
-                                   serve_on_open are set by zzz */
+                                   serve_on_open are set by zzz; tls.alpn
+                                   defaults to {"http/1.1", NULL} */
     zzz_router *router;         /* required */
     size_t max_target;          /* request-target bytes; 0: 8 KiB (414 past it) */
     size_t max_header_bytes;    /* request head bytes (request line and

@@ -322,6 +322,9 @@ static void http_config_free(void *user)
     free(user);
 }
 
+/* What an HTTP server offers through ALPN unless told otherwise. */
+static const char *const http_alpn[] = {"http/1.1", NULL};
+
 int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
 {
     if (!out || !config || !config->router) {
@@ -346,6 +349,12 @@ int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
     /* A client that connects and says nothing gets the header timeout. */
     if (sc.first_byte_timeout_ms == 0)
         sc.first_byte_timeout_ms = cfg->header_timeout_ms;
+    zzz_tls_config tls;
+    if (sc.tls && !sc.tls->alpn) {
+        tls = *sc.tls;
+        tls.alpn = http_alpn;
+        sc.tls = &tls;
+    }
     sc.serve_on_open = false;
     sc.on_conn = http_on_conn;
     sc.on_refuse = http_on_refuse;
