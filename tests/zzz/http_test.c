@@ -1641,6 +1641,10 @@ Test(http, kv_commands)
     client_send_str(&c2, "GET split\n");
     kv_expect(&c2, "VALUE value");
     client_close(&c2);
+    /* The thread's own count (its state from on_thread_start): twelve
+     * commands on the one thread, and this one. */
+    client_send_str(&c, "STATS\n");
+    kv_expect(&c, "STATS 13");
     client_close(&c);
     server_stop(&s);
 }
