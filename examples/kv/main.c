@@ -1,17 +1,23 @@
 /* kv: a line-based key-value store over TCP, a second protocol on the zzz
- * server (proof that the server is not tied to HTTP).
+ * server (proof that the server is not tied to HTTP). It uses what HTTP
+ * uses: per-thread state from the thread hooks, the connection calls,
+ * and on_destroy to free the store.
  *
  *   SET key value\n  ->  OK\n
  *   GET key\n        ->  VALUE value\n   or  NOT_FOUND\n
  *   DEL key\n        ->  DELETED\n       or  NOT_FOUND\n
+ *   STATS\n          ->  STATS n\n: the commands this connection's thread
+ *                       has served, this one included
  *   anything else    ->  ERROR <why>\n
  *
  * Keys are 1..250 bytes without spaces, values up to 4096 bytes. A line
- * longer than the read buffer is refused and the connection closed. */
+ * longer than the read buffer is refused and the connection closed. At
+ * exit it prints how many commands its threads served. */
 #include <zzz.h>
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +36,13 @@ typedef struct kv_entry {
 typedef struct kv_store {
     pthread_mutex_t lock;
     kv_entry *buckets[KV_BUCKETS];
+    atomic_ulong commands; /* summed from the threads as they stop */
 } kv_store;
+
+/* Each thread counts its own commands: no lock, no shared cache line. */
+typedef struct kv_thread {
+    unsigned long commands;
+} kv_thread;
 
 static size_t kv_hash(const char *key, size_t len)
 {
@@ -93,22 +105,49 @@ static bool kv_del(kv_store *kv, const char *key, size_t klen)
     return e != NULL;
 }
 
-static void kv_free(kv_store *kv)
+/* on_destroy: the server is done with the store. */
+static void kv_free(void *user)
 {
+    kv_store *kv = user;
     for (size_t i = 0; i < KV_BUCKETS; i++) {
         for (kv_entry *e = kv->buckets[i]; e;) {
             kv_entry *next = e->next;
             free(e);
             e = next;
         }
+        kv->buckets[i] = NULL;
     }
 }
 
-/* Answers one command line (without its newline). */
-static int kv_command(zzz_conn *conn, kv_store *kv, char *line, size_t len)
+static int kv_thread_start(void *user, void **thread_data)
 {
+    (void)user;
+    kv_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    *thread_data = t;
+    return 0;
+}
+
+static void kv_thread_stop(void *user, void *thread_data)
+{
+    kv_store *kv = user;
+    kv_thread *t = thread_data;
+    atomic_fetch_add(&kv->commands, t->commands);
+    free(t);
+}
+
+/* Answers one command line (without its newline). */
+static int kv_command(zzz_conn *conn, kv_store *kv, kv_thread *t, char *line, size_t len)
+{
+    t->commands++;
     if (len > 0 && line[len - 1] == '\r')
         len--;
+    if (len == 5 && memcmp(line, "STATS", 5) == 0) {
+        char reply[32];
+        int n = snprintf(reply, sizeof reply, "STATS %lu\n", t->commands);
+        return zzz_conn_out(conn, reply, (size_t)n);
+    }
     char *sp = memchr(line, ' ', len);
     size_t cmd_len = sp ? (size_t)(sp - line) : len;
     char *key = sp ? sp + 1 : line + len;
@@ -147,36 +186,34 @@ static int kv_command(zzz_conn *conn, kv_store *kv, char *line, size_t len)
     return zzz_conn_out(conn, "ERROR unknown command\n", 22);
 }
 
-/* The protocol: answer every whole line that has arrived, then wait. */
+/* The protocol: answer every whole line there is, then say what comes
+ * next. The server sends the answers before the connection waits, and
+ * while it waits (idle, or with half a line kept for when the rest
+ * comes) it holds no task and no buffer. */
 static zzz_next kv_on_conn(zzz_conn *conn, void *user)
 {
     kv_store *kv = user;
+    kv_thread *t = zzz_conn_thread_data(conn);
     zzz_buf *in = zzz_conn_buf(conn);
     if (!in->data)
         return ZZZ_CLOSE;
-    bool answered = false;
     for (;;) {
         char *nl = in->len ? memchr(in->data, '\n', in->len) : NULL;
         if (nl) {
             size_t len = (size_t)(nl - in->data);
-            if (kv_command(conn, kv, in->data, len) != 0)
+            if (kv_command(conn, kv, t, in->data, len) != 0)
                 return ZZZ_CLOSE;
             zzz_conn_consume(conn, len + 1);
-            answered = true;
             continue;
         }
         if (in->len == in->cap) {
             zzz_conn_out(conn, "ERROR line too long\n", 20);
-            zzz_conn_flush(conn);
-            return ZZZ_CLOSE;
+            return ZZZ_CLOSE; /* what is queued is sent first */
         }
-        /* Answers go out before we wait for more. */
-        if (zzz_conn_flush(conn) != 0)
-            return ZZZ_CLOSE;
-        /* Called because bytes arrived: read them before going idle. */
-        if (in->len == 0 && answered && !zzz_conn_closing(conn))
-            return ZZZ_WAIT; /* idle: no task, no buffer until more arrives */
-        ssize_t n = zzz_conn_fill(conn);
+        /* More may have come while we answered: take it without waiting. */
+        ssize_t n = zzz_conn_fill_now(conn);
+        if (n == -EAGAIN)
+            return ZZZ_WAIT;
         if (n <= 0)
             return ZZZ_CLOSE;
     }
@@ -212,6 +249,9 @@ int main(int argc, char **argv)
     }
     static kv_store kv = {.lock = PTHREAD_MUTEX_INITIALIZER};
     cfg.on_conn = kv_on_conn;
+    cfg.on_thread_start = kv_thread_start;
+    cfg.on_thread_stop = kv_thread_stop;
+    cfg.on_destroy = kv_free;
     cfg.user = &kv;
     cfg.on_start = on_start;
     cfg.start_arg = (void *)cfg.host;
@@ -222,8 +262,8 @@ int main(int argc, char **argv)
         return 1;
     }
     err = zzz_server_run(server);
-    zzz_server_destroy(server);
-    kv_free(&kv);
+    zzz_server_destroy(server); /* frees the store's entries (on_destroy) */
+    printf("kv: served %lu commands\n", atomic_load(&kv.commands));
     if (err) {
         fprintf(stderr, "kv: %s\n", strerror(-err));
         return 1;

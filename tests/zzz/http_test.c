@@ -1641,6 +1641,10 @@ Test(http, kv_commands)
     client_send_str(&c2, "GET split\n");
     kv_expect(&c2, "VALUE value");
     client_close(&c2);
+    /* The thread's own count (its state from on_thread_start): twelve
+     * commands on the one thread, and this one. */
+    client_send_str(&c, "STATS\n");
+    kv_expect(&c, "STATS 13");
     client_close(&c);
     server_stop(&s);
 }
@@ -1883,4 +1887,208 @@ Test(http, idle_connection_memory, .timeout = 240)
     long long bound = 64 * 1024 + (OVER_TLS ? 16 * 1024 : 0);
     cr_assert_lt(per_conn, bound, "%lld bytes per idle connection", per_conn);
 #endif
+}
+
+/* ======================================================================
+ * The write arena
+ * ==================================================================== */
+
+/* Scratch from the write buffer fails with -ENOBUFS when pending output
+ * and earlier scratch leave no room, and sends nothing to make room; a
+ * field the handler adds then is refused the same way. */
+Test(http, write_arena_never_flushes)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client c;
+    client_open(&c, s.port);
+    client_send_str(&c, "GET /arena HTTP/1.1\r\nHost: x\r\n\r\n");
+    response r;
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    unsigned pieces = 0;
+    int too_big = 0, full = 0, header = 0, kept = 0;
+    cr_assert_eq(sscanf(r.body, "rc %d %d header %d kept %d pieces %u", &too_big, &full, &header,
+                        &kept, &pieces),
+                 5, "%.*s", (int)r.body_len, r.body);
+    cr_assert_eq(too_big, -ENOBUFS);
+    cr_assert_eq(full, -ENOBUFS);
+    cr_assert_eq(header, -ENOBUFS);
+    cr_assert_eq(kept, 1, "the arena sent pending output to make room");
+    /* 16 KiB less the header array and the filler, in 512-byte pieces. */
+    cr_assert(pieces > 10 && pieces < 32, "%u pieces", pieces);
+    cr_assert(!resp_header(&r, "X-Late"), "%s", r.head);
+    response_free(&r);
+    /* The connection goes on, with its whole write buffer again. */
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&c, "Hello, World!");
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* A header array that would take more than half the write buffer is
+ * refused at start-up, with the reason. */
+Test(http, max_headers_past_the_write_buffer)
+{
+    char *out;
+    int rc = run_capture((const char *const[]){binary_path("ZZZ_TESTSERVER"), "--port", "0",
+                                               "--max-headers", "1000", NULL},
+                         &out, HANG_GUARD_MS);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "http: max_headers 1000 needs more than half the write buffer (16384 "
+                          "bytes)"),
+              "%s", out);
+    free(out);
+}
+
+/* ======================================================================
+ * Taking the connection over (zzz_res_take_over)
+ * ==================================================================== */
+
+/* Reads a response head as raw text (bounded), through its empty line. */
+static char *raw_head(client *c)
+{
+    uint64_t give_up = now_ms() + HANG_GUARD_MS;
+    for (;;) {
+        char *end = c->len ? memmem(c->buf, c->len, "\r\n\r\n", 4) : NULL;
+        if (end) {
+            size_t n = (size_t)(end - c->buf) + 4;
+            char *head = strndup(c->buf, n);
+            client_consume(c, n);
+            return head;
+        }
+        cr_assert(!c->eof, "closed before a whole head (have: %.*s)", (int)c->len, c->buf);
+        cr_assert(now_ms() < give_up, "no whole head (have: %.*s)", (int)c->len, c->buf);
+        client_recv_some(c, HANG_GUARD_MS);
+    }
+}
+
+/* Exactly the bytes of want, next (bounded). */
+static void expect_raw(client *c, const char *want)
+{
+    size_t n = strlen(want);
+    uint64_t give_up = now_ms() + HANG_GUARD_MS;
+    while (c->len < n) {
+        cr_assert(!c->eof && now_ms() < give_up, "expected \"%s\", have \"%.*s\"", want,
+                  (int)c->len, c->buf ? c->buf : "");
+        client_recv_some(c, HANG_GUARD_MS);
+    }
+    cr_assert(memcmp(c->buf, want, n) == 0, "expected \"%s\", got \"%.*s\"", want, (int)n, c->buf);
+    client_consume(c, n);
+}
+
+/* A 101, then the connection is another protocol's: the bytes the client
+ * sent right after the request, in the same packet, are the new
+ * protocol's first; after a quiet spell (no task held) it serves more. */
+Test(http, upgrade_hands_over)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client c;
+    client_open(&c, s.port);
+    client_send_str(&c, "GET /upgrade HTTP/1.1\r\nHost: x\r\nUpgrade: upper\r\n"
+                        "Connection: Upgrade\r\n\r\nearly bytes ");
+    char *head = raw_head(&c);
+    cr_assert(strncmp(head, "HTTP/1.1 101 Switching Protocols\r\n", 34) == 0, "%s", head);
+    cr_assert(strstr(head, "\r\nConnection: Upgrade\r\n"), "%s", head);
+    cr_assert(strstr(head, "\r\nUpgrade: upper\r\n"), "%s", head);
+    cr_assert(strstr(head, "\r\nDate: "), "%s", head);
+    cr_assert(!strcasestr(head, "Content-Length") && !strcasestr(head, "Transfer-Encoding"), "%s",
+              head);
+    free(head);
+    expect_raw(&c, "EARLY BYTES ");
+    sleep_ms(50);
+    client_send_str(&c, "and more\r\n");
+    expect_raw(&c, "AND MORE\r\n");
+    /* A pipelined-looking request is just bytes to the new protocol. */
+    client_send_str(&c, "get / http/1.1\r\n\r\n");
+    expect_raw(&c, "GET / HTTP/1.1\r\n\r\n");
+    client_close(&c);
+
+    /* Without the Upgrade it asks for, the handler answers 426 as HTTP. */
+    client_open(&c, s.port);
+    client_send_str(&c, "GET /upgrade HTTP/1.1\r\nHost: x\r\n\r\n");
+    response r;
+    client_response(&c, &r);
+    expect_status(&r, 426);
+    response_free(&r);
+    /* and HTTP/1.0 cannot switch: the take-over is refused. */
+    client_send_str(&c, "GET /upgrade HTTP/1.0\r\nUpgrade: upper\r\n\r\n");
+    client_response(&c, &r);
+    expect_status(&r, 400);
+    expect_body(&r, "take over: -22\n");
+    response_free(&r);
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* The handler keeps the connection it took over and serves it in line. */
+Test(http, take_over_in_the_handler)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client c;
+    client_open(&c, s.port);
+    client_send_str(&c, "GET /takeover-echo HTTP/1.1\r\nHost: x\r\n\r\nfirst\n");
+    char *head = raw_head(&c);
+    cr_assert(strncmp(head, "HTTP/1.1 101 ", 13) == 0, "%s", head);
+    free(head);
+    expect_raw(&c, "echo first\n");
+    client_send_str(&c, "second\nbye\n");
+    expect_raw(&c, "echo second\necho bye\n");
+    /* The handler returned: HTTP closes the connection. */
+    size_t extra = 0;
+    cr_assert(client_wait_closed(&c, HANG_GUARD_MS, &extra), "still open after the handler");
+    cr_assert_eq(extra, 0);
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* A response that ends with the connection: no length, no chunks. */
+Test(http, endless_response)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client c;
+    client_open(&c, s.port);
+    client_send_str(&c, "GET /feed HTTP/1.1\r\nHost: x\r\n\r\n");
+    char *head = raw_head(&c);
+    cr_assert(strncmp(head, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", head);
+    cr_assert(strstr(head, "\r\nConnection: close\r\n"), "%s", head);
+    cr_assert(strstr(head, "\r\nContent-Type: text/plain\r\n"), "%s", head);
+    cr_assert(!strcasestr(head, "Content-Length") && !strcasestr(head, "Transfer-Encoding"), "%s",
+              head);
+    free(head);
+    expect_raw(&c, "tick 1\ntick 2\ntick 3\n");
+    cr_assert(client_wait_closed(&c, HANG_GUARD_MS, NULL), "the feed did not end with a close");
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* What zzz_res_take_over refuses, and a body that must be read first. */
+Test(http, take_over_refusals)
+{
+    server s;
+    start_testserver(&s, NULL);
+    client c;
+    client_open(&c, s.port);
+    /* 100 is no status to take over with; 101 needs an Upgrade field. */
+    client_send_str(&c, "GET /takeover-refused HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(&c, "rc -22 -22 0\n");
+    /* and an HTTP/1.0 request, even with one. */
+    client_send_str(&c, "GET /takeover-refused HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    response r;
+    client_response(&c, &r);
+    expect_status(&r, 200);
+    expect_body(&r, "rc -22 -22 -22\n");
+    response_free(&r);
+    /* -EBUSY until the body is read; then the answer runs to the close. */
+    client_send_str(&c, "POST /takeover-body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+    char *head = raw_head(&c);
+    cr_assert(strncmp(head, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", head);
+    free(head);
+    expect_raw(&c, "rc -16 0 body 5\n");
+    cr_assert(client_wait_closed(&c, HANG_GUARD_MS, NULL));
+    client_close(&c);
+    server_stop(&s);
 }

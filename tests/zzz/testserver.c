@@ -4,6 +4,8 @@
  * 127.0.0.1:PORT (driver D, N threads)" once it is up. */
 #include <zzz.h>
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +217,161 @@ static void tls_info(zzz_req *req, zzz_res *res, void *user)
     zzz_res_send(res, body, (size_t)n);
 }
 
+/* The protocol GET /upgrade hands its connection to: every byte back in
+ * upper case, as it comes. */
+static zzz_next upper_on_conn(zzz_conn *conn, void *user)
+{
+    (void)user;
+    zzz_buf *in = zzz_conn_buf(conn);
+    if (!in->data)
+        return ZZZ_CLOSE;
+    for (;;) {
+        for (size_t i = 0; i < in->len; i++)
+            in->data[i] = (char)toupper((unsigned char)in->data[i]);
+        if (in->len && zzz_conn_out(conn, in->data, in->len) != 0)
+            return ZZZ_CLOSE;
+        zzz_conn_consume(conn, in->len);
+        ssize_t n = zzz_conn_fill_now(conn);
+        if (n == -EAGAIN)
+            return ZZZ_WAIT;
+        if (n <= 0)
+            return ZZZ_CLOSE;
+    }
+}
+
+/* GET /upgrade with "Upgrade: upper": 101, then the connection is the
+ * upper protocol's, holding no task while it is quiet. */
+static void upgrade(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_str want;
+    if (!zzz_req_header(req, "Upgrade", &want) || want.len != 5 || memcmp(want.ptr, "upper", 5)) {
+        zzz_res_header(res, "Upgrade", "upper");
+        zzz_res_text(res, 426, "Upgrade Required\n");
+        return;
+    }
+    zzz_res_header(res, "Upgrade", "upper");
+    zzz_conn *conn;
+    int err = zzz_res_take_over(res, 101, &conn);
+    if (err) {
+        char body[64];
+        snprintf(body, sizeof body, "take over: %d\n", err);
+        zzz_res_text(res, 400, body);
+        return;
+    }
+    zzz_conn_hand_over(conn, upper_on_conn, NULL);
+}
+
+/* GET /takeover-echo: 101, then the handler itself serves the connection,
+ * straight-line: "echo " and each line, until "bye". */
+static void takeover_echo(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    zzz_res_header(res, "Upgrade", "echo");
+    zzz_conn *conn;
+    if (zzz_res_take_over(res, 101, &conn) != 0)
+        return;
+    zzz_buf *in = zzz_conn_buf(conn);
+    for (;;) {
+        char *nl = in->len ? memchr(in->data, '\n', in->len) : NULL;
+        if (!nl) {
+            if (zzz_conn_fill(conn) <= 0)
+                return;
+            continue;
+        }
+        size_t len = (size_t)(nl - in->data) + 1;
+        if (zzz_conn_out(conn, "echo ", 5) != 0 || zzz_conn_out(conn, in->data, len) != 0 ||
+            zzz_conn_flush(conn) != 0)
+            return;
+        bool bye = len == 4 && memcmp(in->data, "bye\n", 4) == 0;
+        zzz_conn_consume(conn, len);
+        if (bye)
+            return;
+    }
+}
+
+/* GET /feed: an answer that ends only with the connection: three ticks
+ * written straight to it, then the handler returns and it closes. */
+static void feed(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    zzz_res_header(res, "Content-Type", "text/plain");
+    zzz_conn *conn;
+    if (zzz_res_take_over(res, 200, &conn) != 0)
+        return;
+    for (int i = 1; i <= 3; i++) {
+        char line[32];
+        int n = snprintf(line, sizeof line, "tick %d\n", i);
+        if (zzz_conn_write(conn, line, (size_t)n) != 0)
+            return;
+        tardy_sleep(20 * 1000000ull);
+    }
+}
+
+/* GET /takeover-refused: what zzz_res_take_over says to what it refuses,
+ * then a plain answer. */
+static void takeover_refused(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_conn *conn = NULL;
+    int interim = zzz_res_take_over(res, 100, &conn);
+    int no_upgrade = zzz_res_take_over(res, 101, &conn);
+    zzz_res_header(res, "Upgrade", "x");
+    /* 0 from an HTTP/1.1 request; -EINVAL from an HTTP/1.0 one. */
+    int version = zzz_req_version(req) == 0 ? zzz_res_take_over(res, 101, &conn) : 0;
+    char body[96];
+    snprintf(body, sizeof body, "rc %d %d %d\n", interim, no_upgrade, version);
+    int after = zzz_res_text(res, 200, body);
+    (void)after;
+}
+
+/* POST /takeover-body: take over refused while the body is unread, then
+ * granted once it is read; the answer runs to the close. */
+static void takeover_body(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_conn *conn;
+    int early = zzz_res_take_over(res, 200, &conn);
+    zzz_str body;
+    if (zzz_req_body(req, &body) != 0)
+        return;
+    size_t len = body.len;
+    int late = zzz_res_take_over(res, 200, &conn);
+    if (late != 0)
+        return;
+    char line[64];
+    int n = snprintf(line, sizeof line, "rc %d %d body %zu\n", early, late, len);
+    zzz_conn_write(conn, line, (size_t)n);
+}
+
+/* GET /arena: scratch from the write buffer until it runs out, with
+ * output pending: it fails with -ENOBUFS and never sends to make room. */
+static void arena(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_conn *conn = zzz_req_conn(req);
+    zzz_buf *out = zzz_conn_outbuf(conn);
+    void *mem;
+    int too_big = zzz_conn_arena(conn, out->cap + 1, &mem);
+    size_t mark = out->len;
+    uint64_t sent = zzz_conn_sent(conn);
+    static const char filler[1000];
+    zzz_conn_out(conn, filler, sizeof filler);
+    int err;
+    unsigned pieces = 0;
+    while ((err = zzz_conn_arena(conn, 512, &mem)) == 0)
+        pieces++;
+    bool kept = zzz_conn_sent(conn) == sent && out->len == mark + sizeof filler;
+    int header = zzz_res_header(res, "X-Late", "no room");
+    out->len = mark; /* the filler was never part of the answer */
+    char body[96];
+    snprintf(body, sizeof body, "rc %d %d header %d kept %d pieces %u\n", too_big, err, header,
+             kept, pieces);
+    zzz_res_send(res, body, strlen(body));
+}
+
 /* A whole file, malloc'ed (NULL, length 0, when it cannot be read). */
 static const char *read_text(const char *path, size_t *len)
 {
@@ -374,6 +531,12 @@ int main(int argc, char **argv)
         {"GET", "/abort", abort_stream},
         {"GET", "/unended", unended},
         {"GET", "/status1xx", status1xx},
+        {"GET", "/upgrade", upgrade},
+        {"GET", "/takeover-echo", takeover_echo},
+        {"GET", "/feed", feed},
+        {"GET", "/takeover-refused", takeover_refused},
+        {"POST", "/takeover-body", takeover_body},
+        {"GET", "/arena", arena},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
         err = zzz_route(router, routes[i].method, routes[i].pattern, routes[i].handler, NULL);

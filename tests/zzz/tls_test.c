@@ -672,6 +672,81 @@ Test(tls, alpn)
     server_stop(&s);
 }
 
+/* The line server (lineserver.c) over TLS, with an ALPN list of its own
+ * ("a,b"; NULL: none), and extra flags. */
+static void start_line_tls(server *s, const char *alpn)
+{
+    const char *args[8] = {"--tls-cert", cert_file("ec-chain.pem"), "--tls-key",
+                           cert_file("ec-key.pem")};
+    size_t n = 4;
+    if (alpn) {
+        args[n++] = "--alpn";
+        args[n++] = alpn;
+    }
+    args[n] = NULL;
+    server_start(s, binary_path("ZZZ_LINESERVER"), args);
+}
+
+/* A protocol other than HTTP names its own ALPN list and reads what was
+ * agreed (its ALPN command answers zzz_tls_info.alpn). */
+Test(tls, alpn_of_another_protocol)
+{
+    server s;
+    start_line_tls(&s, "zzz-line,zzz-line2");
+    char *out;
+
+    /* Among several offered, the server's order wins. */
+    int rc = S_CLIENT(s.port, "ALPN\nQUIT\n", &out, "-alpn", "zzz-line2,zzz-line");
+    expect_handshake(rc, out, false);
+    cr_assert_str_eq(field(out, "ALPN protocol: "), "zzz-line", "%s", out);
+    cr_assert(strstr(out, "ALPN zzz-line\nBYE\n"), "%s", out);
+    free(out);
+    rc = S_CLIENT(s.port, "ALPN\nQUIT\n", &out, "-alpn", "h2,zzz-line2");
+    expect_handshake(rc, out, false);
+    cr_assert(strstr(out, "ALPN zzz-line2\nBYE\n"), "%s", out);
+    free(out);
+
+    /* None of its protocols (HTTP's, say): no_application_protocol. */
+    rc = S_CLIENT(s.port, NULL, &out, "-alpn", "http/1.1");
+    expect_refused(rc, out, "-alpn http/1.1");
+    cr_assert(strstr(out, "no application protocol") || strstr(out, "alert number 120"),
+              "not refused with no_application_protocol:\n%s", out);
+    free(out);
+
+    /* No ALPN at all: served without. */
+    rc = S_CLIENT(s.port, "ALPN\nQUIT\n", &out, "-tls1_2");
+    expect_handshake(rc, out, false);
+    cr_assert(strstr(out, "ALPN -\nBYE\n"), "%s", out);
+    free(out);
+    server_stop(&s);
+
+    /* A server with no list ignores an offer: no ALPN, and served. */
+    start_line_tls(&s, NULL);
+    rc = S_CLIENT(s.port, "ALPN\nQUIT\n", &out, "-alpn", "h2");
+    expect_handshake(rc, out, false);
+    cr_assert(strstr(out, "No ALPN negotiated"), "%s", out);
+    cr_assert(strstr(out, "ALPN -\nBYE\n"), "%s", out);
+    free(out);
+    server_stop(&s);
+}
+
+/* An ALPN name of 256 bytes is refused at start-up, with the reason. */
+Test(tls, alpn_bad_name)
+{
+    char name[300];
+    memset(name, 'a', 256);
+    name[256] = '\0';
+    char *out;
+    int rc = run_capture((const char *const[]){binary_path("ZZZ_LINESERVER"), "--port", "0",
+                                               "--tls-cert", cert_file("ec-chain.pem"),
+                                               "--tls-key", cert_file("ec-key.pem"), "--alpn",
+                                               name, NULL},
+                         &out, 10000);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "tls: alpn: protocol name 1 is longer than 255 bytes"), "%s", out);
+    free(out);
+}
+
 /* ======================================================================
  * Resumption
  * ==================================================================== */

@@ -92,10 +92,9 @@ typedef struct zzz_tls_cert {
 } zzz_tls_cert;
 
 /* TLS for every connection of a server. TLS 1.2 only, ECDHE key exchange
- * with AES-GCM or ChaCha20-Poly1305 only; ALPN offers "http/1.1" (a client
- * that offers only other protocols is refused with the
- * no_application_protocol alert); sessions are resumed from an LRU cache
- * per thread. A zero field means "the default". */
+ * with AES-GCM or ChaCha20-Poly1305 only; ALPN as `alpn` says; sessions
+ * are resumed from an LRU cache per thread. A zero field means "the
+ * default". */
 typedef struct zzz_tls_config {
     const zzz_tls_cert *certs; /* required; certs[0] is the default: it
                                   serves clients that name no host or a
@@ -113,6 +112,15 @@ typedef struct zzz_tls_config {
                                       record buffers' pages back to the
                                       kernel (they come back, zeroed, when
                                       it is next used); 0: 1 s */
+    /* The application protocols the server speaks, for ALPN (RFC 7301):
+     * names of 1 to 255 bytes, most preferred first, NULL-terminated, at
+     * most 16; copied. A client that offers ALPN gets the first of these
+     * that it offers too, and the protocol reads which in
+     * zzz_tls_info.alpn; a client that offers only others is refused
+     * with the no_application_protocol alert; one that offers none is
+     * served (alpn NULL). NULL: no ALPN, a client's offer is ignored
+     * (zzz_http_server_create puts {"http/1.1", NULL} here then). */
+    const char *const *alpn;
 } zzz_tls_config;
 
 /* Server configuration. A zero field means "the default". */
@@ -177,6 +185,23 @@ typedef struct zzz_server_config {
      * for data). on_refuse is not called: a refused connection is closed
      * before any handshake. */
     const zzz_tls_config *tls;
+    /* Per-thread state for the protocol (HTTP keeps its body buffers and
+     * Date line there). on_thread_start runs once on each of the server's
+     * threads, in a task of its runtime, before that thread accepts a
+     * connection; what it stores in *thread_data (NULL to start with) is
+     * what zzz_conn_thread_data returns to that thread's connections. It
+     * returns 0, or a -errno: that thread then serves nothing, the server
+     * stops, and zzz_server_run returns the error. on_thread_stop runs
+     * once for every thread whose on_thread_start returned 0, after the
+     * server has stopped serving (when the runtimes have ended, on the
+     * thread that called zzz_server_run), and frees what it was given.
+     * Both get `user`; either may be NULL. */
+    int (*on_thread_start)(void *user, void **thread_data);
+    void (*on_thread_stop)(void *user, void *thread_data);
+    /* Called once by zzz_server_destroy, after everything else, so that
+     * the protocol can free what `user` points at. Not called when
+     * zzz_server_create fails: `user` is then still the caller's. */
+    void (*on_destroy)(void *user);
 } zzz_server_config;
 
 /* Creates a server and binds its listening sockets now (one SO_REUSEPORT
@@ -212,14 +237,16 @@ unsigned zzz_server_threads(const zzz_server *server);
  * drain_timeout_ms, closes idle ones. Returns 0, -ENOMEM, or tardy_run's
  * -errno from the runtimes' start-up (-ENOSYS when the driver asked for
  * is unavailable, -EINVAL for a bad TARDY_DRIVER value, -EBUSY when
- * called from inside a tardy runtime). Call it once, from a thread
- * outside tardy. */
+ * called from inside a tardy runtime), or the first error a thread met
+ * as it started (on_thread_start's, or -ENOMEM for its pools). Call it
+ * once, from a thread outside tardy. */
 int zzz_server_run(zzz_server *server);
 
 /* Starts the graceful shutdown. Any thread; async-signal-safe. */
 void zzz_server_stop(zzz_server *server);
 
-/* Closes the listening sockets and frees the server (after run returns). */
+/* Closes the listening sockets, frees the server (after run returns),
+ * and last calls on_destroy. */
 void zzz_server_destroy(zzz_server *server);
 
 /* ---- connections (inside on_conn) ------------------------------------ */
@@ -274,6 +301,13 @@ void zzz_conn_consume(zzz_conn *conn, size_t n);
  * and the errors of zzz_conn_fill but -ENOBUFS. */
 ssize_t zzz_conn_read(zzz_conn *conn, void *buf, size_t len);
 
+/* Reads into buf from the socket's stream, past the receive buffer and
+ * leaving it as it is: for a protocol that keeps a message in the buffer
+ * (HTTP: the request head, which the handler's strings point into) while
+ * it streams what follows, once it has taken the bytes the buffer holds
+ * after that message. Returns as zzz_conn_read. */
+ssize_t zzz_conn_recv(zzz_conn *conn, void *buf, size_t len);
+
 /* Sends all of it or fails: 0, -ETIMEDOUT when the peer took nothing for
  * write_timeout_ms (or fell under write_min_rate, or the deadline of
  * zzz_conn_set_deadline passed), -EPIPE / -ECONNRESET when the peer went
@@ -305,6 +339,21 @@ int zzz_conn_flush(zzz_conn *conn);
  * any part of an answer has left: until then, it may still take the answer
  * back by cutting zzz_conn_outbuf()->len to where the answer began. */
 uint64_t zzz_conn_sent(const zzz_conn *conn);
+
+/* Scratch memory for what a protocol decodes or composes while it serves
+ * a message (HTTP: the header array, a decoded path, the fields a handler
+ * adds), taken from the end of the write buffer, so it costs no buffer
+ * of its own: size bytes, 8-byte aligned, valid until
+ * zzz_conn_arena_reset or until on_conn returns. The write buffer's room
+ * for output shrinks by as much. It never sends anything to make room,
+ * so it never waits: returns 0 and sets *mem, or -ENOBUFS when pending
+ * output and the scratch already taken leave less than size bytes (a
+ * caller that may wait can zzz_conn_flush and try again), or when no
+ * write buffer could be had. */
+int zzz_conn_arena(zzz_conn *conn, size_t size, void **mem);
+/* Gives back all the scratch (between messages); what pointed into it is
+ * gone. */
+void zzz_conn_arena_reset(zzz_conn *conn);
 
 /* How the connection closes when on_conn next returns ZZZ_CLOSE. */
 typedef enum zzz_close {
@@ -347,6 +396,8 @@ bool zzz_conn_expired(const zzz_conn *conn);
 /* An absolute deadline (tardy_now clock) for this connection's reads and
  * writes, in place of the per-call timeouts; 0 restores them. */
 void zzz_conn_set_deadline(zzz_conn *conn, uint64_t when_ns);
+/* The deadline zzz_conn_set_deadline set; 0 when none is. */
+uint64_t zzz_conn_deadline(const zzz_conn *conn);
 
 /* The socket, for options (setsockopt) and addresses. Do not read it:
  * on io_uring the connection's receive stream takes bytes out of the
@@ -358,6 +409,23 @@ bool zzz_conn_closing(const zzz_conn *conn);
 /* A pointer the protocol may keep with the connection across waits. */
 void *zzz_conn_data(const zzz_conn *conn);
 void zzz_conn_set_data(zzz_conn *conn, void *data);
+/* What the server's on_thread_start stored for the thread serving the
+ * connection (NULL without one): the protocol's per-thread state. A
+ * protocol the connection was handed to (zzz_conn_hand_over) sees the
+ * server's protocol's. */
+void *zzz_conn_thread_data(const zzz_conn *conn);
+
+/* Hands the connection to another protocol for the rest of its life (a
+ * protocol upgrade). Once the current call returns, whatever it returns,
+ * on_conn(conn, user) serves the connection in place of the server's
+ * on_conn: at once when the receive buffer holds bytes (the new
+ * protocol's first, which came with or after the switch), else when its
+ * next bytes arrive (it waits holding no task, as after ZZZ_WAIT).
+ * on_busy is not called for it any more: its bytes wait for a free task
+ * instead. The connection's data pointer is kept. During a graceful
+ * shutdown it is closed instead. Returns 0, or -EINVAL for a NULL
+ * on_conn. */
+int zzz_conn_hand_over(zzz_conn *conn, zzz_on_conn_fn on_conn, void *user);
 /* The server the connection belongs to. */
 zzz_server *zzz_conn_server(const zzz_conn *conn);
 
@@ -439,8 +507,10 @@ void zzz_router_not_found(zzz_router *router, zzz_handler handler, void *user);
 /* ---- the HTTP server --------------------------------------------------- */
 
 typedef struct zzz_http_config {
-    zzz_server_config server;   /* on_conn, on_refuse, on_busy, user and
-                                   serve_on_open are set by zzz */
+    zzz_server_config server;   /* on_conn, on_refuse, on_busy, the thread
+                                   hooks, on_destroy, user and
+                                   serve_on_open are set by zzz; tls.alpn
+                                   defaults to {"http/1.1", NULL} */
     zzz_router *router;         /* required */
     size_t max_target;          /* request-target bytes; 0: 8 KiB (414 past it) */
     size_t max_header_bytes;    /* request head bytes (request line and
@@ -585,6 +655,30 @@ int zzz_res_end(zzz_res *res);
 void zzz_res_abort(zzz_res *res);
 /* True once the response has been fully produced (send, text or end). */
 bool zzz_res_done(const zzz_res *res);
+
+/* Hands the connection over to the handler: for a protocol of its own
+ * after "101 Switching Protocols" (WebSocket, a custom upgrade), or for
+ * an answer that never ends (a feed, a log tail). It sends the head now:
+ * the status line, Date and the fields added with zzz_res_header, then,
+ * for 101, "Connection: Upgrade" (the handler adds the Upgrade field);
+ * for another status, "Connection: close" and no length, so the body is
+ * whatever the handler writes to the connection until it closes (to a
+ * HEAD request, write nothing). From then on HTTP is done with the
+ * connection: the handler reads and writes it with the zzz_conn calls,
+ * and when it returns, the connection closes (as zzz_conn_close_mode
+ * says) unless it was handed to another protocol (zzz_conn_hand_over),
+ * which then serves it without holding a task while it is quiet.
+ * The receive buffer then holds exactly what the client sent after the
+ * request (and its body): the new protocol's first bytes, when the
+ * client did not wait for the 101. The request's strings pointed into
+ * that buffer and are gone: copy what you need first.
+ * Returns 0 and sets *conn; -EALREADY when the head has already been sent
+ * (send, text, write or end); -EINVAL for a status outside 101 and
+ * 200..999, or a 101 to an HTTP/1.0 request or without an Upgrade field;
+ * -EBUSY when the request's body has not been read to its end (its bytes
+ * come first); -EPIPE after zzz_res_abort; or zzz_conn_write's errors
+ * (the connection is then good only for closing). */
+int zzz_res_take_over(zzz_res *res, int status, zzz_conn **conn);
 
 /* The reason phrase of a status ("Not Found"); "" for unknown ones. */
 const char *zzz_status_reason(int status);

@@ -128,6 +128,13 @@ ssize_t zzz_conn_read(zzz_conn *c, void *buf, size_t len)
         zzz_conn_consume(c, n);
         return (ssize_t)n;
     }
+    return zzz_conn_recv(c, buf, len);
+}
+
+ssize_t zzz_conn_recv(zzz_conn *c, void *buf, size_t len)
+{
+    if (len == 0)
+        return 0;
     uint64_t saved =
         zzz_deadline_push(zzz_conn_io_deadline(c, c->worker->server->cfg.read_timeout_ms));
     ssize_t n = zzz_stream_recv(c, buf, len);
@@ -194,12 +201,6 @@ int zzz_conn_write(zzz_conn *c, const void *data, size_t len)
     return zzz_conn_writev(c, &iov, 1);
 }
 
-size_t zzz_conn_out_room(zzz_conn *c)
-{
-    zzz_buf *o = zzz_conn_outbuf(c);
-    return o->cap - c->arena_used;
-}
-
 int zzz_conn_flush(zzz_conn *c)
 {
     if (!c->out.data || c->out.len == 0)
@@ -235,30 +236,26 @@ int zzz_conn_out(zzz_conn *c, const void *data, size_t len)
     return 0;
 }
 
-char *zzz_conn_arena(zzz_conn *c, size_t n)
+/* The scratch grows down from the end of the write buffer, output up
+ * from its start. Making room would mean sending, and sending may wait:
+ * a call that composes must not park in the middle (its caller holds
+ * pointers and a half-built message), so the arena only ever says no. */
+int zzz_conn_arena(zzz_conn *c, size_t size, void **mem)
 {
     zzz_buf *o = zzz_conn_outbuf(c);
-    if (!o->data)
-        return NULL;
-    n = (n + 7) & ~(size_t)7;
-    if (o->len + c->arena_used + n > o->cap) {
-        /* Pending output is in the way: send it to make room. */
-        if (zzz_conn_flush(c) != 0 || c->arena_used + n > o->cap)
-            return NULL;
-    }
+    if (!o->data || size > o->cap)
+        return -ENOBUFS;
+    size_t n = (size + 7) & ~(size_t)7;
+    if (n > o->cap - o->len - c->arena_used)
+        return -ENOBUFS;
     c->arena_used += n;
-    return o->data + o->cap - c->arena_used;
+    *mem = o->data + o->cap - c->arena_used;
+    return 0;
 }
 
 void zzz_conn_arena_reset(zzz_conn *c)
 {
     c->arena_used = 0;
-}
-
-void zzz_conn_release_input(zzz_conn *c)
-{
-    if (c->in.len == 0)
-        zzz_conn_park_input(c);
 }
 
 void zzz_conn_close_mode(zzz_conn *c, zzz_close how)
@@ -286,6 +283,11 @@ void zzz_conn_set_deadline(zzz_conn *c, uint64_t when_ns)
     c->deadline = when_ns;
 }
 
+uint64_t zzz_conn_deadline(const zzz_conn *c)
+{
+    return c->deadline;
+}
+
 int zzz_conn_fd(const zzz_conn *c)
 {
     return c->fd;
@@ -311,6 +313,21 @@ void *zzz_conn_data(const zzz_conn *c)
 void zzz_conn_set_data(zzz_conn *c, void *data)
 {
     c->data = data;
+}
+
+void *zzz_conn_thread_data(const zzz_conn *c)
+{
+    return c->worker->thread_data;
+}
+
+int zzz_conn_hand_over(zzz_conn *c, zzz_on_conn_fn on_conn, void *user)
+{
+    if (!on_conn)
+        return -EINVAL;
+    c->on_conn = on_conn;
+    c->on_conn_user = user;
+    c->handed = true;
+    return 0;
 }
 
 zzz_server *zzz_conn_server(const zzz_conn *c)

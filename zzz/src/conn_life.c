@@ -195,7 +195,44 @@ static void conn_woken(void *arg)
     conn_serve(c);
 }
 
-/* Runs the protocol on a connection that has something to do. */
+/* Runs the connection's protocol: the server's on_busy when every task
+ * is taken, else the on_conn that serves it. A call that hands the
+ * connection to another protocol (zzz_conn_hand_over) ends the old one's
+ * part, whatever it returns; the new one serves at once, in a call of its
+ * own, the bytes that came with the switch, or waits for its first. */
+static zzz_next conn_run_protocol(zzz_conn *c, bool expired)
+{
+    zzz_worker *w = c->worker;
+    zzz_server *s = w->server;
+    for (;;) {
+        c->handed = false;
+        c->expired = expired;
+        zzz_next next;
+        if (w->active > s->cfg.active_limit && s->cfg.on_busy && !expired && !c->on_conn)
+            next = s->cfg.on_busy(c, s->cfg.user); /* answers for the server's protocol */
+        else if (c->on_conn)
+            next = c->on_conn(c, c->on_conn_user);
+        else
+            next = s->cfg.on_conn(c, s->cfg.user);
+        c->expired = false;
+        if (!c->handed)
+            return next;
+        /* The old protocol's settings for its next wait do not carry over. */
+        c->wait_until = 0;
+        if (w->draining)
+            return ZZZ_CLOSE;
+        if (c->in.len == 0)
+            return ZZZ_WAIT;
+        expired = false;
+        c->deadline = 0;
+        c->close_how = ZZZ_CLOSE_AUTO;
+        c->arena_used = 0;
+    }
+}
+
+/* Runs the protocol on a connection that has something to do, then
+ * closes the connection or gives back what a waiting one does not need
+ * and re-arms its wait: the protocol only says which. */
 static void conn_serve(void *arg)
 {
     zzz_conn *c = arg;
@@ -226,23 +263,22 @@ static void conn_serve(void *arg)
     } else if (opened == 1 && !s->cfg.serve_on_open && !zzz_stream_pending(c)) {
         next = ZZZ_WAIT;
         wait_deadline = tardy_now() + (uint64_t)s->cfg.first_byte_timeout_ms * 1000000u;
-    } else if (w->active > s->cfg.active_limit && s->cfg.on_busy && !expired) {
-        /* Every task is serving a handler: the protocol answers quickly
-         * from a reserve task instead of leaving the client to hang. */
-        next = s->cfg.on_busy(c, s->cfg.user);
     } else {
-        c->expired = expired;
-        next = s->cfg.on_conn(c, s->cfg.user);
+        /* With every task serving a handler, on_busy answers quickly from
+         * a reserve task instead of leaving the client to hang. */
+        next = conn_run_protocol(c, expired);
     }
-    c->expired = false;
     w->active--;
     c->task = (tardy_task){0};
     if (next != ZZZ_WAIT || w->draining || c->fd < 0) {
         conn_end(c);
         return;
     }
-    /* Give back what a waiting connection does not need. Bytes of an
+    /* Give back what a waiting connection does not need. The receive
+     * buffer goes first, so that while the flush parks (on io_uring, until
+     * the ring has sent it) another connection can have it; bytes of an
      * unfinished message stay, in a small buffer when they fit one. */
+    zzz_conn_park_input(c);
     if (c->out.data && c->out.len > 0 && zzz_conn_flush(c) != 0) {
         conn_close(c);
         return;
@@ -279,6 +315,8 @@ void zzz_conn_accepted(zzz_worker *w, int fd, const zzz_sockaddr *peer, socklen_
     memset(&c->out, 0, sizeof c->out);
     c->fd = fd;
     c->data = NULL;
+    c->on_conn = NULL;
+    c->on_conn_user = NULL;
     c->tls = NULL;
     c->close_how = ZZZ_CLOSE_AUTO;
     c->in_small = false;

@@ -117,6 +117,7 @@ int zzz_server_create(zzz_server **out, const zzz_server_config *config)
 #endif
     atomic_init(&s->stopping, false);
     atomic_init(&s->open_total, 0);
+    atomic_init(&s->start_error, 0);
     int err = zzz_listen_open(s);
     if (err == 0 && pipe2(s->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         err = -errno;
@@ -124,6 +125,7 @@ int zzz_server_create(zzz_server **out, const zzz_server_config *config)
         if (!last_error[0])
             zzz_set_error("%s: %s", s->cfg.unix_path ? s->cfg.unix_path : "listen", strerror(-err));
         s->listen_count = s->listen_fds ? s->listen_count : 0;
+        s->cfg.on_destroy = NULL; /* the caller keeps its user pointer */
         zzz_server_destroy(s);
         return err;
     }
@@ -176,14 +178,16 @@ void zzz_server_destroy(zzz_server *s)
         close(s->stop_pipe[0]);
     if (s->stop_pipe[1] >= 0)
         close(s->stop_pipe[1]);
-    if (s->proto_free)
-        s->proto_free(s->proto_owned);
 #ifdef ZZZ_HAVE_TLS
     if (s->tls)
         zzz_tls_ctx_destroy(s->tls);
 #endif
     free(s->listen_fds);
+    void (*on_destroy)(void *) = s->cfg.on_destroy;
+    void *user = s->cfg.user;
     free(s);
+    if (on_destroy)
+        on_destroy(user);
 }
 
 /* ---- stopping ---------------------------------------------------------------- */
@@ -308,8 +312,10 @@ static int worker_init(zzz_worker *w)
     if (err == 0 && s->tls)
         err = zzz_pool_init(&w->tls_pool, zzz_tls_state_size(s->tls), s->cfg.conn_limit);
 #endif
-    if (err == 0 && s->hooks.thread_init)
-        err = s->hooks.thread_init(w, s->cfg.user);
+    if (err == 0 && s->cfg.on_thread_start) {
+        err = s->cfg.on_thread_start(s->cfg.user, &w->thread_data);
+        w->thread_started = err == 0;
+    }
     return err;
 }
 
@@ -323,8 +329,10 @@ static void worker_fini(zzz_worker *w)
                 close(w->conns[i].fd);
             }
     }
-    if (s->hooks.thread_fini)
-        s->hooks.thread_fini(w, s->cfg.user);
+    if (w->thread_started && s->cfg.on_thread_stop)
+        s->cfg.on_thread_stop(s->cfg.user, w->thread_data);
+    w->thread_started = false;
+    w->thread_data = NULL;
     zzz_pool_fini(&w->in_pool);
     zzz_pool_fini(&w->small_pool);
     zzz_pool_fini(&w->out_pool);
@@ -345,6 +353,9 @@ static void worker_entry(void *arg)
     w->listen_fd = s->listen_fds[s->listen_count == 1 ? 0 : index];
     int err = worker_init(w);
     if (err) {
+        /* zzz_server_run returns the first such error. */
+        int none = 0;
+        atomic_compare_exchange_strong(&s->start_error, &none, err);
         fprintf(stderr, "zzz: thread %u cannot start: %s\n", index, strerror(-err));
         zzz_server_stop(s);
         return;
@@ -406,5 +417,7 @@ int zzz_server_run(zzz_server *s)
     }
     free(s->workers);
     s->workers = NULL;
+    if (err == 0)
+        err = atomic_load(&s->start_error);
     return err;
 }

@@ -3,6 +3,7 @@
 #ifndef ZZZ_SERVER_H
 #define ZZZ_SERVER_H
 
+#include "last_error.h"
 #include "pool.h"
 #include "zzz.h"
 
@@ -55,6 +56,7 @@ struct zzz_conn {
     bool in_small; /* `in` is a small buffer (an unfinished message waits) */
     bool expire_call; /* the current wait ends in on_conn, not a close */
     bool expired;     /* this on_conn call is that one (zzz_conn_expired) */
+    bool handed;      /* this call handed it over (zzz_conn_hand_over) */
     zzz_buf in;   /* data NULL when no buffer is held */
     zzz_buf out;
     size_t arena_used; /* scratch taken from the end of `out` (see zzz_conn_arena) */
@@ -73,6 +75,9 @@ struct zzz_conn {
     zzz_tls_conn *tls; /* TLS state from the worker's pool; NULL until the
                           handshake starts (and always without TLS) */
     void *data;
+    /* The protocol it was handed to (NULL: the server's on_conn). */
+    zzz_on_conn_fn on_conn;
+    void *on_conn_user;
     zzz_sockaddr peer;
     socklen_t peer_len;
     struct zzz_conn *next_free;
@@ -93,15 +98,9 @@ typedef struct zzz_worker {
     zzz_pool tls_pool; /* TLS state, one per open connection (with TLS) */
     tardy_task acceptor;
     bool draining;
-    void *proto; /* the protocol's per-thread state (HTTP: body pool, date) */
+    bool thread_started; /* on_thread_start returned 0: on_thread_stop is due */
+    void *thread_data;   /* what on_thread_start stored (zzz_conn_thread_data) */
 } zzz_worker;
-
-/* Per-thread hooks a protocol layered inside zzz (HTTP) uses to keep
- * per-thread state. */
-typedef struct zzz_proto_hooks {
-    int (*thread_init)(zzz_worker *worker, void *user);
-    void (*thread_fini)(zzz_worker *worker, void *user);
-} zzz_proto_hooks;
 
 struct zzz_server {
     zzz_server_config cfg; /* defaults filled in */
@@ -113,22 +112,8 @@ struct zzz_server {
     atomic_uint open_total;
     zzz_worker *workers;
     zzz_tls_ctx *tls; /* NULL without TLS */
-    zzz_proto_hooks hooks;
-    void *proto_owned; /* freed with the server (HTTP's config copy) */
-    void (*proto_free)(void *);
+    atomic_int start_error; /* the first thread's start-up error (zzz_server_run) */
 };
-
-/* Takes `n` bytes of per-request scratch from the end of the connection's
- * write buffer (NULL when it would collide with pending output). Reset by
- * zzz_conn_arena_reset. */
-char *zzz_conn_arena(zzz_conn *conn, size_t n);
-void zzz_conn_arena_reset(zzz_conn *conn);
-/* Gives the receive buffer back to the pool when it holds no bytes, so a
- * connection whose last answer is still being sent does not keep one.
- * The caller must hold no pointer into it (the request is finished). */
-void zzz_conn_release_input(zzz_conn *conn);
-/* Bytes of the write buffer usable for output (its capacity less the arena). */
-size_t zzz_conn_out_room(zzz_conn *conn);
 
 /* Runs an I/O call under the connection's deadline (or now + timeout). */
 uint64_t zzz_conn_io_deadline(const zzz_conn *conn, uint32_t timeout_ms);
@@ -148,9 +133,5 @@ void zzz_conn_in_arrived(zzz_conn *conn);
  * buffer when it fits one, and gives the buffer back when it is empty:
  * for a connection about to wait. */
 void zzz_conn_park_input(zzz_conn *conn);
-
-/* Records the reason for a failing zzz_server_create (printf-style), for
- * zzz_last_error (server.c). */
-void zzz_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -41,6 +41,8 @@ struct zzz_tls_ctx {
     uint64_t trim_ns;
     size_t record_size;
     size_t state_size;
+    const char **alpn; /* the protocol names, in one block with their text */
+    size_t alpn_count; /* 0: no ALPN */
     tls_cache cache;
 };
 

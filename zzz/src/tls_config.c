@@ -28,7 +28,9 @@ static const uint16_t tls_suites[] = {
     BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 };
 
-static const char *tls_alpn[] = {"http/1.1"};
+/* ALPN names: RFC 7301 allows 1 to 255 bytes; a server speaks a few. */
+#define TLS_ALPN_MAX_NAMES 16u
+#define TLS_ALPN_MAX_LEN 255u
 
 /* ---- certificates ---- */
 
@@ -340,6 +342,44 @@ static const br_ssl_session_cache_class cache_class = {
     .load = cache_load,
 };
 
+/* ---- ALPN ---- */
+
+/* Copies the protocol names into one block the context owns (the
+ * caller's list is not kept; each engine links to this copy). */
+static int load_alpn(zzz_tls_ctx *ctx, const char *const *names)
+{
+    if (!names)
+        return 0; /* no ALPN: BearSSL ignores a client's offer */
+    size_t count = 0, bytes = 0;
+    for (; names[count]; count++) {
+        size_t len = strlen(names[count]);
+        if (len == 0 || len > TLS_ALPN_MAX_LEN) {
+            zzz_set_error("tls: alpn: protocol name %zu is %s", count + 1,
+                          len ? "longer than 255 bytes" : "empty");
+            return -EINVAL;
+        }
+        if (count == TLS_ALPN_MAX_NAMES) {
+            zzz_set_error("tls: alpn: more than %u protocol names", TLS_ALPN_MAX_NAMES);
+            return -EINVAL;
+        }
+        bytes += len + 1;
+    }
+    if (count == 0)
+        return 0;
+    ctx->alpn = malloc(count * sizeof *ctx->alpn + bytes);
+    if (!ctx->alpn)
+        return -ENOMEM;
+    char *text = (char *)(ctx->alpn + count);
+    for (size_t i = 0; i < count; i++) {
+        size_t len = strlen(names[i]) + 1;
+        memcpy(text, names[i], len);
+        ctx->alpn[i] = text;
+        text += len;
+    }
+    ctx->alpn_count = count;
+    return 0;
+}
+
 /* ---- the context ---- */
 
 int zzz_tls_ctx_create(zzz_tls_ctx **out, const zzz_tls_config *cfg)
@@ -374,6 +414,8 @@ int zzz_tls_ctx_create(zzz_tls_ctx **out, const zzz_tls_config *cfg)
         if (err == 0)
             err = load_names(tc, src, cn);
     }
+    if (err == 0)
+        err = load_alpn(ctx, cfg->alpn);
     uint32_t hs_ms =
         cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms : TLS_DEFAULT_HANDSHAKE_MS;
     ctx->handshake_ns = (uint64_t)hs_ms * 1000000u;
@@ -412,6 +454,7 @@ void zzz_tls_ctx_destroy(zzz_tls_ctx *ctx)
     for (unsigned i = 0; ctx->certs && i < ctx->cert_count; i++)
         cert_free(&ctx->certs[i]);
     free(ctx->certs);
+    free(ctx->alpn);
     if (ctx->cache.store) {
         if (ctx->cache.vtable)
             pthread_mutex_destroy(&ctx->cache.lock);
@@ -513,7 +556,11 @@ void zzz_tls_engine_setup(zzz_tls_conn *t, const zzz_tls_ctx *ctx)
     br_ssl_engine_set_default_ec(eng);
     br_ssl_engine_set_default_aes_gcm(eng);
     br_ssl_engine_set_default_chapol(eng);
-    br_ssl_engine_set_protocol_names(eng, tls_alpn, sizeof tls_alpn / sizeof tls_alpn[0]);
+    /* A client that offers ALPN but none of ours is refused
+     * (no_application_protocol) rather than served a protocol it did not
+     * ask for. */
+    if (ctx->alpn_count)
+        br_ssl_engine_set_protocol_names(eng, ctx->alpn, ctx->alpn_count);
     br_ssl_engine_add_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES | BR_OPT_NO_RENEGOTIATION |
                                      BR_OPT_FAIL_ON_ALPN_MISMATCH);
     t->policy = &sni_policy;

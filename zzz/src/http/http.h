@@ -1,13 +1,16 @@
 /* Internal state of the HTTP layer: the request and response a handler
  * sees, the per-thread state (body buffers, Date cache) and the shared
- * helpers of the connection loop. Not installed. */
+ * helpers of the connection loop. HTTP is a protocol like any other on
+ * the server: it reaches the connection and the server only through
+ * zzz.h (pool.h is a plain buffer pool). Not installed. */
 #ifndef ZZZ_HTTP_H
 #define ZZZ_HTTP_H
 
 #include "chunked.h"
 #include "parse.h"
+#include "pool.h"
 #include "router.h"
-#include "stream.h"
+#include "zzz.h"
 
 #define ZZZ_HTTP_DEFAULT_MAX_TARGET ((size_t)8 * 1024)
 #define ZZZ_HTTP_DEFAULT_MAX_HEADER_BYTES ((size_t)16 * 1024)
@@ -31,7 +34,7 @@ typedef struct http_config {
     unsigned body_buffers;
 } http_config;
 
-/* Per-thread HTTP state. */
+/* Per-thread HTTP state (the server's on_thread_start makes it). */
 typedef struct http_thread {
     zzz_pool body_pool;
     uint64_t date_refreshed; /* tardy_now() of the last refresh */
@@ -73,6 +76,8 @@ struct zzz_res {
     bool failed;           /* a write of it failed */
     bool close;            /* Connection: close on this response */
     bool length_set;
+    bool upgrade;          /* an Upgrade field was added */
+    bool taken_over;       /* zzz_res_take_over: the handler has the connection */
     uint64_t content_length;
     uint64_t body_sent;
     /* Where the answer began: the connection's bytes sent and the write
@@ -116,6 +121,14 @@ int http_req_settle_body(zzz_req *req);
 /* Gives back the body buffer. */
 void http_req_release(zzz_req *req);
 
+/* True when the request has no body or it has been read to its end. */
+bool http_req_body_finished(zzz_req *req);
+
+/* For a connection taken over: drops the head from the receive buffer,
+ * so what follows it starts the buffer, and empties the request's
+ * strings, which pointed into it. */
+void http_req_forget_head(zzz_req *req);
+
 /* After the handler: answers 500 when it did not answer at all. Returns 0
  * when the response is whole, -EPIPE when it is cut (aborted, a streamed
  * body left unended, a promised length not delivered, a failed write):
@@ -126,7 +139,10 @@ int http_res_finish(zzz_res *res);
  * some of it has left already. */
 bool http_res_take_back(zzz_res *res);
 
-/* The HTTP thread state of the connection's worker. */
-http_thread *http_thread_of(zzz_conn *conn);
+/* The HTTP state of the thread serving the connection. */
+static inline http_thread *http_thread_of(zzz_conn *conn)
+{
+    return zzz_conn_thread_data(conn);
+}
 
 #endif

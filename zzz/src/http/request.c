@@ -2,7 +2,6 @@
  * the connection's receive buffer), decoded path and query parameters,
  * route parameters, and the body, read whole into a pooled buffer or
  * streamed (Content-Length or chunked, with 100-continue). */
-#include "deadline.h"
 #include "http.h"
 
 #include <errno.h>
@@ -19,11 +18,6 @@ void http_req_init(zzz_req *req, zzz_conn *conn, const http_config *config)
     req->chunked.max_body = config->max_body;
     req->chunked.max_trailers = config->limits.max_headers;
     req->chunked.max_trailer_bytes = config->limits.max_head_bytes;
-}
-
-http_thread *http_thread_of(zzz_conn *conn)
-{
-    return conn->worker->proto;
 }
 
 zzz_str zzz_req_method(const zzz_req *req)
@@ -127,8 +121,8 @@ bool zzz_req_query_param(zzz_req *req, const char *name, zzz_str *value)
                 *value = val;
                 return true;
             }
-            char *dst = zzz_conn_arena(req->conn, val.len + 1);
-            if (!dst)
+            void *dst;
+            if (zzz_conn_arena(req->conn, val.len + 1, &dst) != 0)
                 return false;
             ssize_t vlen = http_percent_decode(val, dst, true);
             if (vlen < 0)
@@ -160,20 +154,20 @@ int64_t zzz_req_content_length(const zzz_req *req)
  * buffer; the head stays in place (the handler's strings point into it). */
 static size_t body_buffered(const zzz_req *req)
 {
-    const zzz_buf *in = &req->conn->in;
+    const zzz_buf *in = zzz_conn_buf(req->conn);
     return in->len - req->head.head_len;
 }
 
 static char *body_start(zzz_req *req)
 {
-    return req->conn->in.data + req->head.head_len;
+    return zzz_conn_buf(req->conn)->data + req->head.head_len;
 }
 
 static void body_drop_buffered(zzz_req *req, size_t n)
 {
-    zzz_buf *in = &req->conn->in;
-    char *start = body_start(req);
-    size_t avail = body_buffered(req);
+    zzz_buf *in = zzz_conn_buf(req->conn);
+    char *start = in->data + req->head.head_len;
+    size_t avail = in->len - req->head.head_len;
     memmove(start, start + n, avail - n);
     in->len -= n;
 }
@@ -231,7 +225,7 @@ static uint64_t body_deadline(const zzz_req *req)
 static ssize_t body_fill(zzz_req *req)
 {
     zzz_conn *conn = req->conn;
-    uint64_t saved = conn->deadline;
+    uint64_t saved = zzz_conn_deadline(conn);
     zzz_conn_set_deadline(conn, body_deadline(req));
     ssize_t n = zzz_conn_fill(conn);
     zzz_conn_set_deadline(conn, saved);
@@ -250,9 +244,12 @@ static ssize_t body_read_length(zzz_req *req, char *buf, size_t len)
         memcpy(buf, body_start(req), (size_t)n);
         body_drop_buffered(req, (size_t)n);
     } else {
-        uint64_t saved = zzz_deadline_push(body_deadline(req));
-        n = zzz_stream_recv(req->conn, buf, want);
-        zzz_deadline_pop(saved);
+        /* Straight into the handler's buffer: the head stays where it is. */
+        zzz_conn *conn = req->conn;
+        uint64_t saved = zzz_conn_deadline(conn);
+        zzz_conn_set_deadline(conn, body_deadline(req));
+        n = zzz_conn_recv(conn, buf, want);
+        zzz_conn_set_deadline(conn, saved);
         if (n == 0)
             return body_fail(req, -ECONNRESET); /* the body was cut short */
         if (n < 0)
@@ -293,8 +290,8 @@ static ssize_t body_read_chunked(zzz_req *req, char *buf, size_t len)
             if (out > 0 || done)
                 return out;
         }
-        zzz_conn *conn = req->conn;
-        if (conn->in.len >= conn->in.cap)
+        const zzz_buf *in = zzz_conn_buf(req->conn);
+        if (in->len >= in->cap)
             return body_fail(req, -EPROTO); /* a chunk line longer than the buffer */
         ssize_t n = body_fill(req);
         if (n == 0)
@@ -436,6 +433,24 @@ int http_req_settle_body(zzz_req *req)
         if (n < 0)
             return (int)body_fail(req, (int)n);
     }
+}
+
+bool http_req_body_finished(zzz_req *req)
+{
+    body_begin(req);
+    return req->body_state == BODY_DONE;
+}
+
+void http_req_forget_head(zzz_req *req)
+{
+    zzz_conn_consume(req->conn, req->head.head_len);
+    zzz_str none = {"", 0};
+    http_head *h = &req->head;
+    h->method = h->target = h->path = h->query = h->host = none;
+    h->header_count = 0;
+    h->head_len = 0;
+    req->path = none;
+    req->match.param_count = 0;
 }
 
 void http_req_release(zzz_req *req)

@@ -53,6 +53,8 @@ int zzz_res_header(zzz_res *res, const char *name, const char *value)
     if ((nlen == 14 && http_name_eq(n, "content-length")) ||
         (nlen == 17 && http_name_eq(n, "transfer-encoding")) || (nlen == 4 && http_name_eq(n, "date")))
         return -EINVAL;
+    if (nlen == 7 && http_name_eq(n, "upgrade"))
+        res->upgrade = true; /* a 101 of zzz_res_take_over needs one */
     if (nlen == 10 && http_name_eq(n, "connection")) {
         zzz_str v = {value, strlen(value)};
         if (!http_name_eq(v, "close"))
@@ -62,9 +64,10 @@ int zzz_res_header(zzz_res *res, const char *name, const char *value)
     }
     size_t need = nlen + 2 + vlen + 2;
     if (!res->headers) {
-        res->headers = zzz_conn_arena(res->conn, RES_HEADER_ROOM);
-        if (!res->headers)
+        void *room;
+        if (zzz_conn_arena(res->conn, RES_HEADER_ROOM, &room) != 0)
             return -ENOBUFS;
+        res->headers = room;
         res->headers_cap = RES_HEADER_ROOM;
     }
     if (res->headers_len + need > res->headers_cap)
@@ -294,6 +297,53 @@ void zzz_res_abort(zzz_res *res)
 bool zzz_res_done(const zzz_res *res)
 {
     return res->done;
+}
+
+int zzz_res_take_over(zzz_res *res, int status, zzz_conn **conn)
+{
+    zzz_req *req = res->req;
+    if (res->aborted)
+        return -EPIPE;
+    if (res->head_sent || res->done)
+        return -EALREADY;
+    bool upgrade = status == 101;
+    if (!upgrade && (status < 200 || status > 999))
+        return -EINVAL;
+    /* RFC 9110 7.8: no switch for HTTP/1.0, and a 101 names the protocol. */
+    if (upgrade && (req->head.version_minor < 1 || !res->upgrade))
+        return -EINVAL;
+    if (!http_req_body_finished(req))
+        return -EBUSY;
+    res->status = status;
+    char head[256];
+    char *p = put_head_start(head, http_thread_of(res->conn), status);
+    if (upgrade)
+        p = put(p, "Connection: Upgrade\r\n", 21);
+    else
+        p = put(p, "Connection: close\r\n", 19);
+    int err = zzz_conn_out(res->conn, head, (size_t)(p - head));
+    if (err == 0 && res->headers_len)
+        err = zzz_conn_out(res->conn, res->headers, res->headers_len);
+    if (err == 0)
+        err = zzz_conn_out(res->conn, "\r\n", 2);
+    if (err == 0)
+        err = zzz_conn_flush(res->conn);
+    res->head_sent = true;
+    res->done = true;
+    res->close = true;
+    if (err) {
+        res->failed = true;
+        return err;
+    }
+    res->taken_over = true;
+    /* What follows the request is the handler's now: the head leaves the
+     * buffer, and so does the scratch, with what pointed into them. */
+    http_req_forget_head(req);
+    zzz_conn_arena_reset(res->conn);
+    res->headers = NULL;
+    res->headers_len = res->headers_cap = 0;
+    *conn = res->conn;
+    return 0;
 }
 
 int http_res_finish(zzz_res *res)

@@ -2,13 +2,14 @@
  * the handler, finish what it left, and either go on with pipelined
  * requests, hand the connection back to wait idle, or close it. */
 #include "http.h"
+#include "last_error.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-static int http_thread_init(zzz_worker *w, void *user)
+static int http_thread_start(void *user, void **thread_data)
 {
     const http_config *cfg = user;
     http_thread *t = calloc(1, sizeof *t);
@@ -19,19 +20,16 @@ static int http_thread_init(zzz_worker *w, void *user)
         free(t);
         return err;
     }
-    w->proto = t;
+    *thread_data = t;
     return 0;
 }
 
-static void http_thread_fini(zzz_worker *w, void *user)
+static void http_thread_stop(void *user, void *thread_data)
 {
     (void)user;
-    http_thread *t = w->proto;
-    if (!t)
-        return;
+    http_thread *t = thread_data;
     zzz_pool_fini(&t->body_pool);
     free(t);
-    w->proto = NULL;
 }
 
 /* Over the connection limit: a short 503 in one non-blocking send. */
@@ -88,7 +86,7 @@ enum { HEAD_WAIT = 0, HEAD_CLOSE = -1 };
  * has gone. */
 static int http_read_head(zzz_conn *conn, const http_config *cfg, http_head *head, bool served)
 {
-    zzz_buf *in = &conn->in;
+    zzz_buf *in = zzz_conn_buf(conn);
     bool read_now = false;
     for (;;) {
         if (in->len > 0) {
@@ -123,6 +121,21 @@ static int http_read_head(zzz_conn *conn, const http_config *cfg, http_head *hea
     }
 }
 
+/* Scratch for the loop's own use, between requests or before the
+ * handler runs: unlike a handler's calls, the loop may wait, so when the
+ * answers to earlier requests are in the way they leave first. NULL when
+ * there is no room even then. */
+static void *http_scratch(zzz_conn *conn, size_t size)
+{
+    void *mem;
+    if (zzz_conn_arena(conn, size, &mem) == 0)
+        return mem;
+    if (zzz_conn_outbuf(conn)->len == 0 || zzz_conn_flush(conn) != 0 ||
+        zzz_conn_arena(conn, size, &mem) != 0)
+        return NULL;
+    return mem;
+}
+
 /* Fills req->path with the percent-decoded path (the raw one when it has
  * no escapes). Returns false for a malformed escape or a decoded NUL. */
 static bool http_decode_path(zzz_req *req)
@@ -132,7 +145,7 @@ static bool http_decode_path(zzz_req *req)
         req->path = raw;
         return true;
     }
-    char *dst = zzz_conn_arena(req->conn, raw.len + 1);
+    char *dst = http_scratch(req->conn, raw.len + 1);
     if (!dst)
         return false;
     ssize_t n = http_percent_decode(raw, dst, false);
@@ -244,26 +257,26 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
         zzz_conn_write(conn, reply, sizeof reply - 1);
         return ZZZ_CLOSE;
     }
+    zzz_buf *out = zzz_conn_outbuf(conn);
     bool served = false;
     for (;;) {
         zzz_conn_arena_reset(conn);
+        /* Answers to pipelined requests collect in the write buffer and
+         * leave together; past half of it they leave now, so that the
+         * next request's scratch (the header array, the fields its handler
+         * adds, which cannot wait) finds room at the end. */
+        if (out->len > out->cap / 2 && zzz_conn_flush(conn) != 0)
+            return ZZZ_CLOSE;
         http_head head;
         memset(&head, 0, sizeof head);
-        head.headers = (zzz_header *)zzz_conn_arena(conn, cfg->limits.max_headers * sizeof(zzz_header));
+        head.headers = http_scratch(conn, cfg->limits.max_headers * sizeof(zzz_header));
         if (!head.headers) {
             http_send_error(conn, t, 500, ZZZ_CLOSE_AUTO);
             return ZZZ_CLOSE;
         }
         int r = http_read_head(conn, cfg, &head, served);
-        if (r == HEAD_WAIT) {
-            zzz_conn_arena_reset(conn);
-            if (zzz_conn_closing(conn))
-                return ZZZ_CLOSE;
-            /* With io_uring the flush parks until the ring sends it: the
-             * next connection can use the receive buffer meanwhile. */
-            zzz_conn_release_input(conn);
-            return zzz_conn_flush(conn) == 0 ? ZZZ_WAIT : ZZZ_CLOSE;
-        }
+        if (r == HEAD_WAIT)
+            return ZZZ_WAIT; /* the server sends what is pending, then waits */
         if (r == HEAD_CLOSE)
             return ZZZ_CLOSE;
         if (r < 0) {
@@ -288,6 +301,12 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
         res.head_only = method_is(head.method, "HEAD");
 
         http_dispatch(&req, &res, cfg);
+        if (res.taken_over) {
+            /* The handler had the connection (zzz_res_take_over): it
+             * closes now, unless the handler handed it on. */
+            http_req_release(&req);
+            return ZZZ_CLOSE;
+        }
 
         bool next = http_finish(conn, t, &req, &res);
         http_req_release(&req);
@@ -298,10 +317,13 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
     }
 }
 
-static void http_config_free(void *p)
+static void http_config_free(void *user)
 {
-    free(p);
+    free(user);
 }
+
+/* What an HTTP server offers through ALPN unless told otherwise. */
+static const char *const http_alpn[] = {"http/1.1", NULL};
 
 int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
 {
@@ -313,17 +335,10 @@ int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
     if (!cfg)
         return -ENOMEM;
     zzz_server_config sc = config->server;
-    if (sc.read_buffer_size == 0)
-        sc.read_buffer_size = ZZZ_DEFAULT_BUFFER;
     cfg->router = config->router;
     cfg->limits.max_target = config->max_target ? config->max_target : ZZZ_HTTP_DEFAULT_MAX_TARGET;
     cfg->limits.max_head_bytes =
         config->max_header_bytes ? config->max_header_bytes : ZZZ_HTTP_DEFAULT_MAX_HEADER_BYTES;
-    /* The head must fit the receive buffer with room left for the start of
-     * a chunked body. */
-    size_t head_room = sc.read_buffer_size > 1024 ? sc.read_buffer_size - 512 : sc.read_buffer_size;
-    if (cfg->limits.max_head_bytes > head_room)
-        cfg->limits.max_head_bytes = head_room;
     cfg->limits.max_headers = config->max_headers ? config->max_headers : ZZZ_HTTP_DEFAULT_MAX_HEADERS;
     cfg->max_body = config->max_body ? config->max_body : ZZZ_HTTP_DEFAULT_MAX_BODY;
     cfg->header_timeout_ms = config->header_timeout_ms ? config->header_timeout_ms : ZZZ_HTTP_DEFAULT_HEADER_MS;
@@ -331,21 +346,22 @@ int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
     cfg->body_buffers = config->body_buffers ? config->body_buffers : ZZZ_HTTP_DEFAULT_BODY_BUFFERS;
     cfg->body_min_rate = config->body_min_rate ? config->body_min_rate : ZZZ_HTTP_DEFAULT_BODY_MIN_RATE;
     cfg->body_grace_ms = config->body_grace_ms ? config->body_grace_ms : ZZZ_HTTP_DEFAULT_BODY_GRACE_MS;
-    /* The header array lives in the write buffer's arena. */
-    size_t wbuf = sc.write_buffer_size ? sc.write_buffer_size : ZZZ_DEFAULT_BUFFER;
-    if (cfg->limits.max_headers * sizeof(zzz_header) > wbuf / 2) {
-        zzz_set_error("http: max_headers %u needs more than half the write buffer (%zu bytes)",
-                      cfg->limits.max_headers, wbuf);
-        free(cfg);
-        return -EINVAL;
-    }
     /* A client that connects and says nothing gets the header timeout. */
     if (sc.first_byte_timeout_ms == 0)
         sc.first_byte_timeout_ms = cfg->header_timeout_ms;
+    zzz_tls_config tls;
+    if (sc.tls && !sc.tls->alpn) {
+        tls = *sc.tls;
+        tls.alpn = http_alpn;
+        sc.tls = &tls;
+    }
     sc.serve_on_open = false;
     sc.on_conn = http_on_conn;
     sc.on_refuse = http_on_refuse;
     sc.on_busy = http_on_busy;
+    sc.on_thread_start = http_thread_start;
+    sc.on_thread_stop = http_thread_stop;
+    sc.on_destroy = http_config_free;
     sc.user = cfg;
     zzz_server *s;
     int err = zzz_server_create(&s, &sc);
@@ -353,10 +369,22 @@ int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
         free(cfg);
         return err;
     }
-    s->hooks.thread_init = http_thread_init;
-    s->hooks.thread_fini = http_thread_fini;
-    s->proto_owned = cfg;
-    s->proto_free = http_config_free;
+    /* The limits that depend on the buffers, as the server sized them. */
+    zzz_server_memory mem;
+    zzz_server_memory_info(s, &mem);
+    /* The head must fit the receive buffer with room left for the start of
+     * a chunked body. */
+    size_t head_room = mem.read_buffer > 1024 ? mem.read_buffer - 512 : mem.read_buffer;
+    if (cfg->limits.max_head_bytes > head_room)
+        cfg->limits.max_head_bytes = head_room;
+    /* The header array lives in the write buffer's scratch. */
+    if (cfg->limits.max_headers * sizeof(zzz_header) > mem.write_buffer / 2) {
+        unsigned max_headers = cfg->limits.max_headers;
+        zzz_server_destroy(s); /* frees cfg */
+        zzz_set_error("http: max_headers %u needs more than half the write buffer (%zu bytes)",
+                      max_headers, mem.write_buffer);
+        return -EINVAL;
+    }
     *out = s;
     return 0;
 }
