@@ -36,7 +36,7 @@ static int parse(const char *buf, size_t len, const http_limits *lim, http_head 
 {
     memset(h, 0, sizeof *h);
     h->headers = fields;
-    return http_parse_head(buf, len, lim, h);
+    return zzz_http_parse_head(buf, len, lim, h);
 }
 
 /* The parse of buf[0..len) with lim, and of a prefix of `cut` bytes,
@@ -152,8 +152,8 @@ static decoded decode(const char *in, size_t len, char *out, const http_chunked 
         avail = step == 0 || len - avail <= step ? len : avail + step;
         size_t consumed = 0;
         bool done = false;
-        ssize_t n = http_chunked_decode(&st, in + d.consumed, avail - d.consumed, &consumed,
-                                        out ? out + d.rc : NULL, out ? room : 0, &done);
+        ssize_t n = zzz_http_chunked_decode(&st, in + d.consumed, avail - d.consumed, &consumed,
+                                            out ? out + d.rc : NULL, out ? room : 0, &done);
         CHECK(consumed <= avail - d.consumed);
         d.consumed += consumed;
         if (n < 0) {
@@ -164,8 +164,8 @@ static decoded decode(const char *in, size_t len, char *out, const http_chunked 
             size_t again = 1;
             bool done_again = true;
             char spare[1];
-            CHECK(http_chunked_decode(&st, in + d.consumed, len - d.consumed, &again,
-                                      out ? spare : NULL, sizeof spare, &done_again) == n);
+            CHECK(zzz_http_chunked_decode(&st, in + d.consumed, len - d.consumed, &again,
+                                          out ? spare : NULL, sizeof spare, &done_again) == n);
             CHECK(again == 0 && !done_again);
             return d;
         }
@@ -181,8 +181,8 @@ static decoded decode(const char *in, size_t len, char *out, const http_chunked 
             /* Done sticks too, and touches nothing after the body. */
             size_t again = 1;
             bool done_again = false;
-            CHECK(http_chunked_decode(&st, in + d.consumed, len - d.consumed, &again, NULL, 0,
-                                      &done_again) == 0);
+            CHECK(zzz_http_chunked_decode(&st, in + d.consumed, len - d.consumed, &again, NULL, 0,
+                                          &done_again) == 0);
             CHECK(again == 0 && done_again);
             return d;
         }
@@ -283,16 +283,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Percent-decoding never grows, in place or not. */
     char *dst = malloc(size + 1);
     CHECK(dst);
-    ssize_t n = http_percent_decode((zzz_str){buf, size}, dst, seed & 1);
+    ssize_t n = zzz_http_percent_decode((zzz_str){buf, size}, dst, seed & 1);
     CHECK(n == -1 || (n >= 0 && (size_t)n <= size));
     if (n >= 0)
         CHECK(memchr(dst, 0, (size_t)n) == NULL);
     memcpy(dst, buf, size);
-    ssize_t m = http_percent_decode((zzz_str){dst, size}, dst, seed & 1);
+    ssize_t m = zzz_http_percent_decode((zzz_str){dst, size}, dst, seed & 1);
     CHECK(m == n);
     free(dst);
 
-    CHECK(http_name_eq((zzz_str){buf, size}, "content-length") ==
+    CHECK(zzz_http_name_eq((zzz_str){buf, size}, "content-length") ==
           (size == 14 && strncasecmp(buf, "content-length", 14) == 0));
     return 0;
 }

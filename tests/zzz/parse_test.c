@@ -38,7 +38,7 @@ static int parse(const char *buf, size_t len, const http_limits *lim, http_head 
 {
     memset(h, 0, sizeof *h);
     h->headers = fields;
-    return http_parse_head(buf, len, lim, h);
+    return zzz_http_parse_head(buf, len, lim, h);
 }
 
 static bool str_in(zzz_str s, const char *buf, size_t len)
@@ -57,7 +57,7 @@ static void expect_field(const parse_case *c, const http_head *h, const char *na
                          const char *value)
 {
     for (unsigned i = 0; i < h->header_count; i++) {
-        if (http_name_eq(h->headers[i].name, name)) {
+        if (zzz_http_name_eq(h->headers[i].name, name)) {
             expect_str(c, name, h->headers[i].value, value);
             return;
         }
@@ -573,8 +573,8 @@ static chunk_run decode(const chunk_case *c, const char *in, size_t in_len, char
         size_t consumed = 0;
         bool done = false;
         /* A discarding caller may pass any out_cap: give it a useless one. */
-        ssize_t n = http_chunked_decode(&st, in + r.used, avail - r.used, &consumed,
-                                        out ? out + r.rc : NULL, out ? out_step : 0, &done);
+        ssize_t n = zzz_http_chunked_decode(&st, in + r.used, avail - r.used, &consumed,
+                                            out ? out + r.rc : NULL, out ? out_step : 0, &done);
         cr_assert_leq(consumed, avail - r.used, "%s: consumed more than given", c->name);
         r.used += consumed;
         if (n < 0) {
@@ -583,8 +583,8 @@ static chunk_run decode(const chunk_case *c, const char *in, size_t in_len, char
             size_t again = 1;
             bool done_again = true;
             char spare[4];
-            ssize_t m = http_chunked_decode(&st, in + r.used, in_len - r.used, &again,
-                                            out ? spare : NULL, sizeof spare, &done_again);
+            ssize_t m = zzz_http_chunked_decode(&st, in + r.used, in_len - r.used, &again,
+                                                out ? spare : NULL, sizeof spare, &done_again);
             cr_expect(m == n && again == 0 && !done_again,
                       "%s: after %zd, returned %zd, consumed %zu", c->name, n, m, again);
             return r;
@@ -667,22 +667,23 @@ Test(chunked, errors_are_sticky)
     size_t consumed;
     bool done;
     char out[16];
-    cr_expect_eq(http_chunked_decode(&st, "z\r\n", 3, &consumed, out, sizeof out, &done), -400);
-    cr_expect_eq(http_chunked_decode(&st, "0\r\n\r\n", 5, &consumed, out, sizeof out, &done), -400);
+    cr_expect_eq(zzz_http_chunked_decode(&st, "z\r\n", 3, &consumed, out, sizeof out, &done), -400);
+    cr_expect_eq(zzz_http_chunked_decode(&st, "0\r\n\r\n", 5, &consumed, out, sizeof out, &done),
+                 -400);
     cr_expect(!done);
 
     st = (http_chunked){.max_body = 2};
-    cr_expect_eq(http_chunked_decode(&st, "3", 1, &consumed, out, sizeof out, &done), -413);
-    cr_expect_eq(http_chunked_decode(&st, "\r\nabc\r\n", 7, &consumed, NULL, 0, &done), -413);
+    cr_expect_eq(zzz_http_chunked_decode(&st, "3", 1, &consumed, out, sizeof out, &done), -413);
+    cr_expect_eq(zzz_http_chunked_decode(&st, "\r\nabc\r\n", 7, &consumed, NULL, 0, &done), -413);
     cr_expect_eq(consumed, 0);
     cr_expect(!done);
 
     st = (http_chunked){.max_trailers = 1};
     const char tr[] = "0\r\nA: 1\r\nB: 2\r\n\r\n";
-    cr_expect_eq(http_chunked_decode(&st, tr, sizeof tr - 1, &consumed, out, sizeof out, &done),
+    cr_expect_eq(zzz_http_chunked_decode(&st, tr, sizeof tr - 1, &consumed, out, sizeof out, &done),
                  -431);
     cr_expect_eq(consumed, 10);
-    cr_expect_eq(http_chunked_decode(&st, "\r\n", 2, &consumed, out, sizeof out, &done), -431);
+    cr_expect_eq(zzz_http_chunked_decode(&st, "\r\n", 2, &consumed, out, sizeof out, &done), -431);
     cr_expect_eq(consumed, 0);
     cr_expect(!done);
 }
@@ -693,13 +694,15 @@ Test(chunked, done_is_sticky)
     size_t consumed;
     bool done;
     char out[16];
-    cr_expect_eq(http_chunked_decode(&st, "0\r\n\r\n", 5, &consumed, out, sizeof out, &done), 0);
+    cr_expect_eq(zzz_http_chunked_decode(&st, "0\r\n\r\n", 5, &consumed, out, sizeof out, &done),
+                 0);
     cr_expect(done);
     cr_expect_eq(consumed, 5);
-    cr_expect_eq(http_chunked_decode(&st, "5\r\nhello", 8, &consumed, out, sizeof out, &done), 0);
+    cr_expect_eq(zzz_http_chunked_decode(&st, "5\r\nhello", 8, &consumed, out, sizeof out, &done),
+                 0);
     cr_expect(done);
     cr_expect_eq(consumed, 0);
-    cr_expect_eq(http_chunked_decode(&st, "5\r\nhello", 8, &consumed, NULL, 0, &done), 0);
+    cr_expect_eq(zzz_http_chunked_decode(&st, "5\r\nhello", 8, &consumed, NULL, 0, &done), 0);
     cr_expect(done);
     cr_expect_eq(consumed, 0);
 }
@@ -711,7 +714,8 @@ Test(chunked, largest_size_is_not_an_overflow)
     bool done;
     char out[16];
     const char in[] = "ffffffffffffffff\r\nabc";
-    cr_expect_eq(http_chunked_decode(&st, in, sizeof in - 1, &consumed, out, sizeof out, &done), 3);
+    cr_expect_eq(zzz_http_chunked_decode(&st, in, sizeof in - 1, &consumed, out, sizeof out, &done),
+                 3);
     cr_expect_eq(consumed, sizeof in - 1);
     cr_expect_eq(st.chunk_left, UINT64_MAX - 3);
     cr_expect(!done);
@@ -725,17 +729,18 @@ Test(chunked, overflow_and_max_body)
     bool done;
     char out[16];
     http_chunked st = {.max_body = UINT64_MAX};
-    cr_expect_eq(
-        http_chunked_decode(&st, "10000000000000000\r\n", 19, &consumed, out, sizeof out, &done),
-        -400);
+    cr_expect_eq(zzz_http_chunked_decode(&st, "10000000000000000\r\n", 19, &consumed, out,
+                                         sizeof out, &done),
+                 -400);
     cr_expect_eq(consumed, 17);
     st = (http_chunked){.max_body = UINT64_MAX};
     cr_expect_eq(
-        http_chunked_decode(&st, "ffffffffffffffff\r\n", 18, &consumed, out, sizeof out, &done), 0);
+        zzz_http_chunked_decode(&st, "ffffffffffffffff\r\n", 18, &consumed, out, sizeof out, &done),
+        0);
     cr_expect_eq(consumed, 18);
     st = (http_chunked){.max_body = UINT64_MAX - 1};
     cr_expect_eq(
-        http_chunked_decode(&st, "ffffffffffffffff\r\n", 18, &consumed, out, sizeof out, &done),
+        zzz_http_chunked_decode(&st, "ffffffffffffffff\r\n", 18, &consumed, out, sizeof out, &done),
         -413);
     cr_expect_eq(consumed, 16);
 }
@@ -749,11 +754,11 @@ Test(chunked, no_room)
     bool done;
     char out[16];
     const char in[] = "3\r\nabc\r\n0\r\n\r\n";
-    cr_expect_eq(http_chunked_decode(&st, in, sizeof in - 1, &consumed, out, 0, &done), 0);
+    cr_expect_eq(zzz_http_chunked_decode(&st, in, sizeof in - 1, &consumed, out, 0, &done), 0);
     cr_expect_eq(consumed, 3);
     cr_expect(!done);
     size_t more;
-    cr_expect_eq(http_chunked_decode(&st, in + 3, sizeof in - 4, &more, out, 16, &done), 3);
+    cr_expect_eq(zzz_http_chunked_decode(&st, in + 3, sizeof in - 4, &more, out, 16, &done), 3);
     cr_expect_eq(consumed + more, sizeof in - 1);
     cr_expect(done);
     cr_expect(memcmp(out, "abc", 3) == 0);
@@ -767,7 +772,7 @@ Test(chunked, discard_counts_what_it_drops)
     size_t consumed;
     bool done;
     const char in[] = "100000\r\n";
-    cr_expect_eq(http_chunked_decode(&st, in, sizeof in - 1, &consumed, NULL, 0, &done), 0);
+    cr_expect_eq(zzz_http_chunked_decode(&st, in, sizeof in - 1, &consumed, NULL, 0, &done), 0);
     cr_expect_eq(consumed, sizeof in - 1);
     size_t size = 0x100000;
     char *data = malloc(size);
@@ -775,7 +780,7 @@ Test(chunked, discard_counts_what_it_drops)
     memset(data, 'x', size);
     size_t total = 0;
     for (size_t off = 0; off < size; off += 4096) {
-        ssize_t n = http_chunked_decode(&st, data + off, 4096, &consumed, NULL, 1, &done);
+        ssize_t n = zzz_http_chunked_decode(&st, data + off, 4096, &consumed, NULL, 1, &done);
         cr_expect_eq(n, 4096);
         cr_expect_eq(consumed, 4096);
         total += (size_t)n;
@@ -783,7 +788,7 @@ Test(chunked, discard_counts_what_it_drops)
     free(data);
     cr_expect_eq(total, size);
     const char tail[] = "\r\n0\r\nX: y\r\n\r\nGET";
-    cr_expect_eq(http_chunked_decode(&st, tail, sizeof tail - 1, &consumed, NULL, 0, &done), 0);
+    cr_expect_eq(zzz_http_chunked_decode(&st, tail, sizeof tail - 1, &consumed, NULL, 0, &done), 0);
     cr_expect_eq(consumed, sizeof tail - 4);
     cr_expect(done);
 }
@@ -802,7 +807,7 @@ Test(chunked, default_trailer_bytes)
         http_chunked st = {0};
         size_t consumed;
         bool done;
-        ssize_t n = http_chunked_decode(&st, in, len, &consumed, NULL, 0, &done);
+        ssize_t n = zzz_http_chunked_decode(&st, in, len, &consumed, NULL, 0, &done);
         if (line <= 16384) {
             cr_expect_eq(n, 0, "a trailer line of %zu bytes: %zd", line, n);
             cr_expect(done && consumed == len);
@@ -858,7 +863,7 @@ Test(percent, cases)
         const pct_case *c = &pct_cases[i];
         char *in = copy_of(c->in, c->in_len);
         char out[64];
-        ssize_t n = http_percent_decode((zzz_str){in, c->in_len}, out, c->plus);
+        ssize_t n = zzz_http_percent_decode((zzz_str){in, c->in_len}, out, c->plus);
         if (!c->out) {
             cr_expect_eq(n, -1, "case %zu: %zd", i, n);
         } else {
@@ -866,7 +871,7 @@ Test(percent, cases)
             if (n == (ssize_t)c->out_len)
                 cr_expect(memcmp(out, c->out, c->out_len) == 0, "case %zu", i);
             /* and in place */
-            n = http_percent_decode((zzz_str){in, c->in_len}, in, c->plus);
+            n = zzz_http_percent_decode((zzz_str){in, c->in_len}, in, c->plus);
             cr_expect_eq(n, (ssize_t)c->out_len, "case %zu in place: %zd", i, n);
             if (n == (ssize_t)c->out_len)
                 cr_expect(memcmp(in, c->out, c->out_len) == 0, "case %zu in place", i);
@@ -881,28 +886,28 @@ Test(percent, every_byte_value)
     for (int b = 1; b < 256; b++) {
         char in[3] = {'%', hex[b >> 4], hex[b & 15]};
         char out[1];
-        cr_expect_eq(http_percent_decode((zzz_str){in, 3}, out, false), 1);
+        cr_expect_eq(zzz_http_percent_decode((zzz_str){in, 3}, out, false), 1);
         cr_expect_eq((unsigned char)out[0], b);
     }
 }
 
 Test(name_eq, cases)
 {
-    cr_expect(http_name_eq((zzz_str){"Host", 4}, "host"));
-    cr_expect(http_name_eq((zzz_str){"HOST", 4}, "Host"));
-    cr_expect(http_name_eq((zzz_str){"content-LENGTH", 14}, "Content-Length"));
-    cr_expect(http_name_eq((zzz_str){"", 0}, ""));
-    cr_expect(!http_name_eq((zzz_str){"Hos", 3}, "host"));
-    cr_expect(!http_name_eq((zzz_str){"Hostx", 5}, "host"));
-    cr_expect(!http_name_eq((zzz_str){"Host", 4}, ""));
-    cr_expect(!http_name_eq((zzz_str){"a\0", 2}, "a"));
-    cr_expect(!http_name_eq((zzz_str){"Hosu", 4}, "host"));
+    cr_expect(zzz_http_name_eq((zzz_str){"Host", 4}, "host"));
+    cr_expect(zzz_http_name_eq((zzz_str){"HOST", 4}, "Host"));
+    cr_expect(zzz_http_name_eq((zzz_str){"content-LENGTH", 14}, "Content-Length"));
+    cr_expect(zzz_http_name_eq((zzz_str){"", 0}, ""));
+    cr_expect(!zzz_http_name_eq((zzz_str){"Hos", 3}, "host"));
+    cr_expect(!zzz_http_name_eq((zzz_str){"Hostx", 5}, "host"));
+    cr_expect(!zzz_http_name_eq((zzz_str){"Host", 4}, ""));
+    cr_expect(!zzz_http_name_eq((zzz_str){"a\0", 2}, "a"));
+    cr_expect(!zzz_http_name_eq((zzz_str){"Hosu", 4}, "host"));
     /* Only ASCII letters fold: '@' is not '`', '[' is not '{'. */
-    cr_expect(!http_name_eq((zzz_str){"@", 1}, "`"));
-    cr_expect(!http_name_eq((zzz_str){"[", 1}, "{"));
-    cr_expect(!http_name_eq((zzz_str){"\xc0", 1}, "\xe0"));
+    cr_expect(!zzz_http_name_eq((zzz_str){"@", 1}, "`"));
+    cr_expect(!zzz_http_name_eq((zzz_str){"[", 1}, "{"));
+    cr_expect(!zzz_http_name_eq((zzz_str){"\xc0", 1}, "\xe0"));
     /* the name is not read past its length */
     char *p = copy_of("Host", 4);
-    cr_expect(http_name_eq((zzz_str){p, 4}, "HOST"));
+    cr_expect(zzz_http_name_eq((zzz_str){p, 4}, "HOST"));
     free(p);
 }

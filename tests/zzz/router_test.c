@@ -47,8 +47,8 @@ static void add(zzz_router *router, const char *method, const char *pattern, zzz
 
 static int match(const zzz_router *router, const char *method, const char *path, router_match *m)
 {
-    int status = router_match_path(router, (zzz_str){method, strlen(method)},
-                                   (zzz_str){path, strlen(path)}, m);
+    int status = zzz_router_match_path(router, (zzz_str){method, strlen(method)},
+                                       (zzz_str){path, strlen(path)}, m);
     cr_assert_eq(status, m->status);
     return status;
 }
@@ -128,8 +128,9 @@ Test(router, similar_siblings)
     expect_status(r, "GET", "/abcdef", 404);
     expect_status(r, "GET", "/abcdefghijk", 404);
     /* "a" followed by NUL pads to the same key as "a". */
-    cr_assert_eq(router_match_path(r, (zzz_str){"GET", 3}, (zzz_str){"/a\0", 3}, &m), 404);
-    cr_assert_eq(router_match_path(r, (zzz_str){"GET", 3}, (zzz_str){"/abcdefgh\0", 10}, &m), 404);
+    cr_assert_eq(zzz_router_match_path(r, (zzz_str){"GET", 3}, (zzz_str){"/a\0", 3}, &m), 404);
+    cr_assert_eq(zzz_router_match_path(r, (zzz_str){"GET", 3}, (zzz_str){"/abcdefgh\0", 10}, &m),
+                 404);
     /* The last label holds an escaped NUL: refused. */
     snprintf(pattern, sizeof pattern, "/%s", labels[sizeof labels / sizeof labels[0] - 1]);
     cr_assert_eq(zzz_route(r, "GET", pattern, h_a, NULL), -EINVAL);
@@ -485,7 +486,7 @@ Test(router, path_without_leading_slash)
     expect_status(r, "GET", "*", 404);
     expect_status(r, "GET", "example.com:80", 404);
     router_match m;
-    cr_assert_eq(router_match_path(r, (zzz_str){"GET", 3}, (zzz_str){NULL, 0}, &m), 404);
+    cr_assert_eq(zzz_router_match_path(r, (zzz_str){"GET", 3}, (zzz_str){NULL, 0}, &m), 404);
     zzz_router_destroy(r);
 }
 
@@ -795,8 +796,8 @@ Test(router, matching_does_not_allocate)
     atomic_store(&counting, true);
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         for (size_t j = 0; j < sizeof paths / sizeof paths[0]; j++) {
-            int status = router_match_path(r, (zzz_str){methods[i], strlen(methods[i])},
-                                           (zzz_str){paths[j], strlen(paths[j])}, &m);
+            int status = zzz_router_match_path(r, (zzz_str){methods[i], strlen(methods[i])},
+                                               (zzz_str){paths[j], strlen(paths[j])}, &m);
             statuses[status]++;
         }
     }

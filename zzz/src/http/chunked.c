@@ -62,8 +62,8 @@ static ssize_t chunked_status(int state)
     return state == CH_FAIL_413 ? -413 : state == CH_FAIL_431 ? -431 : -400;
 }
 
-ssize_t http_chunked_decode(http_chunked *st, const char *in, size_t in_len, size_t *consumed,
-                            char *out, size_t out_cap, bool *done)
+ssize_t zzz_http_chunked_decode(http_chunked *st, const char *in, size_t in_len, size_t *consumed,
+                                char *out, size_t out_cap, bool *done)
 {
     const unsigned char *p = (const unsigned char *)in;
     const unsigned char *end = p + in_len;

@@ -55,7 +55,7 @@ typedef struct http_chunked {
  *         at the byte past it).
  * *consumed then counts the input up to and including the byte that showed
  * the error; *done is false. */
-ssize_t http_chunked_decode(http_chunked *st, const char *in, size_t in_len, size_t *consumed,
-                            char *out, size_t out_cap, bool *done);
+ssize_t zzz_http_chunked_decode(http_chunked *st, const char *in, size_t in_len, size_t *consumed,
+                                char *out, size_t out_cap, bool *done);
 
 #endif

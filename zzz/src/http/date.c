@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <time.h>
 
-const char *http_date_line(http_thread *t, size_t *len)
+const char *zzz_http_date_line(http_thread *t, size_t *len)
 {
     uint64_t now = tardy_now();
     if (t->date_len == 0 || now - t->date_refreshed >= 1000000000u) {

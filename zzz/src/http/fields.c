@@ -1,7 +1,7 @@
 /* What the field lines of a request head mean for its framing and its
  * connection (RFC 9110, RFC 9112 6): Host, Expect, Connection,
  * Content-Length and Transfer-Encoding, which the head parser (parse.c)
- * hands to on_field() one field line at a time; and the field-name helpers
+ * hands to zzz_http_on_field() one field line at a time; and the field-name helpers
  * the framework shares.
  *
  * Choices where the RFCs leave room, on the same side as the head
@@ -145,8 +145,8 @@ static int parse_content_length(const unsigned char *p, const unsigned char *end
 
 /* Acts on the fields that matter to framing and the connection. The name is
  * known to be a token; the value is trimmed. */
-int on_field(const unsigned char *name, size_t name_len, const unsigned char *val,
-             const unsigned char *val_end, int minor, head_facts *facts, http_head *out)
+int zzz_http_on_field(const unsigned char *name, size_t name_len, const unsigned char *val,
+                      const unsigned char *val_end, int minor, head_facts *facts, http_head *out)
 {
     int rc;
     switch (name_len) {
@@ -201,12 +201,12 @@ int on_field(const unsigned char *name, size_t name_len, const unsigned char *va
 
 /* ---- field names -------------------------------------------------------- */
 
-bool http_is_tchar(unsigned char c)
+bool zzz_http_is_tchar(unsigned char c)
 {
     return (cls[c] & C_TCHAR) != 0;
 }
 
-bool http_name_eq(zzz_str name, const char *cstr)
+bool zzz_http_name_eq(zzz_str name, const char *cstr)
 {
     const unsigned char *a = (const unsigned char *)name.ptr;
     const unsigned char *b = (const unsigned char *)cstr;

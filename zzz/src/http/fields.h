@@ -27,7 +27,7 @@ typedef struct head_facts {
  * known to be a token; the value is trimmed; minor is the request's HTTP
  * minor version. Returns 0, or -400 for a value its field's rules refuse
  * or one that contradicts an earlier field line. */
-int on_field(const unsigned char *name, size_t name_len, const unsigned char *val,
-             const unsigned char *val_end, int minor, head_facts *facts, http_head *out);
+int zzz_http_on_field(const unsigned char *name, size_t name_len, const unsigned char *val,
+                      const unsigned char *val_end, int minor, head_facts *facts, http_head *out);
 
 #endif

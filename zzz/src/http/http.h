@@ -91,7 +91,7 @@ struct zzz_res {
 };
 
 /* Date line of this thread, refreshed at most once a second. */
-const char *http_date_line(http_thread *t, size_t *len);
+const char *zzz_http_date_line(http_thread *t, size_t *len);
 
 /* Composes into buf (HTTP_SHORT_ANSWER_MAX bytes) a whole short answer
  * that ends the connection: the status line and Date (as every response
@@ -99,16 +99,16 @@ const char *http_date_line(http_thread *t, size_t *len);
  * text/plain body that is the status phrase and a newline, and
  * Connection: close. Returns its length. */
 #define HTTP_SHORT_ANSWER_MAX 512
-size_t http_short_answer(char *buf, http_thread *t, int status, const char *extra);
+size_t zzz_http_short_answer(char *buf, http_thread *t, int status, const char *extra);
 
 /* Sends a complete error response with Connection: close, and sets how
  * the connection then closes (`how`; a 408 never lingers: a client that
  * stalled is not waited for). */
-int http_send_error(zzz_conn *conn, http_thread *t, int status, zzz_close how);
+int zzz_http_send_error(zzz_conn *conn, http_thread *t, int status, zzz_close how);
 
 /* Prepares req/res for a new request whose head was parsed. */
-void http_req_init(zzz_req *req, zzz_conn *conn, const http_config *config);
-void http_res_init(zzz_res *res, zzz_conn *conn, zzz_req *req);
+void zzz_http_req_init(zzz_req *req, zzz_conn *conn, const http_config *config);
+void zzz_http_res_init(zzz_res *res, zzz_conn *conn, zzz_req *req);
 
 /* After the handler, for a body it did not read to its end: reads and
  * checks the framing of the rest, from what has arrived plus one read
@@ -117,27 +117,27 @@ void http_res_init(zzz_res *res, zzz_conn *conn, zzz_req *req);
  * past what has arrived (or the client waits for 100 Continue), or the
  * body's error (-EPROTO broken framing, -E2BIG a chunk past max_body,
  * -ECONNRESET the client left, or the error a handler's read met). */
-int http_req_settle_body(zzz_req *req);
+int zzz_http_req_settle_body(zzz_req *req);
 /* Gives back the body buffer. */
-void http_req_release(zzz_req *req);
+void zzz_http_req_release(zzz_req *req);
 
 /* True when the request has no body or it has been read to its end. */
-bool http_req_body_finished(zzz_req *req);
+bool zzz_http_req_body_finished(zzz_req *req);
 
 /* For a connection taken over: drops the head from the receive buffer,
  * so what follows it starts the buffer, and empties the request's
  * strings, which pointed into it. */
-void http_req_forget_head(zzz_req *req);
+void zzz_http_req_forget_head(zzz_req *req);
 
 /* After the handler: answers 500 when it did not answer at all. Returns 0
  * when the response is whole, -EPIPE when it is cut (aborted, a streamed
  * body left unended, a promised length not delivered, a failed write):
  * the connection must then close without completing it. */
-int http_res_finish(zzz_res *res);
+int zzz_http_res_finish(zzz_res *res);
 
 /* Takes back the part of the answer still in the write buffer; false when
  * some of it has left already. */
-bool http_res_take_back(zzz_res *res);
+bool zzz_http_res_take_back(zzz_res *res);
 
 /* The HTTP state of the thread serving the connection. */
 static inline http_thread *http_thread_of(zzz_conn *conn)

@@ -102,7 +102,7 @@ static inline const unsigned char *skip_target(const unsigned char *p, const uns
 
 /* ---- the head ----------------------------------------------------------- */
 
-int http_parse_head(const char *buf, size_t len, const http_limits *lim, http_head *out)
+int zzz_http_parse_head(const char *buf, size_t len, const http_limits *lim, http_head *out)
 {
     const unsigned char *start = (const unsigned char *)buf;
     /* The head's length is returned as an int. */
@@ -200,8 +200,8 @@ int http_parse_head(const char *buf, size_t len, const http_limits *lim, http_he
     bool is_connect = method_len == 7 && memcmp(method, "CONNECT", 7) == 0;
     bool is_options = method_len == 7 && memcmp(method, "OPTIONS", 7) == 0;
     zzz_str authority;
-    if ((rc = parse_target(target, target_end, question, is_connect, is_options, &authority, out)) <
-        0)
+    if ((rc = zzz_http_parse_target(target, target_end, question, is_connect, is_options,
+                                    &authority, out)) < 0)
         return rc;
 
     out->method = mkstr(method, method_len);
@@ -251,7 +251,7 @@ int http_parse_head(const char *buf, size_t len, const http_limits *lim, http_he
         out->headers[count].name = mkstr(name, name_len);
         out->headers[count].value = mkstr(value, (size_t)(value_end - value));
         count++;
-        if ((rc = on_field(name, name_len, value, value_end, minor, &facts, out)) < 0)
+        if ((rc = zzz_http_on_field(name, name_len, value, value_end, minor, &facts, out)) < 0)
             return rc;
     }
 #undef NEED

@@ -59,17 +59,17 @@ typedef struct http_head {
  * CRLF: a bare LF, or a CR followed by anything but LF, is -400 as soon as
  * it is in buf, never 0 (a CR that is the last byte of buf gives 0: its LF
  * may follow). */
-int http_parse_head(const char *buf, size_t len, const http_limits *lim, http_head *out);
+int zzz_http_parse_head(const char *buf, size_t len, const http_limits *lim, http_head *out);
 
 /* Percent-decodes src into dst (dst may equal src.ptr's buffer: decoding
  * never grows). plus_is_space: '+' means ' ' (query strings). Returns the
  * decoded length, or -1 for a malformed escape or a NUL (decoded or raw). */
-ssize_t http_percent_decode(zzz_str src, char *dst, bool plus_is_space);
+ssize_t zzz_http_percent_decode(zzz_str src, char *dst, bool plus_is_space);
 
 /* True for a token character (RFC 9110 5.6.2): methods, field names. */
-bool http_is_tchar(unsigned char c);
+bool zzz_http_is_tchar(unsigned char c);
 
 /* Case-insensitive comparison of a field name with a C string. */
-bool http_name_eq(zzz_str name, const char *cstr);
+bool zzz_http_name_eq(zzz_str name, const char *cstr);
 
 #endif

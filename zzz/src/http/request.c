@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-void http_req_init(zzz_req *req, zzz_conn *conn, const http_config *config)
+void zzz_http_req_init(zzz_req *req, zzz_conn *conn, const http_config *config)
 {
     memset(req, 0, sizeof *req);
     req->conn = conn;
@@ -63,7 +63,7 @@ const struct sockaddr *zzz_req_peer(const zzz_req *req, socklen_t *len)
 bool zzz_req_header(const zzz_req *req, const char *name, zzz_str *value)
 {
     for (unsigned i = 0; i < req->head.header_count; i++) {
-        if (http_name_eq(req->head.headers[i].name, name)) {
+        if (zzz_http_name_eq(req->head.headers[i].name, name)) {
             if (value)
                 *value = req->head.headers[i].value;
             return true;
@@ -111,7 +111,7 @@ bool zzz_req_query_param(zzz_req *req, const char *name, zzz_str *value)
         char small[256];
         bool match = false;
         if (key.len <= sizeof small) {
-            ssize_t klen = http_percent_decode(key, small, true);
+            ssize_t klen = zzz_http_percent_decode(key, small, true);
             match = klen == (ssize_t)nlen && memcmp(small, name, nlen) == 0;
         }
         if (match) {
@@ -124,7 +124,7 @@ bool zzz_req_query_param(zzz_req *req, const char *name, zzz_str *value)
             void *dst;
             if (zzz_conn_arena(req->conn, val.len + 1, &dst) != 0)
                 return false;
-            ssize_t vlen = http_percent_decode(val, dst, true);
+            ssize_t vlen = zzz_http_percent_decode(val, dst, true);
             if (vlen < 0)
                 return false;
             *value = (zzz_str){dst, (size_t)vlen};
@@ -277,8 +277,8 @@ static ssize_t body_read_chunked(zzz_req *req, char *buf, size_t len)
         if (avail > 0) {
             size_t consumed = 0;
             bool done = false;
-            ssize_t out = http_chunked_decode(&req->chunked, body_start(req), avail, &consumed,
-                                              buf, len, &done);
+            ssize_t out = zzz_http_chunked_decode(&req->chunked, body_start(req), avail, &consumed,
+                                                  buf, len, &done);
             if (out < 0)
                 return body_fail(req, chunked_error(out));
             body_drop_buffered(req, consumed);
@@ -386,7 +386,7 @@ int zzz_req_body(zzz_req *req, zzz_str *body)
     return 0;
 }
 
-int http_req_settle_body(zzz_req *req)
+int zzz_http_req_settle_body(zzz_req *req)
 {
     body_begin(req);
     if (req->body_state == BODY_DONE)
@@ -411,8 +411,8 @@ int http_req_settle_body(zzz_req *req)
         } else if (avail > 0) {
             size_t consumed = 0;
             bool done = false;
-            ssize_t out =
-                http_chunked_decode(&req->chunked, body_start(req), avail, &consumed, NULL, 0, &done);
+            ssize_t out = zzz_http_chunked_decode(&req->chunked, body_start(req), avail, &consumed,
+                                                  NULL, 0, &done);
             if (out < 0)
                 return (int)body_fail(req, chunked_error(out));
             body_drop_buffered(req, consumed);
@@ -435,13 +435,13 @@ int http_req_settle_body(zzz_req *req)
     }
 }
 
-bool http_req_body_finished(zzz_req *req)
+bool zzz_http_req_body_finished(zzz_req *req)
 {
     body_begin(req);
     return req->body_state == BODY_DONE;
 }
 
-void http_req_forget_head(zzz_req *req)
+void zzz_http_req_forget_head(zzz_req *req)
 {
     zzz_conn_consume(req->conn, req->head.head_len);
     zzz_str none = {"", 0};
@@ -453,7 +453,7 @@ void http_req_forget_head(zzz_req *req)
     req->match.param_count = 0;
 }
 
-void http_req_release(zzz_req *req)
+void zzz_http_req_release(zzz_req *req)
 {
     if (req->body_buf) {
         zzz_pool_put(&http_thread_of(req->conn)->body_pool, req->body_buf);

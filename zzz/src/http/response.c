@@ -10,7 +10,7 @@
 
 #define RES_HEADER_ROOM 4096
 
-void http_res_init(zzz_res *res, zzz_conn *conn, zzz_req *req)
+void zzz_http_res_init(zzz_res *res, zzz_conn *conn, zzz_req *req)
 {
     memset(res, 0, sizeof *res);
     res->conn = conn;
@@ -40,7 +40,7 @@ int zzz_res_header(zzz_res *res, const char *name, const char *value)
     if (!name || !value || !*name)
         return -EINVAL;
     for (const char *p = name; *p; p++)
-        if (!http_is_tchar((unsigned char)*p))
+        if (!zzz_http_is_tchar((unsigned char)*p))
             return -EINVAL;
     for (const char *p = value; *p; p++) {
         unsigned char c = (unsigned char)*p;
@@ -50,14 +50,15 @@ int zzz_res_header(zzz_res *res, const char *name, const char *value)
     size_t nlen = strlen(name), vlen = strlen(value);
     /* The names zzz manages, told apart by length first. */
     zzz_str n = {name, nlen};
-    if ((nlen == 14 && http_name_eq(n, "content-length")) ||
-        (nlen == 17 && http_name_eq(n, "transfer-encoding")) || (nlen == 4 && http_name_eq(n, "date")))
+    if ((nlen == 14 && zzz_http_name_eq(n, "content-length")) ||
+        (nlen == 17 && zzz_http_name_eq(n, "transfer-encoding")) ||
+        (nlen == 4 && zzz_http_name_eq(n, "date")))
         return -EINVAL;
-    if (nlen == 7 && http_name_eq(n, "upgrade"))
+    if (nlen == 7 && zzz_http_name_eq(n, "upgrade"))
         res->upgrade = true; /* a 101 of zzz_res_take_over needs one */
-    if (nlen == 10 && http_name_eq(n, "connection")) {
+    if (nlen == 10 && zzz_http_name_eq(n, "connection")) {
         zzz_str v = {value, strlen(value)};
-        if (!http_name_eq(v, "close"))
+        if (!zzz_http_name_eq(v, "close"))
             return -EINVAL;
         res->close = true;
         return 0;
@@ -129,7 +130,7 @@ static inline char *put_head_start(char *p, http_thread *t, int status)
     p = put(p, reason, reason_len(reason));
     p = put(p, "\r\n", 2);
     size_t date_len;
-    const char *date = http_date_line(t, &date_len);
+    const char *date = zzz_http_date_line(t, &date_len);
     return put(p, date, date_len);
 }
 
@@ -312,7 +313,7 @@ int zzz_res_take_over(zzz_res *res, int status, zzz_conn **conn)
     /* RFC 9110 7.8: no switch for HTTP/1.0, and a 101 names the protocol. */
     if (upgrade && (req->head.version_minor < 1 || !res->upgrade))
         return -EINVAL;
-    if (!http_req_body_finished(req))
+    if (!zzz_http_req_body_finished(req))
         return -EBUSY;
     res->status = status;
     char head[256];
@@ -338,7 +339,7 @@ int zzz_res_take_over(zzz_res *res, int status, zzz_conn **conn)
     res->taken_over = true;
     /* What follows the request is the handler's now: the head leaves the
      * buffer, and so does the scratch, with what pointed into them. */
-    http_req_forget_head(req);
+    zzz_http_req_forget_head(req);
     zzz_conn_arena_reset(res->conn);
     res->headers = NULL;
     res->headers_len = res->headers_cap = 0;
@@ -346,7 +347,7 @@ int zzz_res_take_over(zzz_res *res, int status, zzz_conn **conn)
     return 0;
 }
 
-int http_res_finish(zzz_res *res)
+int zzz_http_res_finish(zzz_res *res)
 {
     if (res->aborted || res->failed)
         return -EPIPE;
@@ -369,7 +370,7 @@ int http_res_finish(zzz_res *res)
     return 0;
 }
 
-bool http_res_take_back(zzz_res *res)
+bool zzz_http_res_take_back(zzz_res *res)
 {
     if (zzz_conn_sent(res->conn) != res->mark_sent)
         return false;
@@ -379,7 +380,7 @@ bool http_res_take_back(zzz_res *res)
     return true;
 }
 
-size_t http_short_answer(char *buf, http_thread *t, int status, const char *extra)
+size_t zzz_http_short_answer(char *buf, http_thread *t, int status, const char *extra)
 {
     static const char fields[] = "Content-Type: text/plain; charset=utf-8\r\nContent-Length: ";
     static const char close[] = "\r\nConnection: close\r\n\r\n";
@@ -396,10 +397,10 @@ size_t http_short_answer(char *buf, http_thread *t, int status, const char *extr
     return (size_t)(p - buf);
 }
 
-int http_send_error(zzz_conn *conn, http_thread *t, int status, zzz_close how)
+int zzz_http_send_error(zzz_conn *conn, http_thread *t, int status, zzz_close how)
 {
     char answer[HTTP_SHORT_ANSWER_MAX];
-    size_t n = http_short_answer(answer, t, status, NULL);
+    size_t n = zzz_http_short_answer(answer, t, status, NULL);
     int err = zzz_conn_out(conn, answer, n);
     if (err == 0)
         err = zzz_conn_flush(conn);

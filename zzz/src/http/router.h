@@ -24,6 +24,6 @@ typedef struct router_match {
 /* Matches a method and a percent-decoded path ("/users/42"). HEAD falls
  * back to GET when no HEAD route exists. Never allocates. Always returns
  * m->status (200, 404 or 405). */
-int router_match_path(const zzz_router *router, zzz_str method, zzz_str path, router_match *m);
+int zzz_router_match_path(const zzz_router *router, zzz_str method, zzz_str path, router_match *m);
 
 #endif

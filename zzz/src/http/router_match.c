@@ -1,4 +1,4 @@
-/* The HTTP router, matching side: router_match_path finds the route for a
+/* The HTTP router, matching side: zzz_router_match_path finds the route for a
  * method and a path in the trie that router.c builds, without allocating,
  * copying or recursing. The path model both sides share is in router.c's
  * header comment.
@@ -97,7 +97,7 @@ static bool node_accept(match_state *st, const router_node *node)
     return false;
 }
 
-int router_match_path(const zzz_router *router, zzz_str method, zzz_str path, router_match *m)
+int zzz_router_match_path(const zzz_router *router, zzz_str method, zzz_str path, router_match *m)
 {
     m->status = 404;
     m->handler = NULL;

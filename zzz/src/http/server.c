@@ -51,7 +51,7 @@ static zzz_next http_on_busy(zzz_conn *conn, void *user)
 {
     (void)user;
     char reply[HTTP_SHORT_ANSWER_MAX];
-    size_t n = http_short_answer(reply, http_thread_of(conn), 503, "Retry-After: 1\r\n");
+    size_t n = zzz_http_short_answer(reply, http_thread_of(conn), 503, "Retry-After: 1\r\n");
     zzz_conn_set_deadline(conn, tardy_now() + 1000000000u);
     zzz_conn_write(conn, reply, n);
     /* What the client sent is dropped, as much as has arrived, so the
@@ -90,7 +90,7 @@ static int http_read_head(zzz_conn *conn, const http_config *cfg, http_head *hea
     bool read_now = false;
     for (;;) {
         if (in->len > 0) {
-            int r = http_parse_head(in->data, in->len, &cfg->limits, head);
+            int r = zzz_http_parse_head(in->data, in->len, &cfg->limits, head);
             if (r != 0)
                 return r;
             if (in->len >= cfg->limits.max_head_bytes || in->len >= in->cap)
@@ -148,7 +148,7 @@ static bool http_decode_path(zzz_req *req)
     char *dst = http_scratch(req->conn, raw.len + 1);
     if (!dst)
         return false;
-    ssize_t n = http_percent_decode(raw, dst, false);
+    ssize_t n = zzz_http_percent_decode(raw, dst, false);
     if (n < 0)
         return false;
     req->path = (zzz_str){dst, (size_t)n};
@@ -169,7 +169,7 @@ static void http_dispatch(zzz_req *req, zzz_res *res, const http_config *cfg)
         return;
     }
     router_match *m = &req->match;
-    router_match_path(cfg->router, method, req->path, m);
+    zzz_router_match_path(cfg->router, method, req->path, m);
     if (m->status == 200 && m->handler) {
         m->handler(req, res, m->user);
         return;
@@ -210,21 +210,21 @@ static bool http_finish(zzz_conn *conn, http_thread *t, zzz_req *req, zzz_res *r
     /* A body the handler did not read to its end is read and checked now,
      * as far as it has arrived, before the answer leaves: a request with
      * broken framing gets 400, never the handler's answer. */
-    int body = http_req_settle_body(req);
+    int body = zzz_http_req_settle_body(req);
     if (body < 0 && body != -EAGAIN) {
         if (body == -ECONNRESET || body == -EPIPE) {
             zzz_conn_close_mode(conn, ZZZ_CLOSE_NOW); /* the client has gone */
             return false;
         }
-        if (http_res_take_back(res)) {
-            http_send_error(conn, t, body_error_status(body), ZZZ_CLOSE_LINGER);
+        if (zzz_http_res_take_back(res)) {
+            zzz_http_send_error(conn, t, body_error_status(body), ZZZ_CLOSE_LINGER);
             return false;
         }
         /* Part of the answer has left: it must end cut. */
         zzz_conn_close_mode(conn, res->close_delimited ? ZZZ_CLOSE_RESET : ZZZ_CLOSE_AUTO);
         return false;
     }
-    if (http_res_finish(res) != 0) {
+    if (zzz_http_res_finish(res) != 0) {
         /* Cut: closing without the end tells the client. A body delimited
          * by the close would look whole after a FIN: it gets a reset. */
         zzz_conn_close_mode(conn, res->close_delimited ? ZZZ_CLOSE_RESET : ZZZ_CLOSE_AUTO);
@@ -245,7 +245,7 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
     http_thread *t = http_thread_of(conn);
     if (zzz_conn_expired(conn)) {
         /* The rest of a head did not come within header_timeout_ms. */
-        http_send_error(conn, t, 408, ZZZ_CLOSE_NOW);
+        zzz_http_send_error(conn, t, 408, ZZZ_CLOSE_NOW);
         return ZZZ_CLOSE;
     }
     zzz_buf *in = zzz_conn_buf(conn);
@@ -271,7 +271,7 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
         memset(&head, 0, sizeof head);
         head.headers = http_scratch(conn, cfg->limits.max_headers * sizeof(zzz_header));
         if (!head.headers) {
-            http_send_error(conn, t, 500, ZZZ_CLOSE_AUTO);
+            zzz_http_send_error(conn, t, 500, ZZZ_CLOSE_AUTO);
             return ZZZ_CLOSE;
         }
         int r = http_read_head(conn, cfg, &head, served);
@@ -280,23 +280,23 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
         if (r == HEAD_CLOSE)
             return ZZZ_CLOSE;
         if (r < 0) {
-            http_send_error(conn, t, -r, ZZZ_CLOSE_AUTO);
+            zzz_http_send_error(conn, t, -r, ZZZ_CLOSE_AUTO);
             return ZZZ_CLOSE;
         }
         if (head.body == HTTP_BODY_LENGTH && head.content_length > cfg->max_body) {
-            http_send_error(conn, t, 413, ZZZ_CLOSE_LINGER);
+            zzz_http_send_error(conn, t, 413, ZZZ_CLOSE_LINGER);
             return ZZZ_CLOSE;
         }
 
         zzz_req req;
         zzz_res res;
-        http_req_init(&req, conn, cfg);
+        zzz_http_req_init(&req, conn, cfg);
         req.head = head;
         if (!http_decode_path(&req)) {
-            http_send_error(conn, t, 400, ZZZ_CLOSE_AUTO);
+            zzz_http_send_error(conn, t, 400, ZZZ_CLOSE_AUTO);
             return ZZZ_CLOSE;
         }
-        http_res_init(&res, conn, &req);
+        zzz_http_res_init(&res, conn, &req);
         res.close = !head.keep_alive || zzz_conn_closing(conn);
         res.head_only = method_is(head.method, "HEAD");
 
@@ -304,12 +304,12 @@ static zzz_next http_on_conn(zzz_conn *conn, void *user)
         if (res.taken_over) {
             /* The handler had the connection (zzz_res_take_over): it
              * closes now, unless the handler handed it on. */
-            http_req_release(&req);
+            zzz_http_req_release(&req);
             return ZZZ_CLOSE;
         }
 
         bool next = http_finish(conn, t, &req, &res);
-        http_req_release(&req);
+        zzz_http_req_release(&req);
         if (!next)
             return ZZZ_CLOSE;
         zzz_conn_consume(conn, head.head_len);

@@ -39,8 +39,9 @@ static bool valid_authority(const unsigned char *p, const unsigned char *end, bo
 
 /* Splits the target into path and query after its form (RFC 9112 3.2).
  * `question` is its first '?' or NULL. */
-int parse_target(const unsigned char *t, const unsigned char *t_end, const unsigned char *question,
-                 bool is_connect, bool is_options, zzz_str *authority, http_head *out)
+int zzz_http_parse_target(const unsigned char *t, const unsigned char *t_end,
+                          const unsigned char *question, bool is_connect, bool is_options,
+                          zzz_str *authority, http_head *out)
 {
     size_t t_len = (size_t)(t_end - t);
     const unsigned char *path = t;
@@ -102,7 +103,7 @@ int parse_target(const unsigned char *t, const unsigned char *t_end, const unsig
 
 /* ---- percent-decoding ---------------------------------------------------- */
 
-ssize_t http_percent_decode(zzz_str src, char *dst, bool plus_is_space)
+ssize_t zzz_http_percent_decode(zzz_str src, char *dst, bool plus_is_space)
 {
     const unsigned char *s = (const unsigned char *)src.ptr;
     const unsigned char *end = s + src.len;

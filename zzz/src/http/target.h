@@ -12,7 +12,8 @@
  * is_options say which method asked. *authority is the authority of an
  * absolute-form target, else {NULL, 0}. Returns 0, or -400 for a form the
  * method does not allow or a malformed one. */
-int parse_target(const unsigned char *t, const unsigned char *t_end, const unsigned char *question,
-                 bool is_connect, bool is_options, zzz_str *authority, http_head *out);
+int zzz_http_parse_target(const unsigned char *t, const unsigned char *t_end,
+                          const unsigned char *question, bool is_connect, bool is_options,
+                          zzz_str *authority, http_head *out);
 
 #endif
