@@ -16,7 +16,15 @@ static void op_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
     rt->drv->cancel(rt->drv_state, t->park_obj);
 }
 
-const park_kind tardy_park_op = {.interrupt = op_interrupt};
+static const park_kind park_op = {.interrupt = op_interrupt};
+
+int64_t tardy_op_now(struct tardy_runtime *rt, tardy_op *op)
+{
+    int64_t r = tardy_op_try(op);
+    if (rt->drv->observe)
+        rt->drv->observe(rt->drv_state, op, r);
+    return r;
+}
 
 static int64_t io_run(tardy_op *op)
 {
@@ -28,17 +36,13 @@ static int64_t io_run(tardy_op *op)
     /* MSG_DONTWAIT asks for -EAGAIN instead of a wait, under any driver. */
     if ((op->kind == TARDY_OP_RECV || op->kind == TARDY_OP_SEND || op->kind == TARDY_OP_RECVMSG ||
          op->kind == TARDY_OP_SENDMSG) &&
-        (op->flags & MSG_DONTWAIT)) {
-        int64_t r = tardy_op_try(op);
-        if (rt->drv->observe)
-            rt->drv->observe(rt->drv_state, op, r);
-        return r;
-    }
+        (op->flags & MSG_DONTWAIT))
+        return tardy_op_now(rt, op);
     op->owner = t;
     int64_t r = rt->drv->submit(rt->drv_state, op);
     if (r != TARDY_OP_PENDING)
         return r;
-    return tardy_wait(rt, t, &tardy_park_op, op);
+    return tardy_wait(rt, t, &park_op, op);
 }
 
 #define IO_OP(kind_) tardy_op op = {.kind = (kind_), .fd = -1, .offset = -1}

@@ -194,8 +194,9 @@ int tardy_call_begin(struct tardy_runtime **rt_out, task_rec **t_out);
 int64_t tardy_wait(struct tardy_runtime *rt, task_rec *t, const park_kind *kind, void *obj);
 /* Parks `t` in a wait that only the waited-for event ends. */
 int64_t tardy_park(struct tardy_runtime *rt, task_rec *t);
-/* The wait of a task parked in an op (io.c). */
-extern const park_kind tardy_park_op;
+/* One non-blocking attempt of op, outside the driver, that the driver
+ * still hears of (observe), so a readiness driver stays current (io.c). */
+int64_t tardy_op_now(struct tardy_runtime *rt, tardy_op *op);
 
 /* Tasks (task.c). */
 int tardy_task_pool_init(struct tardy_runtime *rt);

@@ -306,10 +306,7 @@ ssize_t tardy_stream_take(tardy_stream *handle, void *buf, size_t len)
      * pending cancel are not its business (they stay for the next call). */
     tardy_op op = {.kind = TARDY_OP_RECV, .fd = s->op.fd, .offset = -1, .buf = buf, .len = len,
                    .flags = MSG_DONTWAIT};
-    int64_t r = tardy_op_try(&op);
-    if (rt->drv->observe)
-        rt->drv->observe(rt->drv_state, &op, r);
-    return (ssize_t)r;
+    return (ssize_t)tardy_op_now(rt, &op);
 }
 
 /* A task parked in read leaves the stream's reader slot. */
