@@ -317,6 +317,20 @@ ssize_t zzz_conn_recv(zzz_conn *conn, void *buf, size_t len);
 int zzz_conn_write(zzz_conn *conn, const void *data, size_t len);
 int zzz_conn_writev(zzz_conn *conn, const struct iovec *iov, int iovcnt);
 
+/* Sends len bytes of the file fd from offset, after what the write
+ * buffer holds (it is flushed first), under zzz_conn_write's timeouts.
+ * Plain TCP hands the pages to the socket (sendfile), uncopied, and falls
+ * back to reading and sending when the file cannot be sent that way; TLS
+ * reads the file in record-sized pieces and seals them. The file's offset
+ * is not moved (the caller's descriptor can be shared). fd must be open
+ * for reading; the caller keeps and closes it. Returns 0 once all len
+ * bytes have left, -ENODATA when the file ended first (it shrank: the
+ * peer has an unknown part of them, so close the connection), -EINVAL for
+ * a negative offset, a read error of the file's (-EIO, -EBADF, ...) or
+ * zzz_conn_write's errors. A file on a slow disk may keep the thread
+ * waiting for the read on the epoll and busy drivers. */
+int zzz_conn_sendfile(zzz_conn *conn, int fd, off_t offset, size_t len);
+
 /* The per-connection write buffer (borrowed like the receive buffer):
  * append with zzz_conn_out, send with zzz_conn_flush. Its data is NULL
  * when the pool has none to lend, which the pool's size (a buffer per

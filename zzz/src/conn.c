@@ -163,6 +163,26 @@ int zzz_conn_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
     return err;
 }
 
+int zzz_conn_sendfile(zzz_conn *c, int fd, off_t offset, size_t len)
+{
+    if (offset < 0 || fd < 0)
+        return offset < 0 ? -EINVAL : -EBADF;
+    /* What was queued before the file goes first. */
+    int err = zzz_conn_flush(c);
+    if (err || len == 0)
+        return err;
+    c->sent += len;
+    /* One write, as zzz_conn_writev's: bounded by the peer's progress. */
+    c->writing = true;
+    c->write_outer = zzz_deadline_push(0);
+    c->write_start = c->write_last = tardy_now();
+    c->write_done = 0;
+    err = c->ops->sendfile(c, fd, offset, len);
+    c->writing = false;
+    zzz_deadline_pop(c->write_outer);
+    return err;
+}
+
 void zzz_conn_send_arm(zzz_conn *c)
 {
     if (!c->writing)

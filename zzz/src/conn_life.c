@@ -88,12 +88,12 @@ static void conn_linger(zzz_conn *c, bool always)
     char scratch[4096];
     char *sink = c->in.data ? c->in.data : scratch;
     size_t sink_len = c->in.data ? c->in.cap : sizeof scratch;
-    if (!always && !unread && zzz_plain_recv_now(c, sink, sink_len) <= 0)
+    if (!always && !unread && zzz_plain_recv(c, sink, sink_len, true) <= 0)
         return; /* nothing more came: the client is done (or gone) */
     /* Its own time, whatever deadline the protocol left on the task. */
     uint64_t saved =
         zzz_deadline_push_exact(tardy_now() + (uint64_t)s->cfg.linger_timeout_ms * 1000000u);
-    while (zzz_plain_recv(c, sink, sink_len) > 0) {
+    while (zzz_plain_recv(c, sink, sink_len, false) > 0) {
     }
     zzz_deadline_pop(saved);
 }
@@ -128,13 +128,13 @@ static void conn_woken(void *arg);
 
 /* Waits, holding no task, until the connection has something to do: its
  * next bytes (events POLLIN), or other events (POLLOUT fires at once).
- * A plain connection's bytes are received as they arrive where the driver
- * can (io_uring), so serving it starts without a receive call. */
+ * Its bytes (TLS records too) are received as they arrive where the
+ * driver can (io_uring), so serving it starts without a receive call. */
 static int conn_wait(zzz_conn *c, short events, uint64_t deadline)
 {
     c->state = CONN_WAITING;
     c->wait_deadline = deadline;
-    c->ahead = c->stream || (events == POLLIN && !c->worker->server->tls);
+    c->ahead = c->stream || events == POLLIN;
     if (c->ahead) {
         /* The stream stays open between requests: on io_uring one
          * multishot receive serves the connection's whole life. */
@@ -174,23 +174,18 @@ static void conn_woken(void *arg)
         conn_close(c);
         return;
     }
-    zzz_buf *b = c->ahead ? zzz_conn_buf(c) : NULL;
-    if (b && b->data && b->len < b->cap) {
-        ssize_t n = tardy_stream_take(&c->rx.stream, b->data + b->len, b->cap - b->len);
-        if (n == -EAGAIN) {
-            /* Woken with nothing to read: wait again, to the same end. */
-            conn_release_buffers(c, true);
-            if (conn_wait(c, POLLIN, c->wait_deadline) != 0)
-                conn_close(c);
-            return;
-        }
-        if (n <= 0) {
-            /* The client closed (or reset) a connection it left waiting. */
+    ssize_t n = c->ahead ? zzz_stream_arrived(c) : 1;
+    if (n == -EAGAIN) {
+        /* Woken with nothing to read: wait again, to the same end. */
+        conn_release_buffers(c, true);
+        if (conn_wait(c, POLLIN, c->wait_deadline) != 0)
             conn_close(c);
-            return;
-        }
-        zzz_conn_in_arrived(c);
-        b->len += (size_t)n;
+        return;
+    }
+    if (n <= 0) {
+        /* The client closed (or reset) a connection it left waiting. */
+        conn_close(c);
+        return;
     }
     conn_serve(c);
 }
@@ -230,6 +225,39 @@ static zzz_next conn_run_protocol(zzz_conn *c, bool expired)
     }
 }
 
+/* One turn of serving: opens the stream (a TLS handshake's next step)
+ * and runs the protocol. Returns what comes next; for a wait the stream
+ * asked for (a handshake's next flight), sets *wait_deadline. */
+static zzz_next conn_serve_once(zzz_conn *c, bool expired, uint64_t *wait_deadline)
+{
+    zzz_server *s = c->worker->server;
+    c->deadline = 0;
+    c->wait_until = 0;
+    c->expire_call = false;
+    c->close_how = ZZZ_CLOSE_AUTO;
+    /* A new TLS connection shakes hands before the protocol sees it, one
+     * step each time the client's bytes arrive, waiting between them like
+     * an idle connection. A client usually sends its first request with
+     * its last handshake flight; if it has not, the connection waits for
+     * it like a new one (unless the server speaks first). */
+    int opened = expired ? 0 : zzz_stream_open(c);
+    if (opened == -EAGAIN) {
+        *wait_deadline = zzz_stream_open_deadline(c);
+        return ZZZ_WAIT;
+    }
+    if (opened < 0) {
+        c->close_how = ZZZ_CLOSE_NOW;
+        return ZZZ_CLOSE;
+    }
+    if (opened == 1 && !s->cfg.serve_on_open && !zzz_stream_pending(c)) {
+        *wait_deadline = tardy_now() + (uint64_t)s->cfg.first_byte_timeout_ms * 1000000u;
+        return ZZZ_WAIT;
+    }
+    /* With every task serving a handler, on_busy answers quickly from a
+     * reserve task instead of leaving the client to hang. */
+    return conn_run_protocol(c, expired);
+}
+
 /* Runs the protocol on a connection that has something to do, then
  * closes the connection or gives back what a waiting one does not need
  * and re-arms its wait: the protocol only says which. */
@@ -241,32 +269,21 @@ static void conn_serve(void *arg)
     bool expired = c->expired;
     c->state = CONN_ACTIVE;
     c->task = tardy_self();
-    c->deadline = 0;
-    c->wait_until = 0;
-    c->expire_call = false;
-    c->close_how = ZZZ_CLOSE_AUTO;
     w->active++;
-    /* A new TLS connection shakes hands before the protocol sees it, one
-     * step each time the client's bytes arrive, waiting between them like
-     * an idle connection. A client usually sends its first request with
-     * its last handshake flight; if it has not, the connection waits for
-     * it like a new one (unless the server speaks first). */
-    int opened = expired ? 0 : zzz_stream_open(c);
-    uint64_t wait_deadline = 0;
+    uint64_t wait_deadline;
     zzz_next next;
-    if (opened == -EAGAIN) {
-        next = ZZZ_WAIT;
-        wait_deadline = zzz_stream_open_deadline(c);
-    } else if (opened < 0) {
-        next = ZZZ_CLOSE;
-        c->close_how = ZZZ_CLOSE_NOW;
-    } else if (opened == 1 && !s->cfg.serve_on_open && !zzz_stream_pending(c)) {
-        next = ZZZ_WAIT;
-        wait_deadline = tardy_now() + (uint64_t)s->cfg.first_byte_timeout_ms * 1000000u;
-    } else {
-        /* With every task serving a handler, on_busy answers quickly from
-         * a reserve task instead of leaving the client to hang. */
-        next = conn_run_protocol(c, expired);
+    for (;;) {
+        wait_deadline = 0;
+        next = conn_serve_once(c, expired, &wait_deadline);
+        expired = false;
+        if (next != ZZZ_WAIT || wait_deadline || w->draining || c->fd < 0 ||
+            !zzz_stream_pending(c))
+            break;
+        /* The stream holds what its receive stream no longer shows (a TLS
+         * record read ahead): a wait would not end for it, so it is served
+         * now, once the thread's other tasks have had their turn. */
+        if (tardy_yield() != 0)
+            break;
     }
     w->active--;
     c->task = (tardy_task){0};
@@ -291,10 +308,7 @@ static void conn_serve(void *arg)
     }
     if (!wait_deadline)
         wait_deadline = tardy_now() + (uint64_t)s->cfg.idle_timeout_ms * 1000000u;
-    /* A decrypted TLS record the socket no longer shows: watch for
-     * writability, which fires at once. (TLS never uses a receive stream.) */
-    short events = zzz_stream_pending(c) ? (POLLIN | POLLOUT) : POLLIN;
-    if (conn_wait(c, events, wait_deadline) != 0)
+    if (conn_wait(c, POLLIN, wait_deadline) != 0)
         conn_close(c);
 }
 
@@ -314,6 +328,7 @@ void zzz_conn_accepted(zzz_worker *w, int fd, const zzz_sockaddr *peer, socklen_
     memset(&c->in, 0, sizeof c->in);
     memset(&c->out, 0, sizeof c->out);
     c->fd = fd;
+    c->ops = s->stream_ops;
     c->data = NULL;
     c->on_conn = NULL;
     c->on_conn_user = NULL;

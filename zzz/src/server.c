@@ -106,6 +106,7 @@ int zzz_server_create(zzz_server **out, const zzz_server_config *config)
     s->cfg.tls = NULL; /* the caller's block is not kept: s->tls holds what it said */
     config_defaults(&s->cfg);
     s->stop_pipe[0] = s->stop_pipe[1] = -1;
+    s->stream_ops = &zzz_plain_ops;
 #ifdef ZZZ_HAVE_TLS
     if (config->tls) {
         int terr = zzz_tls_ctx_create(&s->tls, config->tls);
@@ -113,6 +114,7 @@ int zzz_server_create(zzz_server **out, const zzz_server_config *config)
             free(s);
             return terr;
         }
+        s->stream_ops = &zzz_tls_ops;
     }
 #endif
     atomic_init(&s->stopping, false);
@@ -223,8 +225,8 @@ static void worker_trim_idle(zzz_worker *w, uint64_t idle_before)
 {
     for (unsigned i = 0; i < w->conns_used; i++) {
         zzz_conn *c = &w->conns[i];
-        if (c->state == CONN_WAITING && c->tls)
-            zzz_tls_trim(c, idle_before);
+        if (c->state == CONN_WAITING)
+            zzz_stream_trim(c, idle_before);
     }
 }
 #endif

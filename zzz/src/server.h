@@ -34,6 +34,7 @@ typedef union zzz_sockaddr {
 } zzz_sockaddr;
 
 struct zzz_worker;
+struct zzz_stream_ops; /* plain or TLS (stream.h) */
 typedef struct zzz_tls_ctx zzz_tls_ctx;   /* certificates, keys, sessions (tls_config.c) */
 typedef struct zzz_tls_conn zzz_tls_conn; /* one connection's engine (tls_stream.c) */
 
@@ -48,6 +49,7 @@ struct zzz_conn {
         tardy_watch watch;
     } rx;
     struct zzz_worker *worker;
+    const struct zzz_stream_ops *ops; /* its stream's kind: the server's */
     int fd;
     conn_state state;
     zzz_close close_how; /* zzz_conn_close_mode */
@@ -112,6 +114,7 @@ struct zzz_server {
     atomic_uint open_total;
     zzz_worker *workers;
     zzz_tls_ctx *tls; /* NULL without TLS */
+    const struct zzz_stream_ops *stream_ops; /* every connection's kind */
     atomic_int start_error; /* the first thread's start-up error (zzz_server_run) */
 };
 

@@ -1,63 +1,62 @@
-/* The stream: plain TCP calls straight on the socket, or TLS through
- * tls_stream.c. See stream.h. */
+/* The plain stream: TCP straight on the socket, its bytes received ahead
+ * through the connection's receive stream. The calls shared by every
+ * stream (zzz_plain_recv, the copying file send) are here too. See
+ * stream.h. */
 #include "stream.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <time.h>
 
-int zzz_stream_open(zzz_conn *c)
-{
-#ifdef ZZZ_HAVE_TLS
-    if (c->worker->server->tls)
-        return zzz_tls_open(c);
-#endif
-    (void)c;
-    return 0;
-}
+/* A file send that keeps the thread: past this many bytes without the
+ * socket filling up, it lets the thread's other tasks run. */
+#define SENDFILE_TURN ((size_t)1 << 20)
 
-ssize_t zzz_plain_recv(zzz_conn *c, void *buf, size_t len)
+ssize_t zzz_plain_recv(zzz_conn *c, void *buf, size_t len, bool now)
 {
     /* An open receive stream may already hold the next bytes. */
     if (c->stream)
-        return tardy_stream_read(&c->rx.stream, buf, len);
-    return tardy_recv(c->fd, buf, len, 0);
-}
-
-uint64_t zzz_stream_open_deadline(const zzz_conn *c)
-{
-#ifdef ZZZ_HAVE_TLS
-    if (c->tls)
-        return zzz_tls_open_deadline(c);
-#endif
-    (void)c;
-    return 0;
-}
-
-ssize_t zzz_plain_recv_now(zzz_conn *c, void *buf, size_t len)
-{
-    if (c->stream)
-        return tardy_stream_take(&c->rx.stream, buf, len);
+        return now ? tardy_stream_take(&c->rx.stream, buf, len)
+                   : tardy_stream_read(&c->rx.stream, buf, len);
+    if (!now)
+        return tardy_recv(c->fd, buf, len, 0);
     ssize_t n = recv(c->fd, buf, len, MSG_DONTWAIT);
     return n < 0 ? -errno : n;
 }
 
-ssize_t zzz_stream_recv_now(zzz_conn *c, void *buf, size_t len)
+static int plain_open(zzz_conn *c)
 {
-#ifdef ZZZ_HAVE_TLS
-    if (c->tls)
-        return zzz_tls_recv_now(c, buf, len);
-#endif
-    return zzz_plain_recv_now(c, buf, len);
+    (void)c;
+    return 0;
 }
 
-ssize_t zzz_stream_recv(zzz_conn *c, void *buf, size_t len)
+static uint64_t plain_open_deadline(const zzz_conn *c)
 {
-#ifdef ZZZ_HAVE_TLS
-    if (c->tls)
-        return zzz_tls_recv(c, buf, len);
-#endif
-    return zzz_plain_recv(c, buf, len);
+    (void)c;
+    return 0;
+}
+
+static ssize_t plain_arrived(zzz_conn *c)
+{
+    zzz_buf *b = zzz_conn_buf(c);
+    if (!b->data || b->len >= b->cap)
+        return 1; /* no room: the protocol reads it when it has some */
+    ssize_t n = tardy_stream_take(&c->rx.stream, b->data + b->len, b->cap - b->len);
+    if (n > 0) {
+        zzz_conn_in_arrived(c);
+        b->len += (size_t)n;
+    }
+    return n;
+}
+
+static ssize_t plain_recv(zzz_conn *c, void *buf, size_t len, bool now)
+{
+    return zzz_plain_recv(c, buf, len, now);
 }
 
 static int plain_writev(zzz_conn *c, const struct iovec *iov_in, int iovcnt)
@@ -102,53 +101,144 @@ static int plain_writev(zzz_conn *c, const struct iovec *iov_in, int iovcnt)
     return 0;
 }
 
-int zzz_stream_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
+int zzz_stream_sendfile_copy(zzz_conn *c, int fd, off_t offset, size_t len, char *buf,
+                             size_t cap)
 {
-#ifdef ZZZ_HAVE_TLS
-    if (c->tls)
-        return zzz_tls_writev(c, iov, iovcnt);
-#endif
-    return plain_writev(c, iov, iovcnt);
+    while (len > 0) {
+        size_t want = len < cap ? len : cap;
+        /* In the ring on io_uring: a cold file does not stop the thread. */
+        ssize_t n = tardy_read(fd, buf, want, (int64_t)offset);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            return -ENODATA;
+        struct iovec iov = {.iov_base = buf, .iov_len = (size_t)n};
+        int err = c->ops->writev(c, &iov, 1);
+        if (err)
+            return err;
+        offset += n;
+        len -= (size_t)n;
+    }
+    return 0;
 }
 
-bool zzz_stream_pending(const zzz_conn *c)
+/* sendfile(2) on a socket raises SIGPIPE when the peer has gone (it has
+ * no MSG_NOSIGNAL). The signal is held back for the call and, when the
+ * call raised it, taken back, so the process never sees it; one that was
+ * pending before is left alone. Returns the bytes sent or -errno. */
+static ssize_t sendfile_quiet(int out_fd, int in_fd, off_t *offset, size_t len)
 {
-#ifdef ZZZ_HAVE_TLS
-    if (c->tls)
-        return zzz_tls_pending(c);
-#endif
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE);
+    ssize_t n = sendfile(out_fd, in_fd, offset, len);
+    int err = n < 0 ? errno : 0;
+    if (err == EPIPE && !was_pending) {
+        const struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return n < 0 ? -err : n;
+}
+
+static int plain_sendfile(zzz_conn *c, int fd, off_t offset, size_t len)
+{
+    size_t turn = 0;
+    while (len > 0) {
+        off_t at = offset;
+        zzz_conn_send_arm(c);
+        ssize_t n = sendfile_quiet(c->fd, fd, &at, len);
+        if (n > 0) {
+            zzz_conn_send_progress(c, (size_t)n);
+            offset += n;
+            len -= (size_t)n;
+            turn += (size_t)n;
+            if (turn >= SENDFILE_TURN && len > 0) {
+                turn = 0;
+                int err = tardy_yield();
+                if (err)
+                    return err;
+            }
+            continue;
+        }
+        if (n == 0)
+            return -ENODATA;
+        if (n == -EAGAIN) {
+            /* The socket is full: wait for room, under the write's
+             * deadline that zzz_conn_send_arm set. */
+            turn = 0;
+            int r = tardy_poll(c->fd, POLLOUT);
+            if (r < 0)
+                return r;
+            continue;
+        }
+        if (n == -EINVAL || n == -ENOSYS || n == -EOPNOTSUPP) {
+            /* A file the kernel cannot send from: read and send it. The
+             * write buffer is empty (flushed) but for the scratch arena at
+             * its end. */
+            char small[2048];
+            zzz_buf *o = zzz_conn_outbuf(c);
+            size_t room = o->data ? o->cap - c->arena_used : 0;
+            if (room >= sizeof small)
+                return zzz_stream_sendfile_copy(c, fd, offset, len, o->data, room);
+            return zzz_stream_sendfile_copy(c, fd, offset, len, small, sizeof small);
+        }
+        return (int)n;
+    }
+    return 0;
+}
+
+static bool plain_pending(const zzz_conn *c)
+{
     (void)c;
     return false;
 }
 
-void zzz_stream_idle(zzz_conn *c)
+static void plain_idle(zzz_conn *c)
 {
-#ifdef ZZZ_HAVE_TLS
-    if (c->tls)
-        zzz_tls_idle(c);
-#endif
     (void)c;
 }
 
-void zzz_stream_close(zzz_conn *c, bool graceful)
+static bool plain_trim(zzz_conn *c, uint64_t idle_before)
 {
-#ifdef ZZZ_HAVE_TLS
-    if (c->tls)
-        zzz_tls_close(c, graceful);
-#endif
+    (void)c;
+    (void)idle_before;
+    return false;
+}
+
+static void plain_close(zzz_conn *c, bool graceful)
+{
     (void)c;
     (void)graceful;
 }
 
-bool zzz_conn_tls(const zzz_conn *c, zzz_tls_info *info)
+static bool plain_info(const zzz_conn *c, zzz_tls_info *info)
 {
-#ifdef ZZZ_HAVE_TLS
-    if (c->tls)
-        return zzz_tls_info_get(c, info);
-#endif
     (void)c;
     (void)info;
     return false;
+}
+
+const zzz_stream_ops zzz_plain_ops = {
+    .open = plain_open,
+    .open_deadline = plain_open_deadline,
+    .arrived = plain_arrived,
+    .recv = plain_recv,
+    .writev = plain_writev,
+    .sendfile = plain_sendfile,
+    .pending = plain_pending,
+    .idle = plain_idle,
+    .trim = plain_trim,
+    .close = plain_close,
+    .info = plain_info,
+};
+
+bool zzz_conn_tls(const zzz_conn *c, zzz_tls_info *info)
+{
+    return c->ops->info(c, info);
 }
 
 bool zzz_tls_available(void)

@@ -50,8 +50,8 @@ static void tls_track_records(zzz_tls_conn *t, const unsigned char *p, size_t n)
     }
 }
 
-/* Feeds the engine what it asks for, from the read-ahead or the socket
- * (without waiting when `now`). Returns > 0, 0 at FIN, -EAGAIN (`now`
+/* Feeds the engine what it asks for, from the read-ahead or the receive
+ * stream (without waiting when `now`). Returns > 0, 0 at FIN, -EAGAIN (`now`
  * only: nothing has arrived), or -errno. */
 static ssize_t tls_recv_records(zzz_conn *c, zzz_tls_conn *t, bool now)
 {
@@ -63,16 +63,11 @@ static ssize_t tls_recv_records(zzz_conn *c, zzz_tls_conn *t, bool now)
         bool direct = want >= TLS_STAGE;
         void *into = direct ? rec : t->stage;
         size_t room = direct ? want : TLS_STAGE;
-        ssize_t n;
-        if (now) {
-            n = recv(c->fd, into, room, MSG_DONTWAIT);
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                return -EAGAIN;
-            if (n < 0)
-                n = -errno;
-        } else {
-            n = tardy_recv(c->fd, into, room, 0);
-        }
+        /* Through the connection's receive stream: records arrive ahead
+         * like plain bytes do. */
+        ssize_t n = zzz_plain_recv(c, into, room, now);
+        if (n == -EAGAIN && now)
+            return -EAGAIN;
         if (n <= 0) {
             t->broken = true;
             return n;
@@ -101,7 +96,7 @@ static int tls_closed_error(zzz_tls_conn *t)
     return br_ssl_engine_last_error(&t->sc.eng) == BR_ERR_OK ? 0 : -EPROTO;
 }
 
-int zzz_tls_open(zzz_conn *c)
+static int tls_open(zzz_conn *c)
 {
     zzz_tls_ctx *ctx = c->worker->server->tls;
     zzz_tls_conn *t = c->tls;
@@ -164,7 +159,7 @@ int zzz_tls_open(zzz_conn *c)
     return err == 0 ? 1 : err;
 }
 
-uint64_t zzz_tls_open_deadline(const zzz_conn *c)
+static uint64_t tls_open_deadline(const zzz_conn *c)
 {
     return c->tls && !c->tls->established ? c->tls->open_deadline : 0;
 }
@@ -203,66 +198,109 @@ static ssize_t tls_recv(zzz_conn *c, void *buf, size_t len, bool now)
     }
 }
 
-ssize_t zzz_tls_recv(zzz_conn *c, void *buf, size_t len)
+static ssize_t tls_arrived(zzz_conn *c)
 {
-    return tls_recv(c, buf, len, false);
+    /* The records stay in the receive stream until the engine asks. */
+    (void)c;
+    return 1;
 }
 
-ssize_t zzz_tls_recv_now(zzz_conn *c, void *buf, size_t len)
+/* The engine's room for plaintext to send, sending sealed records until
+ * it has some. Returns its start and sets *room (> 0), or NULL with *err
+ * set: -EPIPE once the session is closed, -EPROTO, or a send's error. */
+static unsigned char *tls_app_room(zzz_conn *c, zzz_tls_conn *t, size_t *room, int *err)
 {
-    return tls_recv(c, buf, len, true);
+    br_ssl_engine_context *eng = &t->sc.eng;
+    for (;;) {
+        unsigned st = br_ssl_engine_current_state(eng);
+        if (st & BR_SSL_CLOSED) {
+            t->broken = true;
+            *err = -EPIPE;
+            return NULL;
+        }
+        if (st & BR_SSL_SENDAPP)
+            return br_ssl_engine_sendapp_buf(eng, room);
+        if (!(st & BR_SSL_SENDREC)) {
+            *err = -EPROTO;
+            return NULL;
+        }
+        if ((*err = tls_send_records(c, t)) != 0)
+            return NULL;
+    }
 }
 
-int zzz_tls_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
+/* Seals what the engine holds into records and sends them all. */
+static int tls_push(zzz_conn *c, zzz_tls_conn *t)
+{
+    br_ssl_engine_flush(&t->sc.eng, 0);
+    return tls_send_records(c, t);
+}
+
+static int tls_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
 {
     zzz_tls_conn *t = c->tls;
-    br_ssl_engine_context *eng = &t->sc.eng;
     for (int i = 0; i < iovcnt; i++) {
         const unsigned char *src = iov[i].iov_base;
         size_t left = iov[i].iov_len;
         while (left > 0) {
-            unsigned st = br_ssl_engine_current_state(eng);
-            if (st & BR_SSL_CLOSED) {
-                t->broken = true;
-                return -EPIPE;
-            }
-            if (st & BR_SSL_SENDAPP) {
-                size_t room;
-                unsigned char *app = br_ssl_engine_sendapp_buf(eng, &room);
-                size_t n = room < left ? room : left;
-                memcpy(app, src, n);
-                br_ssl_engine_sendapp_ack(eng, n);
-                src += n;
-                left -= n;
-            } else if (st & BR_SSL_SENDREC) {
-                int err = tls_send_records(c, t);
-                if (err)
-                    return err;
-            } else {
-                return -EPROTO;
-            }
+            size_t room;
+            int err;
+            unsigned char *app = tls_app_room(c, t, &room, &err);
+            if (!app)
+                return err;
+            size_t n = room < left ? room : left;
+            memcpy(app, src, n);
+            br_ssl_engine_sendapp_ack(&t->sc.eng, n);
+            src += n;
+            left -= n;
         }
     }
-    br_ssl_engine_flush(eng, 0);
-    return tls_send_records(c, t);
+    return tls_push(c, t);
 }
 
-bool zzz_tls_pending(const zzz_conn *c)
+/* Reads the file straight into the engine's plaintext buffer, so the
+ * bytes are copied once, by the read, before they are sealed. */
+static int tls_sendfile(zzz_conn *c, int fd, off_t offset, size_t len)
+{
+    zzz_tls_conn *t = c->tls;
+    while (len > 0) {
+        size_t room;
+        int err;
+        unsigned char *app = tls_app_room(c, t, &room, &err);
+        if (!app)
+            return err;
+        /* In the ring on io_uring: a cold file does not stop the thread. */
+        ssize_t n = tardy_read(fd, app, room < len ? room : len, (int64_t)offset);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            return -ENODATA;
+        br_ssl_engine_sendapp_ack(&t->sc.eng, (size_t)n);
+        offset += n;
+        len -= (size_t)n;
+    }
+    return tls_push(c, t);
+}
+
+static bool tls_pending(const zzz_conn *c)
 {
     const zzz_tls_conn *t = c->tls;
-    return t->staged_len > 0 || (br_ssl_engine_current_state(&t->sc.eng) & BR_SSL_RECVAPP) != 0;
+    return t && (t->staged_len > 0 ||
+                 (br_ssl_engine_current_state(&t->sc.eng) & BR_SSL_RECVAPP) != 0);
 }
 
-void zzz_tls_idle(zzz_conn *c)
+static void tls_idle(zzz_conn *c)
 {
+    if (!c->tls)
+        return;
     c->tls->idle_since = tardy_now();
     c->tls->trimmed = false;
 }
 
-bool zzz_tls_trim(zzz_conn *c, uint64_t idle_before)
+static bool tls_trim(zzz_conn *c, uint64_t idle_before)
 {
     zzz_tls_conn *t = c->tls;
-    if (t->trimmed || t->idle_since > idle_before || !t->established || t->staged_len > 0 ||
+    if (!t || t->trimmed || t->idle_since > idle_before || !t->established || t->staged_len > 0 ||
         t->header_have > 0 || t->body_left > 0)
         return false;
     /* Nothing decrypted waits, nothing is queued to send (every write
@@ -280,9 +318,11 @@ bool zzz_tls_trim(zzz_conn *c, uint64_t idle_before)
     return true;
 }
 
-void zzz_tls_close(zzz_conn *c, bool graceful)
+static void tls_close(zzz_conn *c, bool graceful)
 {
     zzz_tls_conn *t = c->tls;
+    if (!t)
+        return;
     br_ssl_engine_context *eng = &t->sc.eng;
     if (graceful && t->established && !t->broken && c->fd >= 0 &&
         !(br_ssl_engine_current_state(eng) & BR_SSL_CLOSED)) {
@@ -302,8 +342,10 @@ void zzz_tls_close(zzz_conn *c, bool graceful)
     c->tls = NULL;
 }
 
-bool zzz_tls_info_get(const zzz_conn *c, zzz_tls_info *info)
+static bool tls_info(const zzz_conn *c, zzz_tls_info *info)
 {
+    if (!c->tls)
+        return false;
     if (!info)
         return true;
     /* BearSSL's getters take the engine without const. */
@@ -316,3 +358,17 @@ bool zzz_tls_info_get(const zzz_conn *c, zzz_tls_info *info)
     info->alpn = br_ssl_engine_get_selected_protocol(eng);
     return true;
 }
+
+const zzz_stream_ops zzz_tls_ops = {
+    .open = tls_open,
+    .open_deadline = tls_open_deadline,
+    .arrived = tls_arrived,
+    .recv = tls_recv,
+    .writev = tls_writev,
+    .sendfile = tls_sendfile,
+    .pending = tls_pending,
+    .idle = tls_idle,
+    .trim = tls_trim,
+    .close = tls_close,
+    .info = tls_info,
+};
