@@ -1,0 +1,238 @@
+/* zzz's HTTP/1.1: a protocol on the server of <zzz.h> (which includes
+ * this header; either can be included first). Requests, responses, the
+ * router and the HTTP server's configuration. */
+#ifndef ZZZ_HTTP_API_H
+#define ZZZ_HTTP_API_H
+
+#include <zzz.h>
+
+#pragma GCC visibility push(default)
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zzz_req zzz_req;
+typedef struct zzz_res zzz_res;
+
+/* A request handler. It answers through res; if it returns without
+ * answering, the server answers 500. */
+typedef void (*zzz_handler)(zzz_req *req, zzz_res *res, void *user);
+
+typedef struct zzz_header {
+    zzz_str name;
+    zzz_str value;
+} zzz_header;
+
+/* ---- router ----------------------------------------------------------- */
+
+typedef struct zzz_router zzz_router;
+
+/* Creates an empty router. Returns 0 and sets *out, or -ENOMEM (*out is
+ * then NULL). */
+int zzz_router_create(zzz_router **out);
+void zzz_router_destroy(zzz_router *router);
+
+/* Adds a route. `method` is a token ("GET", "POST", ...); `pattern` is a
+ * path of static segments, named parameters (":id") and an optional final
+ * wildcard ("*path", which takes the rest of the path, slashes included).
+ * Matching cost grows with the path's length, not the number of routes.
+ * Returns 0, -EINVAL for a NULL argument, a method that is not a token,
+ * a pattern that does not start with '/', an empty or non-alphanumeric
+ * parameter name, a wildcard that is not last, more than 16 parameters,
+ * or a static segment with a character a path cannot hold (a bad %-escape,
+ * %00 or %2F); -EEXIST when the same method and pattern (or a conflicting
+ * parameter name at the same place) is already there; -ENOMEM. Copies what
+ * it keeps. */
+int zzz_route(zzz_router *router, const char *method, const char *pattern, zzz_handler handler,
+              void *user);
+
+/* The handler for paths no route matches (default, and with a NULL
+ * handler: a plain 404). */
+void zzz_router_not_found(zzz_router *router, zzz_handler handler, void *user);
+
+/* ---- the HTTP server --------------------------------------------------- */
+
+typedef struct zzz_http_config {
+    zzz_server_config server;   /* on_conn, on_refuse, on_busy, the thread
+                                   hooks, on_destroy, user and
+                                   serve_on_open are set by zzz; tls.alpn
+                                   defaults to {"http/1.1", NULL} */
+    zzz_router *router;         /* required */
+    size_t max_target;          /* request-target bytes; 0: 8 KiB (414 past it) */
+    size_t max_header_bytes;    /* request head bytes (request line and
+                                   header fields); 0: 16 KiB, at most
+                                   the read buffer (431 past it) */
+    unsigned max_headers;       /* header fields; 0: 64 (431 past it) */
+    size_t max_body;            /* body bytes; 0: 1 MiB (413 past it) */
+    uint32_t header_timeout_ms; /* a request head must arrive within, from
+                                   its first byte; 0: 10 s (408). A head
+                                   that arrives in pieces waits between
+                                   them holding no task. */
+    uint32_t body_timeout_ms;   /* a body read fails when no body byte has
+                                   arrived for this long; 0: 30 s (408) */
+    uint32_t body_min_rate;     /* bytes per second a body must average,
+                                   counted from the end of the head, once
+                                   body_grace_ms has passed; 0: 1024 (408) */
+    uint32_t body_grace_ms;     /* before the minimum rate applies; 0: 10 s;
+                                   UINT32_MAX: no minimum rate */
+    unsigned body_buffers;      /* whole-body buffers (max_body each) per
+                                   thread, taken when the body's first
+                                   bytes arrive; 0: 16 (503 when all are
+                                   in use) */
+} zzz_http_config;
+
+/* Creates an HTTP server. Returns as zzz_server_create, and -EINVAL
+ * without a router or when max_headers fields would need more than half
+ * the write buffer (the header array lives there). */
+int zzz_http_server_create(zzz_server **out, const zzz_http_config *config);
+
+/* ---- requests (inside a handler) --------------------------------------- */
+
+zzz_str zzz_req_method(const zzz_req *req);
+/* The request-target as sent. */
+zzz_str zzz_req_target(const zzz_req *req);
+/* The path as sent (without query) and percent-decoded. A path whose
+ * decoding would contain NUL is refused with 400 before any handler. */
+zzz_str zzz_req_path_raw(const zzz_req *req);
+zzz_str zzz_req_path(const zzz_req *req);
+/* The raw query string, without '?' (empty when there is none). */
+zzz_str zzz_req_query(const zzz_req *req);
+/* The first query parameter called `name`, percent- and '+'-decoded.
+ * Returns true and sets *value when present; false when absent, and also
+ * when that first one's value cannot be decoded (a bad %-escape or %00) or
+ * the request's scratch space has no room for its decoded copy. */
+bool zzz_req_query_param(zzz_req *req, const char *name, zzz_str *value);
+/* A named route parameter (":id" -> "id"), percent-decoded. Returns true
+ * and sets *value when the matched route has it. */
+bool zzz_req_param(const zzz_req *req, const char *name, zzz_str *value);
+/* 0 for HTTP/1.0, 1 for HTTP/1.1. */
+int zzz_req_version(const zzz_req *req);
+/* The first header called `name` (any case). Returns true and sets *value
+ * (when not NULL) if there is one. */
+bool zzz_req_header(const zzz_req *req, const char *name, zzz_str *value);
+/* All header fields in arrival order, repeats kept; header_at returns
+ * NULL past the count. */
+size_t zzz_req_header_count(const zzz_req *req);
+const zzz_header *zzz_req_header_at(const zzz_req *req, size_t index);
+const struct sockaddr *zzz_req_peer(const zzz_req *req, socklen_t *len);
+/* The connection, for a protocol upgrade or the like. */
+zzz_conn *zzz_req_conn(zzz_req *req);
+
+/* The declared body length, or -1 when chunked, 0 when there is none. */
+int64_t zzz_req_content_length(const zzz_req *req);
+/* Reads the whole body (up to max_body) into a pooled buffer valid until
+ * the handler returns; the buffer is taken once the body's first bytes
+ * have arrived. Returns 0, -E2BIG past max_body (a Content-Length or a
+ * chunk size that says so is refused before its bytes are read),
+ * -ENOBUFS when every body buffer is in use, -ETIMEDOUT (body_timeout_ms
+ * without a byte, or under body_min_rate), -EPROTO on bad chunked framing
+ * or trailers, -ECONNRESET when the client went away mid-body. On an
+ * error, the server answers for the handler (413, 503, 408, 400) unless
+ * the handler's answer has already begun to leave; then the connection is
+ * closed, so the client never takes a cut answer for a whole one. Also
+ * -EALREADY when part of the body was already read with zzz_req_read, and
+ * the errors of sending "100 Continue" (-EPIPE ...). A request without a
+ * body gives an empty one; a later call gives the same body, or the same
+ * error. */
+int zzz_req_body(zzz_req *req, zzz_str *body);
+/* Streams the body: up to len bytes; 0 at its end (or for a len of 0).
+ * Errors as above but -ENOBUFS and -EALREADY; once one is returned, every
+ * later read returns it again. The first read of a request with
+ * "Expect: 100-continue" sends the interim 100 Continue, unless the final
+ * answer has already begun. */
+ssize_t zzz_req_read(zzz_req *req, void *buf, size_t len);
+
+/* ---- responses ---------------------------------------------------------- */
+
+/* Sets the final status (default 200). Returns 0, -EINVAL for a status
+ * outside 200..999 (1xx are interim: not a final status), -EALREADY once
+ * the head has been sent. */
+int zzz_res_status(zzz_res *res, int status);
+/* Adds a header (copied into the write buffer's arena). Content-Length,
+ * Transfer-Encoding, Date and Connection are managed by zzz. Returns 0,
+ * -EINVAL for a NULL or empty name, a name that is not a token, a value
+ * with CR, LF or another control character but tab (which would break the
+ * framing), Content-Length, Transfer-Encoding or Date, or Connection with
+ * any value but "close" ("close" is taken: the connection closes after
+ * this answer); -ENOBUFS when the headers outgrow their 4 KiB (or the
+ * write buffer has no room for them); -EALREADY once the head has been
+ * sent. */
+int zzz_res_header(zzz_res *res, const char *name, const char *value);
+/* Sends the whole response with this body and its Content-Length (a 204,
+ * 304 or HEAD answer carries no body). It goes into the write buffer, and
+ * leaves when that fills or after the handler returns. Returns 0, -EALREADY when
+ * the head was already sent (by send, text, write or end), -EPIPE after
+ * zzz_res_abort, or zzz_conn_write's errors when it had to send. */
+int zzz_res_send(zzz_res *res, const void *body, size_t len);
+/* zzz_res_send with a status and a C string (NULL: empty), as
+ * text/plain. A status zzz_res_status refuses is ignored (the response
+ * keeps the one it had), and so is a Content-Type that finds no room;
+ * otherwise returns as zzz_res_header, then as zzz_res_send. */
+int zzz_res_text(zzz_res *res, int status, const char *text);
+/* Promises a body of len bytes, sent with Content-Length instead of
+ * chunked. Returns 0, -EALREADY once the head has been sent. */
+int zzz_res_content_length(zzz_res *res, uint64_t len);
+/* Streams the body: the first call sends the head, with
+ * Transfer-Encoding: chunked unless a length was set with
+ * zzz_res_content_length (an HTTP/1.0 client gets a body ended by the
+ * close instead). A len of 0 writes only the head. Returns 0; -EMSGSIZE
+ * when the bytes would pass the promised length (nothing of data is
+ * sent); -EALREADY once the response is done (send, text or end);
+ * -EPIPE after zzz_res_abort or after an earlier write or end failed;
+ * zzz_conn_write's errors when it had to send (the response is then
+ * failed: later writes return -EPIPE and the connection closes). */
+int zzz_res_write(zzz_res *res, const void *data, size_t len);
+/* Ends a streamed response (the final chunk, if chunked); with nothing
+ * written yet, it sends the head with a Content-Length of 0, or of the
+ * promised length. A handler that returns without ending a response it
+ * began leaves it cut: the server closes the connection without the final
+ * chunk (or the missing Content-Length bytes), so the client sees it
+ * incomplete. Returns 0; -EPIPE when fewer bytes were written than
+ * promised (the response is left cut, as above), after zzz_res_abort, or
+ * after a failed write; -EALREADY when the response was already done;
+ * zzz_conn_write's errors when it had to send. */
+int zzz_res_end(zzz_res *res);
+/* Gives up on a response mid-stream (a failed source, a failed body
+ * read): what has left stays as it is, nothing more is sent (no final
+ * chunk), and the connection closes; a body delimited by the close
+ * (HTTP/1.0) ends with a reset, so it is never taken for complete. Before
+ * any of the answer has left, the connection just closes unanswered.
+ * Later writes return -EPIPE. */
+void zzz_res_abort(zzz_res *res);
+/* True once the response has been fully produced (send, text or end). */
+bool zzz_res_done(const zzz_res *res);
+
+/* Hands the connection over to the handler: for a protocol of its own
+ * after "101 Switching Protocols" (WebSocket, a custom upgrade), or for
+ * an answer that never ends (a feed, a log tail). It sends the head now:
+ * the status line, Date and the fields added with zzz_res_header, then,
+ * for 101, "Connection: Upgrade" (the handler adds the Upgrade field);
+ * for another status, "Connection: close" and no length, so the body is
+ * whatever the handler writes to the connection until it closes (to a
+ * HEAD request, write nothing). From then on HTTP is done with the
+ * connection: the handler reads and writes it with the zzz_conn calls,
+ * and when it returns, the connection closes (as zzz_conn_close_mode
+ * says) unless it was handed to another protocol (zzz_conn_hand_over),
+ * which then serves it without holding a task while it is quiet.
+ * The receive buffer then holds exactly what the client sent after the
+ * request (and its body): the new protocol's first bytes, when the
+ * client did not wait for the 101. The request's strings pointed into
+ * that buffer and are gone: copy what you need first.
+ * Returns 0 and sets *conn; -EALREADY when the head has already been sent
+ * (send, text, write or end); -EINVAL for a status outside 101 and
+ * 200..999, or a 101 to an HTTP/1.0 request or without an Upgrade field;
+ * -EBUSY when the request's body has not been read to its end (its bytes
+ * come first); -EPIPE after zzz_res_abort; or zzz_conn_write's errors
+ * (the connection is then good only for closing). */
+int zzz_res_take_over(zzz_res *res, int status, zzz_conn **conn);
+
+/* The reason phrase of a status ("Not Found"); "" for unknown ones. */
+const char *zzz_status_reason(int status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#pragma GCC visibility pop
+#endif /* ZZZ_HTTP_API_H */
