@@ -275,6 +275,23 @@ static inline int tcp_connect_fd(uint16_t port)
     return fd;
 }
 
+/* A connected socket whose receive buffer is set (before connect, so the
+ * window it announces is small from the start): the server's sends fill
+ * it and must wait for the reader. */
+static inline int tcp_connect_small_rcvbuf(uint16_t port, int rcvbuf)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf), 0);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0, "connect: %s",
+                 strerror(errno));
+    return fd;
+}
+
 /* Waits (bounded by give_up, polling at least once) for events on fd;
  * false on a timeout. */
 static inline bool harness_wait_fd(int fd, short events, uint64_t give_up)
@@ -439,6 +456,16 @@ static inline void client_attach(client *c, int fd)
     c->fd = fd;
 #ifdef ZZZ_TEST_TLS
     client_handshake(c);
+#endif
+}
+
+/* client_open on a socket with a small receive buffer
+ * (tcp_connect_small_rcvbuf). */
+static inline void client_open_small_rcvbuf(client *c, uint16_t port, int rcvbuf)
+{
+    client_attach(c, tcp_connect_small_rcvbuf(port, rcvbuf));
+#ifdef ZZZ_TEST_TLS
+    cr_assert(!c->tls_failed, "TLS handshake failed: %s", harness_tls_error);
 #endif
 }
 

@@ -97,30 +97,6 @@ static bool read_until_closed(client *c, unsigned timeout_ms)
     return client_wait_closed(c, timeout_ms, NULL);
 }
 
-/* A connected socket whose receive buffer is set (before connect, so the
- * window it announces is small from the start). */
-static int connect_small_rcvbuf(uint16_t port, int rcvbuf)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    cr_assert(fd >= 0, "socket: %s", strerror(errno));
-    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf), 0);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0, "connect: %s",
-                 strerror(errno));
-    return fd;
-}
-
-static void open_small_rcvbuf(client *c, uint16_t port, int rcvbuf)
-{
-    client_attach(c, connect_small_rcvbuf(port, rcvbuf));
-#ifdef ZZZ_TEST_TLS
-    cr_assert(!c->tls_failed, "TLS handshake failed: %s", harness_tls_error);
-#endif
-}
-
 /* Sends what it can of data[0..len) without waiting; returns the count
  * (0 when the socket is full), or -errno once the peer is gone. */
 static ssize_t client_send_some(client *c, const char *data, size_t len)
@@ -829,7 +805,7 @@ Test(holes, slow_reader_gets_everything)
     start_testserver(&s,
                      (const char *const[]){"--write-timeout-ms", "1000", SLOW_READER_ARGS, NULL});
     client c;
-    open_small_rcvbuf(&c, s.port, 4096);
+    client_open_small_rcvbuf(&c, s.port, 4096);
     client_send_str(&c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
     uint64_t start = now_ms();
     response r;
@@ -856,7 +832,7 @@ Test(holes, stalled_reader_cut)
     start_testserver(&s,
                      (const char *const[]){"--write-timeout-ms", "1000", SLOW_READER_ARGS, NULL});
     client c;
-    open_small_rcvbuf(&c, s.port, 4096);
+    client_open_small_rcvbuf(&c, s.port, 4096);
     client_send_str(&c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
     uint64_t give_up = now_ms() + 3000;
     while (!(c.buf && memmem(c.buf, c.len, "\r\n\r\n", 4)) && !c.eof && now_ms() < give_up)
@@ -882,7 +858,7 @@ Test(holes, reader_under_min_rate_cut)
     start_testserver(&s, (const char *const[]){"--write-timeout-ms", "1000", "--write-min-rate",
                                                "100000", SLOW_READER_ARGS, NULL});
     client c;
-    open_small_rcvbuf(&c, s.port, 4096);
+    client_open_small_rcvbuf(&c, s.port, 4096);
     client_send_str(&c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
     response r;
     /* About 8 KB per 250 ms: some 30,000 bytes/s. */
@@ -1070,7 +1046,7 @@ Test(holes, close_lingers_over_pipelined_bytes)
         len += sizeof more - 1;
     }
     client c;
-    open_small_rcvbuf(&c, s.port, 4096);
+    client_open_small_rcvbuf(&c, s.port, 4096);
     /* The request and the start of what follows it in one send: unread
      * bytes are there when the server closes. */
     size_t sent = 64 * 1024;
