@@ -2092,3 +2092,171 @@ Test(http, take_over_refusals)
     client_close(&c);
     server_stop(&s);
 }
+
+/* ======================================================================
+ * Files in responses (zzz_res_sendfile)
+ * ==================================================================== */
+
+/* The directory /file/:name serves: a small file (read into the write
+ * buffer with the head) and a large one (sent from the file), removed at
+ * the end of the test. */
+static char files_dir[256];
+static char *files_small, *files_large;
+#define FILES_SMALL 1000u
+#define FILES_LARGE (3u * 1024 * 1024)
+
+static void files_write(const char *name, const char *data, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", files_dir, name);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f, "fopen %s: %s", path, strerror(errno));
+    cr_assert_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void files_remove(void)
+{
+    const char *names[] = {"small", "large"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", files_dir, names[i]);
+        unlink(path);
+    }
+    rmdir(files_dir);
+    free(files_small);
+    free(files_large);
+    harness_cleanup();
+}
+
+static void files_start(server *s)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(files_dir, sizeof files_dir, "%s/zzz-files-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    cr_assert(mkdtemp(files_dir), "mkdtemp: %s", strerror(errno));
+    files_small = pattern(FILES_SMALL, 3);
+    files_large = pattern(FILES_LARGE, 4);
+    files_write("small", files_small, FILES_SMALL);
+    files_write("large", files_large, FILES_LARGE);
+    start_testserver(s, (const char *const[]){"--file-dir", files_dir, NULL});
+}
+
+/* GET / is answered, and the connection stays open. */
+static void expect_ok_keepalive_get(client *c)
+{
+    client_send_str(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_ok_keepalive(c, "Hello, World!");
+}
+
+/* GETs path and checks the body is want[0..len), with a Content-Length
+ * unless `chunked`; the connection stays open. */
+static void files_expect(client *c, const char *path, const char *want, size_t len, bool chunked)
+{
+    char request[256];
+    snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    client_send_str(c, request);
+    response r;
+    client_response(c, &r);
+    expect_status(&r, 200);
+    cr_assert_eq(r.chunked, chunked, "%s: chunked %d:\n%s", path, r.chunked, r.head);
+    if (!chunked)
+        cr_assert_eq(r.content_length, (long long)len, "%s:\n%s", path, r.head);
+    cr_assert_eq(r.body_len, len, "%s: %zu bytes", path, r.body_len);
+    cr_assert(memcmp(r.body, want, len) == 0, "%s: the bytes differ", path);
+    cr_assert(!header_is(&r, "Connection", "close"), "%s closed the connection", path);
+    response_free(&r);
+}
+
+Test(http, sendfile_whole_files_and_parts, .fini = files_remove)
+{
+    server s;
+    files_start(&s);
+    client c;
+    client_open(&c, s.port);
+    for (int round = 0; round < 2; round++) {
+        files_expect(&c, "/file/small", files_small, FILES_SMALL, false);
+        files_expect(&c, "/file/large", files_large, FILES_LARGE, false);
+    }
+    files_expect(&c, "/file/large?off=12345&len=700000", files_large + 12345, 700000, false);
+    files_expect(&c, "/file/large?off=5&len=2000000&parts=3", files_large + 5, 2000000, false);
+    files_expect(&c, "/file/small?off=10&len=900&parts=4&chunked=1", files_small + 10, 900, true);
+    files_expect(&c, "/file/large?parts=5&chunked=1", files_large, FILES_LARGE, true);
+    files_expect(&c, "/file/small?off=1000", files_small, 0, false);
+    /* Pipelined: a small file, a large one, a small one, in one send. */
+    client_send_str(&c, "GET /file/small HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "GET /file/large HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "GET /file/small?off=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    const char *wants[] = {files_small, files_large, files_small + 1};
+    size_t lens[] = {FILES_SMALL, FILES_LARGE, FILES_SMALL - 1};
+    for (size_t i = 0; i < 3; i++) {
+        response r;
+        client_response(&c, &r);
+        expect_status(&r, 200);
+        cr_assert_eq(r.body_len, lens[i], "pipelined %zu: %zu bytes", i, r.body_len);
+        cr_assert(memcmp(r.body, wants[i], lens[i]) == 0, "pipelined %zu differs", i);
+        response_free(&r);
+    }
+    expect_ok_keepalive_get(&c);
+    client_close(&c);
+    server_stop(&s);
+}
+
+Test(http, sendfile_head_sends_no_body, .fini = files_remove)
+{
+    server s;
+    files_start(&s);
+    client c;
+    client_open(&c, s.port);
+    const char *paths[] = {"/file/small", "/file/large"};
+    size_t lens[] = {FILES_SMALL, FILES_LARGE};
+    for (size_t i = 0; i < 2; i++) {
+        char request[128];
+        snprintf(request, sizeof request, "HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n", paths[i]);
+        client_send_str(&c, request);
+        response r;
+        cr_assert_eq(client_read_response_ex(&c, &r, true), 0, "no answer to HEAD %s", paths[i]);
+        expect_status(&r, 200);
+        cr_assert_eq(r.content_length, (long long)lens[i], "HEAD %s:\n%s", paths[i], r.head);
+        response_free(&r);
+    }
+    /* Nothing of the files followed the heads: the next answer parses. */
+    expect_ok_keepalive_get(&c);
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* A file that ends before the promised length (here: a length past its
+ * end) cannot be answered whole: the client gets the head and the bytes
+ * there were, then the close, never a response that looks complete. */
+Test(http, sendfile_short_file_cuts_the_response, .fini = files_remove)
+{
+    server s;
+    files_start(&s);
+    const char *paths[] = {"/file/small?len=5000", "/file/large?off=3000000&len=1000000"};
+    size_t have[] = {FILES_SMALL, FILES_LARGE - 3000000};
+    for (size_t i = 0; i < 2; i++) {
+        client c;
+        client_open(&c, s.port);
+        char request[128];
+        snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", paths[i]);
+        client_send_str(&c, request);
+        size_t extra = 0;
+        cr_assert(client_wait_closed(&c, HANG_GUARD_MS, &extra), "%s: still open", paths[i]);
+        response r;
+        cr_assert_neq(client_read_response_ex(&c, &r, false), 0,
+                      "%s: a cut response parsed as whole", paths[i]);
+        const char *end = c.buf ? memmem(c.buf, c.len, "\r\n\r\n", 4) : NULL;
+        if (end) {
+            /* If the head left, at most the file's bytes followed it. */
+            size_t body = c.len - (size_t)(end + 4 - c.buf);
+            cr_assert_leq(body, have[i], "%s: %zu body bytes", paths[i], body);
+        }
+        client_close(&c);
+    }
+    /* The server serves on. */
+    client c;
+    client_open(&c, s.port);
+    expect_ok_keepalive_get(&c);
+    client_close(&c);
+    server_stop(&s);
+}

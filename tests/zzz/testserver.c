@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* GET / */
 static void hello(zzz_req *req, zzz_res *res, void *user)
@@ -113,6 +116,65 @@ static void big(zzz_req *req, zzz_res *res, void *user)
                    sizeof big_send_buffer);
     zzz_res_header(res, "Content-Type", "text/plain");
     zzz_res_send(res, big_body, big_size);
+}
+
+/* The directory GET /file/:name serves (--file-dir), or -1. */
+static int file_dir = -1;
+
+/* A number from the query, or `dflt` when absent. */
+static unsigned long long query_number(zzz_req *req, const char *name, unsigned long long dflt)
+{
+    zzz_str v;
+    if (!zzz_req_query_param(req, name, &v) || v.len == 0 || v.len > 20)
+        return dflt;
+    char text[24];
+    memcpy(text, v.ptr, v.len);
+    text[v.len] = '\0';
+    return strtoull(text, NULL, 10);
+}
+
+/* GET /file/:name?off=N&len=N&parts=K&chunked=1: len bytes (default: to
+ * the end) of a file of --file-dir from off, sent with zzz_res_sendfile
+ * in K calls; with a Content-Length unless chunked. */
+static void file(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_str name;
+    char path[256];
+    if (file_dir < 0 || !zzz_req_param(req, "name", &name) || name.len >= sizeof path ||
+        name.ptr[0] == '.' || memchr(name.ptr, '/', name.len)) {
+        zzz_res_text(res, 404, "no such file\n");
+        return;
+    }
+    memcpy(path, name.ptr, name.len);
+    path[name.len] = '\0';
+    int fd = openat(file_dir, path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        zzz_res_text(res, 404, "no such file\n");
+        return;
+    }
+    unsigned long long off = query_number(req, "off", 0);
+    unsigned long long size = (unsigned long long)st.st_size;
+    unsigned long long len = query_number(req, "len", off < size ? size - off : 0);
+    unsigned long long parts = query_number(req, "parts", 1);
+    if (parts == 0 || parts > 64)
+        parts = 1;
+    zzz_res_header(res, "Content-Type", "application/octet-stream");
+    if (query_number(req, "chunked", 0) == 0)
+        zzz_res_content_length(res, len);
+    int err = 0;
+    for (unsigned long long i = 0; err == 0 && i < parts; i++) {
+        unsigned long long piece = i + 1 < parts ? len / parts : len - len / parts * i;
+        err = zzz_res_sendfile(res, fd, (off_t)(off + len / parts * i), (size_t)piece);
+    }
+    if (err == 0)
+        err = zzz_res_end(res);
+    if (err)
+        fprintf(stderr, "testserver: /file/%s: %s\n", path, strerror(-err));
+    close(fd);
 }
 
 /* GET and POST /ignore: an answer that never reads the body. */
@@ -408,7 +470,7 @@ static int usage(const char *prog)
             "  [--body-grace-ms N] [--body-buffers N] [--big-size N] [--send-buffer N]\n"
             "  [--tls-cert FILE --tls-key FILE [--tls-names NAME,NAME...]]... (the first pair\n"
             "  is the default) [--handshake-timeout-ms N] [--session-cache N] [--record-size N]\n"
-            "  [--idle-trim-ms N] [--tls-in-memory 1]\n",
+            "  [--idle-trim-ms N] [--tls-in-memory 1] [--file-dir DIR]\n",
             prog);
     return 2;
 }
@@ -498,6 +560,13 @@ int main(int argc, char **argv)
             big_size = (size_t)v;
         else if (strcmp(flag, "--send-buffer") == 0)
             big_send_buffer = (int)v;
+        else if (strcmp(flag, "--file-dir") == 0) {
+            file_dir = open(arg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (file_dir < 0) {
+                fprintf(stderr, "testserver: --file-dir %s: %s\n", arg, strerror(errno));
+                return 1;
+            }
+        }
         else
             return usage(argv[0]);
     }
@@ -537,6 +606,7 @@ int main(int argc, char **argv)
         {"GET", "/takeover-refused", takeover_refused},
         {"POST", "/takeover-body", takeover_body},
         {"GET", "/arena", arena},
+        {"GET", "/file/:name", file},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
         err = zzz_route(router, routes[i].method, routes[i].pattern, routes[i].handler, NULL);

@@ -345,6 +345,11 @@ zzz_buf *zzz_conn_outbuf(zzz_conn *conn);
  * a write buffer it is zzz_conn_write. Returns 0 or, when it had to send,
  * zzz_conn_write's errors. */
 int zzz_conn_out(zzz_conn *conn, const void *data, size_t len);
+/* Bytes that can still be appended to the write buffer without sending
+ * (its capacity less what it holds and the scratch lent by
+ * zzz_conn_arena); 0 without a write buffer. A protocol may write that
+ * many bytes at zzz_conn_outbuf()->data + len itself and then raise len. */
+size_t zzz_conn_out_room(const zzz_conn *conn);
 /* Sends what the write buffer holds and empties it. Returns 0 (also when
  * nothing was pending) or zzz_conn_write's errors; the buffer is emptied
  * either way, so a failed flush is not retried by the next one. */

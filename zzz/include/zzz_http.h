@@ -183,6 +183,19 @@ int zzz_res_content_length(zzz_res *res, uint64_t len);
  * zzz_conn_write's errors when it had to send (the response is then
  * failed: later writes return -EPIPE and the connection closes). */
 int zzz_res_write(zzz_res *res, const void *data, size_t len);
+/* Streams len bytes of the file fd from offset as the next part of the
+ * body, as zzz_res_write would with those bytes (the first call sends the
+ * head; with a promised length the usual answer is
+ * zzz_res_content_length, zzz_res_sendfile, zzz_res_end). On plain TCP a
+ * large file goes from the page cache to the socket uncopied
+ * (zzz_conn_sendfile); a small one is read into the write buffer to leave
+ * with the head in one send. To a HEAD request nothing is read or sent.
+ * The file's offset does not move; the caller keeps fd. Returns as
+ * zzz_res_write, and also -EINVAL for a negative offset, -EBADF, the
+ * file's read errors, and -ENODATA when the file ended before len bytes
+ * (it shrank): then, as after any failed send, the response is cut and
+ * the connection closes. */
+int zzz_res_sendfile(zzz_res *res, int fd, off_t offset, size_t len);
 /* Ends a streamed response (the final chunk, if chunked); with nothing
  * written yet, it sends the head with a Content-Length of 0, or of the
  * promised length. A handler that returns without ending a response it

@@ -256,6 +256,13 @@ int zzz_conn_out(zzz_conn *c, const void *data, size_t len)
     return 0;
 }
 
+size_t zzz_conn_out_room(const zzz_conn *c)
+{
+    if (!c->out.data)
+        return 0;
+    return c->out.cap - c->out.len - c->arena_used;
+}
+
 /* The scratch grows down from the end of the write buffer, output up
  * from its start. Making room would mean sending, and sending may wait:
  * a call that composes must not park in the middle (its caller holds

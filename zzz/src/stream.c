@@ -13,10 +13,6 @@
 #include <sys/socket.h>
 #include <time.h>
 
-/* A file send that keeps the thread: past this many bytes without the
- * socket filling up, it lets the thread's other tasks run. */
-#define SENDFILE_TURN ((size_t)1 << 20)
-
 ssize_t zzz_plain_recv(zzz_conn *c, void *buf, size_t len, bool now)
 {
     /* An open receive stream may already hold the next bytes. */
@@ -125,18 +121,23 @@ int zzz_stream_sendfile_copy(zzz_conn *c, int fd, off_t offset, size_t len, char
 /* sendfile(2) on a socket raises SIGPIPE when the peer has gone (it has
  * no MSG_NOSIGNAL). The signal is held back for the call and, when the
  * call raised it, taken back, so the process never sees it; one that was
- * pending before is left alone. Returns the bytes sent or -errno. */
+ * pending before is left alone. The call can raise it and still return a
+ * count (the peer went away after the first pieces had left), so it is
+ * taken back whatever the call returns. Returns the bytes sent or
+ * -errno. */
 static ssize_t sendfile_quiet(int out_fd, int in_fd, off_t *offset, size_t len)
 {
     sigset_t pipe_set, old, pending;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    sigpending(&pending);
-    bool was_pending = sigismember(&pending, SIGPIPE);
+    /* Only a thread that blocks it already can have one pending. */
+    bool was_pending = false;
+    if (sigismember(&old, SIGPIPE) && sigpending(&pending) == 0)
+        was_pending = sigismember(&pending, SIGPIPE);
     ssize_t n = sendfile(out_fd, in_fd, offset, len);
     int err = n < 0 ? errno : 0;
-    if (err == EPIPE && !was_pending) {
+    if (!was_pending) {
         const struct timespec zero = {0, 0};
         sigtimedwait(&pipe_set, NULL, &zero);
     }
@@ -156,7 +157,7 @@ static int plain_sendfile(zzz_conn *c, int fd, off_t offset, size_t len)
             offset += n;
             len -= (size_t)n;
             turn += (size_t)n;
-            if (turn >= SENDFILE_TURN && len > 0) {
+            if (turn >= ZZZ_SENDFILE_TURN && len > 0) {
                 turn = 0;
                 int err = tardy_yield();
                 if (err)

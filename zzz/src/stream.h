@@ -122,6 +122,10 @@ static inline void zzz_stream_close(zzz_conn *c, bool graceful)
  * -EAGAIN when nothing has arrived). Same returns as tardy_recv. */
 ssize_t zzz_plain_recv(zzz_conn *conn, void *buf, size_t len, bool now);
 
+/* A file send that keeps the thread: past this many bytes without the
+ * socket filling up, it lets the thread's other tasks run. */
+#define ZZZ_SENDFILE_TURN ((size_t)1 << 20)
+
 /* Sends len bytes of file fd from offset by reading them into buf (cap
  * bytes) and handing each piece to the stream's writev: what a stream
  * does when the kernel cannot send the file itself. Returns as

@@ -263,9 +263,15 @@ static int tls_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
 static int tls_sendfile(zzz_conn *c, int fd, off_t offset, size_t len)
 {
     zzz_tls_conn *t = c->tls;
+    size_t turn = 0;
     while (len > 0) {
         size_t room;
         int err;
+        if (turn >= ZZZ_SENDFILE_TURN) {
+            turn = 0;
+            if ((err = tardy_yield()) != 0)
+                return err;
+        }
         unsigned char *app = tls_app_room(c, t, &room, &err);
         if (!app)
             return err;
@@ -278,6 +284,7 @@ static int tls_sendfile(zzz_conn *c, int fd, off_t offset, size_t len)
         br_ssl_engine_sendapp_ack(&t->sc.eng, (size_t)n);
         offset += n;
         len -= (size_t)n;
+        turn += (size_t)n;
     }
     return tls_push(c, t);
 }
