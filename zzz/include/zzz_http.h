@@ -51,6 +51,66 @@ int zzz_route(zzz_router *router, const char *method, const char *pattern, zzz_h
  * handler: a plain 404). */
 void zzz_router_not_found(zzz_router *router, zzz_handler handler, void *user);
 
+/* ---- static files ------------------------------------------------------ */
+
+/* A file name extension (without the dot, matched without regard to case)
+ * and the Content-Type its files are served with. */
+typedef struct zzz_mime_type {
+    const char *ext;
+    const char *type;
+} zzz_mime_type;
+
+/* How a directory is served (zzz_static). Zeros mean the defaults. */
+typedef struct zzz_static_opts {
+    const char *index;         /* served for a directory; NULL: "index.html",
+                                  "": none */
+    const char *cache_control; /* the Cache-Control value; NULL: none */
+    bool list_dirs;            /* an HTML listing for a directory without
+                                  its index (else 404) */
+    bool dotfiles;             /* serve names that start with '.' (else 404) */
+    bool symlinks_out;         /* follow symbolic links that lead out of the
+                                  root (else 404) */
+    bool no_precompressed;     /* never serve NAME.br / NAME.gz for NAME */
+    const zzz_mime_type *types; /* types that extend or override the
+                                   built-in table, ended by {NULL, NULL};
+                                   kept, not copied */
+} zzz_static_opts;
+
+/* Serves the directory `root` under `prefix` ("/assets", or "/" for the
+ * whole site): GET and HEAD of prefix/NAME answer with the file NAME
+ * beneath root. Only regular files are served. The request path is split
+ * at its slashes and each segment percent-decoded once; a path with "."
+ * or "..", an encoded '/' or '\', NUL, bytes that are not UTF-8, or a
+ * name starting with '.' (unless opts->dotfiles) gets 404, and the
+ * kernel resolves the name beneath root (openat2 RESOLVE_BENEATH), so no
+ * symbolic link leads out of it (unless opts->symlinks_out; an absolute
+ * link is refused even when it points inside). Answers carry
+ * Content-Type (the built-in table, opts->types first), a strong ETag,
+ * Last-Modified (never later than Date), Accept-Ranges,
+ * X-Content-Type-Options: nosniff, and Vary: Accept-Encoding unless
+ * opts->no_precompressed. Preconditions go in RFC 9110 13.2.2's order:
+ * If-Match and If-Unmodified-Since may give 412, If-None-Match and
+ * If-Modified-Since 304; one byte range gives 206 (several: the whole
+ * file), an unsatisfiable one 416, and If-Range is honoured. NAME.br or
+ * NAME.gz is sent instead of NAME when Accept-Encoding accepts it and it
+ * is not older. A directory is answered by its index (opts->index), after a
+ * 301 to its path with a trailing slash. May be called for several
+ * prefixes. Returns 0, -EINVAL (NULL argument, a prefix that does not
+ * start with '/' or has "//", an index name with '/'), root's open error
+ * (-ENOENT, -ENOTDIR, -EACCES), zzz_route's errors (-EEXIST when a route
+ * of the mount is taken), -ENOMEM. The root directory stays open, and
+ * the options are copied, until zzz_router_destroy. */
+int zzz_static(zzz_router *router, const char *prefix, const char *root,
+               const zzz_static_opts *opts);
+
+/* Serves len bytes at data (kept, not copied: they must outlive the
+ * router) as the file at `path` ("/favicon.ico"), with Content-Type
+ * `type` (NULL: from path's extension), a strong ETag computed from the
+ * bytes now, Last-Modified of now, and the same conditions and ranges as
+ * zzz_static. Returns 0, -EINVAL, zzz_route's errors, -ENOMEM. */
+int zzz_static_bytes(zzz_router *router, const char *path, const void *data, size_t len,
+                     const char *type);
+
 /* ---- the HTTP server --------------------------------------------------- */
 
 typedef struct zzz_http_config {

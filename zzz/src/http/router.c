@@ -282,10 +282,27 @@ int zzz_router_create(zzz_router **out)
     return 0;
 }
 
+int zzz_http_router_own(zzz_router *router, void *ptr, void (*free_fn)(void *ptr))
+{
+    router_owned *o = malloc(sizeof *o);
+    if (!o) {
+        return -ENOMEM;
+    }
+    *o = (router_owned){.next = router->owned, .ptr = ptr, .free_fn = free_fn};
+    router->owned = o;
+    return 0;
+}
+
 void zzz_router_destroy(zzz_router *router)
 {
     if (!router) {
         return;
+    }
+    while (router->owned) {
+        router_owned *o = router->owned;
+        router->owned = o->next;
+        o->free_fn(o->ptr);
+        free(o);
     }
     /* Post-order without recursion: detach a child and descend into it;
      * free a node once it has none left and climb to its parent. */

@@ -26,4 +26,9 @@ typedef struct router_match {
  * m->status (200, 404 or 405). */
 int zzz_router_match_path(const zzz_router *router, zzz_str method, zzz_str path, router_match *m);
 
+/* Gives the router ptr to free with free_fn when it is destroyed (the
+ * state of handlers libzzz adds, like a static mount's). Returns 0, or
+ * -ENOMEM (ptr is then still the caller's). */
+int zzz_http_router_own(zzz_router *router, void *ptr, void (*free_fn)(void *ptr));
+
 #endif

@@ -59,8 +59,17 @@ struct router_node {
     char text[]; /* storage for name */
 };
 
+/* Memory a router keeps for its handlers (a static mount's state), freed
+ * with it. */
+typedef struct router_owned {
+    struct router_owned *next;
+    void *ptr;
+    void (*free_fn)(void *ptr);
+} router_owned;
+
 struct zzz_router {
     router_node *root;
+    router_owned *owned;
     router_method *methods;
     unsigned method_count, method_cap;
     zzz_handler not_found;
