@@ -10,11 +10,32 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* A C library without the kernel's headers (musl) lacks openat2's: its
+ * argument and flags are the kernel's ABI, and its number (437) is the
+ * same on every architecture. */
+#if defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define ZZZ_HAVE_OPENAT2_H 1
+#endif
+#endif
+#ifndef ZZZ_HAVE_OPENAT2_H
+struct open_how {
+    uint64_t flags;
+    uint64_t mode;
+    uint64_t resolve;
+};
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_BENEATH 0x08
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 
 static int hex_value(unsigned char c)
 {
