@@ -34,6 +34,34 @@ apt_install() { # packages...
 }
 
 # The process and its descendants (nginx's worker, anything h2o forks).
+# Starts the command after the first four arguments pinned to CPU 0, its
+# output in DIR/stdout.log and DIR/stderr.log, once nothing answers URL
+# (PORT_VAR names the variable that moves the port); sets spid, adds it to
+# pids, and waits up to 10 s for URL to answer. Returns 1, with the
+# server's output, when it exits first or never answers.
+start_pinned() { # name url port_var dir command...
+    local name=$1 url=$2 port_var=$3 dir=$4 i
+    shift 4
+    # Nothing may already answer on the port: we would measure it instead.
+    if curl -s -o /dev/null --max-time 1 "$url"; then
+        die "${url#http://} is already in use (set $port_var)"
+    fi
+    taskset -c 0 "$@" >"$dir/stdout.log" 2>"$dir/stderr.log" &
+    spid=$!
+    pids+=("$spid")
+    for ((i = 0; i < 100; i++)); do
+        if ! kill -0 "$spid" 2>/dev/null; then
+            note "$name exited at start-up; its output:"
+            cat "$dir/stdout.log" "$dir/stderr.log" "$dir/error.log" 2>/dev/null | tail -20 >&2
+            return 1
+        fi
+        curl -s -o /dev/null --max-time 1 "$url" && return 0
+        sleep 0.1
+    done
+    note "$name does not answer on $url after 10 s"
+    return 1
+}
+
 proc_tree() {
     local p=$1 c
     echo "$p"

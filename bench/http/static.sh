@@ -240,26 +240,7 @@ EOF
         ;;
     *) die "unknown server $name" ;;
     esac
-    local url=http://127.0.0.1:$port/${file[small]}
-    # Nothing may already answer on the port: we would measure it instead.
-    if curl -s -o /dev/null --max-time 1 "$url"; then
-        die "127.0.0.1:$port is already in use (set BENCH_STATIC_PORT)"
-    fi
-    taskset -c 0 "${cmd[@]}" >"$dir/stdout.log" 2>"$dir/stderr.log" &
-    spid=$!
-    pids+=("$spid")
-    local i
-    for ((i = 0; i < 100; i++)); do
-        if ! kill -0 "$spid" 2>/dev/null; then
-            note "$name exited at start-up; its output:"
-            cat "$dir/stdout.log" "$dir/stderr.log" "$dir/error.log" 2>/dev/null | tail -20 >&2
-            return 1
-        fi
-        curl -s -o /dev/null --max-time 1 "$url" && return 0
-        sleep 0.1
-    done
-    note "$name does not answer on 127.0.0.1:$port after 10 s"
-    return 1
+    start_pinned "$name" "http://127.0.0.1:$port/${file[small]}" BENCH_STATIC_PORT "$dir" "${cmd[@]}"
 }
 
 # Checks that the server answers each file with 200, a Content-Length equal
