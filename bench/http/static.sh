@@ -168,7 +168,8 @@ start_server() {
             --threads 1 --conn-limit "$conns")
         ;;
     nginx)
-        # No open_file_cache: like zzz, nginx opens the file per request.
+        # Each server as it comes: nginx without open_file_cache (its
+        # default), zzz with its small-file cache (its default).
         cat >"$dir/nginx.conf" <<EOF
 daemon off;
 master_process on;

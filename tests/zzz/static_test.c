@@ -39,7 +39,7 @@ static char st_root[600];
 /* The modification time most files get: Tue, 14 Nov 2023 22:13:20 GMT. */
 #define T0 ((time_t)1700000000)
 
-static void *st_owned[32];
+static void *st_owned[128];
 
 static void *st_own(void *p)
 {
@@ -2009,5 +2009,193 @@ Test(static_files, several_threads)
     }
     for (int i = 0; i < 8; i++)
         client_close(&c[i]);
+    server_stop(&s);
+}
+
+/* ======================================================================
+ * The cache: files left alone two seconds are kept in memory by each
+ * server thread, and every request checks the file first. These tests
+ * let their files settle, so the answers come from the cache, then
+ * change the files under the running server: each change must show in
+ * the very next answer.
+ * ==================================================================== */
+
+/* Waits until every file written so far has been left alone long enough
+ * for the cache to keep it (two seconds, and a margin). */
+static void settle(void)
+{
+    usleep(2300 * 1000);
+}
+
+/* Moves the file system's coarse clock on, so a change made now carries
+ * times other than the ones just written. */
+static void next_tick(void)
+{
+    usleep(30 * 1000);
+}
+
+/* GET target twice (the first fills the cache, the second is served
+ * from it): both 200 with exactly data; the ETag into etag (256 bytes). */
+static void expect_twice(uint16_t port, const char *target, const void *data, size_t len,
+                         char *etag)
+{
+    char first[256];
+    for (int i = 0; i < 2; i++) {
+        response r;
+        get(port, target, NULL, &r);
+        expect_status(&r, 200);
+        expect_bytes(&r, data, len);
+        header_copy(&r, "ETag", i == 0 ? first : etag);
+        response_free(&r);
+    }
+    cr_assert_str_eq(first, etag, "%s: the cached answer has another ETag", target);
+}
+
+Test(static_files, cached_files_follow_changes)
+{
+    char *a = put_random("a.bin", 3000, 301);
+    char *b = put_random("b.bin", 3000, 302);
+    make_dir("sub");
+    put_str("sub/index.html", "<p>sub</p>\n");
+    put_str("gone.txt", "here for now\n");
+    make_dir("d");
+    put_str("d/f.txt", "inside\n");
+    char outside[700];
+    snprintf(outside, sizeof outside, "%s/elsewhere", st_base);
+    cr_assert_eq(mkdir(outside, 0755), 0);
+    snprintf(outside, sizeof outside, "%s/elsewhere/f.txt", st_base);
+    st_write_path(outside, "secret: " OUTSIDE_MARKER "\n", 8 + strlen(OUTSIDE_MARKER) + 1);
+    settle();
+    server s;
+    fs_start(&s, NULL);
+    uint16_t port = s.port;
+    char etag_a[256], etag[256], hdr[400];
+    expect_twice(port, "/a.bin", a, 3000, etag_a);
+    expect_twice(port, "/sub/", "<p>sub</p>\n", 11, etag);
+    expect_twice(port, "/gone.txt", "here for now\n", 13, etag);
+    expect_twice(port, "/d/f.txt", "inside\n", 7, etag);
+
+    /* What the cache answers besides whole files. */
+    expect_range(port, "/a.bin", "Range: bytes=100-199\r\n", a, 3000, 100, 199);
+    expect_range(port, "/a.bin", "Range: bytes=-10\r\n", a, 3000, 2990, 2999);
+    snprintf(hdr, sizeof hdr, "If-None-Match: %s\r\n", etag_a);
+    expect_304(port, "/a.bin", hdr, etag_a, a, 3000);
+    response r;
+    ask(port, "HEAD", "/a.bin", NULL, &r);
+    expect_status(&r, 200);
+    cr_assert_eq(r.content_length, 3000);
+    expect_header(&r, "ETag", etag_a);
+    response_free(&r);
+    get(port, "/a.bin", "Range: bytes=5000-\r\n", &r);
+    expect_status(&r, 416);
+    expect_header(&r, "Content-Range", "bytes */3000");
+    response_free(&r);
+
+    /* Rewritten in place, same size: the new bytes, a new tag, and the
+     * old tag no longer gives 304. */
+    next_tick();
+    put("a.bin", b, 3000);
+    expect_twice(port, "/a.bin", b, 3000, etag);
+    cr_assert_str_neq(etag, etag_a, "a rewritten file kept its ETag");
+    snprintf(hdr, sizeof hdr, "If-None-Match: %s\r\n", etag_a);
+    expect_file(port, "/a.bin", hdr, b, 3000);
+
+    /* Replaced by another file renamed over it. */
+    next_tick();
+    char tmp_path[700];
+    snprintf(tmp_path, sizeof tmp_path, "%s.new", www("a.bin"));
+    st_write_path(tmp_path, a, 2999);
+    cr_assert_eq(rename(tmp_path, www("a.bin")), 0);
+    expect_twice(port, "/a.bin", a, 2999, etag);
+
+    /* Removed: 404 at once. A directory's index removed: 404 too. */
+    cr_assert_eq(unlink(www("gone.txt")), 0);
+    get(port, "/gone.txt", NULL, &r);
+    expect_status(&r, 404);
+    response_free(&r);
+    cr_assert_eq(unlink(www("sub/index.html")), 0);
+    get(port, "/sub/", NULL, &r);
+    expect_status(&r, 404);
+    response_free(&r);
+
+    /* A directory on the path swapped for a link that leads out of the
+     * root, to a file of the same name: the cached file is not served,
+     * and neither is the one outside. */
+    char moved[700], target[700];
+    snprintf(moved, sizeof moved, "%s/d.old", st_root);
+    cr_assert_eq(rename(www("d"), moved), 0);
+    snprintf(target, sizeof target, "%s/elsewhere", st_base);
+    make_link(target, "d");
+    get(port, "/d/f.txt", NULL, &r);
+    cr_assert(r.status == 404 || r.status == 403, "a path through a link out answered:\n%s",
+              r.head);
+    cr_assert_null(memmem(r.body, r.body_len, OUTSIDE_MARKER, strlen(OUTSIDE_MARKER)));
+    response_free(&r);
+    server_stop(&s);
+}
+
+/* Files at the cache's largest size (16 KiB, the default) and one byte
+ * past it, and a directory of more small files than fit its 1 MiB: each
+ * answer exact, again and again (evictions included). */
+Test(static_files, cached_sizes_and_evictions)
+{
+    char *at = put_random("at.bin", 16384, 401);
+    char *past = put_random("past.bin", 16385, 402);
+    enum { MANY = 80 };
+    char *many[MANY];
+    char name[32];
+    for (int i = 0; i < MANY; i++) {
+        snprintf(name, sizeof name, "m%02d.bin", i);
+        many[i] = put_random(name, 16000, 500 + (uint64_t)i);
+    }
+    settle();
+    server s;
+    fs_start(&s, NULL);
+    char etag[256];
+    expect_twice(s.port, "/at.bin", at, 16384, etag);
+    expect_twice(s.port, "/past.bin", past, 16385, etag);
+    expect_range(s.port, "/at.bin", "Range: bytes=16000-\r\n", at, 16384, 16000, 16383);
+    expect_range(s.port, "/past.bin", "Range: bytes=16000-\r\n", past, 16385, 16000, 16384);
+    client c;
+    client_open(&c, s.port);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < MANY; i++) {
+            snprintf(name, sizeof name, "/m%02d.bin", i);
+            client_send_str(&c, request_text("GET", name, NULL));
+            response r;
+            client_response(&c, &r);
+            expect_status(&r, 200);
+            expect_bytes(&r, many[i], 16000);
+            response_free(&r);
+        }
+    }
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* Pre-compressed siblings of a cached file: one that appears later is
+ * served at once, one removed is no longer, and an older one never. */
+Test(static_files, cached_precompressed)
+{
+    static const char css[] = "body{color:blue}\n";
+    put_str("style.css", css);
+    size_t css_len = sizeof css - 1;
+    settle();
+    server s;
+    fs_start(&s, NULL);
+    uint16_t port = s.port;
+    expect_coding(port, "gzip, br", NULL, css, css_len);
+    expect_coding(port, "gzip, br", NULL, css, css_len);
+    put_str("style.css.gz", "GZ-NOW");
+    expect_coding(port, "gzip, br", "gzip", "GZ-NOW", 6);
+    expect_coding(port, "gzip, br", "gzip", "GZ-NOW", 6);
+    expect_coding(port, NULL, NULL, css, css_len);
+    put_str("style.css.br", "BR-NOW");
+    expect_coding(port, "gzip, br", "br", "BR-NOW", 6);
+    cr_assert_eq(unlink(www("style.css.br")), 0);
+    expect_coding(port, "gzip, br", "gzip", "GZ-NOW", 6);
+    /* An older sibling is not served. */
+    set_mtime("style.css.gz", T0, 0);
+    expect_coding(port, "gzip, br", NULL, css, css_len);
     server_stop(&s);
 }

@@ -74,7 +74,20 @@ typedef struct zzz_static_opts {
     const zzz_mime_type *types; /* types that extend or override the
                                    built-in table, ended by {NULL, NULL};
                                    kept, not copied */
+    /* Small files are kept in memory between requests, with their answer's
+     * fields, by each thread, and every request checks the file first (one
+     * stat beneath the root): a file changed, replaced or removed is read
+     * again, or not served, at once. A file is kept once it has been left
+     * alone for two seconds; the least recently used go first. */
+    size_t cache_bytes;        /* memory per thread for it; 0: 1 MiB
+                                  (ZZZ_STATIC_CACHE_BYTES) */
+    size_t cache_file_max;     /* the largest file kept; 0: 16 KiB
+                                  (ZZZ_STATIC_CACHE_FILE_MAX) */
+    bool no_cache;             /* keep nothing: open and read every time */
 } zzz_static_opts;
+
+#define ZZZ_STATIC_CACHE_BYTES ((size_t)1024 * 1024)
+#define ZZZ_STATIC_CACHE_FILE_MAX ((size_t)16 * 1024)
 
 /* Serves the directory `root` under `prefix` ("/assets", or "/" for the
  * whole site): GET and HEAD of prefix/NAME answer with the file NAME
@@ -96,7 +109,10 @@ typedef struct zzz_static_opts {
  * is not older. A directory is answered by its index (opts->index), after a
  * 301 to its path with a trailing slash. May be called for several
  * prefixes. Returns 0, -EINVAL (NULL argument, a prefix that does not
- * start with '/' or has "//", an index name with '/'), root's open error
+ * start with '/' or has "//", an index name with '/', a type or
+ * Cache-Control that is empty, longer than 255 bytes or has a control
+ * byte other than tab, a type entry with an empty extension or no type),
+ * root's open error
  * (-ENOENT, -ENOTDIR, -EACCES), zzz_route's errors (-EEXIST when a route
  * of the mount is taken), -ENOMEM. The root directory stays open, and
  * the options are copied, until zzz_router_destroy. */
@@ -107,7 +123,8 @@ int zzz_static(zzz_router *router, const char *prefix, const char *root,
  * router) as the file at `path` ("/favicon.ico"), with Content-Type
  * `type` (NULL: from path's extension), a strong ETag computed from the
  * bytes now, Last-Modified of now, and the same conditions and ranges as
- * zzz_static. Returns 0, -EINVAL, zzz_route's errors, -ENOMEM. */
+ * zzz_static. Returns 0, -EINVAL (a NULL path or data, a type as
+ * zzz_static refuses), zzz_route's errors, -ENOMEM. */
 int zzz_static_bytes(zzz_router *router, const char *path, const void *data, size_t len,
                      const char *type);
 

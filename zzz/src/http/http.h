@@ -34,12 +34,22 @@ typedef struct http_config {
     unsigned body_buffers;
 } http_config;
 
+/* State a part of the server (a static mount's cache, say) keeps per
+ * thread; see zzz_http_thread_local. */
+typedef struct http_local {
+    struct http_local *next;
+    const void *key;
+    void *ptr;
+    void (*free_fn)(void *ptr);
+} http_local;
+
 /* Per-thread HTTP state (the server's on_thread_start makes it). */
 typedef struct http_thread {
     zzz_pool body_pool;
     uint64_t date_refreshed; /* tardy_now() of the last refresh */
     char date_line[64];      /* "Date: ...\r\n" */
     size_t date_len;
+    http_local *locals;      /* most recently made first */
 } http_thread;
 
 typedef enum body_state { BODY_NONE, BODY_READING, BODY_DONE, BODY_ERROR } body_state;
@@ -144,5 +154,22 @@ static inline http_thread *http_thread_of(zzz_conn *conn)
 {
     return zzz_conn_thread_data(conn);
 }
+
+/* What the part named `key` (any address that stays unique while the
+ * server runs: its state's) keeps on the thread serving conn: made by
+ * make(key) the first time that thread asks, freed with free_fn(ptr) when
+ * the thread stops (after its last connection). Threads never share it,
+ * so it needs no lock. Returns NULL when make returned NULL (asked again
+ * next time) or the record of it could not be allocated (then free_fn
+ * has freed what make made). */
+void *zzz_http_thread_local(zzz_conn *conn, const void *key, void *(*make)(const void *key),
+                            void (*free_fn)(void *ptr));
+
+/* Appends header lines ("Name: value\r\n"...) composed by libzzz itself
+ * to the response's head, unchecked: no name zzz manages (Content-Length,
+ * Transfer-Encoding, Date, Connection, Upgrade) and no CR, LF or other
+ * control byte inside a line. Returns 0, -EALREADY once the head is sent,
+ * -ENOBUFS when the head's room is full. */
+int zzz_http_res_lines(zzz_res *res, const char *lines, size_t len);
 
 #endif

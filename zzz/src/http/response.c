@@ -36,6 +36,35 @@ int zzz_res_status(zzz_res *res, int status)
     return 0;
 }
 
+/* Room for need more bytes of header lines, taken from the arena the
+ * first time: where they go, or NULL (-ENOBUFS) when the room is full. */
+static char *res_lines_room(zzz_res *res, size_t need)
+{
+    if (!res->headers) {
+        void *room;
+        if (zzz_conn_arena(res->conn, RES_HEADER_ROOM, &room) != 0)
+            return NULL;
+        res->headers = room;
+        res->headers_cap = RES_HEADER_ROOM;
+    }
+    if (res->headers_len + need > res->headers_cap)
+        return NULL;
+    char *p = res->headers + res->headers_len;
+    res->headers_len += need;
+    return p;
+}
+
+int zzz_http_res_lines(zzz_res *res, const char *lines, size_t len)
+{
+    if (res->head_sent)
+        return -EALREADY;
+    char *p = res_lines_room(res, len);
+    if (!p)
+        return -ENOBUFS;
+    memcpy(p, lines, len);
+    return 0;
+}
+
 int zzz_res_header(zzz_res *res, const char *name, const char *value)
 {
     if (res->head_sent)
@@ -66,22 +95,13 @@ int zzz_res_header(zzz_res *res, const char *name, const char *value)
         res->close = true;
         return 0;
     }
-    size_t need = nlen + 2 + vlen + 2;
-    if (!res->headers) {
-        void *room;
-        if (zzz_conn_arena(res->conn, RES_HEADER_ROOM, &room) != 0)
-            return -ENOBUFS;
-        res->headers = room;
-        res->headers_cap = RES_HEADER_ROOM;
-    }
-    if (res->headers_len + need > res->headers_cap)
+    char *p = res_lines_room(res, nlen + 2 + vlen + 2);
+    if (!p)
         return -ENOBUFS;
-    char *p = res->headers + res->headers_len;
     memcpy(p, name, nlen);
     memcpy(p + nlen, ": ", 2);
     memcpy(p + nlen + 2, value, vlen);
     memcpy(p + nlen + 2 + vlen, "\r\n", 2);
-    res->headers_len += need;
     return 0;
 }
 

@@ -28,8 +28,33 @@ static void http_thread_stop(void *user, void *thread_data)
 {
     (void)user;
     http_thread *t = thread_data;
+    for (http_local *l = t->locals, *next; l; l = next) {
+        next = l->next;
+        l->free_fn(l->ptr);
+        free(l);
+    }
     zzz_pool_fini(&t->body_pool);
     free(t);
+}
+
+void *zzz_http_thread_local(zzz_conn *conn, const void *key, void *(*make)(const void *key),
+                            void (*free_fn)(void *ptr))
+{
+    http_thread *t = http_thread_of(conn);
+    for (http_local *l = t->locals; l; l = l->next)
+        if (l->key == key)
+            return l->ptr;
+    void *ptr = make(key);
+    if (!ptr)
+        return NULL;
+    http_local *l = malloc(sizeof *l);
+    if (!l) {
+        free_fn(ptr);
+        return NULL;
+    }
+    *l = (http_local){.next = t->locals, .key = key, .ptr = ptr, .free_fn = free_fn};
+    t->locals = l;
+    return ptr;
 }
 
 /* Over the connection limit: a short 503 in one non-blocking send. */

@@ -7,7 +7,6 @@
 #include "http.h"
 #include "static_impl.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,10 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The longest name beneath a root that is served. */
-#define STATIC_NAME_MAX 4096
-/* Entries a directory listing shows, at most. */
-#define STATIC_LIST_MAX 10000
 
 typedef struct static_mount {
     int root_fd;
@@ -27,6 +22,8 @@ typedef struct static_mount {
     zzz_static_opts opts;
     char *index;         /* opts.index, copied ("" for none) */
     char *cache_control; /* opts.cache_control, copied, or NULL */
+    size_t cache_bytes;  /* per thread; 0: no cache */
+    size_t cache_file_max;
 } static_mount;
 
 typedef struct static_bytes {
@@ -54,176 +51,60 @@ static void bytes_free(void *p)
     free(b);
 }
 
-/* ---- the answer ---- */
-
-/* What a file's answer says of it. */
-typedef struct static_entity {
-    const char *type;
-    const char *encoding; /* "br", "gzip" or NULL */
-    const char *cache_control;
-    char etag[ZZZ_ETAG_MAX];
-    char last_modified[32];
-    time_t mtime;     /* Last-Modified: never later than now */
-    bool date_strong; /* mtime is a strong validator (RFC 9110 8.8.2.2):
-                         a second or more before now */
-    uint64_t size;
-} static_entity;
-
-/* The fields every answer about the entity carries (200, 206, 304). */
-static void entity_headers(zzz_res *res, const static_entity *e, bool vary)
+/* The entity of the file named rel (for its type) of stat st, sent with
+ * Content-Encoding `encoding` (NULL: none). */
+static void entity_of(static_entity *e, const static_mount *m, const char *rel, size_t rel_len,
+                      const struct stat *st, const char *encoding)
 {
-    zzz_res_header(res, "ETag", e->etag);
-    zzz_res_header(res, "Last-Modified", e->last_modified);
-    if (e->cache_control)
-        zzz_res_header(res, "Cache-Control", e->cache_control);
-    if (vary)
-        zzz_res_header(res, "Vary", "Accept-Encoding");
-}
-
-static bool header(const zzz_req *req, const char *name, zzz_str *value)
-{
-    return zzz_req_header(req, name, value);
-}
-
-/* The preconditions, in RFC 9110 13.2.2's order: If-Match (else
- * If-Unmodified-Since) may fail the request (412); If-None-Match (else
- * If-Modified-Since) may find the client's copy current (304). Returns
- * 412, 304, or 0 to answer with the file. */
-static int preconditions(const zzz_req *req, const static_entity *e)
-{
-    zzz_str v;
-    time_t when;
-    if (header(req, "If-Match", &v)) {
-        if (!zzz_http_if_match(v.ptr, v.len, e->etag))
-            return 412;
-    } else if (header(req, "If-Unmodified-Since", &v) &&
-               zzz_http_date_parse(v.ptr, v.len, &when) && e->mtime > when) {
-        return 412;
-    }
-    if (header(req, "If-None-Match", &v))
-        return zzz_http_none_match(v.ptr, v.len, e->etag) ? 304 : 0;
-    if (header(req, "If-Modified-Since", &v) && zzz_http_date_parse(v.ptr, v.len, &when) &&
-        e->mtime <= when)
-        return 304;
-    return 0;
-}
-
-/* Chooses the part to send: sets *first and *count, and answers 416
- * itself (returns false) when no range can be satisfied. */
-static bool choose_range(const zzz_req *req, zzz_res *res, const static_entity *e,
-                         uint64_t *first, uint64_t *count, bool *partial)
-{
-    *first = 0;
-    *count = e->size;
-    *partial = false;
-    zzz_str range, if_range;
-    if (!header(req, "Range", &range))
-        return true;
-    /* A date that is not a strong validator never matches: the earliest
-     * time_t, which no HTTP-date reads as. */
-    time_t if_date = e->date_strong ? e->mtime : (time_t)INT64_MIN;
-    if (header(req, "If-Range", &if_range) &&
-        !zzz_http_if_range(if_range.ptr, if_range.len, e->etag, if_date))
-        return true; /* the client's part is of another version: all of it */
-    uint64_t f, c;
-    switch (zzz_http_range(range.ptr, range.len, e->size, &f, &c)) {
-    case ZZZ_RANGE_ONE: {
-        char content_range[80];
-        snprintf(content_range, sizeof content_range, "bytes %llu-%llu/%llu",
-                 (unsigned long long)f, (unsigned long long)(f + c - 1),
-                 (unsigned long long)e->size);
-        zzz_res_status(res, 206);
-        zzz_res_header(res, "Content-Range", content_range);
-        *first = f;
-        *count = c;
-        *partial = true;
-        return true;
-    }
-    case ZZZ_RANGE_UNSATISFIABLE: {
-        char content_range[48];
-        snprintf(content_range, sizeof content_range, "bytes */%llu",
-                 (unsigned long long)e->size);
-        zzz_res_status(res, 416);
-        zzz_res_header(res, "Content-Range", content_range);
-        zzz_res_send(res, NULL, 0);
-        return false;
-    }
-    case ZZZ_RANGE_MANY: /* answered whole, as RFC 9110 14.2 allows */
-    case ZZZ_RANGE_NONE:
-        break;
-    }
-    return true;
-}
-
-/* Answers the head of a file's response: 304, 416, or the fields of a 200
- * or 206 with its length. Returns false when that was the whole answer. */
-static bool answer_head(const zzz_req *req, zzz_res *res, const static_entity *e, bool vary,
-                        uint64_t *first, uint64_t *count)
-{
-    int pre = preconditions(req, e);
-    if (pre == 304) {
-        zzz_res_status(res, 304);
-        entity_headers(res, e, vary);
-        zzz_res_send(res, NULL, 0);
-        return false;
-    }
-    if (pre == 412) {
-        zzz_res_text(res, 412, "Precondition Failed\n");
-        return false;
-    }
-    bool partial;
-    if (!choose_range(req, res, e, first, count, &partial))
-        return false;
-    zzz_res_header(res, "Content-Type", e->type);
-    zzz_res_header(res, "X-Content-Type-Options", "nosniff");
-    zzz_res_header(res, "Accept-Ranges", "bytes");
-    if (e->encoding)
-        zzz_res_header(res, "Content-Encoding", e->encoding);
-    entity_headers(res, e, vary);
-    zzz_res_content_length(res, *count);
-    return true;
-}
-
-/* The validators of a modification time: Last-Modified is never later
- * than the answer's Date (RFC 9110 8.8.2.1). */
-static void entity_dates(static_entity *e, time_t mtime)
-{
-    time_t now = time(NULL);
-    e->mtime = mtime < now ? mtime : now;
-    e->date_strong = e->mtime < now;
-    zzz_http_date_format(e->last_modified, e->mtime);
-}
-
-static void entity_from_stat(static_entity *e, const struct stat *st)
-{
+    *e = (static_entity){
+        .type = zzz_http_mime_type(rel, rel_len, m->opts.types),
+        .encoding = encoding,
+        .cache_control = m->cache_control,
+        /* Whether or not a sibling is served (or looked for), the answer
+         * depends on Accept-Encoding wherever siblings may be. */
+        .vary = !m->opts.no_precompressed,
+        .size = (uint64_t)st->st_size,
+    };
     zzz_http_etag(e->etag, (uint64_t)st->st_ino, (uint64_t)st->st_size, (int64_t)st->st_mtim.tv_sec,
                   st->st_mtim.tv_nsec);
-    entity_dates(e, st->st_mtim.tv_sec);
-    e->size = (uint64_t)st->st_size;
+    zzz_http_static_entity_dates(e, st->st_mtim.tv_sec);
 }
 
+static bool not_older(struct timespec a, struct timespec b)
+{
+    return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec >= b.tv_nsec);
+}
+
+static const char *const codings[][2] = {{"br", ".br"}, {"gzip", ".gz"}};
+
 /* A sibling NAME.br or NAME.gz the client accepts and that is not older
- * than the file: its descriptor (the stat in *st), or -1. */
-static int precompressed(const static_mount *m, const zzz_req *req, char *rel, size_t rel_len,
-                         const struct stat *orig, struct stat *st, const char **encoding)
+ * than the file (modified at mtim): its descriptor (the stat in *st), or
+ * -1. With a cache, a sibling it knows to be absent is not looked for,
+ * and one found absent is recorded. */
+static int precompressed(const static_mount *m, static_cache *c, const zzz_req *req, char *rel,
+                         size_t rel_len, struct timespec mtim, struct stat *st,
+                         const char **encoding)
 {
     zzz_str ae;
-    if (m->opts.no_precompressed || !header(req, "Accept-Encoding", &ae) ||
+    if (m->opts.no_precompressed || !zzz_req_header(req, "Accept-Encoding", &ae) ||
         rel_len + 4 > STATIC_NAME_MAX)
         return -1;
-    static const char *const codings[][2] = {{"br", ".br"}, {"gzip", ".gz"}};
     for (size_t i = 0; i < 2; i++) {
         if (!zzz_http_accepts(ae.ptr, ae.len, codings[i][0]))
             continue;
         memcpy(rel + rel_len, codings[i][1], 4);
-        int fd = zzz_http_static_open(m->root_fd, rel, m->opts.symlinks_out);
+        const static_cached *known = c ? zzz_http_static_cache_get(c, m->root_fd, rel, rel_len + 3)
+                                       : NULL;
+        bool absent = known && known->absent;
+        if (known)
+            zzz_http_static_cache_unpin(c, known);
+        int fd = absent ? -ENOENT : zzz_http_static_open(m->root_fd, rel, m->opts.symlinks_out);
+        if (fd == -ENOENT && c && !absent)
+            zzz_http_static_cache_put_absent(c, rel, rel_len + 3);
         rel[rel_len] = '\0';
         if (fd < 0)
             continue;
-        if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) &&
-            (st->st_mtim.tv_sec > orig->st_mtim.tv_sec ||
-             (st->st_mtim.tv_sec == orig->st_mtim.tv_sec &&
-              st->st_mtim.tv_nsec >= orig->st_mtim.tv_nsec))) {
+        if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) && not_older(st->st_mtim, mtim)) {
             *encoding = codings[i][0];
             return fd;
         }
@@ -232,198 +113,138 @@ static int precompressed(const static_mount *m, const zzz_req *req, char *rel, s
     return -1;
 }
 
-/* Serves the regular file fd (named rel, stat st). Takes fd. */
-static void serve_file(const static_mount *m, zzz_req *req, zzz_res *res, int fd, char *rel,
-                       size_t rel_len, const struct stat *st)
+/* The representation a request for the cached file f (named rel) gets:
+ * f, or a pre-compressed sibling of it the client accepts, from the cache
+ * (read into it when small) or, when too big to keep, as a descriptor in
+ * *fd with its entity in *e. Returns the entry to send from, pinned (f
+ * itself, pinned again), or NULL with *fd set. */
+static const static_cached *cached_sibling(const static_mount *m, static_cache *c,
+                                           const zzz_req *req, char *rel, size_t rel_len,
+                                           const static_cached *f, int *fd, static_entity *e)
 {
-    static_entity e = {.cache_control = m->cache_control};
-    e.type = zzz_http_mime_type(rel, rel_len, m->opts.types);
+    zzz_str ae;
+    if (m->opts.no_precompressed || !zzz_req_header(req, "Accept-Encoding", &ae) ||
+        rel_len + 4 > STATIC_NAME_MAX)
+        return NULL;
+    for (size_t i = 0; i < 2; i++) {
+        if (!zzz_http_accepts(ae.ptr, ae.len, codings[i][0]))
+            continue;
+        memcpy(rel + rel_len, codings[i][1], 4);
+        const static_cached *s = zzz_http_static_cache_get(c, m->root_fd, rel, rel_len + 3);
+        if (s) {
+            rel[rel_len] = '\0';
+            if (!s->absent && not_older(s->mtim, f->mtim))
+                return s;
+            zzz_http_static_cache_unpin(c, s);
+            continue;
+        }
+        int sfd = zzz_http_static_open(m->root_fd, rel, m->opts.symlinks_out);
+        if (sfd == -ENOENT)
+            zzz_http_static_cache_put_absent(c, rel, rel_len + 3);
+        struct stat st;
+        if (sfd >= 0 && fstat(sfd, &st) == 0 && S_ISREG(st.st_mode) &&
+            not_older(st.st_mtim, f->mtim)) {
+            entity_of(e, m, rel, rel_len, &st, codings[i][0]);
+            if (zzz_http_static_cache_wants(c, &st, time(NULL)))
+                s = zzz_http_static_cache_put(c, rel, rel_len + 3, sfd, &st, e);
+            rel[rel_len] = '\0';
+            if (s) {
+                close(sfd);
+                return s;
+            }
+            *fd = sfd;
+            return NULL;
+        }
+        rel[rel_len] = '\0';
+        if (sfd >= 0)
+            close(sfd);
+    }
+    return NULL;
+}
+
+/* Serves the cached file f, named rel (room after it for a suffix).
+ * Takes f's pin. */
+static void serve_cached(const static_mount *m, static_cache *c, zzz_req *req, zzz_res *res,
+                         char *rel, size_t rel_len, const static_cached *f)
+{
+    int fd = -1;
+    static_entity e;
+    const static_cached *s = cached_sibling(m, c, req, rel, rel_len, f, &fd, &e);
+    if (s) {
+        zzz_http_static_answer_bytes(req, res, &s->e, s->data);
+        zzz_http_static_cache_unpin(c, s);
+    } else if (fd >= 0) {
+        zzz_http_static_answer_fd(req, res, &e, fd);
+        close(fd);
+    } else {
+        zzz_http_static_answer_bytes(req, res, &f->e, f->data);
+    }
+    zzz_http_static_cache_unpin(c, f);
+}
+
+/* Serves the regular file fd (named rel, stat st): from the cache when it
+ * can be kept there, else from the descriptor. Takes fd. */
+static void serve_file(const static_mount *m, static_cache *c, zzz_req *req, zzz_res *res, int fd,
+                       char *rel, size_t rel_len, const struct stat *st)
+{
+    static_entity e;
+    if (c && zzz_http_static_cache_wants(c, st, time(NULL))) {
+        entity_of(&e, m, rel, rel_len, st, NULL);
+        const static_cached *f = zzz_http_static_cache_put(c, rel, rel_len, fd, st, &e);
+        if (f) {
+            close(fd);
+            serve_cached(m, c, req, res, rel, rel_len, f);
+            return;
+        }
+    }
     struct stat zst;
-    int zfd = precompressed(m, req, rel, rel_len, st, &zst, &e.encoding);
+    const char *encoding = NULL;
+    int zfd = precompressed(m, c, req, rel, rel_len, st->st_mtim, &zst, &encoding);
     if (zfd >= 0) {
         close(fd);
         fd = zfd;
         st = &zst;
     }
-    entity_from_stat(&e, st);
-    /* Whether or not a sibling was served (or looked for), the answer
-     * depends on Accept-Encoding wherever siblings may be. */
-    bool vary = !m->opts.no_precompressed;
-    uint64_t first, count;
-    if (answer_head(req, res, &e, vary, &first, &count)) {
-        int err = zzz_res_sendfile(res, fd, (off_t)first, (size_t)count);
-        if (err == 0)
-            zzz_res_end(res);
-    }
+    entity_of(&e, m, rel, rel_len, st, encoding);
+    zzz_http_static_answer_fd(req, res, &e, fd);
     close(fd);
 }
 
 /* ---- directories ---- */
 
-/* 301 to the same path with a slash after it (and the same query). */
-static void redirect_slash(zzz_req *req, zzz_res *res)
+/* Appends "/INDEX" (just "INDEX" to the root's "") to the directory name
+ * rel. Returns the new length, or 0 without an index or room for it. */
+static size_t index_name(const static_mount *m, char *rel, size_t rel_len)
 {
-    zzz_str path = zzz_req_path_raw(req), query = zzz_req_query(req);
-    char location[STATIC_NAME_MAX + 16];
-    if (path.len + query.len + 3 > sizeof location) {
-        zzz_res_text(res, 404, "Not Found\n");
-        return;
-    }
-    size_t n = 0;
-    memcpy(location, path.ptr, path.len);
-    n += path.len;
-    location[n++] = '/';
-    if (query.len) {
-        location[n++] = '?';
-        memcpy(location + n, query.ptr, query.len);
-        n += query.len;
-    }
-    location[n] = '\0';
-    zzz_res_header(res, "Location", location);
-    zzz_res_text(res, 301, "Moved Permanently\n");
-}
-
-static int name_order(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Writes s escaped for HTML text and attribute values, or (href)
- * percent-encoded as a path segment. */
-static int write_escaped(zzz_res *res, const char *s, bool href)
-{
-    char out[512];
-    size_t n = 0;
-    int err = 0;
-    for (; *s && err == 0; s++) {
-        unsigned char c = (unsigned char)*s;
-        char piece[8];
-        size_t len;
-        if (href && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                      (c >= '0' && c <= '9') || strchr("-._~", c))) {
-            len = (size_t)snprintf(piece, sizeof piece, "%%%02X", c);
-        } else if (!href && strchr("&<>\"'", c)) {
-            len = (size_t)snprintf(piece, sizeof piece, "&#%d;", c);
-        } else {
-            piece[0] = (char)c;
-            len = 1;
-        }
-        if (n + len > sizeof out) {
-            err = zzz_res_write(res, out, n);
-            n = 0;
-        }
-        memcpy(out + n, piece, len);
-        n += len;
-    }
-    return err ? err : zzz_res_write(res, out, n);
-}
-
-/* An HTML listing of the directory fd (names escaped, sorted, dotfiles
- * only when allowed). Takes fd. */
-static void list_dir(const static_mount *m, zzz_req *req, zzz_res *res, int fd)
-{
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        zzz_res_text(res, 500, "Internal Server Error\n");
-        return;
-    }
-    char **names = NULL;
-    size_t count = 0, cap = 0;
-    for (struct dirent *ent; (ent = readdir(d)) && count < STATIC_LIST_MAX;) {
-        if (ent->d_name[0] == '.' && (!m->opts.dotfiles || !strcmp(ent->d_name, ".") ||
-                                      !strcmp(ent->d_name, "..")))
-            continue;
-        bool dir = ent->d_type == DT_DIR;
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            char **grown = realloc(names, ncap * sizeof *names);
-            if (!grown)
-                break;
-            names = grown;
-            cap = ncap;
-        }
-        size_t len = strlen(ent->d_name);
-        char *copy = malloc(len + 2);
-        if (!copy)
-            break;
-        memcpy(copy, ent->d_name, len);
-        copy[len] = dir ? '/' : '\0';
-        copy[len + 1] = '\0';
-        names[count++] = copy;
-    }
-    closedir(d);
-    qsort(names, count, sizeof *names, name_order);
-    zzz_res_header(res, "Content-Type", "text/html; charset=utf-8");
-    zzz_res_header(res, "X-Content-Type-Options", "nosniff");
-    zzz_res_header(res, "Cache-Control", "no-cache");
-    zzz_str path = zzz_req_path(req);
-    char path_text[STATIC_NAME_MAX + 1];
-    size_t plen = path.len < STATIC_NAME_MAX ? path.len : STATIC_NAME_MAX;
-    memcpy(path_text, path.ptr, plen);
-    path_text[plen] = '\0';
-    static const char open[] = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of ";
-    int err = zzz_res_write(res, open, sizeof open - 1);
-    if (!err)
-        err = write_escaped(res, path_text, false);
-    static const char mid[] = "</title></head>\n<body><h1>Index of ";
-    if (!err)
-        err = zzz_res_write(res, mid, sizeof mid - 1);
-    if (!err)
-        err = write_escaped(res, path_text, false);
-    static const char list[] = "</h1>\n<ul>\n<li><a href=\"../\">../</a></li>\n";
-    if (!err)
-        err = zzz_res_write(res, list, sizeof list - 1);
-    for (size_t i = 0; i < count && !err; i++) {
-        size_t len = strlen(names[i]);
-        bool dir = len > 0 && names[i][len - 1] == '/';
-        if (dir)
-            names[i][len - 1] = '\0';
-        err = zzz_res_write(res, "<li><a href=\"", 13);
-        if (!err)
-            err = write_escaped(res, names[i], true);
-        if (!err)
-            err = zzz_res_write(res, dir ? "/\">" : "\">", dir ? 3 : 2);
-        if (!err)
-            err = write_escaped(res, names[i], false);
-        if (!err)
-            err = zzz_res_write(res, dir ? "/</a></li>\n" : "</a></li>\n", dir ? 11 : 10);
-    }
-    static const char close_list[] = "</ul>\n</body></html>\n";
-    if (!err)
-        err = zzz_res_write(res, close_list, sizeof close_list - 1);
-    if (!err)
-        zzz_res_end(res);
-    for (size_t i = 0; i < count; i++)
-        free(names[i]);
-    free(names);
+    size_t ilen = strlen(m->index);
+    if (!ilen || rel_len + ilen + 2 > STATIC_NAME_MAX)
+        return 0;
+    size_t n = rel_len;
+    if (n > 0)
+        rel[n++] = '/';
+    memcpy(rel + n, m->index, ilen + 1);
+    return n + ilen;
 }
 
 /* A directory: its index, its listing, or 404. Takes fd. */
-static void serve_dir(const static_mount *m, zzz_req *req, zzz_res *res, int fd, char *rel,
-                      size_t rel_len)
+static void serve_dir(const static_mount *m, static_cache *c, zzz_req *req, zzz_res *res, int fd,
+                      char *rel, size_t rel_len)
 {
-    if (m->index[0]) {
-        size_t ilen = strlen(m->index);
-        if (rel_len + ilen + 2 <= STATIC_NAME_MAX) {
-            size_t n = rel_len;
-            if (n > 0)
-                rel[n++] = '/';
-            memcpy(rel + n, m->index, ilen + 1);
-            int ifd = zzz_http_static_open(m->root_fd, rel, m->opts.symlinks_out);
-            struct stat st;
-            if (ifd >= 0 && fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
-                close(fd);
-                serve_file(m, req, res, ifd, rel, n + ilen, &st);
-                return;
-            }
-            if (ifd >= 0)
-                close(ifd);
-            rel[rel_len] = '\0';
+    size_t n = index_name(m, rel, rel_len);
+    if (n) {
+        int ifd = zzz_http_static_open(m->root_fd, rel, m->opts.symlinks_out);
+        struct stat st;
+        if (ifd >= 0 && fstat(ifd, &st) == 0 && S_ISREG(st.st_mode)) {
+            close(fd);
+            serve_file(m, c, req, res, ifd, rel, n, &st);
+            return;
         }
+        if (ifd >= 0)
+            close(ifd);
+        rel[rel_len] = '\0';
     }
     if (m->opts.list_dirs) {
-        list_dir(m, req, res, fd);
+        zzz_http_static_list(m->opts.dotfiles, req, res, fd);
         return;
     }
     close(fd);
@@ -431,6 +252,21 @@ static void serve_dir(const static_mount *m, zzz_req *req, zzz_res *res, int fd,
 }
 
 /* ---- the handlers ---- */
+
+static void *cache_make(const void *key)
+{
+    const static_mount *m = key;
+    return zzz_http_static_cache_new(m->cache_bytes, m->cache_file_max);
+}
+
+/* The mount's cache on the thread serving req, or NULL (none wanted, or
+ * out of memory: the files are then read each time). */
+static static_cache *mount_cache(const static_mount *m, zzz_req *req)
+{
+    if (!m->cache_bytes)
+        return NULL;
+    return zzz_http_thread_local(req->conn, m, cache_make, zzz_http_static_cache_free);
+}
 
 static void static_handle(zzz_req *req, zzz_res *res, void *user)
 {
@@ -444,6 +280,20 @@ static void static_handle(zzz_req *req, zzz_res *res, void *user)
         zzz_res_text(res, 404, "Not Found\n");
         return;
     }
+    static_cache *c = mount_cache(m, req);
+    if (c) {
+        /* A file (or a directory's index) read before, unchanged since:
+         * no open, no read. A name with a slash can only be a directory's. */
+        size_t n = slash ? index_name(m, rel, (size_t)len) : (size_t)len;
+        const static_cached *f = n ? zzz_http_static_cache_get(c, m->root_fd, rel, n) : NULL;
+        if (f && !f->absent) {
+            serve_cached(m, c, req, res, rel, n, f);
+            return;
+        }
+        if (f)
+            zzz_http_static_cache_unpin(c, f);
+        rel[len] = '\0';
+    }
     int fd = zzz_http_static_open(m->root_fd, rel, m->opts.symlinks_out);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
@@ -456,10 +306,10 @@ static void static_handle(zzz_req *req, zzz_res *res, void *user)
     if (S_ISDIR(st.st_mode)) {
         if (!slash) {
             close(fd);
-            redirect_slash(req, res);
+            zzz_http_static_redirect_slash(req, res);
             return;
         }
-        serve_dir(m, req, res, fd, rel, (size_t)len);
+        serve_dir(m, c, req, res, fd, rel, (size_t)len);
         return;
     }
     if (!S_ISREG(st.st_mode) || slash) {
@@ -468,14 +318,14 @@ static void static_handle(zzz_req *req, zzz_res *res, void *user)
         zzz_res_text(res, 404, "Not Found\n");
         return;
     }
-    serve_file(m, req, res, fd, rel, (size_t)len, &st);
+    serve_file(m, c, req, res, fd, rel, (size_t)len, &st);
 }
 
 /* The mount's own path without its slash: to the directory's URL. */
 static void static_redirect(zzz_req *req, zzz_res *res, void *user)
 {
     (void)user;
-    redirect_slash(req, res);
+    zzz_http_static_redirect_slash(req, res);
 }
 
 static void bytes_handle(zzz_req *req, zzz_res *res, void *user)
@@ -483,12 +333,8 @@ static void bytes_handle(zzz_req *req, zzz_res *res, void *user)
     const static_bytes *b = user;
     static_entity e = {.type = b->type, .size = b->len};
     memcpy(e.etag, b->etag, sizeof e.etag);
-    entity_dates(&e, b->mtime);
-    uint64_t first, count;
-    if (!answer_head(req, res, &e, false, &first, &count))
-        return;
-    if (zzz_res_write(res, b->data + first, (size_t)count) == 0)
-        zzz_res_end(res);
+    zzz_http_static_entity_dates(&e, b->mtime);
+    zzz_http_static_answer_bytes(req, res, &e, b->data);
 }
 
 /* ---- mounting ---- */
@@ -500,6 +346,31 @@ static char *copy_text(const char *s)
     if (c)
         memcpy(c, s, len + 1);
     return c;
+}
+
+/* A field value libzzz may put in a head unchecked: 1 to
+ * STATIC_VALUE_MAX bytes, no control byte but tab. */
+static bool value_ok(const char *v)
+{
+    size_t n = 0;
+    for (; v[n]; n++) {
+        unsigned char c = (unsigned char)v[n];
+        if ((c < 0x20 && c != '\t') || c == 0x7f || n >= STATIC_VALUE_MAX)
+            return false;
+    }
+    return n > 0;
+}
+
+/* The mount's options that go into heads as given: its types (each with
+ * an extension) and its Cache-Control. */
+static bool opts_ok(const zzz_static_opts *opts)
+{
+    if (opts->cache_control && !value_ok(opts->cache_control))
+        return false;
+    for (const zzz_mime_type *t = opts->types; t && t->ext; t++)
+        if (!t->ext[0] || !t->type || !value_ok(t->type))
+            return false;
+    return true;
 }
 
 /* The prefix without a final slash ("" for "/"), and its segments. */
@@ -533,6 +404,8 @@ int zzz_static(zzz_router *router, const char *prefix, const char *root,
     int err = prefix_normalize(prefix, base, sizeof base, &segments);
     if (err)
         return err;
+    if (opts && !opts_ok(opts))
+        return -EINVAL;
     static_mount *m = calloc(1, sizeof *m);
     if (!m)
         return -ENOMEM;
@@ -549,6 +422,11 @@ int zzz_static(zzz_router *router, const char *prefix, const char *root,
     m->cache_control = m->opts.cache_control ? copy_text(m->opts.cache_control) : NULL;
     m->opts.index = NULL;
     m->opts.cache_control = NULL;
+    if (!m->opts.no_cache) {
+        m->cache_bytes = m->opts.cache_bytes ? m->opts.cache_bytes : ZZZ_STATIC_CACHE_BYTES;
+        m->cache_file_max = m->opts.cache_file_max ? m->opts.cache_file_max
+                                                   : ZZZ_STATIC_CACHE_FILE_MAX;
+    }
     if (!m->index || (opts && opts->cache_control && !m->cache_control) ||
         strchr(m->index, '/')) {
         err = m->index && strchr(m->index, '/') ? -EINVAL : -ENOMEM;
@@ -570,7 +448,7 @@ int zzz_static(zzz_router *router, const char *prefix, const char *root,
 int zzz_static_bytes(zzz_router *router, const char *path, const void *data, size_t len,
                      const char *type)
 {
-    if (!router || !path || (!data && len > 0))
+    if (!router || !path || (!data && len > 0) || (type && !value_ok(type)))
         return -EINVAL;
     static_bytes *b = calloc(1, sizeof *b);
     if (!b)

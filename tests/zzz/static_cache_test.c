@@ -1,0 +1,298 @@
+/* Unit tests of the static files' cache (zzz/src/http/static_cache.c):
+ * what it keeps (the size and settling limits, at them and past them),
+ * that every use checks the file (rewritten, replaced, removed, a sibling
+ * that appears), least-recently-used eviction within its byte budget, and
+ * that a pinned entry outlives its eviction. Files are real, in a
+ * temporary directory; reads go through tardy, so each test runs its body
+ * as the first task of a one-thread runtime. */
+#include "static_impl.h"
+
+#include "tardy.h"
+
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[256];
+static int dir_fd = -1;
+
+static void setup(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/zzz-cache-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    cr_assert_geq(dir_fd, 0);
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+    close(dir_fd);
+}
+
+TestSuite(static_cache, .init = setup, .fini = teardown);
+
+/* Writes name with len bytes of `fill` (through a new file renamed over
+ * it when `replace`, so the name gets another inode). */
+static void write_file(const char *name, size_t len, char fill, bool replace)
+{
+    char path[512], tmp[520];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    int fd = open(replace ? tmp : path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
+    char *buf = malloc(len ? len : 1);
+    cr_assert(buf);
+    memset(buf, fill, len);
+    cr_assert_eq(write(fd, buf, len), (ssize_t)len);
+    free(buf);
+    close(fd);
+    if (replace)
+        cr_assert_eq(rename(tmp, path), 0);
+}
+
+/* Lets the coarse clock of file timestamps move on, so a change made now
+ * gets times other than what was cached (the cache itself only keeps
+ * files two seconds old, for the same reason). */
+static void next_tick(void)
+{
+    usleep(30 * 1000);
+}
+
+/* Opens name and keeps it in c; the entry, pinned. */
+static const static_cached *put(static_cache *c, const char *name)
+{
+    int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+    cr_assert_geq(fd, 0, "open %s: %s", name, strerror(errno));
+    struct stat st;
+    cr_assert_eq(fstat(fd, &st), 0);
+    static_entity e = {.type = "application/octet-stream", .size = (uint64_t)st.st_size};
+    const static_cached *f = zzz_http_static_cache_put(c, name, strlen(name), fd, &st, &e);
+    close(fd);
+    return f;
+}
+
+static const static_cached *get(static_cache *c, const char *name)
+{
+    return zzz_http_static_cache_get(c, dir_fd, name, strlen(name));
+}
+
+static void expect_bytes(const static_cached *f, size_t len, char fill)
+{
+    cr_assert_not_null(f);
+    cr_assert_not(f->absent);
+    cr_assert_eq(f->e.size, len);
+    for (size_t i = 0; i < len; i++)
+        cr_assert_eq(f->data[i], fill, "byte %zu", i);
+}
+
+/* Runs body as the first task of a one-thread runtime. */
+typedef struct body_ref {
+    void (*body)(void);
+} body_ref;
+
+static void task(void *arg)
+{
+    ((body_ref *)arg)->body();
+}
+
+static void in_tardy(void (*body)(void))
+{
+    tardy_config cfg = {.threads = 1};
+    body_ref ref = {body};
+    cr_assert_eq(tardy_run(&cfg, task, &ref), 0);
+}
+
+static void keeps_and_checks_body(void)
+{
+    static_cache *c = zzz_http_static_cache_new(1 << 20, 16384);
+    cr_assert_not_null(c);
+    write_file("a.txt", 1000, 'a', false);
+    cr_assert_null(get(c, "a.txt"), "nothing is cached before a put");
+    const static_cached *f = put(c, "a.txt");
+    expect_bytes(f, 1000, 'a');
+    zzz_http_static_cache_unpin(c, f);
+    f = get(c, "a.txt");
+    expect_bytes(f, 1000, 'a');
+    zzz_http_static_cache_unpin(c, f);
+
+    /* Rewritten in place, same size: a miss, then the new bytes. */
+    next_tick();
+    write_file("a.txt", 1000, 'b', false);
+    cr_assert_null(get(c, "a.txt"), "a file rewritten in place is not served from the cache");
+    f = put(c, "a.txt");
+    expect_bytes(f, 1000, 'b');
+    zzz_http_static_cache_unpin(c, f);
+
+    /* Replaced by another file (rename over it). */
+    next_tick();
+    write_file("a.txt", 1000, 'c', true);
+    cr_assert_null(get(c, "a.txt"), "a replaced file is not served from the cache");
+    f = put(c, "a.txt");
+    expect_bytes(f, 1000, 'c');
+    zzz_http_static_cache_unpin(c, f);
+
+    /* Only its times changed (touch, chmod). */
+    next_tick();
+    char path[512];
+    snprintf(path, sizeof path, "%s/a.txt", dir);
+    cr_assert_eq(chmod(path, 0600), 0);
+    cr_assert_null(get(c, "a.txt"), "a file whose change time moved is read again");
+    zzz_http_static_cache_unpin(c, put(c, "a.txt"));
+
+    /* Removed; and a directory where the file was. */
+    cr_assert_eq(unlink(path), 0);
+    cr_assert_null(get(c, "a.txt"), "a removed file is not served");
+    zzz_http_static_cache_free(c);
+}
+
+Test(static_cache, keeps_and_checks)
+{
+    in_tardy(keeps_and_checks_body);
+}
+
+static void absent_body(void)
+{
+    static_cache *c = zzz_http_static_cache_new(1 << 20, 16384);
+    cr_assert_not_null(c);
+    zzz_http_static_cache_put_absent(c, "x.br", 4);
+    const static_cached *f = get(c, "x.br");
+    cr_assert_not_null(f);
+    cr_assert(f->absent);
+    cr_assert_null(f->data);
+    zzz_http_static_cache_unpin(c, f);
+    /* It appears: the absence is forgotten at once. */
+    write_file("x.br", 10, 'z', false);
+    cr_assert_null(get(c, "x.br"), "a sibling that appeared is still taken as absent");
+    cr_assert_null(get(c, "x.br"), "the stale absence was not dropped");
+    zzz_http_static_cache_free(c);
+}
+
+Test(static_cache, absent_names)
+{
+    in_tardy(absent_body);
+}
+
+/* Entries cost their bytes plus a bookkeeping overhead; the budget here
+ * holds three 4 KiB files and not four. */
+static void eviction_body(void)
+{
+    static_cache *c = zzz_http_static_cache_new(3 * 4096 + 1024, 16384);
+    cr_assert_not_null(c);
+    const char *names[] = {"0", "1", "2", "3"};
+    for (int i = 0; i < 4; i++)
+        write_file(names[i], 4096, (char)('0' + i), false);
+    for (int i = 0; i < 3; i++)
+        zzz_http_static_cache_unpin(c, put(c, names[i]));
+    /* "0" used again: "1" is now the least recently used. */
+    const static_cached *f = get(c, "0");
+    expect_bytes(f, 4096, '0');
+    zzz_http_static_cache_unpin(c, f);
+    zzz_http_static_cache_unpin(c, put(c, "3"));
+    cr_assert_null(get(c, "1"), "the least recently used entry was kept past the budget");
+    for (int i = 0; i < 4; i++) {
+        if (i == 1)
+            continue;
+        f = get(c, names[i]);
+        expect_bytes(f, 4096, (char)('0' + i));
+        zzz_http_static_cache_unpin(c, f);
+    }
+    zzz_http_static_cache_free(c);
+}
+
+Test(static_cache, least_recently_used_goes)
+{
+    in_tardy(eviction_body);
+}
+
+/* An entry a handler still sends from stays whole after it is evicted
+ * or replaced, and is freed by its last unpin (a sanitizer build checks
+ * both). */
+static void pinned_body(void)
+{
+    static_cache *c = zzz_http_static_cache_new(2 * 4096 + 1024, 16384);
+    cr_assert_not_null(c);
+    write_file("p", 4096, 'p', false);
+    write_file("q", 4096, 'q', false);
+    write_file("r", 4096, 'r', false);
+    const static_cached *held = put(c, "p");
+    zzz_http_static_cache_unpin(c, put(c, "q"));
+    zzz_http_static_cache_unpin(c, put(c, "r")); /* evicts p, pinned */
+    cr_assert_null(get(c, "p"));
+    expect_bytes(held, 4096, 'p');
+    /* The same name put again while the old entry is held. */
+    const static_cached *again = put(c, "q");
+    expect_bytes(again, 4096, 'q');
+    const static_cached *older = get(c, "r");
+    expect_bytes(older, 4096, 'r');
+    zzz_http_static_cache_unpin(c, held);
+    zzz_http_static_cache_unpin(c, again);
+    zzz_http_static_cache_unpin(c, older);
+    zzz_http_static_cache_free(c);
+}
+
+Test(static_cache, pinned_entry_outlives_eviction)
+{
+    in_tardy(pinned_body);
+}
+
+/* A file bigger than the whole budget is not kept. */
+static void too_big_body(void)
+{
+    static_cache *c = zzz_http_static_cache_new(8192, 1 << 20);
+    cr_assert_not_null(c);
+    write_file("big", 8192, 'g', false);
+    cr_assert_null(put(c, "big"), "a file bigger than the budget was kept");
+    cr_assert_null(get(c, "big"));
+    write_file("small", 100, 's', false);
+    const static_cached *f = put(c, "small");
+    expect_bytes(f, 100, 's');
+    zzz_http_static_cache_unpin(c, f);
+    zzz_http_static_cache_free(c);
+}
+
+Test(static_cache, bigger_than_budget_not_kept)
+{
+    in_tardy(too_big_body);
+}
+
+/* What the cache takes: regular files up to file_max (at the limit, not
+ * one byte past it), left alone two seconds or more (modification and
+ * change times both). */
+Test(static_cache, wants_at_and_past_limits)
+{
+    static_cache *c = zzz_http_static_cache_new(1 << 20, 16384);
+    cr_assert_not_null(c);
+    time_t now = 1000000;
+    struct stat st = {.st_mode = S_IFREG | 0644, .st_size = 16384};
+    st.st_mtim.tv_sec = now - 2;
+    st.st_ctim.tv_sec = now - 2;
+    cr_assert(zzz_http_static_cache_wants(c, &st, now), "a file at file_max is kept");
+    st.st_size = 16385;
+    cr_assert_not(zzz_http_static_cache_wants(c, &st, now), "a byte past file_max is kept");
+    st.st_size = 0;
+    cr_assert(zzz_http_static_cache_wants(c, &st, now), "an empty file is kept");
+    st.st_mtim.tv_sec = now - 1;
+    cr_assert_not(zzz_http_static_cache_wants(c, &st, now), "modified a second ago");
+    st.st_mtim.tv_sec = now - 2;
+    st.st_ctim.tv_sec = now - 1;
+    cr_assert_not(zzz_http_static_cache_wants(c, &st, now), "changed a second ago");
+    st.st_ctim.tv_sec = now - 2;
+    st.st_mtim.tv_sec = now + 60; /* a modification time set in the future */
+    cr_assert_not(zzz_http_static_cache_wants(c, &st, now), "a future time");
+    st.st_mtim.tv_sec = now - 2;
+    st.st_mode = S_IFDIR | 0755;
+    cr_assert_not(zzz_http_static_cache_wants(c, &st, now), "a directory");
+    st.st_mode = S_IFIFO | 0644;
+    cr_assert_not(zzz_http_static_cache_wants(c, &st, now), "a FIFO");
+    zzz_http_static_cache_free(c);
+}
