@@ -35,6 +35,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -422,6 +424,14 @@ int main(int argc, char **argv)
     if (err) {
         fprintf(stderr, "fileserver: %s\n", strerror(-err));
         return 1;
+    }
+    /* The server held SIGPIPE blocked on this thread while it ran (clients
+     * left mid-file): the mask must be as it was, nothing left pending. */
+    sigset_t mask, pending;
+    if (pthread_sigmask(SIG_SETMASK, NULL, &mask) != 0 || sigismember(&mask, SIGPIPE) ||
+        sigpending(&pending) != 0 || sigismember(&pending, SIGPIPE)) {
+        fprintf(stderr, "fileserver: SIGPIPE left blocked or pending after the run\n");
+        return 3;
     }
     return 0;
 }

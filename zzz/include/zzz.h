@@ -241,7 +241,10 @@ unsigned zzz_server_threads(const zzz_server *server);
  * is unavailable, -EINVAL for a bad TARDY_DRIVER value, -EBUSY when
  * called from inside a tardy runtime), or the first error a thread met
  * as it started (on_thread_start's, or -ENOMEM for its pools). Call it
- * once, from a thread outside tardy. */
+ * once, from a thread outside tardy. While it runs, the server's threads
+ * (the calling one included) hold SIGPIPE blocked, so a client that
+ * leaves mid-file never stops the process; the calling thread's mask is
+ * as it was when it returns. */
 int zzz_server_run(zzz_server *server);
 
 /* Starts the graceful shutdown. Any thread; async-signal-safe. */

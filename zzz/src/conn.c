@@ -167,17 +167,18 @@ int zzz_conn_sendfile(zzz_conn *c, int fd, off_t offset, size_t len)
 {
     if (offset < 0 || fd < 0)
         return offset < 0 ? -EINVAL : -EBADF;
-    /* What was queued before the file goes first. */
-    int err = zzz_conn_flush(c);
-    if (err || len == 0)
-        return err;
-    c->sent += len;
+    if (len == 0)
+        return zzz_conn_flush(c);
+    /* What was queued before the file goes first, and may leave with it. */
+    size_t head_len = c->out.data ? c->out.len : 0;
+    c->sent += head_len + len;
+    c->out.len = 0;
     /* One write, as zzz_conn_writev's: bounded by the peer's progress. */
     c->writing = true;
     c->write_outer = zzz_deadline_push(0);
     c->write_start = c->write_last = tardy_now();
     c->write_done = 0;
-    err = c->ops->sendfile(c, fd, offset, len);
+    int err = c->ops->sendfile(c, c->out.data, head_len, fd, offset, len);
     c->writing = false;
     zzz_deadline_pop(c->write_outer);
     return err;

@@ -353,6 +353,7 @@ static void worker_entry(void *arg)
     w->server = s;
     w->index = index;
     w->listen_fd = s->listen_fds[s->listen_count == 1 ? 0 : index];
+    zzz_stream_hold_sigpipe();
     int err = worker_init(w);
     if (err) {
         /* zzz_server_run returns the first such error. */
@@ -408,6 +409,8 @@ int zzz_server_run(zzz_server *s)
         .recv_buffer_size = s->cfg.read_buffer_size < 2048 ? (unsigned)s->cfg.read_buffer_size : 2048,
     };
     int err = tardy_run(&tc, worker_entry, s);
+    /* The other threads are gone; this one ran runtime 0. */
+    zzz_stream_release_sigpipe();
     for (unsigned i = 0; i < s->cfg.threads; i++)
         if (s->workers[i].server)
             worker_fini(&s->workers[i]);

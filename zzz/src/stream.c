@@ -119,14 +119,63 @@ int zzz_stream_sendfile_copy(zzz_conn *c, int fd, off_t offset, size_t len, char
 }
 
 /* sendfile(2) on a socket raises SIGPIPE when the peer has gone (it has
- * no MSG_NOSIGNAL). The signal is held back for the call and, when the
- * call raised it, taken back, so the process never sees it; one that was
- * pending before is left alone. The call can raise it and still return a
- * count (the peer went away after the first pieces had left), so it is
- * taken back whatever the call returns. Returns the bytes sent or
- * -errno. */
+ * no MSG_NOSIGNAL). A server's threads hold it blocked while they serve
+ * (pipe_held, set by zzz_stream_hold_sigpipe), so a raised one only
+ * waits, pending, until it is taken back: after a failed call, or when
+ * the thread lets it go. */
+static _Thread_local bool pipe_held;
+
+/* Drops a pending SIGPIPE of this thread (or the process's): never
+ * waits. */
+static void pipe_take_back(void)
+{
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    const struct timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE) {
+    }
+}
+
+void zzz_stream_hold_sigpipe(void)
+{
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0)
+        pipe_held = !sigismember(&old, SIGPIPE);
+}
+
+void zzz_stream_release_sigpipe(void)
+{
+    if (!pipe_held)
+        return;
+    pipe_held = false;
+    pipe_take_back();
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_UNBLOCK, &pipe_set, NULL);
+}
+
+/* sendfile(2) without SIGPIPE reaching the process. On a thread that
+ * holds it blocked: the call, and after a failure, the taking back of
+ * what it raised (a call that sent some bytes and then met the gone peer
+ * leaves one pending, taken back by the next call, which fails). On any
+ * other thread: held back for the call and taken back after it, whatever
+ * it returned, unless one was pending before (left alone). Returns the
+ * bytes sent or -errno. */
 static ssize_t sendfile_quiet(int out_fd, int in_fd, off_t *offset, size_t len)
 {
+    if (pipe_held) {
+        ssize_t n = sendfile(out_fd, in_fd, offset, len);
+        if (n >= 0)
+            return n;
+        int err = errno;
+        if (err != EAGAIN)
+            pipe_take_back();
+        return -err;
+    }
     sigset_t pipe_set, old, pending;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
@@ -145,8 +194,33 @@ static ssize_t sendfile_quiet(int out_fd, int in_fd, off_t *offset, size_t len)
     return n < 0 ? -err : n;
 }
 
-static int plain_sendfile(zzz_conn *c, int fd, off_t offset, size_t len)
+/* Sends the head at once if the socket takes it all, marked as having
+ * more to follow so that it leaves in the same segments as the file's
+ * first bytes (sendfile pushes at its end); else waits, as any write. */
+static int plain_head(zzz_conn *c, const char *head, size_t len)
 {
+    if (len == 0)
+        return 0;
+    ssize_t n = send(c->fd, head, len, MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EINTR)
+        return -errno;
+    if (n > 0) {
+        zzz_conn_send_progress(c, (size_t)n);
+        head += n;
+        len -= (size_t)n;
+    }
+    if (len == 0)
+        return 0;
+    struct iovec rest = {.iov_base = (void *)head, .iov_len = len};
+    return plain_writev(c, &rest, 1);
+}
+
+static int plain_sendfile(zzz_conn *c, const void *head, size_t head_len, int fd, off_t offset,
+                          size_t len)
+{
+    int head_err = plain_head(c, head, head_len);
+    if (head_err)
+        return head_err;
     size_t turn = 0;
     while (len > 0) {
         off_t at = offset;

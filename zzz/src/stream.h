@@ -44,9 +44,12 @@ typedef struct zzz_stream_ops {
      * -ETIMEDOUT, -EPROTO). With TLS the data is sealed into records and
      * flushed before it returns. */
     int (*writev)(zzz_conn *conn, const struct iovec *iov, int iovcnt);
-    /* Sends len bytes of file fd from offset; the returns of
-     * zzz_conn_sendfile (the write buffer is already flushed). */
-    int (*sendfile)(zzz_conn *conn, int fd, off_t offset, size_t len);
+    /* Sends head_len bytes at head (what the write buffer held; may be
+     * none), then len (> 0) bytes of file fd from offset; the returns of
+     * zzz_conn_sendfile. The stream may send the head with the file's
+     * first bytes. */
+    int (*sendfile)(zzz_conn *conn, const void *head, size_t head_len, int fd, off_t offset,
+                    size_t len);
     /* True when the stream holds received data its receive stream no
      * longer shows (TLS: a record read ahead or decrypted, not yet
      * read), so a wait for bytes would not end for it. */
@@ -130,6 +133,14 @@ ssize_t zzz_plain_recv(zzz_conn *conn, void *buf, size_t len, bool now);
  * bytes) and handing each piece to the stream's writev: what a stream
  * does when the kernel cannot send the file itself. Returns as
  * zzz_conn_sendfile. */
+/* SIGPIPE on the calling thread: held blocked from hold (a server thread
+ * as it starts) so that sendfile needs no mask change per call; release
+ * (the thread that called zzz_server_run, after its run) takes back any
+ * left pending and unblocks it. A thread that blocked it already is left
+ * as it was. */
+void zzz_stream_hold_sigpipe(void);
+void zzz_stream_release_sigpipe(void);
+
 int zzz_stream_sendfile_copy(zzz_conn *conn, int fd, off_t offset, size_t len, char *buf,
                              size_t cap);
 

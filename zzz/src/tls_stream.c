@@ -236,33 +236,47 @@ static int tls_push(zzz_conn *c, zzz_tls_conn *t)
     return tls_send_records(c, t);
 }
 
+/* Copies len bytes into the engine's plaintext, sending the records
+ * that fill up on the way; the last one stays open. 0 or -errno. */
+static int tls_put(zzz_conn *c, zzz_tls_conn *t, const void *data, size_t len)
+{
+    const unsigned char *src = data;
+    while (len > 0) {
+        size_t room;
+        int err;
+        unsigned char *app = tls_app_room(c, t, &room, &err);
+        if (!app)
+            return err;
+        size_t n = room < len ? room : len;
+        memcpy(app, src, n);
+        br_ssl_engine_sendapp_ack(&t->sc.eng, n);
+        src += n;
+        len -= n;
+    }
+    return 0;
+}
+
 static int tls_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
 {
     zzz_tls_conn *t = c->tls;
     for (int i = 0; i < iovcnt; i++) {
-        const unsigned char *src = iov[i].iov_base;
-        size_t left = iov[i].iov_len;
-        while (left > 0) {
-            size_t room;
-            int err;
-            unsigned char *app = tls_app_room(c, t, &room, &err);
-            if (!app)
-                return err;
-            size_t n = room < left ? room : left;
-            memcpy(app, src, n);
-            br_ssl_engine_sendapp_ack(&t->sc.eng, n);
-            src += n;
-            left -= n;
-        }
+        int err = tls_put(c, t, iov[i].iov_base, iov[i].iov_len);
+        if (err)
+            return err;
     }
     return tls_push(c, t);
 }
 
 /* Reads the file straight into the engine's plaintext buffer, so the
- * bytes are copied once, by the read, before they are sealed. */
-static int tls_sendfile(zzz_conn *c, int fd, off_t offset, size_t len)
+ * bytes are copied once, by the read, before they are sealed; the head
+ * shares the first record with them. */
+static int tls_sendfile(zzz_conn *c, const void *head, size_t head_len, int fd, off_t offset,
+                        size_t len)
 {
     zzz_tls_conn *t = c->tls;
+    int head_err = tls_put(c, t, head, head_len);
+    if (head_err)
+        return head_err;
     size_t turn = 0;
     while (len > 0) {
         size_t room;
