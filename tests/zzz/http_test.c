@@ -1893,6 +1893,36 @@ Test(http, idle_connection_memory, .timeout = 240)
  * The write arena
  * ==================================================================== */
 
+/* A handler's own fields fill 4 KiB of lines (a small room first, then
+ * the whole one, the lines moved over): 64-byte lines go in up to that,
+ * the next is refused with -ENOBUFS, and the answer carries every one
+ * that went in, intact and in order. */
+Test(http, handler_fields_fill_their_room)
+{
+    server s;
+    start_testserver(&s, NULL);
+    response r;
+    exchange(s.port, "GET /many-headers HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    expect_status(&r, 200);
+    unsigned added = 0;
+    int rc = 0;
+    cr_assert_eq(sscanf(r.body, "added %u rc %d", &added, &rc), 2, "%.*s", (int)r.body_len, r.body);
+    cr_assert_eq(rc, -ENOBUFS);
+    /* 4096 bytes of room: 64 lines of 64 bytes, and not one more. */
+    cr_assert_eq(added, 4096 / 64, "%u fields went in", added);
+    for (unsigned i = 0; i < added; i++) {
+        char name[24], value[64];
+        snprintf(name, sizeof name, "X-Field-%03u", i);
+        snprintf(value, sizeof value, "%03u-%045u", i, i);
+        cr_assert(header_is(&r, name, value), "%s: %s in:\n%s", name, value, r.head);
+    }
+    char past[24];
+    snprintf(past, sizeof past, "X-Field-%03u", added);
+    cr_assert_null(resp_header(&r, past), "a refused field was sent:\n%s", r.head);
+    response_free(&r);
+    server_stop(&s);
+}
+
 /* Scratch from the write buffer fails with -ENOBUFS when pending output
  * and earlier scratch leave no room, and sends nothing to make room; a
  * field the handler adds then is refused the same way. */

@@ -434,6 +434,29 @@ static void arena(zzz_req *req, zzz_res *res, void *user)
     zzz_res_send(res, body, strlen(body));
 }
 
+/* GET /many-headers: fields of 64 bytes a line ("X-Field-NN: " and a
+ * value) until zzz_res_header refuses one; the body says how many went in
+ * and what the refusal was. The answer must carry exactly those. */
+static void many_headers(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    int err = 0;
+    unsigned added = 0;
+    while (added < 1000) {
+        char name[24], value[64];
+        snprintf(name, sizeof name, "X-Field-%03u", added);
+        /* name ": " value CRLF: 11 + 2 + 49 + 2 = 64 bytes. */
+        snprintf(value, sizeof value, "%03u-%045u", added, added);
+        if ((err = zzz_res_header(res, name, value)) != 0)
+            break;
+        added++;
+    }
+    char body[64];
+    snprintf(body, sizeof body, "added %u rc %d\n", added, err);
+    zzz_res_send(res, body, strlen(body));
+}
+
 /* A whole file, malloc'ed (NULL, length 0, when it cannot be read). */
 static const char *read_text(const char *path, size_t *len)
 {
@@ -606,6 +629,7 @@ int main(int argc, char **argv)
         {"GET", "/takeover-refused", takeover_refused},
         {"POST", "/takeover-body", takeover_body},
         {"GET", "/arena", arena},
+        {"GET", "/many-headers", many_headers},
         {"GET", "/file/:name", file},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)

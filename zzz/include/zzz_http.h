@@ -109,7 +109,8 @@ typedef struct zzz_static_opts {
  * is not older. A directory is answered by its index (opts->index), after a
  * 301 to its path with a trailing slash. May be called for several
  * prefixes. Returns 0, -EINVAL (NULL argument, a prefix that does not
- * start with '/' or has "//", an index name with '/', a type or
+ * start with '/' or has "//", an index name with '/' or longer than 255
+ * bytes, a type or
  * Cache-Control that is empty, longer than 255 bytes or has a control
  * byte other than tab, a type entry with an empty extension or no type),
  * root's open error

@@ -215,6 +215,19 @@ static int plain_head(zzz_conn *c, const char *head, size_t len)
     return plain_writev(c, &rest, 1);
 }
 
+/* A file the kernel cannot send from: read and send it. The write buffer
+ * is empty (its bytes went as the head) but for the scratch arena at its
+ * end. Not inlined: its spare buffer stays off the usual path's stack. */
+__attribute__((noinline)) static int plain_copy(zzz_conn *c, int fd, off_t offset, size_t len)
+{
+    char small[2048];
+    zzz_buf *o = zzz_conn_outbuf(c);
+    size_t room = o->data ? o->cap - c->arena_used : 0;
+    if (room >= sizeof small)
+        return zzz_stream_sendfile_copy(c, fd, offset, len, o->data, room);
+    return zzz_stream_sendfile_copy(c, fd, offset, len, small, sizeof small);
+}
+
 static int plain_sendfile(zzz_conn *c, const void *head, size_t head_len, int fd, off_t offset,
                           size_t len)
 {
@@ -250,17 +263,8 @@ static int plain_sendfile(zzz_conn *c, const void *head, size_t head_len, int fd
                 return r;
             continue;
         }
-        if (n == -EINVAL || n == -ENOSYS || n == -EOPNOTSUPP) {
-            /* A file the kernel cannot send from: read and send it. The
-             * write buffer is empty (flushed) but for the scratch arena at
-             * its end. */
-            char small[2048];
-            zzz_buf *o = zzz_conn_outbuf(c);
-            size_t room = o->data ? o->cap - c->arena_used : 0;
-            if (room >= sizeof small)
-                return zzz_stream_sendfile_copy(c, fd, offset, len, o->data, room);
-            return zzz_stream_sendfile_copy(c, fd, offset, len, small, sizeof small);
-        }
+        if (n == -EINVAL || n == -ENOSYS || n == -EOPNOTSUPP)
+            return plain_copy(c, fd, offset, len);
         return (int)n;
     }
     return 0;

@@ -165,11 +165,12 @@ static inline http_thread *http_thread_of(zzz_conn *conn)
 void *zzz_http_thread_local(zzz_conn *conn, const void *key, void *(*make)(const void *key),
                             void (*free_fn)(void *ptr));
 
-/* Appends header lines ("Name: value\r\n"...) composed by libzzz itself
- * to the response's head, unchecked: no name zzz manages (Content-Length,
- * Transfer-Encoding, Date, Connection, Upgrade) and no CR, LF or other
- * control byte inside a line. Returns 0, -EALREADY once the head is sent,
- * -ENOBUFS when the head's room is full. */
-int zzz_http_res_lines(zzz_res *res, const char *lines, size_t len);
+/* Room for len bytes of header lines ("Name: value\r\n"...) that libzzz
+ * composes itself, appended to the response's head unchecked: the caller
+ * writes exactly len bytes there, with no name zzz manages
+ * (Content-Length, Transfer-Encoding, Date, Connection, Upgrade) and no
+ * CR, LF or other control byte inside a line. NULL once the head is sent
+ * or when the head's room is full. */
+char *zzz_http_res_lines_room(zzz_res *res, size_t len);
 
 #endif

@@ -8,6 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Room for a response's extra header lines, from the connection's arena:
+ * a small room first (most answers need a few hundred bytes, and a small
+ * room keeps the touched part of the write buffer small), then one of
+ * the whole size, the lines moved into it. */
+#define RES_HEADER_ROOM_FIRST 1024
 #define RES_HEADER_ROOM 4096
 /* A file body up to this size is copied into the write buffer when it
  * fits there (zzz_res_sendfile). */
@@ -36,33 +41,32 @@ int zzz_res_status(zzz_res *res, int status)
     return 0;
 }
 
-/* Room for need more bytes of header lines, taken from the arena the
- * first time: where they go, or NULL (-ENOBUFS) when the room is full. */
+/* Room for need more bytes of header lines, taken from the arena (the
+ * small room, then the whole one): where they go, or NULL (-ENOBUFS)
+ * when RES_HEADER_ROOM is full or the arena has no room left. */
 static char *res_lines_room(zzz_res *res, size_t need)
 {
-    if (!res->headers) {
-        void *room;
-        if (zzz_conn_arena(res->conn, RES_HEADER_ROOM, &room) != 0)
+    if (res->headers_len + need > res->headers_cap) {
+        if (res->headers_len + need > RES_HEADER_ROOM)
             return NULL;
+        size_t cap = res->headers_len + need <= RES_HEADER_ROOM_FIRST ? RES_HEADER_ROOM_FIRST
+                                                                       : RES_HEADER_ROOM;
+        void *room;
+        if (zzz_conn_arena(res->conn, cap, &room) != 0)
+            return NULL;
+        if (res->headers_len)
+            memcpy(room, res->headers, res->headers_len);
         res->headers = room;
-        res->headers_cap = RES_HEADER_ROOM;
+        res->headers_cap = cap;
     }
-    if (res->headers_len + need > res->headers_cap)
-        return NULL;
     char *p = res->headers + res->headers_len;
     res->headers_len += need;
     return p;
 }
 
-int zzz_http_res_lines(zzz_res *res, const char *lines, size_t len)
+char *zzz_http_res_lines_room(zzz_res *res, size_t len)
 {
-    if (res->head_sent)
-        return -EALREADY;
-    char *p = res_lines_room(res, len);
-    if (!p)
-        return -ENOBUFS;
-    memcpy(p, lines, len);
-    return 0;
+    return res->head_sent ? NULL : res_lines_room(res, len);
 }
 
 int zzz_res_header(zzz_res *res, const char *name, const char *value)

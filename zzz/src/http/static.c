@@ -271,11 +271,14 @@ static static_cache *mount_cache(const static_mount *m, zzz_req *req)
 static void static_handle(zzz_req *req, zzz_res *res, void *user)
 {
     const static_mount *m = user;
-    /* Room after the name for "/index" or ".br". */
-    char rel[STATIC_NAME_MAX + 1];
+    /* The name is no longer than the raw path; after it, room for "/" and
+     * an index name (at most 255 bytes) or ".br". Sized to the request,
+     * so a task's stack stays shallow for the usual short names. */
+    zzz_str raw = zzz_req_path_raw(req);
+    size_t name_cap = raw.len + 1 < STATIC_NAME_MAX - 256 ? raw.len + 1 : STATIC_NAME_MAX - 256;
+    char rel[name_cap + STATIC_SUFFIX_ROOM];
     bool slash;
-    ssize_t len = zzz_http_static_rel(zzz_req_path_raw(req), m->skip, m->opts.dotfiles, rel,
-                                      STATIC_NAME_MAX - 256, &slash);
+    ssize_t len = zzz_http_static_rel(raw, m->skip, m->opts.dotfiles, rel, name_cap, &slash);
     if (len < 0) {
         zzz_res_text(res, 404, "Not Found\n");
         return;
@@ -427,9 +430,9 @@ int zzz_static(zzz_router *router, const char *prefix, const char *root,
         m->cache_file_max = m->opts.cache_file_max ? m->opts.cache_file_max
                                                    : ZZZ_STATIC_CACHE_FILE_MAX;
     }
-    if (!m->index || (opts && opts->cache_control && !m->cache_control) ||
-        strchr(m->index, '/')) {
-        err = m->index && strchr(m->index, '/') ? -EINVAL : -ENOMEM;
+    bool bad_index = m->index && (strchr(m->index, '/') || strlen(m->index) > 255);
+    if (!m->index || (opts && opts->cache_control && !m->cache_control) || bad_index) {
+        err = bad_index ? -EINVAL : -ENOMEM;
         mount_free(m);
         return err;
     }

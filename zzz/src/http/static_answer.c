@@ -4,33 +4,35 @@
 #include "http.h"
 #include "static_impl.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Appends "Name: value\r\n" to out at *n. */
+/* Appends "Name: value\r\n" to out at *n (out NULL: only counts). */
 static void line(char *out, size_t *n, const char *name, size_t name_len, const char *value)
 {
     size_t vlen = strlen(value);
-    memcpy(out + *n, name, name_len);
-    memcpy(out + *n + name_len, value, vlen);
-    memcpy(out + *n + name_len + vlen, "\r\n", 2);
+    if (out) {
+        memcpy(out + *n, name, name_len);
+        memcpy(out + *n + name_len, value, vlen);
+        memcpy(out + *n + name_len + vlen, "\r\n", 2);
+    }
     *n += name_len + vlen + 2;
 }
 
 #define LINE(out, n, name, value) line(out, n, name, sizeof name - 1, value)
 
-/* The entity's header lines into out (STATIC_LINES_MAX bytes): with
+/* The entity's header lines into out (NULL: their length only): with
  * `full`, those of a 200 or 206 (type, encoding, ranges), then those every
  * answer about it carries (validators, Cache-Control, Vary). Every value
- * is ours or was checked when mounted, and fits (STATIC_VALUE_MAX). */
+ * is ours or was checked when mounted. Returns the length. */
 static size_t entity_lines(const static_entity *e, bool full, char *out)
 {
     size_t n = 0;
     if (full) {
         LINE(out, &n, "Content-Type: ", e->type);
-        static const char fixed[] = "X-Content-Type-Options: nosniff\r\nAccept-Ranges: bytes\r\n";
-        memcpy(out + n, fixed, sizeof fixed - 1);
-        n += sizeof fixed - 1;
+        LINE(out, &n, "X-Content-Type-Options: ", "nosniff");
+        LINE(out, &n, "Accept-Ranges: ", "bytes");
         if (e->encoding)
             LINE(out, &n, "Content-Encoding: ", e->encoding);
     }
@@ -43,10 +45,15 @@ static size_t entity_lines(const static_entity *e, bool full, char *out)
     return n;
 }
 
+/* Writes the lines straight into the response's room for them. */
 static int entity_headers(zzz_res *res, const static_entity *e, bool full)
 {
-    char lines[STATIC_LINES_MAX];
-    return zzz_http_res_lines(res, lines, entity_lines(e, full, lines));
+    size_t len = entity_lines(e, full, NULL);
+    char *room = zzz_http_res_lines_room(res, len);
+    if (!room)
+        return -ENOBUFS;
+    entity_lines(e, full, room);
+    return 0;
 }
 
 static bool header(const zzz_req *req, const char *name, zzz_str *value)

@@ -10,10 +10,9 @@
 #include <time.h>
 
 /* The longest field value of a type or Cache-Control that a mount takes
- * (zzz_static refuses longer ones), so an entity's lines always fit
- * STATIC_LINES_MAX. */
+ * (zzz_static refuses longer ones), so an entity's lines always fit a
+ * response's room for them. */
 #define STATIC_VALUE_MAX 256
-#define STATIC_LINES_MAX 1024
 
 /* What a file's answer says of it. */
 typedef struct static_entity {
@@ -68,8 +67,11 @@ void zzz_http_static_answer_fd(zzz_req *req, zzz_res *res, const static_entity *
 
 /* ---- directories (static_dir.c) ---- */
 
-/* The longest name beneath a root that is served. */
+/* The longest name beneath a root that is served, with what may be
+ * appended to it: room for "/" and an index name (255 bytes at most) or
+ * a sibling's ".br", and the NUL. */
 #define STATIC_NAME_MAX 4096
+#define STATIC_SUFFIX_ROOM 260
 
 /* Answers 301 with the request's path and a slash after it (and its
  * query): to a directory's URL. 404 when that does not fit. */
