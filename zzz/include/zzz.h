@@ -243,8 +243,11 @@ unsigned zzz_server_threads(const zzz_server *server);
  * as it started (on_thread_start's, or -ENOMEM for its pools). Call it
  * once, from a thread outside tardy. While it runs, the server's threads
  * (the calling one included) hold SIGPIPE blocked, so a client that
- * leaves mid-file never stops the process; the calling thread's mask is
- * as it was when it returns. */
+ * leaves mid-file never stops the process; threads and processes started
+ * from them inherit the mask (a child then gets EPIPE from a write to a
+ * closed pipe, as under servers that ignore SIGPIPE). When it returns,
+ * the calling thread's mask is as it was, and a SIGPIPE left pending
+ * (the process's own included) has been dropped. */
 int zzz_server_run(zzz_server *server);
 
 /* Starts the graceful shutdown. Any thread; async-signal-safe. */

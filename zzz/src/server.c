@@ -353,7 +353,7 @@ static void worker_entry(void *arg)
     w->server = s;
     w->index = index;
     w->listen_fd = s->listen_fds[s->listen_count == 1 ? 0 : index];
-    zzz_stream_hold_sigpipe();
+    zzz_stream_sigpipe_held(s->sigpipe_held);
     int err = worker_init(w);
     if (err) {
         /* zzz_server_run returns the first such error. */
@@ -408,9 +408,11 @@ int zzz_server_run(zzz_server *s)
          * take empties one (a larger one would stay half read). */
         .recv_buffer_size = s->cfg.read_buffer_size < 2048 ? (unsigned)s->cfg.read_buffer_size : 2048,
     };
+    /* Blocked before the runtimes start, so that their threads and every
+     * task's context inherit it. */
+    s->sigpipe_held = zzz_stream_hold_sigpipe();
     int err = tardy_run(&tc, worker_entry, s);
-    /* The other threads are gone; this one ran runtime 0. */
-    zzz_stream_release_sigpipe();
+    zzz_stream_release_sigpipe(s->sigpipe_held);
     for (unsigned i = 0; i < s->cfg.threads; i++)
         if (s->workers[i].server)
             worker_fini(&s->workers[i]);

@@ -115,6 +115,7 @@ struct zzz_server {
     zzz_worker *workers;
     zzz_tls_ctx *tls; /* NULL without TLS */
     const struct zzz_stream_ops *stream_ops; /* every connection's kind */
+    bool sigpipe_held; /* zzz_server_run blocked SIGPIPE for the run */
     atomic_int start_error; /* the first thread's start-up error (zzz_server_run) */
 };
 

@@ -119,10 +119,12 @@ int zzz_stream_sendfile_copy(zzz_conn *c, int fd, off_t offset, size_t len, char
 }
 
 /* sendfile(2) on a socket raises SIGPIPE when the peer has gone (it has
- * no MSG_NOSIGNAL). A server's threads hold it blocked while they serve
- * (pipe_held, set by zzz_stream_hold_sigpipe), so a raised one only
- * waits, pending, until it is taken back: after a failed call, or when
- * the thread lets it go. */
+ * no MSG_NOSIGNAL). A server's run holds it blocked (zzz_stream_hold_
+ * sigpipe) before its runtimes start, so every thread they start and
+ * every task's context has it blocked too (the ucontext backend switches
+ * masks with contexts, so a block made inside a task would not last);
+ * pipe_held tells a runtime thread that this is so. A raised one then
+ * only waits, pending, until it is taken back. */
 static _Thread_local bool pipe_held;
 
 /* Drops a pending SIGPIPE of this thread (or the process's): never
@@ -137,20 +139,24 @@ static void pipe_take_back(void)
     }
 }
 
-void zzz_stream_hold_sigpipe(void)
+bool zzz_stream_hold_sigpipe(void)
 {
     sigset_t pipe_set, old;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
-    if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0)
-        pipe_held = !sigismember(&old, SIGPIPE);
+    return pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0 && !sigismember(&old, SIGPIPE);
 }
 
-void zzz_stream_release_sigpipe(void)
+void zzz_stream_sigpipe_held(bool held)
 {
-    if (!pipe_held)
-        return;
+    pipe_held = held;
+}
+
+void zzz_stream_release_sigpipe(bool held)
+{
     pipe_held = false;
+    if (!held)
+        return;
     pipe_take_back();
     sigset_t pipe_set;
     sigemptyset(&pipe_set);

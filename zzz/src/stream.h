@@ -133,14 +133,6 @@ ssize_t zzz_plain_recv(zzz_conn *conn, void *buf, size_t len, bool now);
  * bytes) and handing each piece to the stream's writev: what a stream
  * does when the kernel cannot send the file itself. Returns as
  * zzz_conn_sendfile. */
-/* SIGPIPE on the calling thread: held blocked from hold (a server thread
- * as it starts) so that sendfile needs no mask change per call; release
- * (the thread that called zzz_server_run, after its run) takes back any
- * left pending and unblocks it. A thread that blocked it already is left
- * as it was. */
-void zzz_stream_hold_sigpipe(void);
-void zzz_stream_release_sigpipe(void);
-
 int zzz_stream_sendfile_copy(zzz_conn *conn, int fd, off_t offset, size_t len, char *buf,
                              size_t cap);
 
@@ -157,5 +149,17 @@ size_t zzz_tls_cache_size(const zzz_tls_ctx *ctx);
 
 /* How long a TLS connection waits idle before its trim. */
 uint64_t zzz_tls_trim_ns(const zzz_tls_ctx *ctx);
+
+/* SIGPIPE over a server's run, so that sendfile needs no mask change per
+ * call. hold, on the thread that runs the server, before its runtimes
+ * start: blocks it (the runtimes' threads and tasks inherit the mask) and
+ * returns true, or false when it was blocked already (left to its owner,
+ * and sendfile guards each call itself). Each runtime thread is told with
+ * zzz_stream_sigpipe_held(held) as it starts. release, after the run,
+ * with hold's result: takes back any SIGPIPE left pending and unblocks
+ * it. */
+bool zzz_stream_hold_sigpipe(void);
+void zzz_stream_sigpipe_held(bool held);
+void zzz_stream_release_sigpipe(bool held);
 
 #endif
