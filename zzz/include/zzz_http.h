@@ -73,11 +73,12 @@ typedef struct zzz_static_opts {
     bool no_precompressed;     /* never serve NAME.br / NAME.gz for NAME */
     const zzz_mime_type *types; /* types that extend or override the
                                    built-in table, ended by {NULL, NULL};
-                                   kept, not copied */
+                                   copied */
     /* Small files are kept in memory between requests, with their answer's
-     * fields, by each thread, and every request checks the file first (one
-     * stat beneath the root): a file changed, replaced or removed is read
-     * again, or not served, at once. A file is kept once it has been left
+     * fields, by each thread, and every request checks the file first (a
+     * stat of its name beneath the root, and one of each pre-compressed
+     * sibling the client accepts): a file changed, replaced or removed is
+     * read again, or not served, at once. A file is kept once it has been left
      * alone for two seconds; the least recently used go first. */
     size_t cache_bytes;        /* memory per thread for it; 0: 1 MiB
                                   (ZZZ_STATIC_CACHE_BYTES) */
@@ -124,7 +125,7 @@ int zzz_static(zzz_router *router, const char *prefix, const char *root,
  * router) as the file at `path` ("/favicon.ico"), with Content-Type
  * `type` (NULL: from path's extension), a strong ETag computed from the
  * bytes now, Last-Modified of now, and the same conditions and ranges as
- * zzz_static. Returns 0, -EINVAL (a NULL path or data, a type as
+ * zzz_static. Returns 0, -EINVAL (a NULL path, NULL data with len > 0, a type as
  * zzz_static refuses), zzz_route's errors, -ENOMEM. */
 int zzz_static_bytes(zzz_router *router, const char *path, const void *data, size_t len,
                      const char *type);

@@ -169,8 +169,9 @@ void *zzz_http_thread_local(zzz_conn *conn, const void *key, void *(*make)(const
  * composes itself, appended to the response's head unchecked: the caller
  * writes exactly len bytes there, with no name zzz manages
  * (Content-Length, Transfer-Encoding, Date, Connection, Upgrade) and no
- * CR, LF or other control byte inside a line. NULL once the head is sent
- * or when the head's room is full. */
+ * CR, LF or other control byte inside a line. NULL once the head is sent,
+ * when the head's 4 KiB of lines are full, or when the write buffer's
+ * arena has no room left. */
 char *zzz_http_res_lines_room(zzz_res *res, size_t len);
 
 #endif

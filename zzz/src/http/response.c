@@ -52,10 +52,19 @@ static char *res_lines_room(zzz_res *res, size_t need)
         size_t cap = res->headers_len + need <= RES_HEADER_ROOM_FIRST ? RES_HEADER_ROOM_FIRST
                                                                        : RES_HEADER_ROOM;
         void *room;
-        if (zzz_conn_arena(res->conn, cap, &room) != 0)
+        /* The arena grows down from the end of the write buffer: taken
+         * right after the small room, the rest of the whole one lies just
+         * below it, and the two make one room (the lines move down into
+         * it). Else a whole new room. */
+        size_t more = cap - res->headers_cap;
+        zzz_buf *out = zzz_conn_outbuf(res->conn);
+        bool last_taken = res->headers && out->data &&
+                          out->data + out->len + zzz_conn_out_room(res->conn) == res->headers;
+        if (!(last_taken && zzz_conn_arena(res->conn, more, &room) == 0) &&
+            zzz_conn_arena(res->conn, cap, &room) != 0)
             return NULL;
         if (res->headers_len)
-            memcpy(room, res->headers, res->headers_len);
+            memmove(room, res->headers, res->headers_len);
         res->headers = room;
         res->headers_cap = cap;
     }

@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 typedef struct static_mount {
     int root_fd;
     unsigned skip; /* the prefix's segments */
@@ -24,6 +23,7 @@ typedef struct static_mount {
     char *cache_control; /* opts.cache_control, copied, or NULL */
     size_t cache_bytes;  /* per thread; 0: no cache */
     size_t cache_file_max;
+    zzz_mime_type *types; /* opts.types, copied (one block), or NULL */
 } static_mount;
 
 typedef struct static_bytes {
@@ -41,6 +41,7 @@ static void mount_free(void *p)
         close(m->root_fd);
     free(m->index);
     free(m->cache_control);
+    free(m->types);
     free(m);
 }
 
@@ -100,7 +101,7 @@ static int precompressed(const static_mount *m, static_cache *c, const zzz_req *
             zzz_http_static_cache_unpin(c, known);
         int fd = absent ? -ENOENT : zzz_http_static_open(m->root_fd, rel, m->opts.symlinks_out);
         if (fd == -ENOENT && c && !absent)
-            zzz_http_static_cache_put_absent(c, rel, rel_len + 3);
+            zzz_http_static_cache_put_absent(c, m->root_fd, rel, rel_len + 3);
         rel[rel_len] = '\0';
         if (fd < 0)
             continue;
@@ -140,7 +141,7 @@ static const static_cached *cached_sibling(const static_mount *m, static_cache *
         }
         int sfd = zzz_http_static_open(m->root_fd, rel, m->opts.symlinks_out);
         if (sfd == -ENOENT)
-            zzz_http_static_cache_put_absent(c, rel, rel_len + 3);
+            zzz_http_static_cache_put_absent(c, m->root_fd, rel, rel_len + 3);
         struct stat st;
         if (sfd >= 0 && fstat(sfd, &st) == 0 && S_ISREG(st.st_mode) &&
             not_older(st.st_mtim, f->mtim)) {
@@ -351,17 +352,17 @@ static char *copy_text(const char *s)
     return c;
 }
 
-/* A field value libzzz may put in a head unchecked: 1 to
- * STATIC_VALUE_MAX bytes, no control byte but tab. */
+/* A field value libzzz may put in a head unchecked: 1 to 255 bytes
+ * (under STATIC_VALUE_MAX), no control byte but tab. */
 static bool value_ok(const char *v)
 {
     size_t n = 0;
-    for (; v[n]; n++) {
+    for (; v[n] && n < STATIC_VALUE_MAX; n++) {
         unsigned char c = (unsigned char)v[n];
-        if ((c < 0x20 && c != '\t') || c == 0x7f || n >= STATIC_VALUE_MAX)
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
             return false;
     }
-    return n > 0;
+    return n > 0 && n < STATIC_VALUE_MAX;
 }
 
 /* The mount's options that go into heads as given: its types (each with
@@ -374,6 +375,31 @@ static bool opts_ok(const zzz_static_opts *opts)
         if (!t->ext[0] || !t->type || !value_ok(t->type))
             return false;
     return true;
+}
+
+/* A copy of a types table in one block (entries, then their strings), so
+ * what goes into heads unchecked cannot change after the check; NULL
+ * when out of memory. */
+static zzz_mime_type *copy_types(const zzz_mime_type *types)
+{
+    size_t count = 0, bytes = 0;
+    for (const zzz_mime_type *t = types; t->ext; t++, count++)
+        bytes += strlen(t->ext) + 1 + strlen(t->type) + 1;
+    zzz_mime_type *copy = malloc((count + 1) * sizeof *copy + bytes);
+    if (!copy)
+        return NULL;
+    char *text = (char *)(copy + count + 1);
+    for (size_t i = 0; i < count; i++) {
+        size_t elen = strlen(types[i].ext) + 1, tlen = strlen(types[i].type) + 1;
+        memcpy(text, types[i].ext, elen);
+        copy[i].ext = text;
+        text += elen;
+        memcpy(text, types[i].type, tlen);
+        copy[i].type = text;
+        text += tlen;
+    }
+    copy[count] = (zzz_mime_type){NULL, NULL};
+    return copy;
 }
 
 /* The prefix without a final slash ("" for "/"), and its segments. */
@@ -425,13 +451,18 @@ int zzz_static(zzz_router *router, const char *prefix, const char *root,
     m->cache_control = m->opts.cache_control ? copy_text(m->opts.cache_control) : NULL;
     m->opts.index = NULL;
     m->opts.cache_control = NULL;
+    if (m->opts.types) {
+        m->types = copy_types(m->opts.types);
+        m->opts.types = m->types;
+    }
     if (!m->opts.no_cache) {
         m->cache_bytes = m->opts.cache_bytes ? m->opts.cache_bytes : ZZZ_STATIC_CACHE_BYTES;
         m->cache_file_max = m->opts.cache_file_max ? m->opts.cache_file_max
                                                    : ZZZ_STATIC_CACHE_FILE_MAX;
     }
     bool bad_index = m->index && (strchr(m->index, '/') || strlen(m->index) > 255);
-    if (!m->index || (opts && opts->cache_control && !m->cache_control) || bad_index) {
+    if (!m->index || (opts && opts->cache_control && !m->cache_control) ||
+        (opts && opts->types && !m->types) || bad_index) {
         err = bad_index ? -EINVAL : -ENOMEM;
         mount_free(m);
         return err;

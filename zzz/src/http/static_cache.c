@@ -268,8 +268,13 @@ const static_cached *zzz_http_static_cache_put(static_cache *c, const char *name
     return &e->pub;
 }
 
-void zzz_http_static_cache_put_absent(static_cache *c, const char *name, size_t len)
+void zzz_http_static_cache_put_absent(static_cache *c, int root_fd, const char *name, size_t len)
 {
+    /* The check of every later use must agree, or the entry would be
+     * dropped and made again on each request. */
+    struct stat st;
+    if (fstatat(root_fd, name, &st, 0) == 0 || errno != ENOENT)
+        return;
     cache_entry *e = entry_new(c, name, len, 0);
     if (!e)
         return;

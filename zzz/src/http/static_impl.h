@@ -1,5 +1,5 @@
 /* What the static file server's files share (static.c, static_path.c,
- * static_cache.c). Not installed. */
+ * static_answer.c, static_dir.c, static_cache.c). Not installed. */
 #ifndef ZZZ_HTTP_STATIC_IMPL_H
 #define ZZZ_HTTP_STATIC_IMPL_H
 
@@ -133,7 +133,10 @@ const static_cached *zzz_http_static_cache_put(static_cache *c, const char *name
                                                int fd, const struct stat *st,
                                                const static_entity *e);
 
-/* Records that name does not exist. */
-void zzz_http_static_cache_put_absent(static_cache *c, const char *name, size_t len);
+/* Records that name does not exist, when a stat of it beneath root_fd
+ * (following links, as zzz_http_static_cache_get checks) agrees: a link
+ * that leads out of the root, refused by the open, is not recorded. */
+void zzz_http_static_cache_put_absent(static_cache *c, int root_fd, const char *name,
+                                      size_t len);
 
 #endif
