@@ -33,6 +33,22 @@ typedef struct zzz_str {
     size_t len;
 } zzz_str;
 
+/* True when s holds exactly the bytes of the NUL-terminated text (a NULL
+ * text matches nothing). */
+bool zzz_str_eq(zzz_str s, const char *text);
+
+/* The same, with ASCII letters compared without regard to case (other
+ * bytes exactly): for header names and tokens. */
+bool zzz_str_eq_nocase(zzz_str s, const char *text);
+
+/* Parses s as a decimal integer: ASCII digits only (for the signed form,
+ * one leading '-' or '+' first), nothing before or after, no space.
+ * Returns 0 with the value in *out; -EINVAL for an empty string, a sign
+ * alone or any other byte (*out untouched); -ERANGE when the value does
+ * not fit (*out untouched). Leading zeros are allowed. */
+int zzz_str_to_u64(zzz_str s, uint64_t *out);
+int zzz_str_to_i64(zzz_str s, int64_t *out);
+
 /* ========================================================================
  * TCP server (protocol-agnostic)
  * ====================================================================== */
