@@ -1893,6 +1893,36 @@ Test(http, idle_connection_memory, .timeout = 240)
  * The write arena
  * ==================================================================== */
 
+/* zzz_res_header_str: a request's value echoed by pointer and length,
+ * an empty value from a NULL pointer, only the given bytes of a longer
+ * string; a NUL or CR inside, or an empty name, refused with -EINVAL. */
+Test(http, header_from_lengths)
+{
+    server s;
+    start_testserver(&s, NULL);
+    response r;
+    exchange(s.port, "GET /echo-header HTTP/1.1\r\nHost: x\r\nX-Echo: some value; q=1\r\n\r\n", &r);
+    expect_status(&r, 200);
+    int rc[7];
+    cr_assert_eq(sscanf(r.body, "rc %d %d %d %d %d %d %d", &rc[0], &rc[1], &rc[2], &rc[3], &rc[4],
+                        &rc[5], &rc[6]),
+                 7, "%.*s", (int)r.body_len, r.body);
+    cr_assert_eq(rc[0], 0);
+    cr_assert_eq(rc[1], 0);
+    cr_assert_eq(rc[2], -EINVAL, "a NUL inside the name");
+    cr_assert_eq(rc[3], -EINVAL, "a NUL inside the value");
+    cr_assert_eq(rc[4], -EINVAL, "a CR inside the value");
+    cr_assert_eq(rc[5], -EINVAL, "an empty name");
+    cr_assert_eq(rc[6], 0);
+    cr_assert(header_is(&r, "X-Echoed", "some value; q=1"), "%s", r.head);
+    cr_assert(header_is(&r, "X-Empty", ""), "%s", r.head);
+    cr_assert(header_is(&r, "X-Cut", "yes"), "%s", r.head);
+    cr_assert_null(resp_header(&r, "X-B"), "%s", r.head);
+    cr_assert_null(resp_header(&r, "X-C"), "%s", r.head);
+    response_free(&r);
+    server_stop(&s);
+}
+
 /* A handler's own fields fill 4 KiB of lines (a small room first, then
  * the whole one, the lines moved over): 64-byte lines go in up to that,
  * the next is refused with -ENOBUFS, and the answer carries every one

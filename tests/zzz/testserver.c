@@ -434,6 +434,29 @@ static void arena(zzz_req *req, zzz_res *res, void *user)
     zzz_res_send(res, body, strlen(body));
 }
 
+/* GET /echo-header: the request's X-Echo value echoed, uncopied, as
+ * X-Echoed (zzz_res_header_str), an empty X-Empty from a NULL pointer;
+ * the body gives what the refused forms returned: a NUL inside the name,
+ * a NUL inside the value, a CR inside the value, an empty name. */
+static void echo_header(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_str v = {NULL, 0};
+    zzz_req_header(req, "x-echo", &v);
+    int echoed = zzz_res_header_str(res, (zzz_str){"X-Echoed", 8}, v);
+    int empty = zzz_res_header_str(res, (zzz_str){"X-Empty", 7}, (zzz_str){NULL, 0});
+    int nul_name = zzz_res_header_str(res, (zzz_str){"X-A\0B", 5}, (zzz_str){"v", 1});
+    int nul_value = zzz_res_header_str(res, (zzz_str){"X-B", 3}, (zzz_str){"a\0b", 3});
+    int cr_value = zzz_res_header_str(res, (zzz_str){"X-C", 3}, (zzz_str){"a\rb", 3});
+    int no_name = zzz_res_header_str(res, (zzz_str){"", 0}, (zzz_str){"v", 1});
+    /* Only the first 5 bytes of this name: "X-Cut". */
+    int part = zzz_res_header_str(res, (zzz_str){"X-Cut-Off", 5}, (zzz_str){"yes-and-more", 3});
+    char body[128];
+    snprintf(body, sizeof body, "rc %d %d %d %d %d %d %d\n", echoed, empty, nul_name, nul_value,
+             cr_value, no_name, part);
+    zzz_res_send(res, body, strlen(body));
+}
+
 /* GET /many-headers: fields of 64 bytes a line ("X-Field-NN: " and a
  * value) until zzz_res_header refuses one; the body says how many went in
  * and what the refusal was. The answer must carry exactly those. */
@@ -630,6 +653,7 @@ int main(int argc, char **argv)
         {"POST", "/takeover-body", takeover_body},
         {"GET", "/arena", arena},
         {"GET", "/many-headers", many_headers},
+        {"GET", "/echo-header", echo_header},
         {"GET", "/file/:name", file},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)

@@ -238,6 +238,11 @@ int zzz_res_status(zzz_res *res, int status);
  * write buffer has no room for them); -EALREADY once the head has been
  * sent. */
 int zzz_res_header(zzz_res *res, const char *name, const char *value);
+/* zzz_res_header with a name and value given by pointer and length (not
+ * terminated), so a request's value (a zzz_str) can be echoed without a
+ * copy; a NUL byte inside either is refused (-EINVAL), and a NULL ptr is
+ * allowed only with len 0 (an empty value). Same returns. */
+int zzz_res_header_str(zzz_res *res, zzz_str name, zzz_str value);
 /* Sends the whole response with this body and its Content-Length (a 204,
  * 304 or HEAD answer carries no body). It goes into the write buffer, and
  * leaves when that fills or after the handler returns. Returns 0, -EALREADY when

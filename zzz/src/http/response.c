@@ -78,32 +78,30 @@ char *zzz_http_res_lines_room(zzz_res *res, size_t len)
     return res->head_sent ? NULL : res_lines_room(res, len);
 }
 
-int zzz_res_header(zzz_res *res, const char *name, const char *value)
+int zzz_res_header_str(zzz_res *res, zzz_str name, zzz_str value)
 {
     if (res->head_sent)
         return -EALREADY;
-    if (!name || !value || !*name)
+    if (name.len == 0 || !name.ptr || (!value.ptr && value.len > 0))
         return -EINVAL;
-    for (const char *p = name; *p; p++)
-        if (!zzz_http_is_tchar((unsigned char)*p))
+    for (size_t i = 0; i < name.len; i++)
+        if (!zzz_http_is_tchar((unsigned char)name.ptr[i]))
             return -EINVAL;
-    for (const char *p = value; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '\r' || c == '\n' || (c < 0x20 && c != '\t') || c == 0x7f)
+    for (size_t i = 0; i < value.len; i++) {
+        unsigned char c = (unsigned char)value.ptr[i];
+        if (c == '\r' || c == '\n' || c == '\0' || (c < 0x20 && c != '\t') || c == 0x7f)
             return -EINVAL;
     }
-    size_t nlen = strlen(name), vlen = strlen(value);
+    size_t nlen = name.len, vlen = value.len;
     /* The names zzz manages, told apart by length first. */
-    zzz_str n = {name, nlen};
-    if ((nlen == 14 && zzz_http_name_eq(n, "content-length")) ||
-        (nlen == 17 && zzz_http_name_eq(n, "transfer-encoding")) ||
-        (nlen == 4 && zzz_http_name_eq(n, "date")))
+    if ((nlen == 14 && zzz_http_name_eq(name, "content-length")) ||
+        (nlen == 17 && zzz_http_name_eq(name, "transfer-encoding")) ||
+        (nlen == 4 && zzz_http_name_eq(name, "date")))
         return -EINVAL;
-    if (nlen == 7 && zzz_http_name_eq(n, "upgrade"))
+    if (nlen == 7 && zzz_http_name_eq(name, "upgrade"))
         res->upgrade = true; /* a 101 of zzz_res_take_over needs one */
-    if (nlen == 10 && zzz_http_name_eq(n, "connection")) {
-        zzz_str v = {value, strlen(value)};
-        if (!zzz_http_name_eq(v, "close"))
+    if (nlen == 10 && zzz_http_name_eq(name, "connection")) {
+        if (!zzz_http_name_eq(value, "close"))
             return -EINVAL;
         res->close = true;
         return 0;
@@ -111,11 +109,19 @@ int zzz_res_header(zzz_res *res, const char *name, const char *value)
     char *p = res_lines_room(res, nlen + 2 + vlen + 2);
     if (!p)
         return -ENOBUFS;
-    memcpy(p, name, nlen);
+    memcpy(p, name.ptr, nlen);
     memcpy(p + nlen, ": ", 2);
-    memcpy(p + nlen + 2, value, vlen);
+    if (vlen)
+        memcpy(p + nlen + 2, value.ptr, vlen);
     memcpy(p + nlen + 2 + vlen, "\r\n", 2);
     return 0;
+}
+
+int zzz_res_header(zzz_res *res, const char *name, const char *value)
+{
+    if (!name || !value)
+        return res->head_sent ? -EALREADY : -EINVAL;
+    return zzz_res_header_str(res, (zzz_str){name, strlen(name)}, (zzz_str){value, strlen(value)});
 }
 
 /* 1xx, 204 and 304 carry no body; 1xx and 204 no Content-Length either. */
