@@ -78,89 +78,74 @@ static bool not_older(struct timespec a, struct timespec b)
 
 static const char *const codings[][2] = {{"br", ".br"}, {"gzip", ".gz"}};
 
+/* What an answer is sent from: an entry of the cache (pinned), or a
+ * descriptor with its entity. */
+typedef struct static_rep {
+    const static_cached *cached;
+    int fd;
+    static_entity e;
+} static_rep;
+
 /* A sibling NAME.br or NAME.gz the client accepts and that is not older
- * than the file (modified at mtim): its descriptor (the stat in *st), or
- * -1. With a cache, a sibling it knows to be absent is not looked for,
- * and one found absent is recorded. */
-static int precompressed(const static_mount *m, static_cache *c, const zzz_req *req, char *rel,
-                         size_t rel_len, struct timespec mtim, struct stat *st,
-                         const char **encoding)
+ * than the file (modified at mtim), into *rep: from the cache (c may be
+ * NULL), read into it when it can be kept, else as a descriptor. A
+ * sibling found absent is recorded as such. Returns false when there is
+ * none to send. rel has room after it for the suffix. */
+static bool sibling(const static_mount *m, static_cache *c, const zzz_req *req, char *rel,
+                    size_t rel_len, struct timespec mtim, static_rep *rep)
 {
     zzz_str ae;
     if (m->opts.no_precompressed || !zzz_req_header(req, "Accept-Encoding", &ae) ||
         rel_len + 4 > STATIC_NAME_MAX)
-        return -1;
+        return false;
     for (size_t i = 0; i < 2; i++) {
         if (!zzz_http_accepts(ae.ptr, ae.len, codings[i][0]))
             continue;
         memcpy(rel + rel_len, codings[i][1], 4);
-        const static_cached *known = c ? zzz_http_static_cache_get(c, m->root_fd, rel, rel_len + 3)
-                                       : NULL;
-        bool absent = known && known->absent;
-        if (known)
+        size_t len = rel_len + 3;
+        const static_cached *known = c ? zzz_http_static_cache_get(c, m->root_fd, rel, len) : NULL;
+        if (known) {
+            rel[rel_len] = '\0';
+            if (!known->absent && not_older(known->mtim, mtim)) {
+                *rep = (static_rep){.cached = known, .fd = -1};
+                return true;
+            }
             zzz_http_static_cache_unpin(c, known);
-        int fd = absent ? -ENOENT : zzz_http_static_open(m->root_fd, rel, m->opts.symlinks_out);
-        if (fd == -ENOENT && c && !absent)
-            zzz_http_static_cache_put_absent(c, m->root_fd, rel, rel_len + 3);
-        rel[rel_len] = '\0';
-        if (fd < 0)
             continue;
-        if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) && not_older(st->st_mtim, mtim)) {
-            *encoding = codings[i][0];
-            return fd;
         }
-        close(fd);
+        int fd = zzz_http_static_open(m->root_fd, rel, m->opts.symlinks_out);
+        if (fd == -ENOENT && c)
+            zzz_http_static_cache_put_absent(c, m->root_fd, rel, len);
+        struct stat st;
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && not_older(st.st_mtim, mtim)) {
+            *rep = (static_rep){.fd = fd};
+            entity_of(&rep->e, m, rel, rel_len, &st, codings[i][0]);
+            if (c && zzz_http_static_cache_wants(c, &st, time(NULL)))
+                rep->cached = zzz_http_static_cache_put(c, rel, len, fd, &st, &rep->e);
+            rel[rel_len] = '\0';
+            if (rep->cached) {
+                close(fd);
+                rep->fd = -1;
+            }
+            return true;
+        }
+        rel[rel_len] = '\0';
+        if (fd >= 0)
+            close(fd);
     }
-    return -1;
+    return false;
 }
 
-/* The representation a request for the cached file f (named rel) gets:
- * f, or a pre-compressed sibling of it the client accepts, from the cache
- * (read into it when small) or, when too big to keep, as a descriptor in
- * *fd with its entity in *e. Returns the entry to send from, pinned (f
- * itself, pinned again), or NULL with *fd set. */
-static const static_cached *cached_sibling(const static_mount *m, static_cache *c,
-                                           const zzz_req *req, char *rel, size_t rel_len,
-                                           const static_cached *f, int *fd, static_entity *e)
+/* Answers from rep and lets it go (unpin or close). */
+static void answer_rep(static_cache *c, zzz_req *req, zzz_res *res, static_rep *rep)
 {
-    zzz_str ae;
-    if (m->opts.no_precompressed || !zzz_req_header(req, "Accept-Encoding", &ae) ||
-        rel_len + 4 > STATIC_NAME_MAX)
-        return NULL;
-    for (size_t i = 0; i < 2; i++) {
-        if (!zzz_http_accepts(ae.ptr, ae.len, codings[i][0]))
-            continue;
-        memcpy(rel + rel_len, codings[i][1], 4);
-        const static_cached *s = zzz_http_static_cache_get(c, m->root_fd, rel, rel_len + 3);
-        if (s) {
-            rel[rel_len] = '\0';
-            if (!s->absent && not_older(s->mtim, f->mtim))
-                return s;
-            zzz_http_static_cache_unpin(c, s);
-            continue;
-        }
-        int sfd = zzz_http_static_open(m->root_fd, rel, m->opts.symlinks_out);
-        if (sfd == -ENOENT)
-            zzz_http_static_cache_put_absent(c, m->root_fd, rel, rel_len + 3);
-        struct stat st;
-        if (sfd >= 0 && fstat(sfd, &st) == 0 && S_ISREG(st.st_mode) &&
-            not_older(st.st_mtim, f->mtim)) {
-            entity_of(e, m, rel, rel_len, &st, codings[i][0]);
-            if (zzz_http_static_cache_wants(c, &st, time(NULL)))
-                s = zzz_http_static_cache_put(c, rel, rel_len + 3, sfd, &st, e);
-            rel[rel_len] = '\0';
-            if (s) {
-                close(sfd);
-                return s;
-            }
-            *fd = sfd;
-            return NULL;
-        }
-        rel[rel_len] = '\0';
-        if (sfd >= 0)
-            close(sfd);
+    if (rep->cached) {
+        zzz_http_static_answer_bytes(req, res, &rep->cached->e, rep->cached->data);
+        zzz_http_static_cache_unpin(c, rep->cached);
+    } else {
+        zzz_http_static_answer_fd(req, res, &rep->e, rep->fd);
+        close(rep->fd);
     }
-    return NULL;
 }
 
 /* Serves the cached file f, named rel (room after it for a suffix).
@@ -168,18 +153,11 @@ static const static_cached *cached_sibling(const static_mount *m, static_cache *
 static void serve_cached(const static_mount *m, static_cache *c, zzz_req *req, zzz_res *res,
                          char *rel, size_t rel_len, const static_cached *f)
 {
-    int fd = -1;
-    static_entity e;
-    const static_cached *s = cached_sibling(m, c, req, rel, rel_len, f, &fd, &e);
-    if (s) {
-        zzz_http_static_answer_bytes(req, res, &s->e, s->data);
-        zzz_http_static_cache_unpin(c, s);
-    } else if (fd >= 0) {
-        zzz_http_static_answer_fd(req, res, &e, fd);
-        close(fd);
-    } else {
+    static_rep rep;
+    if (sibling(m, c, req, rel, rel_len, f->mtim, &rep))
+        answer_rep(c, req, res, &rep);
+    else
         zzz_http_static_answer_bytes(req, res, &f->e, f->data);
-    }
     zzz_http_static_cache_unpin(c, f);
 }
 
@@ -188,27 +166,21 @@ static void serve_cached(const static_mount *m, static_cache *c, zzz_req *req, z
 static void serve_file(const static_mount *m, static_cache *c, zzz_req *req, zzz_res *res, int fd,
                        char *rel, size_t rel_len, const struct stat *st)
 {
-    static_entity e;
+    static_rep rep = {.fd = fd};
     if (c && zzz_http_static_cache_wants(c, st, time(NULL))) {
-        entity_of(&e, m, rel, rel_len, st, NULL);
-        const static_cached *f = zzz_http_static_cache_put(c, rel, rel_len, fd, st, &e);
+        entity_of(&rep.e, m, rel, rel_len, st, NULL);
+        const static_cached *f = zzz_http_static_cache_put(c, rel, rel_len, fd, st, &rep.e);
         if (f) {
             close(fd);
             serve_cached(m, c, req, res, rel, rel_len, f);
             return;
         }
     }
-    struct stat zst;
-    const char *encoding = NULL;
-    int zfd = precompressed(m, c, req, rel, rel_len, st->st_mtim, &zst, &encoding);
-    if (zfd >= 0) {
+    if (sibling(m, c, req, rel, rel_len, st->st_mtim, &rep))
         close(fd);
-        fd = zfd;
-        st = &zst;
-    }
-    entity_of(&e, m, rel, rel_len, st, encoding);
-    zzz_http_static_answer_fd(req, res, &e, fd);
-    close(fd);
+    else
+        entity_of(&rep.e, m, rel, rel_len, st, NULL);
+    answer_rep(c, req, res, &rep);
 }
 
 /* ---- directories ---- */
