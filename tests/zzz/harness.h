@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -28,6 +29,7 @@
 #include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -94,6 +96,88 @@ static inline void harness_cleanup(void)
             waitpid(harness_children[i], NULL, 0);
             harness_children[i] = 0;
         }
+    }
+}
+
+/* ---- temporary files and buffers --------------------------------------------- */
+
+/* A fresh directory $TMPDIR/zzz-NAME-XXXXXX (/tmp without TMPDIR), its
+ * path into dir (cap bytes). */
+static inline void harness_temp_dir(char *dir, size_t cap, const char *name)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, cap, "%s/zzz-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+    cr_assert(mkdtemp(dir), "mkdtemp %s: %s", dir, strerror(errno));
+}
+
+static inline int harness_remove_entry(const char *path, const struct stat *st, int flag,
+                                       struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* Removes path and everything beneath it, following no link. */
+static inline void harness_remove_tree(const char *path)
+{
+    if (path && path[0])
+        nftw(path, harness_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Writes len bytes to path, created or truncated with mode. */
+static inline void harness_write_path(const char *path, const void *data, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    cr_assert(fd >= 0, "open %s: %s", path, strerror(errno));
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(fd, (const char *)data + done, len - done);
+        cr_assert(n > 0, "write %s: %s", path, strerror(errno));
+        done += (size_t)n;
+    }
+    cr_assert_eq(close(fd), 0);
+}
+
+/* len pseudo-random bytes (xorshift64*, from seed; NUL, CR and LF among
+ * them), malloc'ed: content in which a byte out of place or a piece sent
+ * twice shows. */
+static inline char *harness_random_bytes(size_t len, uint64_t seed)
+{
+    char *data = malloc(len ? len : 1);
+    cr_assert(data);
+    uint64_t x = seed | 1;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        data[i] = (char)((x * 0x2545F4914F6CDD1DULL) >> 56);
+    }
+    return data;
+}
+
+/* Buffers a test hands over, freed by harness_free_owned (from a suite's
+ * fini) even when an assertion ends the test half-way. */
+static void *harness_owned[128];
+
+static inline void *harness_own(void *p)
+{
+    for (size_t i = 0; i < sizeof harness_owned / sizeof harness_owned[0]; i++) {
+        if (!harness_owned[i]) {
+            harness_owned[i] = p;
+            return p;
+        }
+    }
+    cr_assert_fail("too many buffers for harness_own");
+    return p;
+}
+
+static inline void harness_free_owned(void)
+{
+    for (size_t i = 0; i < sizeof harness_owned / sizeof harness_owned[0]; i++) {
+        free(harness_owned[i]);
+        harness_owned[i] = NULL;
     }
 }
 

@@ -2169,21 +2169,12 @@ static void files_write(const char *name, const char *data, size_t len)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", files_dir, name);
-    FILE *f = fopen(path, "wb");
-    cr_assert(f, "fopen %s: %s", path, strerror(errno));
-    cr_assert_eq(fwrite(data, 1, len, f), len);
-    fclose(f);
+    harness_write_path(path, data, len, 0644);
 }
 
 static void files_remove(void)
 {
-    const char *names[] = {"small", "large"};
-    for (size_t i = 0; i < 2; i++) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", files_dir, names[i]);
-        unlink(path);
-    }
-    rmdir(files_dir);
+    harness_remove_tree(files_dir);
     free(files_small);
     free(files_large);
     harness_cleanup();
@@ -2191,9 +2182,7 @@ static void files_remove(void)
 
 static void files_start(server *s)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(files_dir, sizeof files_dir, "%s/zzz-files-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    cr_assert(mkdtemp(files_dir), "mkdtemp: %s", strerror(errno));
+    harness_temp_dir(files_dir, sizeof files_dir, "files");
     files_small = pattern(FILES_SMALL, 3);
     files_large = pattern(FILES_LARGE, 4);
     files_write("small", files_small, FILES_SMALL);

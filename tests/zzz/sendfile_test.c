@@ -12,7 +12,6 @@
  * ZZZ_TEST_TLS (the client speaks TLS). */
 #include "harness.h"
 
-#include <dirent.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 
@@ -21,56 +20,17 @@
 /* The test's directory (each test runs in a process of its own). */
 static char sf_dir[512];
 
-static void sf_remove_dir(void)
-{
-    if (!sf_dir[0])
-        return;
-    DIR *d = opendir(sf_dir);
-    if (d) {
-        int dfd = dirfd(d);
-        for (struct dirent *e; (e = readdir(d));) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            if (unlinkat(dfd, e->d_name, 0) != 0 && errno == EISDIR)
-                unlinkat(dfd, e->d_name, AT_REMOVEDIR);
-        }
-        closedir(d);
-    }
-    rmdir(sf_dir);
-    sf_dir[0] = '\0';
-}
-
 static void sf_init(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(sf_dir, sizeof sf_dir, "%s/zzz-sendfile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    cr_assert(mkdtemp(sf_dir), "mkdtemp %s: %s", sf_dir, strerror(errno));
-}
-
-/* What the test allocated for files' contents, freed by sf_fini even when
- * an assertion ends the test half-way. */
-static void *sf_owned[16];
-
-static void *sf_own(void *p)
-{
-    for (size_t i = 0; i < sizeof sf_owned / sizeof sf_owned[0]; i++) {
-        if (!sf_owned[i]) {
-            sf_owned[i] = p;
-            return p;
-        }
-    }
-    cr_assert_fail("too many buffers for sf_owned");
-    return p;
+    harness_temp_dir(sf_dir, sizeof sf_dir, "sendfile");
 }
 
 static void sf_fini(void)
 {
     harness_cleanup(); /* the server first: it holds the files open */
-    sf_remove_dir();
-    for (size_t i = 0; i < sizeof sf_owned / sizeof sf_owned[0]; i++) {
-        free(sf_owned[i]);
-        sf_owned[i] = NULL;
-    }
+    harness_remove_tree(sf_dir);
+    sf_dir[0] = '\0';
+    harness_free_owned();
 }
 
 TestSuite(sendfile, .init = sf_init, .fini = sf_fini, .timeout = 60);
@@ -85,38 +45,15 @@ static const char *sf_path(const char *name)
     return p;
 }
 
-/* len pseudo-random bytes (xorshift64*, from seed), malloc'ed: content in
- * which a byte out of place or a piece sent twice shows. */
-static char *random_bytes(size_t len, uint64_t seed)
-{
-    char *data = malloc(len ? len : 1);
-    cr_assert(data);
-    uint64_t x = seed | 1;
-    for (size_t i = 0; i < len; i++) {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        data[i] = (char)((x * 0x2545F4914F6CDD1DULL) >> 56);
-    }
-    return data;
-}
-
 static void write_file(const char *name, const char *data, size_t len)
 {
-    int fd = open(sf_path(name), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    cr_assert(fd >= 0, "open %s: %s", sf_path(name), strerror(errno));
-    for (size_t done = 0; done < len;) {
-        ssize_t n = write(fd, data + done, len - done);
-        cr_assert(n > 0, "write %s: %s", name, strerror(errno));
-        done += (size_t)n;
-    }
-    cr_assert_eq(close(fd), 0);
+    harness_write_path(sf_path(name), data, len, 0600);
 }
 
 /* A file of len random bytes; returns its content (freed by sf_fini). */
 static char *make_file(const char *name, size_t len, uint64_t seed)
 {
-    char *data = sf_own(random_bytes(len, seed));
+    char *data = harness_own(harness_random_bytes(len, seed));
     write_file(name, data, len);
     return data;
 }
@@ -921,7 +858,7 @@ Test(sendfile, file_sendfile_cannot_send)
         char name[32];
         snprintf(name, sizeof name, "ZZZ_SENDFILE_FILL%d", i);
         enum { FILL = 100 * 1024 };
-        char *value = random_bytes(FILL, (uint64_t)i + 100);
+        char *value = harness_random_bytes(FILL, (uint64_t)i + 100);
         for (size_t k = 0; k < FILL; k++)
             value[k] = (char)('a' + (unsigned char)value[k] % 26);
         value[FILL - 1] = '\0';
@@ -936,7 +873,7 @@ Test(sendfile, file_sendfile_cannot_send)
     if (access(proc, R_OK) != 0)
         cr_skip_test("%s cannot be read here (%s): ptrace restrictions?", proc, strerror(errno));
     size_t env_len;
-    char *env = sf_own(slurp(proc, &env_len));
+    char *env = harness_own(slurp(proc, &env_len));
     cr_assert(env_len > 300000, "the environment is only %zu bytes", env_len);
 
     /* The kernel here really refuses it (else this case proves less). */

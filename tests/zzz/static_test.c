@@ -13,7 +13,6 @@
 #include "harness.h"
 
 #include <dirent.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
@@ -39,64 +38,23 @@ static char st_root[600];
 /* The modification time most files get: Tue, 14 Nov 2023 22:13:20 GMT. */
 #define T0 ((time_t)1700000000)
 
-static void *st_owned[128];
-
-static void *st_own(void *p)
-{
-    for (size_t i = 0; i < sizeof st_owned / sizeof st_owned[0]; i++) {
-        if (!st_owned[i]) {
-            st_owned[i] = p;
-            return p;
-        }
-    }
-    cr_assert_fail("too many buffers for st_owned");
-    return p;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void st_write_path(const char *path, const void *data, size_t len)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    cr_assert(fd >= 0, "open %s: %s", path, strerror(errno));
-    for (size_t done = 0; done < len;) {
-        ssize_t n = write(fd, (const char *)data + done, len - done);
-        cr_assert(n > 0, "write %s: %s", path, strerror(errno));
-        done += (size_t)n;
-    }
-    cr_assert_eq(close(fd), 0);
-}
-
 static void st_init(void)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(st_base, sizeof st_base, "%s/zzz-static-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    cr_assert(mkdtemp(st_base), "mkdtemp %s: %s", st_base, strerror(errno));
+    harness_temp_dir(st_base, sizeof st_base, "static");
     snprintf(st_root, sizeof st_root, "%s/www", st_base);
     cr_assert_eq(mkdir(st_root, 0755), 0, "mkdir %s: %s", st_root, strerror(errno));
     char secret[600];
     snprintf(secret, sizeof secret, "%s/secret.txt", st_base);
     static const char text[] = "secret: " OUTSIDE_MARKER "\n";
-    st_write_path(secret, text, sizeof text - 1);
+    harness_write_path(secret, text, sizeof text - 1, 0644);
 }
 
 static void st_fini(void)
 {
     harness_cleanup(); /* the server first: it holds the root open */
-    if (st_base[0])
-        nftw(st_base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    harness_remove_tree(st_base);
     st_base[0] = '\0';
-    for (size_t i = 0; i < sizeof st_owned / sizeof st_owned[0]; i++) {
-        free(st_owned[i]);
-        st_owned[i] = NULL;
-    }
+    harness_free_owned();
 }
 
 TestSuite(static_files, .init = st_init, .fini = st_fini, .timeout = 120);
@@ -113,7 +71,7 @@ static const char *www(const char *rel)
 
 static void put(const char *rel, const void *data, size_t len)
 {
-    st_write_path(www(rel), data, len);
+    harness_write_path(www(rel), data, len, 0644);
 }
 
 static void put_str(const char *rel, const char *text)
@@ -139,19 +97,10 @@ static void set_mtime(const char *rel, time_t sec, long nsec)
                  strerror(errno));
 }
 
-/* len pseudo-random bytes (NUL, CR, LF among them), owned by the test. */
+/* len pseudo-random bytes, owned by the test. */
 static char *random_bytes(size_t len, uint64_t seed)
 {
-    char *data = st_own(malloc(len ? len : 1));
-    cr_assert(data);
-    uint64_t x = seed | 1;
-    for (size_t i = 0; i < len; i++) {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        data[i] = (char)((x * 0x2545F4914F6CDD1DULL) >> 56);
-    }
-    return data;
+    return harness_own(harness_random_bytes(len, seed));
 }
 
 static char *put_random(const char *rel, size_t len, uint64_t seed)
@@ -1265,7 +1214,7 @@ Test(static_files, traversal)
     /* Very long paths: up and out after many levels, past the longest
      * name served (404), and past the longest target (414). */
     size_t cap = 20000;
-    char *target = st_own(malloc(cap));
+    char *target = harness_own(malloc(cap));
     size_t n = 0;
     target[n++] = '/';
     for (int i = 0; i < 1300; i++)
@@ -2064,7 +2013,7 @@ Test(static_files, cached_files_follow_changes)
     snprintf(outside, sizeof outside, "%s/elsewhere", st_base);
     cr_assert_eq(mkdir(outside, 0755), 0);
     snprintf(outside, sizeof outside, "%s/elsewhere/f.txt", st_base);
-    st_write_path(outside, "secret: " OUTSIDE_MARKER "\n", 8 + strlen(OUTSIDE_MARKER) + 1);
+    harness_write_path(outside, "secret: " OUTSIDE_MARKER "\n", 8 + strlen(OUTSIDE_MARKER) + 1, 0644);
     settle();
     server s;
     fs_start(&s, NULL);
@@ -2104,7 +2053,7 @@ Test(static_files, cached_files_follow_changes)
     next_tick();
     char tmp_path[700];
     snprintf(tmp_path, sizeof tmp_path, "%s.new", www("a.bin"));
-    st_write_path(tmp_path, a, 2999);
+    harness_write_path(tmp_path, a, 2999, 0644);
     cr_assert_eq(rename(tmp_path, www("a.bin")), 0);
     expect_twice(port, "/a.bin", a, 2999, etag);
 
