@@ -1,4 +1,4 @@
-# Shell helpers shared by run.sh and tls.sh; sourced, not run. The caller
+# Shell helpers shared by run.sh, tls.sh and static.sh; sourced, not run. The caller
 # sets bench_name (the prefix of its messages) before sourcing, and keeps
 # the servers it starts in the array `pids` and its scratch dir in `tmp`.
 # shellcheck shell=bash disable=SC2154 # bench_name, pids, tmp: the caller's
@@ -8,6 +8,50 @@ die() {
     exit 1
 }
 note() { echo "$bench_name: $*" >&2; }
+
+# ---- the options every benchmark takes
+# bench_opt handles one option at "$@": --quick, --out FILE, --secs N,
+# --rounds N, -h/--help (the script's opening comment, from $self). It
+# sets bench_shift to the words it used, or 0 for an option it does not
+# know (the caller's own, or an error). bench_opts_done checks the
+# numbers and makes --out's path absolute: the scripts work from the
+# repository root, the path is the caller's.
+secs=10
+rounds=3
+out_csv=""
+usage_error() {
+    echo "$bench_name: $*" >&2
+    exit 2
+}
+bench_opt() {
+    bench_shift=1
+    case $1 in
+    --quick)
+        secs=2
+        rounds=1
+        ;;
+    --out | --secs | --rounds)
+        [ $# -ge 2 ] || usage_error "$1 needs a value"
+        case $1 in
+        --out) out_csv=$2 ;;
+        --secs) secs=$2 ;;
+        --rounds) rounds=$2 ;;
+        esac
+        bench_shift=2
+        ;;
+    -h | --help)
+        awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$self"
+        exit 0
+        ;;
+    *) bench_shift=0 ;;
+    esac
+}
+absolute() { case $1 in /*) echo "$1" ;; *) echo "$OLDPWD/$1" ;; esac; }
+bench_opts_done() {
+    [[ $secs =~ ^[1-9][0-9]*$ ]] || usage_error "--secs must be a positive integer"
+    [[ $rounds =~ ^[1-9][0-9]*$ ]] || usage_error "--rounds must be a positive integer"
+    if [ -n "$out_csv" ]; then out_csv=$(absolute "$out_csv"); fi
+}
 have() { command -v "$1" >/dev/null 2>&1; }
 
 # Installs Debian packages (needs root). "nginx" means nginx-light where

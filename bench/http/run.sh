@@ -36,74 +36,39 @@ bench_name=bench-http
 # shellcheck source=bench/http/lib.sh
 . "$here/lib.sh"
 
-secs=10
-rounds=3
-out_csv=""
 charts=""
 all_scenarios="keepalive pipelined crowded idle"
 scenarios=$all_scenarios
 while [ $# -gt 0 ]; do
+    bench_opt "$@"
+    if [ "$bench_shift" -gt 0 ]; then
+        shift "$bench_shift"
+        continue
+    fi
     case $1 in
-    --quick)
-        secs=2
-        rounds=1
-        ;;
-    --out)
-        [ $# -ge 2 ] || {
-            echo "bench-http: --out needs a file name" >&2
-            exit 2
-        }
-        out_csv=$2
-        shift
-        ;;
     --charts)
-        [ $# -ge 2 ] || {
-            echo "bench-http: --charts needs a directory" >&2
-            exit 2
-        }
+        [ $# -ge 2 ] || usage_error "--charts needs a directory"
         charts=$2
         shift
         ;;
     --scenarios)
-        [ $# -ge 2 ] || {
-            echo "bench-http: --scenarios needs a list (keepalive,pipelined,crowded,idle)" >&2
-            exit 2
-        }
+        [ $# -ge 2 ] || usage_error "--scenarios needs a list (keepalive,pipelined,crowded,idle)"
         scenarios=${2//,/ }
         for sc in $scenarios; do
             case " $all_scenarios " in *" $sc "*) ;; *)
-                echo "bench-http: unknown scenario '$sc' (keepalive, pipelined, crowded, idle)" >&2
-                exit 2
+                usage_error "unknown scenario '$sc' (keepalive, pipelined, crowded, idle)"
                 ;;
             esac
         done
-        [ -n "${scenarios// /}" ] || { echo "bench-http: --scenarios is empty" >&2; exit 2; }
+        [ -n "${scenarios// /}" ] || usage_error "--scenarios is empty"
         shift
         ;;
-    --secs)
-        secs=${2:?--secs needs a number}
-        shift
-        ;;
-    --rounds)
-        rounds=${2:?--rounds needs a number}
-        shift
-        ;;
-    -h | --help)
-        awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$self"
-        exit 0
-        ;;
-    *)
-        echo "bench-http: unknown argument '$1' (try --help)" >&2
-        exit 2
-        ;;
+    *) usage_error "unknown argument '$1' (try --help)" ;;
     esac
     shift
 done
-[[ $secs =~ ^[1-9][0-9]*$ ]] || { echo "bench-http: --secs must be a positive integer" >&2; exit 2; }
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "bench-http: --rounds must be a positive integer" >&2; exit 2; }
-# Resolve now: the script works from the repository root.
-if [ -n "$out_csv" ]; then case $out_csv in /*) ;; *) out_csv=$OLDPWD/$out_csv ;; esac; fi
-if [ -n "$charts" ]; then case $charts in /*) ;; *) charts=$OLDPWD/$charts ;; esac; fi
+bench_opts_done
+if [ -n "$charts" ]; then charts=$(absolute "$charts"); fi
 selected() { case " $scenarios " in *" $1 "*) return 0 ;; esac; return 1; }
 
 

@@ -31,46 +31,12 @@ bench_name=bench-static
 # shellcheck source=bench/http/lib.sh
 . "$here/lib.sh"
 
-secs=10
-rounds=3
-out_csv=""
 while [ $# -gt 0 ]; do
-    case $1 in
-    --quick)
-        secs=2
-        rounds=1
-        ;;
-    --out)
-        [ $# -ge 2 ] || {
-            echo "bench-static: --out needs a file name" >&2
-            exit 2
-        }
-        out_csv=$2
-        shift
-        ;;
-    --secs)
-        secs=${2:?--secs needs a number}
-        shift
-        ;;
-    --rounds)
-        rounds=${2:?--rounds needs a number}
-        shift
-        ;;
-    -h | --help)
-        awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$self"
-        exit 0
-        ;;
-    *)
-        echo "bench-static: unknown argument '$1' (try --help)" >&2
-        exit 2
-        ;;
-    esac
-    shift
+    bench_opt "$@"
+    [ "$bench_shift" -gt 0 ] || usage_error "unknown argument '$1' (try --help)"
+    shift "$bench_shift"
 done
-[[ $secs =~ ^[1-9][0-9]*$ ]] || { echo "bench-static: --secs must be a positive integer" >&2; exit 2; }
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "bench-static: --rounds must be a positive integer" >&2; exit 2; }
-# Resolve now: the script works from the repository root.
-if [ -n "$out_csv" ]; then case $out_csv in /*) ;; *) out_csv=$OLDPWD/$out_csv ;; esac; fi
+bench_opts_done
 
 [ "$(nproc)" -ge 2 ] || die "needs two CPUs: the server runs on CPU 0, wrk on CPU 1"
 export PATH=$PATH:/usr/sbin:/sbin
