@@ -190,7 +190,7 @@ static int kv_command(zzz_conn *conn, kv_store *kv, kv_thread *t, char *line, si
  * next. The server sends the answers before the connection waits, and
  * while it waits (idle, or with half a line kept for when the rest
  * comes) it holds no task and no buffer. */
-static zzz_next kv_on_conn(zzz_conn *conn, void *user)
+static zzz_conn_next kv_on_conn(zzz_conn *conn, void *user)
 {
     kv_store *kv = user;
     kv_thread *t = zzz_conn_thread_data(conn);

@@ -147,7 +147,7 @@ static int send_part(zzz_conn *conn, const char *name, int fd, off_t offset, siz
  * sent_before and the write buffer held nothing: when none of it has
  * left, the queued text is taken back and "ERR NAME" said instead. The
  * connection closes either way. */
-static zzz_next send_failed(zzz_conn *conn, uint64_t sent_before, int err)
+static zzz_conn_next send_failed(zzz_conn *conn, uint64_t sent_before, int err)
 {
     zzz_buf *out = zzz_conn_outbuf(conn);
     if (zzz_conn_sent(conn) == sent_before) {
@@ -316,7 +316,7 @@ static int file_command(zzz_conn *conn, const file_server *fs, char *line)
 
 /* Answers every whole line there is, then waits for more without a task
  * (the server sends what is queued first). */
-static zzz_next file_on_conn(zzz_conn *conn, void *user)
+static zzz_conn_next file_on_conn(zzz_conn *conn, void *user)
 {
     const file_server *fs = user;
     zzz_buf *in = zzz_conn_buf(conn);

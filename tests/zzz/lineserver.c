@@ -68,7 +68,7 @@ static void line_destroy(void *user)
 
 /* The protocol a connection is handed to by UPPER: every byte back in
  * upper case, as it comes. */
-static zzz_next upper_on_conn(zzz_conn *conn, void *user)
+static zzz_conn_next upper_on_conn(zzz_conn *conn, void *user)
 {
     (void)user;
     zzz_buf *in = zzz_conn_buf(conn);
@@ -139,7 +139,7 @@ static int line_command(zzz_conn *conn, line_thread *t, const char *line, size_t
 /* Answers every whole line there is, then says what comes next: a
  * partial line waits with the connection (no task held), and the server
  * sends what is queued before it waits. */
-static zzz_next line_on_conn(zzz_conn *conn, void *user)
+static zzz_conn_next line_on_conn(zzz_conn *conn, void *user)
 {
     (void)user;
     line_thread *t = zzz_conn_thread_data(conn);

@@ -813,3 +813,83 @@ Test(router, matching_does_not_allocate)
     cr_skip_test("malloc belongs to the sanitizer in this build");
 #endif
 }
+
+/* ---- layers (zzz_use, zzz_route_use) ------------------------------------ */
+
+static void layer_a(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
+{
+    (void)req;
+    (void)res;
+    (void)next;
+    (void)user;
+}
+
+static void layer_b(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
+{
+    (void)req;
+    (void)res;
+    (void)next;
+    (void)user;
+}
+
+Test(router, use_checks_its_prefix)
+{
+    zzz_router *r = router_new();
+    cr_assert_eq(zzz_use(NULL, "/", layer_a, NULL), -EINVAL);
+    cr_assert_eq(zzz_use(r, NULL, layer_a, NULL), -EINVAL);
+    cr_assert_eq(zzz_use(r, "/", NULL, NULL), -EINVAL);
+    cr_assert_eq(zzz_use(r, "api", layer_a, NULL), -EINVAL);
+    cr_assert_eq(zzz_use(r, "/a//b", layer_a, NULL), -EINVAL);
+    cr_assert_eq(zzz_use(r, "//", layer_a, NULL), -EINVAL);
+    cr_assert_eq(zzz_use(r, "/api/", layer_b, "api"), 0);
+    cr_assert_eq(zzz_use(r, "/", layer_a, "all"), 0);
+    cr_assert_eq(zzz_use(r, "", layer_a, "all too"), 0);
+    cr_assert_eq(zzz_use(r, "/api/v1", layer_b, "v1"), 0);
+    cr_assert_eq(zzz_use(r, "/api", layer_a, "api again"), 0);
+    /* Kept outermost first: "" and "/" (in the order added), then "/api"
+     * (its trailing '/' dropped) twice in order, then "/api/v1". */
+    unsigned n;
+    const router_layer *l = zzz_http_router_layers(r, &n);
+    cr_assert_eq(n, 5);
+    const char *users[] = {"all", "all too", "api", "api again", "v1"};
+    const char *prefixes[] = {"", "", "/api", "/api", "/api/v1"};
+    for (unsigned i = 0; i < n; i++) {
+        cr_assert_str_eq(l[i].user, users[i]);
+        cr_assert_str_eq(l[i].prefix, prefixes[i]);
+        cr_assert_eq(l[i].prefix_len, strlen(prefixes[i]));
+    }
+    zzz_router_destroy(r);
+}
+
+Test(router, route_use_finds_the_route)
+{
+    zzz_router *r = router_new();
+    add(r, "GET", "/users/:id", h_a);
+    add(r, "GET", "/files/*path", h_b);
+    add(r, "GET", "/caf%C3%A9", h_c);
+    cr_assert_eq(zzz_route_use(r, "GET", "/users/:id", layer_a, "1"), 0);
+    cr_assert_eq(zzz_route_use(r, "GET", "/users/:id", layer_b, "2"), 0);
+    cr_assert_eq(zzz_route_use(r, "GET", "/files/*path", layer_a, NULL), 0);
+    /* The same segment decoded the same way. */
+    cr_assert_eq(zzz_route_use(r, "GET", "/caf%c3%a9", layer_a, NULL), 0);
+    cr_assert_eq(zzz_route_use(r, "POST", "/users/:id", layer_a, NULL), -ENOENT);
+    cr_assert_eq(zzz_route_use(r, "GET", "/users/:name", layer_a, NULL), -ENOENT);
+    cr_assert_eq(zzz_route_use(r, "GET", "/users", layer_a, NULL), -ENOENT);
+    cr_assert_eq(zzz_route_use(r, "GET", "/users/:id/x", layer_a, NULL), -ENOENT);
+    cr_assert_eq(zzz_route_use(r, "GET", "/files/*rest", layer_a, NULL), -ENOENT);
+    cr_assert_eq(zzz_route_use(r, "GET", "users/:id", layer_a, NULL), -EINVAL);
+    cr_assert_eq(zzz_route_use(r, "GET", "/bad%zz", layer_a, NULL), -EINVAL);
+    cr_assert_eq(zzz_route_use(r, "GET", "/users/:id", NULL, NULL), -EINVAL);
+    cr_assert_eq(zzz_route_use(NULL, "GET", "/users/:id", layer_a, NULL), -EINVAL);
+    /* The match carries the route's layers, in the order added. */
+    router_match m;
+    cr_assert_eq(match(r, "GET", "/users/7", &m), 200);
+    cr_assert_eq(m.layer_count, 2);
+    cr_assert_str_eq(m.layers[0].user, "1");
+    cr_assert_str_eq(m.layers[1].user, "2");
+    cr_assert_eq(match(r, "HEAD", "/users/7", &m), 200); /* HEAD takes GET's */
+    cr_assert_eq(m.layer_count, 2);
+    cr_assert_eq(match(r, "GET", "/nope", &m), 404);
+    cr_assert_eq(m.layer_count, 0);
+    zzz_router_destroy(r);
+}

@@ -281,7 +281,7 @@ static void tls_info(zzz_req *req, zzz_res *res, void *user)
 
 /* The protocol GET /upgrade hands its connection to: every byte back in
  * upper case, as it comes. */
-static zzz_next upper_on_conn(zzz_conn *conn, void *user)
+static zzz_conn_next upper_on_conn(zzz_conn *conn, void *user)
 {
     (void)user;
     zzz_buf *in = zzz_conn_buf(conn);

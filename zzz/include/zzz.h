@@ -57,7 +57,7 @@ typedef struct zzz_server zzz_server;
 typedef struct zzz_conn zzz_conn;
 
 /* What a protocol does with a connection after serving what arrived. */
-typedef enum zzz_next {
+typedef enum zzz_conn_next {
     ZZZ_CLOSE = 0, /* close it (see zzz_conn_close_mode for how) */
     ZZZ_WAIT = 1,  /* hand it back: the server watches it, holding no task
                       or stack, and calls on_conn again when more bytes
@@ -66,13 +66,13 @@ typedef enum zzz_next {
                       receive buffer are kept, as an unfinished message
                       whose rest is awaited: they are not served again
                       until more arrive. */
-} zzz_next;
+} zzz_conn_next;
 
 /* Serves a connection: runs in its own task. Called when a new
  * connection's first bytes arrive (at once on accept with serve_on_open)
  * and again each time a waiting connection becomes readable, so a
  * protocol whose client speaks first finds bytes to read. */
-typedef zzz_next (*zzz_on_conn_fn)(zzz_conn *conn, void *user);
+typedef zzz_conn_next (*zzz_on_conn_fn)(zzz_conn *conn, void *user);
 
 /* Called instead of on_conn for a connection accepted over the limit,
  * just before the server closes it (HTTP answers 503 here). It must not
@@ -85,7 +85,7 @@ typedef void (*zzz_on_refuse_fn)(int fd, void *user);
  * for this and must be quick: answer and return ZZZ_CLOSE (HTTP sends 503
  * with Retry-After), or ZZZ_WAIT to be called again when more bytes
  * come. NULL: on_conn runs anyway, as soon as a task is free. */
-typedef zzz_next (*zzz_on_busy_fn)(zzz_conn *conn, void *user);
+typedef zzz_conn_next (*zzz_on_busy_fn)(zzz_conn *conn, void *user);
 
 /* ---- TLS (through BearSSL; see zzz_server_config.tls) ------------------ */
 

@@ -51,6 +51,46 @@ int zzz_route(zzz_router *router, const char *method, const char *pattern, zzz_h
  * handler: a plain 404). */
 void zzz_router_not_found(zzz_router *router, zzz_handler handler, void *user);
 
+/* ---- middleware --------------------------------------------------------- */
+
+/* The rest of a request's chain, as a layer sees it. */
+typedef struct zzz_next zzz_next;
+
+/* A layer: runs around the handler. It may answer itself and return (the
+ * rest of the chain then never runs), or call zzz_next_run(next) and act
+ * after it returns: read the status (zzz_res_status_code), count the
+ * bytes (zzz_res_body_bytes), or, when the handler has not sent its head
+ * yet, add fields. Fields for every answer are best added before
+ * zzz_next_run, or from a hook (zzz_res_on_head) that runs just before
+ * the head is composed. `user` is the pointer given with the layer; it is
+ * shared by every thread. */
+typedef void (*zzz_layer)(zzz_req *req, zzz_res *res, zzz_next *next, void *user);
+
+/* Runs the rest of the chain: the next layer, or the handler (or the
+ * answer zzz makes when no route matched: 404, 405, 501). The rest runs
+ * once: a second call does nothing. */
+void zzz_next_run(zzz_next *next);
+
+/* Adds a layer for every request whose path is `prefix` or lies beneath
+ * it ("/api" covers "/api" and "/api/users", not "/apis"): routed or not,
+ * so a 404, a 405 or an OPTIONS preflight passes through it too. "/" (or
+ * "") covers every request, including "OPTIONS *" and CONNECT. The chain
+ * runs from the outside in: layers of "/" first, then those of longer
+ * prefixes, each set in the order added, then the route's own
+ * (zzz_route_use), then the handler. Paths are compared percent-decoded
+ * and exactly, as the router compares them. A route with no layer around
+ * it costs nothing more than before. Returns 0; -EINVAL for a NULL router
+ * or layer, or a prefix that does not start with '/' or has "//"; -ENOMEM.
+ * Copies the prefix. */
+int zzz_use(zzz_router *router, const char *prefix, zzz_layer layer, void *user);
+
+/* Adds a layer to one route, added before with zzz_route (the same method
+ * and pattern text): it runs inside the prefix layers, in the order
+ * added. Returns 0; -EINVAL for a NULL argument or a pattern zzz_route
+ * would refuse; -ENOENT when there is no such route; -ENOMEM. */
+int zzz_route_use(zzz_router *router, const char *method, const char *pattern, zzz_layer layer,
+                  void *user);
+
 /* ---- static files ------------------------------------------------------ */
 
 /* A file name extension (without the dot, matched without regard to case)
@@ -159,6 +199,8 @@ typedef struct zzz_http_config {
                                    thread, taken when the body's first
                                    bytes arrive; 0: 16 (503 when all are
                                    in use) */
+    size_t request_memory;      /* what zzz_alloc may give one request
+                                   in all; 0: 64 KiB */
 } zzz_http_config;
 
 /* Creates an HTTP server. Returns as zzz_server_create, and -EINVAL
@@ -221,6 +263,27 @@ int zzz_req_body(zzz_req *req, zzz_str *body);
  * "Expect: 100-continue" sends the interim 100 Continue, unless the final
  * answer has already begun. */
 ssize_t zzz_req_read(zzz_req *req, void *buf, size_t len);
+
+/* ---- per-request memory ---------------------------------------------- */
+
+/* Memory for the request's life: n bytes aligned for any type, freed
+ * when the request ends (after its answer, or when a handler that took
+ * the connection over returns). Each request may take up to
+ * zzz_http_config.request_memory bytes in all; past it, or with n of 0,
+ * NULL. A handler that gets NULL and returns without answering gets the
+ * usual 500. Blocks are kept per thread between requests, so a request
+ * does not call malloc once the thread has warmed up (an allocation
+ * larger than a block, 4 KiB, has one of its own). */
+void *zzz_alloc(zzz_req *req, size_t n);
+
+/* Values handed along a request's chain: a layer sets one, a handler
+ * reads it. A key is the address of something of the caller's own (a
+ * static variable), so two libraries never collide. Setting a key again
+ * replaces its value. zzz_req_set returns 0; -EINVAL for a NULL key;
+ * -ENOMEM when the request's memory is spent. zzz_req_get returns the
+ * value, or NULL when the key was never set. */
+int zzz_req_set(zzz_req *req, const void *key, void *value);
+void *zzz_req_get(const zzz_req *req, const void *key);
 
 /* ---- responses ---------------------------------------------------------- */
 
@@ -299,6 +362,24 @@ int zzz_res_end(zzz_res *res);
 void zzz_res_abort(zzz_res *res);
 /* True once the response has been fully produced (send, text or end). */
 bool zzz_res_done(const zzz_res *res);
+/* The status the answer has (200 until set; what was sent once the head
+ * has left). */
+int zzz_res_status_code(const zzz_res *res);
+/* Body bytes produced so far (written or sent; for HEAD, those a GET
+ * would have had). */
+uint64_t zzz_res_body_bytes(const zzz_res *res);
+/* True once the head has been composed: fields can no longer change. */
+bool zzz_res_head_sent(const zzz_res *res);
+/* Calls fn(res, user) once, just before the response's head is composed
+ * (by send, text, write, sendfile, end, take_over, or the 500 zzz makes
+ * for a handler that did not answer), while the status and fields can
+ * still change: for a layer that adds fields after the handler has run.
+ * Hooks run in the reverse order of their adding (the innermost layer's
+ * first). Not called for the short answers zzz makes in the handler's
+ * stead when a body fails (413, 408, 400: zzz_http_config). Returns 0;
+ * -EINVAL for a NULL fn; -EALREADY once the head has been composed;
+ * -ENOMEM when the request's memory is spent. */
+int zzz_res_on_head(zzz_res *res, void (*fn)(zzz_res *res, void *user), void *user);
 
 /* Hands the connection over to the handler: for a protocol of its own
  * after "101 Switching Protocols" (WebSocket, a custom upgrade), or for

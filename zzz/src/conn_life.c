@@ -195,14 +195,14 @@ static void conn_woken(void *arg)
  * connection to another protocol (zzz_conn_hand_over) ends the old one's
  * part, whatever it returns; the new one serves at once, in a call of its
  * own, the bytes that came with the switch, or waits for its first. */
-static zzz_next conn_run_protocol(zzz_conn *c, bool expired)
+static zzz_conn_next conn_run_protocol(zzz_conn *c, bool expired)
 {
     zzz_worker *w = c->worker;
     zzz_server *s = w->server;
     for (;;) {
         c->handed = false;
         c->expired = expired;
-        zzz_next next;
+        zzz_conn_next next;
         if (w->active > s->cfg.active_limit && s->cfg.on_busy && !expired && !c->on_conn)
             next = s->cfg.on_busy(c, s->cfg.user); /* answers for the server's protocol */
         else if (c->on_conn)
@@ -228,7 +228,7 @@ static zzz_next conn_run_protocol(zzz_conn *c, bool expired)
 /* One turn of serving: opens the stream (a TLS handshake's next step)
  * and runs the protocol. Returns what comes next; for a wait the stream
  * asked for (a handshake's next flight), sets *wait_deadline. */
-static zzz_next conn_serve_once(zzz_conn *c, bool expired, uint64_t *wait_deadline)
+static zzz_conn_next conn_serve_once(zzz_conn *c, bool expired, uint64_t *wait_deadline)
 {
     zzz_server *s = c->worker->server;
     c->deadline = 0;
@@ -271,7 +271,7 @@ static void conn_serve(void *arg)
     c->task = tardy_self();
     w->active++;
     uint64_t wait_deadline;
-    zzz_next next;
+    zzz_conn_next next;
     for (;;) {
         wait_deadline = 0;
         next = conn_serve_once(c, expired, &wait_deadline);

@@ -12,6 +12,8 @@
 #include "router.h"
 #include "zzz.h"
 
+#include <stddef.h>
+
 #define ZZZ_HTTP_DEFAULT_MAX_TARGET ((size_t)8 * 1024)
 #define ZZZ_HTTP_DEFAULT_MAX_HEADER_BYTES ((size_t)16 * 1024)
 #define ZZZ_HTTP_DEFAULT_MAX_HEADERS 64u
@@ -21,6 +23,7 @@
 #define ZZZ_HTTP_DEFAULT_BODY_BUFFERS 16u
 #define ZZZ_HTTP_DEFAULT_BODY_MIN_RATE 1024u
 #define ZZZ_HTTP_DEFAULT_BODY_GRACE_MS 10000u
+#define ZZZ_HTTP_DEFAULT_REQUEST_MEMORY ((size_t)64 * 1024)
 
 /* The HTTP configuration with its defaults filled in. */
 typedef struct http_config {
@@ -32,6 +35,7 @@ typedef struct http_config {
     uint32_t body_min_rate;
     uint32_t body_grace_ms; /* UINT32_MAX: no minimum rate */
     unsigned body_buffers;
+    size_t request_memory;
 } http_config;
 
 /* State a part of the server (a static mount's cache, say) keeps per
@@ -43,9 +47,32 @@ typedef struct http_local {
     void (*free_fn)(void *ptr);
 } http_local;
 
+/* A block of per-request memory (arena.c). */
+typedef struct http_block {
+    struct http_block *next;
+    size_t size; /* of data */
+    _Alignas(max_align_t) char data[];
+} http_block;
+
+/* A value of zzz_req_set. */
+typedef struct http_value {
+    struct http_value *next;
+    const void *key;
+    void *value;
+} http_value;
+
+/* A hook of zzz_res_on_head. */
+typedef struct http_hook {
+    struct http_hook *next;
+    void (*fn)(zzz_res *res, void *user);
+    void *user;
+} http_hook;
+
 /* Per-thread HTTP state (the server's on_thread_start makes it). */
 typedef struct http_thread {
     zzz_pool body_pool;
+    http_block *blocks;      /* per-request memory blocks kept for reuse */
+    unsigned block_count;
     uint64_t date_refreshed; /* tardy_now() of the last refresh */
     char date_line[64];      /* "Date: ...\r\n" */
     size_t date_len;
@@ -71,6 +98,11 @@ struct zzz_req {
     uint64_t body_last;    /* when body bytes last arrived */
     char *body_buf;        /* from the body pool, while held */
     int body_err;          /* -E2BIG, -EPROTO, -ETIMEDOUT... once failed */
+    /* per-request memory (arena.c) */
+    http_block *blocks;    /* taken, the current one first */
+    size_t block_used;     /* bytes of blocks->data given out */
+    size_t memory_taken;   /* bytes counted against request_memory */
+    http_value *values;
 };
 
 struct zzz_res {
@@ -94,6 +126,7 @@ struct zzz_res {
      * buffer's length then. Until any of it leaves, it can be taken back. */
     uint64_t mark_sent;
     size_t mark_len;
+    http_hook *hooks;      /* zzz_res_on_head, the last added first */
     /* Extra header lines ("Name: value\r\n"...) kept in the arena. */
     char *headers;
     size_t headers_len;
@@ -128,8 +161,13 @@ void zzz_http_res_init(zzz_res *res, zzz_conn *conn, zzz_req *req);
  * body's error (-EPROTO broken framing, -E2BIG a chunk past max_body,
  * -ECONNRESET the client left, or the error a handler's read met). */
 int zzz_http_req_settle_body(zzz_req *req);
-/* Gives back the body buffer. */
+/* Gives back the body buffer and the request's memory. */
 void zzz_http_req_release(zzz_req *req);
+
+/* Gives the request's memory back to the thread (arena.c). */
+void zzz_http_req_memory_release(zzz_req *req);
+/* Frees the blocks a thread kept (at its stop). */
+void zzz_http_blocks_free(http_thread *t);
 
 /* True when the request has no body or it has been read to its end. */
 bool zzz_http_req_body_finished(zzz_req *req);
@@ -144,6 +182,12 @@ void zzz_http_req_forget_head(zzz_req *req);
  * body left unended, a promised length not delivered, a failed write):
  * the connection must then close without completing it. */
 int zzz_http_res_finish(zzz_res *res);
+
+/* Runs the request's middleware chain around final (middleware.c): the
+ * prefix layers `outer` that cover its path, then its route's own
+ * (req->match), then final(req, res, final_user). */
+void zzz_http_chain_run(zzz_req *req, zzz_res *res, const router_layer *outer,
+                        unsigned outer_count, zzz_handler final, void *final_user);
 
 /* Takes back the part of the answer still in the write buffer; false when
  * some of it has left already. */

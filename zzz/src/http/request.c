@@ -459,4 +459,6 @@ void zzz_http_req_release(zzz_req *req)
         zzz_pool_put(&http_thread_of(req->conn)->body_pool, req->body_buf);
         req->body_buf = NULL;
     }
+    if (req->blocks)
+        zzz_http_req_memory_release(req);
 }

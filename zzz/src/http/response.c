@@ -176,6 +176,48 @@ static inline char *put_head_start(char *p, http_thread *t, int status)
     return put(p, date, date_len);
 }
 
+int zzz_res_on_head(zzz_res *res, void (*fn)(zzz_res *res, void *user), void *user)
+{
+    if (!fn)
+        return -EINVAL;
+    if (res->head_sent)
+        return -EALREADY;
+    http_hook *h = zzz_alloc(res->req, sizeof *h);
+    if (!h)
+        return -ENOMEM;
+    *h = (http_hook){.next = res->hooks, .fn = fn, .user = user};
+    res->hooks = h;
+    return 0;
+}
+
+/* Runs the zzz_res_on_head hooks, once: the list is taken first, so a
+ * hook that composes the head itself does not run the rest twice. */
+static void res_run_hooks(zzz_res *res)
+{
+    while (res->hooks) {
+        http_hook *h = res->hooks;
+        res->hooks = h->next;
+        h->fn(res, h->user);
+        if (res->head_sent)
+            return;
+    }
+}
+
+int zzz_res_status_code(const zzz_res *res)
+{
+    return res->status;
+}
+
+uint64_t zzz_res_body_bytes(const zzz_res *res)
+{
+    return res->body_sent;
+}
+
+bool zzz_res_head_sent(const zzz_res *res)
+{
+    return res->head_sent;
+}
+
 static int res_write_head(zzz_res *res, bool length_known, uint64_t length)
 {
     zzz_req *req = res->req;
@@ -227,6 +269,11 @@ int zzz_res_send(zzz_res *res, const void *body, size_t len)
         return -EPIPE;
     if (res->head_sent)
         return -EALREADY;
+    if (res->hooks) {
+        res_run_hooks(res);
+        if (res->head_sent)
+            return -EALREADY;
+    }
     if (!status_has_body(res->status))
         len = 0;
     int err = res_write_head(res, true, len);
@@ -257,16 +304,31 @@ int zzz_res_content_length(zzz_res *res, uint64_t len)
     return 0;
 }
 
+/* Whether the response can still take body or end: -EPIPE once aborted
+ * or failed, -EALREADY once done, else 0; before the head, the hooks run
+ * first (and may have answered). */
+static int res_ready(zzz_res *res)
+{
+    for (int pass = 0;; pass++) {
+        if (res->aborted || res->failed)
+            return -EPIPE;
+        if (res->done)
+            return -EALREADY;
+        if (pass > 0 || res->head_sent || !res->hooks)
+            return 0;
+        res_run_hooks(res);
+    }
+}
+
 /* What a piece of body must pass before it is sent: the head goes
  * first, and the piece must fit the promised length. Returns 1 when its
  * bytes are to be sent, 0 when none are (len 0, HEAD, a status without a
  * body), or -errno (zzz_res_write's). */
 static int res_body_begin(zzz_res *res, size_t len)
 {
-    if (res->aborted || res->failed)
-        return -EPIPE;
-    if (res->done)
-        return -EALREADY;
+    int ready = res_ready(res);
+    if (ready)
+        return ready;
     if (!res->head_sent) {
         int err = res_write_head(res, res->length_set, res->content_length);
         if (err)
@@ -360,10 +422,9 @@ int zzz_res_sendfile(zzz_res *res, int fd, off_t offset, size_t len)
 
 int zzz_res_end(zzz_res *res)
 {
-    if (res->aborted || res->failed)
-        return -EPIPE;
-    if (res->done)
-        return -EALREADY;
+    int ready = res_ready(res);
+    if (ready)
+        return ready;
     if (!res->head_sent) {
         /* Nothing was written: an empty body of known length. */
         int err = res_write_head(res, true, res->length_set ? res->content_length : 0);
@@ -421,6 +482,13 @@ int zzz_res_take_over(zzz_res *res, int status, zzz_conn **conn)
         return -EINVAL;
     if (!zzz_http_req_body_finished(req))
         return -EBUSY;
+    if (res->hooks) {
+        res_run_hooks(res);
+        if (res->aborted)
+            return -EPIPE;
+        if (res->head_sent || res->done)
+            return -EALREADY;
+    }
     res->status = status;
     char head[256];
     char *p = put_head_start(head, http_thread_of(res->conn), status);
@@ -460,6 +528,12 @@ int zzz_http_res_finish(zzz_res *res)
     if (!res->head_sent) {
         res->status = 500;
         res->headers_len = 0;
+        /* The layers' hooks still run: an answer zzz makes is theirs too. */
+        res_run_hooks(res);
+        if (res->aborted || res->failed)
+            return -EPIPE;
+        if (res->head_sent)
+            return res->done ? 0 : zzz_http_res_finish(res);
         int err = zzz_res_text(res, 500, "Internal Server Error\n");
         return err ? -EPIPE : 0;
     }

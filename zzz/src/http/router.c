@@ -262,7 +262,7 @@ static int route_insert(zzz_router *router, const char *pattern, char *scratch, 
         return -ENOMEM;
     }
     node->routes = routes;
-    routes[node->route_count++] = (node_route){(unsigned)method, handler, user};
+    routes[node->route_count++] = (node_route){(unsigned)method, handler, user, NULL, 0};
     return 0;
 }
 
@@ -323,6 +323,9 @@ void zzz_router_destroy(zzz_router *router)
             continue;
         }
         router_node *parent = node->parent;
+        for (unsigned i = 0; i < node->route_count; i++) {
+            free(node->routes[i].layers);
+        }
         free(node->edges);
         free(node->routes);
         free(node);
@@ -332,6 +335,10 @@ void zzz_router_destroy(zzz_router *router)
         free(router->methods[i].name);
     }
     free(router->methods);
+    for (unsigned i = 0; i < router->layer_count; i++) {
+        free(router->layers[i].prefix);
+    }
+    free(router->layers);
     free(router);
 }
 
@@ -371,4 +378,114 @@ void zzz_router_not_found(zzz_router *router, zzz_handler handler, void *user)
 {
     router->not_found = handler;
     router->not_found_user = user;
+}
+
+/* ---- layers ------------------------------------------------------------- */
+
+int zzz_use(zzz_router *router, const char *prefix, zzz_layer layer, void *user)
+{
+    if (!router || !layer || !prefix) {
+        return -EINVAL;
+    }
+    size_t len = strlen(prefix);
+    if (len > 0 && (prefix[0] != '/' || strstr(prefix, "//"))) {
+        return -EINVAL;
+    }
+    /* "/" and "" cover everything; "/api/" is "/api". */
+    while (len > 0 && prefix[len - 1] == '/') {
+        len--;
+    }
+    router_layer *layers = realloc(router->layers, (router->layer_count + 1) * sizeof *layers);
+    if (!layers) {
+        return -ENOMEM;
+    }
+    router->layers = layers;
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        return -ENOMEM;
+    }
+    memcpy(copy, prefix, len);
+    copy[len] = '\0';
+    /* After every layer of a prefix no longer than this one: outer scopes
+     * first, and the order of adding within a scope. */
+    unsigned at = router->layer_count;
+    while (at > 0 && layers[at - 1].prefix_len > len) {
+        at--;
+    }
+    memmove(&layers[at + 1], &layers[at], (router->layer_count - at) * sizeof *layers);
+    layers[at] = (router_layer){layer, user, copy, len};
+    router->layer_count++;
+    return 0;
+}
+
+const router_layer *zzz_http_router_layers(const zzz_router *router, unsigned *count)
+{
+    *count = router->layer_count;
+    return router->layers;
+}
+
+/* The route with this method and pattern, or NULL (*err says why:
+ * -EINVAL for a pattern zzz_route refuses, -ENOENT, -ENOMEM). */
+static node_route *route_find(zzz_router *router, const char *method, const char *pattern,
+                              int *err)
+{
+    *err = -EINVAL;
+    if (pattern[0] != '/') {
+        return NULL;
+    }
+    char *scratch = malloc(strlen(pattern) + 1);
+    if (!scratch) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    router_node *node = router->root;
+    size_t pos = 0;
+    *err = -ENOENT;
+    while (node && pattern[pos] == '/') {
+        pos++;
+        pattern_seg seg;
+        if (pattern_segment(pattern, &pos, scratch, &seg) < 0) {
+            *err = -EINVAL;
+            node = NULL;
+            break;
+        }
+        if (seg.kind == NODE_STATIC) {
+            node = (router_node *)edge_find(node, seg.text, seg.len);
+            continue;
+        }
+        node = seg.kind == NODE_PARAM ? node->param : node->wild;
+        if (node && str_order(node->name.ptr, node->name.len, seg.text, seg.len) != 0) {
+            node = NULL;
+        }
+    }
+    free(scratch);
+    if (!node || pattern[pos] != '\0') {
+        return NULL;
+    }
+    int id = method_find(router, method, strlen(method));
+    node_route *route = id < 0 ? NULL : (node_route *)node_route_find(node, id);
+    if (route) {
+        *err = 0;
+    }
+    return route;
+}
+
+int zzz_route_use(zzz_router *router, const char *method, const char *pattern, zzz_layer layer,
+                  void *user)
+{
+    if (!router || !method || !pattern || !layer) {
+        return -EINVAL;
+    }
+    int err;
+    node_route *route = route_find(router, method, pattern, &err);
+    if (!route) {
+        return err;
+    }
+    router_layer *layers = realloc(route->layers, (route->layer_count + 1) * sizeof *layers);
+    if (!layers) {
+        return -ENOMEM;
+    }
+    layers[route->layer_count++] = (router_layer){layer, user, NULL, 0};
+    route->layers = layers;
+    return 0;
 }

@@ -9,11 +9,22 @@
 
 #define ZZZ_MAX_PARAMS 16
 
+/* A middleware layer as the router keeps it: for a prefix (zzz_use) or
+ * one route (zzz_route_use, prefix unused). */
+typedef struct router_layer {
+    zzz_layer fn;
+    void *user;
+    char *prefix;      /* "/api" (no trailing '/'); "" for every path */
+    size_t prefix_len;
+} router_layer;
+
 typedef struct router_match {
     int status;            /* 200 matched, 404 no path, 405 path but not method */
     zzz_handler handler;   /* 200: the route's; 404: the not-found handler
                               (NULL when none was set) */
     void *user;
+    const router_layer *layers; /* 200: the route's own layers */
+    unsigned layer_count;
     unsigned param_count;
     zzz_str param_names[ZZZ_MAX_PARAMS];
     zzz_str param_values[ZZZ_MAX_PARAMS]; /* slices of the path given */
@@ -30,5 +41,8 @@ int zzz_router_match_path(const zzz_router *router, zzz_str method, zzz_str path
  * state of handlers libzzz adds, like a static mount's). Returns 0, or
  * -ENOMEM (ptr is then still the caller's). */
 int zzz_http_router_own(zzz_router *router, void *ptr, void (*free_fn)(void *ptr));
+
+/* The prefix layers (zzz_use), outermost first. */
+const router_layer *zzz_http_router_layers(const zzz_router *router, unsigned *count);
 
 #endif

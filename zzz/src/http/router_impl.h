@@ -25,6 +25,8 @@ typedef struct node_route {
     unsigned method;
     zzz_handler handler;
     void *user;
+    router_layer *layers; /* zzz_route_use */
+    unsigned layer_count;
 } node_route;
 
 typedef struct router_node router_node;
@@ -74,6 +76,8 @@ struct zzz_router {
     unsigned method_count, method_cap;
     zzz_handler not_found;
     void *not_found_user;
+    router_layer *layers; /* zzz_use: sorted by prefix length, stable */
+    unsigned layer_count;
 };
 
 /* ---- small helpers ------------------------------------------------------ */

@@ -82,6 +82,8 @@ static bool node_accept(match_state *st, const router_node *node)
         m->status = 200;
         m->handler = route->handler;
         m->user = route->user;
+        m->layers = route->layers;
+        m->layer_count = route->layer_count;
         m->param_count = node->param_count;
         m->allow[0] = '\0';
         return true;
@@ -102,6 +104,8 @@ int zzz_router_match_path(const zzz_router *router, zzz_str method, zzz_str path
     m->status = 404;
     m->handler = NULL;
     m->user = NULL;
+    m->layers = NULL;
+    m->layer_count = 0;
     m->param_count = 0;
     m->allow[0] = '\0';
 

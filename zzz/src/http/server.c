@@ -33,6 +33,7 @@ static void http_thread_stop(void *user, void *thread_data)
         l->free_fn(l->ptr);
         free(l);
     }
+    zzz_http_blocks_free(t);
     zzz_pool_fini(&t->body_pool);
     free(t);
 }
@@ -72,7 +73,7 @@ static void http_on_refuse(int fd, void *user)
 /* Every task is serving a handler (slow uploads, say): a request that
  * arrives now is answered at once with 503 and a hint to come back, from
  * one of the server's reserve tasks, rather than left waiting for a task. */
-static zzz_next http_on_busy(zzz_conn *conn, void *user)
+static zzz_conn_next http_on_busy(zzz_conn *conn, void *user)
 {
     (void)user;
     char reply[HTTP_SHORT_ANSWER_MAX];
@@ -180,36 +181,71 @@ static bool http_decode_path(zzz_req *req)
     return true;
 }
 
+/* The answers zzz makes where no handler does: the ends of a chain. */
+static void answer_connect(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    /* A tunnel is a proxy's work: an origin server does not do it. */
+    zzz_res_text(res, 501, "Not Implemented\n");
+}
+
+static void answer_options_star(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    /* "OPTIONS *" asks about the server, not a resource: it is here. */
+    zzz_res_send(res, "", 0);
+}
+
+static void answer_405(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_res_header(res, "Allow", req->match.allow);
+    zzz_res_text(res, 405, "Method Not Allowed\n");
+}
+
+static void answer_404(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    zzz_res_text(res, 404, "Not Found\n");
+}
+
+/* The router's not-found handler, with the status it starts from. */
+static void answer_not_found(zzz_req *req, zzz_res *res, void *user)
+{
+    zzz_res_status(res, 404);
+    req->match.handler(req, res, user);
+}
+
 static void http_dispatch(zzz_req *req, zzz_res *res, const http_config *cfg)
 {
     zzz_str method = req->head.method;
-    if (method_is(method, "CONNECT")) {
-        /* A tunnel is a proxy's work: an origin server does not do it. */
-        zzz_res_text(res, 501, "Not Implemented\n");
-        return;
-    }
-    if (method_is(method, "OPTIONS") && req->path.len == 1 && req->path.ptr[0] == '*') {
-        /* "OPTIONS *" asks about the server, not a resource: it is here. */
-        zzz_res_send(res, "", 0);
-        return;
-    }
     router_match *m = &req->match;
-    zzz_router_match_path(cfg->router, method, req->path, m);
-    if (m->status == 200 && m->handler) {
-        m->handler(req, res, m->user);
-        return;
+    zzz_handler final;
+    void *final_user = NULL;
+    if (method_is(method, "CONNECT")) {
+        final = answer_connect;
+    } else if (method_is(method, "OPTIONS") && req->path.len == 1 && req->path.ptr[0] == '*') {
+        final = answer_options_star;
+    } else {
+        zzz_router_match_path(cfg->router, method, req->path, m);
+        final_user = m->user;
+        if (m->status == 200 && m->handler)
+            final = m->handler;
+        else if (m->status == 405)
+            final = answer_405;
+        else
+            final = m->handler ? answer_not_found : answer_404;
     }
-    if (m->status == 405) {
-        zzz_res_header(res, "Allow", m->allow);
-        zzz_res_text(res, 405, "Method Not Allowed\n");
-        return;
-    }
-    if (m->handler) {
-        zzz_res_status(res, 404);
-        m->handler(req, res, m->user);
-        return;
-    }
-    zzz_res_text(res, 404, "Not Found\n");
+    unsigned outer_count;
+    const router_layer *outer = zzz_http_router_layers(cfg->router, &outer_count);
+    /* Without layers, the handler is all there is. */
+    if (outer_count == 0 && m->layer_count == 0)
+        final(req, res, final_user);
+    else
+        zzz_http_chain_run(req, res, outer, outer_count, final, final_user);
 }
 
 /* The status that answers a body that failed. */
@@ -264,7 +300,7 @@ static bool http_finish(zzz_conn *conn, http_thread *t, zzz_req *req, zzz_res *r
     return !res->close;
 }
 
-static zzz_next http_on_conn(zzz_conn *conn, void *user)
+static zzz_conn_next http_on_conn(zzz_conn *conn, void *user)
 {
     const http_config *cfg = user;
     http_thread *t = http_thread_of(conn);
@@ -371,6 +407,7 @@ int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
     cfg->body_buffers = config->body_buffers ? config->body_buffers : ZZZ_HTTP_DEFAULT_BODY_BUFFERS;
     cfg->body_min_rate = config->body_min_rate ? config->body_min_rate : ZZZ_HTTP_DEFAULT_BODY_MIN_RATE;
     cfg->body_grace_ms = config->body_grace_ms ? config->body_grace_ms : ZZZ_HTTP_DEFAULT_BODY_GRACE_MS;
+    cfg->request_memory = config->request_memory ? config->request_memory : ZZZ_HTTP_DEFAULT_REQUEST_MEMORY;
     /* A client that connects and says nothing gets the header timeout. */
     if (sc.first_byte_timeout_ms == 0)
         sc.first_byte_timeout_ms = cfg->header_timeout_ms;

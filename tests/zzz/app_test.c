@@ -1,0 +1,271 @@
+/* Integration tests of the framework seams: middleware layers (prefix and
+ * route scopes, their order, early answers, the rest run once, what a
+ * layer sees after it), per-request memory and values, and head hooks.
+ * The app server (appserver.c) runs as a child process on 127.0.0.1,
+ * driven by raw sockets; meson runs this once per I/O driver. */
+#include "harness.h"
+
+TestSuite(app, .fini = harness_cleanup, .timeout = 120);
+
+static void start_app(server *s, const char *const *extra)
+{
+    const char *args[16] = {"--threads", "1"};
+    size_t n = 2;
+    for (size_t i = 0; extra && extra[i] && n < 15; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    server_start(s, binary_path("ZZZ_APPSERVER"), args);
+}
+
+/* GET path on a fresh connection: the status, X-Trace and the body. */
+static void get(uint16_t port, const char *method, const char *path, response *r)
+{
+    char request[512];
+    snprintf(request, sizeof request, "%s %s HTTP/1.1\r\nHost: t\r\n\r\n", method, path);
+    exchange(port, request, r);
+}
+
+static void expect_trace(const response *r, const char *trace)
+{
+    const char *got = resp_header(r, "X-Trace");
+    cr_assert(got, "no X-Trace in:\n%s", r->head);
+    cr_assert_str_eq(got, trace, "X-Trace");
+}
+
+Test(app, layers_run_outside_in_by_scope_then_route)
+{
+    server s;
+    start_app(&s, NULL);
+    response r;
+    /* "/" layers in the order added (g1, g2, observe), then "/api", whose
+     * two were added "/api/" then "/api" (api, cors), then "/api/v1" (v1,
+     * added first of all), then the route's own (r1, r2). */
+    get(s.port, "GET", "/api/v1/items", &r);
+    expect_status(&r, 200);
+    expect_body(&r, "g1,g2,api,cors,v1,r1,r2,handler");
+    expect_trace(&r, "g1,g2,api,cors,v1,r1,r2,handler");
+    response_free(&r);
+    /* The route's layers are its own: POST on the same path has none. */
+    get(s.port, "POST", "/api/v1/items", &r);
+    expect_body(&r, "g1,g2,api,cors,v1,handler");
+    response_free(&r);
+    /* A prefix covers itself and what lies beneath, not a longer name. */
+    get(s.port, "GET", "/api/other", &r);
+    expect_body(&r, "g1,g2,api,cors,handler");
+    response_free(&r);
+    get(s.port, "GET", "/apis", &r);
+    expect_body(&r, "g1,g2,handler");
+    response_free(&r);
+    get(s.port, "GET", "/", &r);
+    expect_body(&r, "g1,g2,handler");
+    response_free(&r);
+    server_stop(&s);
+}
+
+Test(app, prefixes_compare_decoded_paths)
+{
+    server s;
+    start_app(&s, NULL);
+    response r;
+    /* The router sees /api/v1/items: so do the layers. */
+    get(s.port, "GET", "/%61pi/v1/items", &r);
+    expect_status(&r, 200);
+    expect_body(&r, "g1,g2,api,cors,v1,r1,r2,handler");
+    response_free(&r);
+    get(s.port, "GET", "/private%2Fdata", &r);
+    expect_status(&r, 403); /* the gate holds for the decoded path too */
+    response_free(&r);
+    server_stop(&s);
+}
+
+Test(app, answers_zzz_makes_pass_the_layers)
+{
+    server s;
+    start_app(&s, NULL);
+    response r;
+    get(s.port, "GET", "/nowhere", &r);
+    expect_status(&r, 404);
+    expect_trace(&r, "g1,g2");
+    response_free(&r);
+    /* A path with routes, not for this method: 405, through /api's. */
+    get(s.port, "DELETE", "/api/v1/items", &r);
+    expect_status(&r, 405);
+    expect_trace(&r, "g1,g2,api,cors,v1");
+    cr_assert(resp_header(&r, "Allow"), "405 without Allow");
+    response_free(&r);
+    /* A 404 beneath a prefix passes its layers. */
+    get(s.port, "GET", "/api/missing", &r);
+    expect_status(&r, 404);
+    expect_trace(&r, "g1,g2,api,cors");
+    response_free(&r);
+    get(s.port, "OPTIONS", "*", &r);
+    expect_status(&r, 200);
+    expect_trace(&r, "g1,g2");
+    response_free(&r);
+    get(s.port, "CONNECT", "example.com:443", &r);
+    expect_status(&r, 501);
+    expect_trace(&r, "g1,g2");
+    response_free(&r);
+    /* HEAD goes to the GET route, through the same layers, no body. */
+    client c;
+    client_open(&c, s.port);
+    client_send_str(&c, "HEAD /api/v1/items HTTP/1.1\r\nHost: t\r\n\r\n");
+    client_response_head(&c, &r);
+    expect_status(&r, 200);
+    expect_trace(&r, "g1,g2,api,cors,v1,r1,r2,handler");
+    cr_assert_eq(r.body_len, 0);
+    response_free(&r);
+    client_close(&c);
+    server_stop(&s);
+}
+
+Test(app, a_layer_answers_early_for_what_no_route_has)
+{
+    server s;
+    start_app(&s, NULL);
+    response r;
+    /* No OPTIONS route: the /api layer answers the preflight itself. */
+    get(s.port, "OPTIONS", "/api/v1/items", &r);
+    expect_status(&r, 204);
+    expect_trace(&r, "g1,g2,api,cors");
+    cr_assert(header_is(&r, "Access-Control-Allow-Methods", "GET, POST"));
+    response_free(&r);
+    /* The gate answers; the handler behind it never runs. */
+    get(s.port, "GET", "/private/data", &r);
+    expect_status(&r, 403);
+    expect_trace(&r, "g1,g2,gate");
+    expect_body(&r, "Forbidden\n");
+    response_free(&r);
+    server_stop(&s);
+}
+
+Test(app, the_rest_of_the_chain_runs_once)
+{
+    server s;
+    start_app(&s, NULL);
+    response r;
+    get(s.port, "GET", "/twice", &r);
+    expect_status(&r, 200);
+    expect_body(&r, "run");
+    response_free(&r);
+    server_stop(&s);
+}
+
+Test(app, a_layer_sees_status_and_bytes_after_the_rest)
+{
+    server s;
+    start_app(&s, NULL);
+    client c;
+    client_open(&c, s.port);
+    /* "/" answers its trace, "g1,g2,handler": 13 bytes. */
+    struct {
+        const char *path;
+        const char *last;
+    } cases[] = {
+        {"/", "200 13"},
+        {"/nowhere", "404 10"},    /* "Not Found\n" */
+        {"/private/data", "403 10"},
+        {"/noanswer", "500 22"},   /* "Internal Server Error\n" */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char request[256];
+        snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", cases[i].path);
+        client_send_str(&c, request);
+        response r;
+        client_response(&c, &r);
+        response_free(&r);
+        client_send_str(&c, "GET /last HTTP/1.1\r\nHost: t\r\n\r\n");
+        client_response(&c, &r);
+        expect_status(&r, 200);
+        expect_body(&r, cases[i].last);
+        response_free(&r);
+    }
+    client_close(&c);
+    server_stop(&s);
+}
+
+Test(app, hooks_run_for_the_500_zzz_makes)
+{
+    server s;
+    start_app(&s, NULL);
+    response r;
+    get(s.port, "GET", "/noanswer", &r);
+    expect_status(&r, 500);
+    expect_trace(&r, "g1,g2,handler");
+    expect_body(&r, "Internal Server Error\n");
+    response_free(&r);
+    server_stop(&s);
+}
+
+/* zzz_alloc under --request-memory 8192, with no layers taking any of it:
+ * the sum of what one request takes, at the limit and past it; every
+ * request starts afresh. */
+Test(app, request_memory_at_and_past_its_limit)
+{
+    server s;
+    start_app(&s, (const char *const[]){"--request-memory", "8192", "--bare", "1", NULL});
+    client c;
+    client_open(&c, s.port);
+    struct {
+        const char *query;
+        int status;
+    } cases[] = {
+        {"n=4096&count=2", 200},  /* exactly the limit, in two blocks */
+        {"n=8192&count=1", 200},  /* one allocation of all of it */
+        {"n=8193&count=1", 500},  /* one byte past */
+        {"n=4096&count=3", 500},  /* past it on the third */
+        {"n=16&count=512", 200},  /* many small ones, to the byte */
+        {"n=16&count=513", 500},
+        {"n=1&count=512", 200},   /* each rounded up to the alignment */
+        {"n=1&count=513", 500},
+        {"n=0&count=1", 500},     /* zero bytes is NULL */
+        {"n=5000&count=1", 200},  /* larger than a block: its own */
+    };
+    _Static_assert(_Alignof(max_align_t) == 16, "the cases assume 16-byte alignment");
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char request[256];
+            snprintf(request, sizeof request, "GET /alloc?%s HTTP/1.1\r\nHost: t\r\n\r\n",
+                     cases[i].query);
+            client_send_str(&c, request);
+            response r;
+            client_response(&c, &r);
+            cr_assert_eq(r.status, cases[i].status, "%s: %d", cases[i].query, r.status);
+            if (r.status == 200)
+                expect_body(&r, "ok");
+            response_free(&r); /* a 500 closes nothing: the connection goes on */
+        }
+    }
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* Many requests, each taking 60 KB in blocks: they go back between
+ * requests, so the server's memory stays flat. (Allocations larger than a
+ * block are freed at the request's end; a sanitizer's quarantine would
+ * hold those back, so they are not what this counts. The leak check of
+ * the sanitizer build covers them.) */
+Test(app, request_memory_goes_back_between_requests)
+{
+    server s;
+    start_app(&s, NULL);
+    client c;
+    client_open(&c, s.port);
+    long long rss_after_warmup = 0;
+    for (int i = 0; i < 3000; i++) {
+        client_send_str(&c, "GET /alloc?n=2000&count=30 HTTP/1.1\r\nHost: t\r\n\r\n");
+        response r;
+        client_response(&c, &r);
+        expect_status(&r, 200);
+        response_free(&r);
+        if (i == 500)
+            rss_after_warmup = process_rss(s.pid);
+    }
+    long long rss = process_rss(s.pid);
+    cr_assert(rss_after_warmup > 0 && rss > 0);
+    /* 2,500 more requests of 60 KB each would be 150 MB if kept. */
+    cr_assert_lt(rss - rss_after_warmup, 4 << 20, "RSS grew from %lld to %lld bytes",
+                 rss_after_warmup, rss);
+    client_close(&c);
+    server_stop(&s);
+}

@@ -1,0 +1,284 @@
+/* The HTTP server the framework's integration tests (app_test.c) run as a
+ * child process: middleware layers around routes, per-request memory and
+ * values, and head hooks, through the public API only. Prints "listening
+ * on 127.0.0.1:PORT (driver D, N threads)" once it is up. */
+#include <zzz.h>
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the trace: each layer names itself in it ------------------------- */
+
+/* The key of the request's trace (its address, not its value, counts). */
+static const char trace_key;
+
+typedef struct trace {
+    char text[256];
+    size_t len;
+} trace;
+
+static trace *trace_of(zzz_req *req)
+{
+    trace *t = zzz_req_get(req, &trace_key);
+    if (!t) {
+        t = zzz_alloc(req, sizeof *t);
+        if (!t || zzz_req_set(req, &trace_key, t) != 0)
+            return NULL;
+        t->len = 0;
+        t->text[0] = '\0';
+    }
+    return t;
+}
+
+static void trace_add(zzz_req *req, const char *name)
+{
+    trace *t = trace_of(req);
+    if (!t)
+        return;
+    int n = snprintf(t->text + t->len, sizeof t->text - t->len, "%s%s", t->len ? "," : "", name);
+    if (n > 0 && (size_t)n < sizeof t->text - t->len)
+        t->len += (size_t)n;
+}
+
+/* Just before the head: X-Trace says which layers ran, in order, so the
+ * answers zzz makes (404, 405, 500) show it too. */
+static void trace_hook(zzz_res *res, void *user)
+{
+    zzz_req *req = user;
+    trace *t = zzz_req_get(req, &trace_key);
+    zzz_res_header(res, "X-Trace", t ? t->text : "");
+}
+
+/* A layer that names itself (user is its name) and runs the rest. */
+static void named(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
+{
+    (void)res;
+    trace_add(req, user);
+    zzz_next_run(next);
+}
+
+/* The outermost layer: starts the trace and sets the hook. */
+static void outer(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
+{
+    trace_add(req, user);
+    zzz_res_on_head(res, trace_hook, req);
+    zzz_next_run(next);
+}
+
+/* What the last request came to, as seen by a layer after the rest ran. */
+static _Atomic int last_status;
+static _Atomic uint64_t last_bytes;
+
+static void observe(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
+{
+    (void)user;
+    zzz_next_run(next);
+    /* Not for /last itself, which reports the one before. */
+    zzz_str path = zzz_req_path(req);
+    if (!zzz_str_eq(path, "/last")) {
+        last_status = zzz_res_status_code(res);
+        last_bytes = zzz_res_body_bytes(res);
+    }
+}
+
+/* /private and beneath: answered here, the handler never runs. */
+static void gate(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
+{
+    (void)next;
+    (void)user;
+    trace_add(req, "gate");
+    zzz_res_text(res, 403, "Forbidden\n");
+}
+
+/* /api: a preflight OPTIONS is answered here, whatever the routes say. */
+static void preflight(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
+{
+    trace_add(req, user);
+    if (zzz_str_eq(zzz_req_method(req), "OPTIONS")) {
+        zzz_res_status(res, 204);
+        zzz_res_header(res, "Access-Control-Allow-Methods", "GET, POST");
+        zzz_res_send(res, NULL, 0);
+        return;
+    }
+    zzz_next_run(next);
+}
+
+/* Calls the rest twice, then ends what the handler streamed: the body
+ * shows how often it ran. */
+static void twice(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
+{
+    (void)req;
+    (void)user;
+    zzz_next_run(next);
+    zzz_next_run(next);
+    zzz_res_end(res);
+}
+
+/* ---- handlers ---------------------------------------------------------- */
+
+/* Answers with the trace: the layers that ran before it. */
+static void show_trace(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    trace_add(req, "handler");
+    trace *t = trace_of(req);
+    zzz_res_text(res, 200, t ? t->text : "no memory");
+}
+
+/* Leaves the answer to zzz (500). */
+static void no_answer(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)res;
+    (void)user;
+    trace_add(req, "handler");
+}
+
+/* Streams "run" and leaves the end to its layer. */
+static void stream_run(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    zzz_res_write(res, "run", 3);
+}
+
+/* GET /last: "STATUS BYTES" of the request before. */
+static void last(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    char text[64];
+    snprintf(text, sizeof text, "%d %llu", (int)last_status, (unsigned long long)last_bytes);
+    zzz_res_text(res, 200, text);
+}
+
+/* GET /alloc?n=N&count=K: K allocations of N bytes, each filled and then
+ * checked (no two overlap, each aligned). "ok"; nothing (500) when one
+ * is refused. */
+static void alloc(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_str v;
+    uint64_t n = 0, count = 0;
+    if (!zzz_req_query_param(req, "n", &v) || zzz_str_to_u64(v, &n) != 0 ||
+        !zzz_req_query_param(req, "count", &v) || zzz_str_to_u64(v, &count) != 0 ||
+        count > 4096) {
+        zzz_res_text(res, 400, "n and count\n");
+        return;
+    }
+    unsigned char *blocks[4096];
+    for (uint64_t i = 0; i < count; i++) {
+        blocks[i] = zzz_alloc(req, (size_t)n);
+        if (!blocks[i])
+            return;
+        if ((uintptr_t)blocks[i] % _Alignof(max_align_t) != 0) {
+            zzz_res_text(res, 200, "misaligned\n");
+            return;
+        }
+        memset(blocks[i], (int)(i & 0xff), (size_t)n);
+    }
+    for (uint64_t i = 0; i < count; i++)
+        for (uint64_t j = 0; j < n; j++)
+            if (blocks[i][j] != (unsigned char)(i & 0xff)) {
+                zzz_res_text(res, 200, "overlap\n");
+                return;
+            }
+    zzz_res_text(res, 200, "ok");
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+static void on_start(zzz_server *server, const char *driver, void *arg)
+{
+    (void)arg;
+    printf("listening on 127.0.0.1:%u (driver %s, %u threads)\n", zzz_server_port(server), driver,
+           zzz_server_threads(server));
+    fflush(stdout);
+}
+
+static int fail(const char *what, int err)
+{
+    fprintf(stderr, "appserver: %s: %s\n", what, strerror(-err));
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    zzz_http_config cfg = {.server = {.host = "127.0.0.1", .threads = 1}};
+    bool bare = false; /* the routes without any layer */
+    for (int i = 1; i + 1 < argc; i += 2) {
+        unsigned long long v = strtoull(argv[i + 1], NULL, 10);
+        if (strcmp(argv[i], "--port") == 0)
+            cfg.server.port = (uint16_t)v;
+        else if (strcmp(argv[i], "--threads") == 0)
+            cfg.server.threads = (unsigned)v;
+        else if (strcmp(argv[i], "--request-memory") == 0)
+            cfg.request_memory = (size_t)v;
+        else if (strcmp(argv[i], "--bare") == 0)
+            bare = v != 0;
+        else {
+            fprintf(stderr, "usage: %s [--port N] [--threads N] [--request-memory N] [--bare 1]\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    zzz_router *router;
+    int err = zzz_router_create(&router);
+    if (err)
+        return fail("router", err);
+    struct {
+        const char *method, *pattern;
+        zzz_handler handler;
+    } routes[] = {
+        {"GET", "/", show_trace},
+        {"GET", "/api/v1/items", show_trace},
+        {"POST", "/api/v1/items", show_trace},
+        {"GET", "/api/other", show_trace},
+        {"GET", "/apis", show_trace},
+        {"GET", "/private/data", show_trace},
+        {"GET", "/noanswer", no_answer},
+        {"GET", "/twice", stream_run},
+        {"GET", "/last", last},
+        {"GET", "/alloc", alloc},
+    };
+    for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
+        err = zzz_route(router, routes[i].method, routes[i].pattern, routes[i].handler, NULL);
+    /* Added out of order on purpose: the chain runs by scope (shorter
+     * prefixes outside), then in the order added. */
+    if (err == 0 && !bare)
+        err = zzz_use(router, "/api/v1", named, "v1");
+    for (int i = 0; err == 0 && !bare && i < 9; i++) {
+        static const struct {
+            const char *prefix;
+            zzz_layer fn;
+            void *user;
+        } prefix_layers[] = {
+            {"/api/", named, "api"}, {"/", outer, "g1"},          {"", named, "g2"},
+            {"/", observe, NULL},    {"/api", preflight, "cors"}, {"/private", gate, NULL},
+        };
+        if (i < 6)
+            err = zzz_use(router, prefix_layers[i].prefix, prefix_layers[i].fn,
+                          prefix_layers[i].user);
+        else if (i < 8)
+            err = zzz_route_use(router, "GET", "/api/v1/items", named, i == 6 ? "r1" : "r2");
+        else
+            err = zzz_route_use(router, "GET", "/twice", twice, NULL);
+    }
+    if (err)
+        return fail("routes", err);
+    cfg.router = router;
+    cfg.server.on_start = on_start;
+    zzz_server *server;
+    err = zzz_http_server_create(&server, &cfg);
+    if (err) {
+        zzz_router_destroy(router);
+        return fail("server", err);
+    }
+    err = zzz_server_run(server);
+    zzz_server_destroy(server);
+    zzz_router_destroy(router);
+    return err ? fail("run", err) : 0;
+}
