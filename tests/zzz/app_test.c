@@ -166,6 +166,8 @@ Test(app, a_layer_sees_status_and_bytes_after_the_rest)
         {"/nowhere", "404 10"},    /* "Not Found\n" */
         {"/private/data", "403 10"},
         {"/noanswer", "500 22"},   /* "Internal Server Error\n" */
+        {"/silent", "500 22"},     /* a layer that did nothing: the same */
+        {"/unavailable", "503 20"}, /* a hook changed zzz's 500 */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char request[256];
@@ -193,6 +195,13 @@ Test(app, hooks_run_for_the_500_zzz_makes)
     expect_status(&r, 500);
     expect_trace(&r, "g1,g2,handler");
     expect_body(&r, "Internal Server Error\n");
+    cr_assert_eq(resp_header_count(&r, "Content-Type"), 1);
+    response_free(&r);
+    /* A hook may change the status of the answer zzz makes; the body
+     * names the status that leaves. */
+    get(s.port, "GET", "/unavailable", &r);
+    expect_status(&r, 503);
+    expect_body(&r, "Service Unavailable\n");
     response_free(&r);
     server_stop(&s);
 }

@@ -118,6 +118,31 @@ static void twice(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
     zzz_res_end(res);
 }
 
+/* Neither answers nor runs the rest. */
+static void silent(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
+{
+    (void)req;
+    (void)res;
+    (void)next;
+    (void)user;
+}
+
+/* A hook that turns zzz's 500 into a 503. */
+static void unavailable_hook(zzz_res *res, void *user)
+{
+    (void)user;
+    if (zzz_res_status_code(res) == 500)
+        zzz_res_status(res, 503);
+}
+
+static void unavailable(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
+{
+    (void)req;
+    (void)user;
+    zzz_res_on_head(res, unavailable_hook, NULL);
+    zzz_next_run(next);
+}
+
 /* ---- handlers ---------------------------------------------------------- */
 
 /* Answers with the trace: the layers that ran before it. */
@@ -243,6 +268,8 @@ int main(int argc, char **argv)
         {"GET", "/twice", stream_run},
         {"GET", "/last", last},
         {"GET", "/alloc", alloc},
+        {"GET", "/silent", show_trace},
+        {"GET", "/unavailable", no_answer},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
         err = zzz_route(router, routes[i].method, routes[i].pattern, routes[i].handler, NULL);
@@ -250,6 +277,10 @@ int main(int argc, char **argv)
      * prefixes outside), then in the order added. */
     if (err == 0 && !bare)
         err = zzz_use(router, "/api/v1", named, "v1");
+    if (err == 0 && !bare)
+        err = zzz_route_use(router, "GET", "/silent", silent, NULL);
+    if (err == 0 && !bare)
+        err = zzz_route_use(router, "GET", "/unavailable", unavailable, NULL);
     for (int i = 0; err == 0 && !bare && i < 9; i++) {
         static const struct {
             const char *prefix;

@@ -841,18 +841,26 @@ Test(router, use_checks_its_prefix)
     cr_assert_eq(zzz_use(r, "api", layer_a, NULL), -EINVAL);
     cr_assert_eq(zzz_use(r, "/a//b", layer_a, NULL), -EINVAL);
     cr_assert_eq(zzz_use(r, "//", layer_a, NULL), -EINVAL);
+    cr_assert_eq(zzz_use(r, "/a/:id", layer_a, NULL), -EINVAL);
+    cr_assert_eq(zzz_use(r, "/a/*rest", layer_a, NULL), -EINVAL);
+    cr_assert_eq(zzz_use(r, "/bad%zz", layer_a, NULL), -EINVAL);
+    cr_assert_eq(zzz_use(r, "/x%2Fy", layer_a, NULL), -EINVAL);
+    cr_assert_eq(zzz_use(r, "/x%00", layer_a, NULL), -EINVAL);
+    cr_assert_eq(zzz_use(r, "/a b", layer_a, NULL), -EINVAL);
     cr_assert_eq(zzz_use(r, "/api/", layer_b, "api"), 0);
     cr_assert_eq(zzz_use(r, "/", layer_a, "all"), 0);
     cr_assert_eq(zzz_use(r, "", layer_a, "all too"), 0);
     cr_assert_eq(zzz_use(r, "/api/v1", layer_b, "v1"), 0);
     cr_assert_eq(zzz_use(r, "/api", layer_a, "api again"), 0);
+    /* Decoded as the router decodes a pattern: it compares with paths. */
+    cr_assert_eq(zzz_use(r, "/caf%C3%A9/", layer_a, "cafe"), 0);
     /* Kept outermost first: "" and "/" (in the order added), then "/api"
      * (its trailing '/' dropped) twice in order, then "/api/v1". */
     unsigned n;
     const router_layer *l = zzz_http_router_layers(r, &n);
-    cr_assert_eq(n, 5);
-    const char *users[] = {"all", "all too", "api", "api again", "v1"};
-    const char *prefixes[] = {"", "", "/api", "/api", "/api/v1"};
+    cr_assert_eq(n, 6);
+    const char *users[] = {"all", "all too", "api", "api again", "cafe", "v1"};
+    const char *prefixes[] = {"", "", "/api", "/api", "/caf\xc3\xa9", "/api/v1"};
     for (unsigned i = 0; i < n; i++) {
         cr_assert_str_eq(l[i].user, users[i]);
         cr_assert_str_eq(l[i].prefix, prefixes[i]);

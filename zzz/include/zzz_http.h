@@ -62,8 +62,12 @@ typedef struct zzz_next zzz_next;
  * bytes (zzz_res_body_bytes), or, when the handler has not sent its head
  * yet, add fields. Fields for every answer are best added before
  * zzz_next_run, or from a hook (zzz_res_on_head) that runs just before
- * the head is composed. `user` is the pointer given with the layer; it is
- * shared by every thread. */
+ * the head is composed. Whatever returns without an answer (a handler,
+ * or a layer that neither answered nor ran the rest) gets zzz's 500 as it
+ * returns, so layers further out see it; a request whose body failed
+ * (400, 408, 413, 503: zzz_req_body) is answered after the chain instead.
+ * `user` is the pointer given with the layer; it is shared by every
+ * thread. */
 typedef void (*zzz_layer)(zzz_req *req, zzz_res *res, zzz_next *next, void *user);
 
 /* Runs the rest of the chain: the next layer, or the handler (or the
@@ -72,7 +76,8 @@ typedef void (*zzz_layer)(zzz_req *req, zzz_res *res, zzz_next *next, void *user
 void zzz_next_run(zzz_next *next);
 
 /* Adds a layer for every request whose path is `prefix` or lies beneath
- * it ("/api" covers "/api" and "/api/users", not "/apis"): routed or not,
+ * it ("/api" covers "/api" and "/api/users", not "/apis"; a prefix is
+ * percent-decoded as a pattern's static segments are): routed or not,
  * so a 404, a 405 or an OPTIONS preflight passes through it too. "/" (or
  * "") covers every request, including "OPTIONS *" and CONNECT. The chain
  * runs from the outside in: layers of "/" first, then those of longer
@@ -80,7 +85,9 @@ void zzz_next_run(zzz_next *next);
  * (zzz_route_use), then the handler. Paths are compared percent-decoded
  * and exactly, as the router compares them. A route with no layer around
  * it costs nothing more than before. Returns 0; -EINVAL for a NULL router
- * or layer, or a prefix that does not start with '/' or has "//"; -ENOMEM.
+ * or layer, or a prefix that does not start with '/', has "//", a segment
+ * ":name" or "*name", or what zzz_route refuses in a static segment;
+ * -ENOMEM.
  * Copies the prefix. */
 int zzz_use(zzz_router *router, const char *prefix, zzz_layer layer, void *user);
 
@@ -200,7 +207,8 @@ typedef struct zzz_http_config {
                                    bytes arrive; 0: 16 (503 when all are
                                    in use) */
     size_t request_memory;      /* what zzz_alloc may give one request
-                                   in all; 0: 64 KiB */
+                                   in all (rounded up to the alignment;
+                                   at most SIZE_MAX / 4); 0: 64 KiB */
 } zzz_http_config;
 
 /* Creates an HTTP server. Returns as zzz_server_create, and -EINVAL

@@ -36,16 +36,19 @@ static http_block *block_take(http_thread *t, size_t size)
     return b;
 }
 
-/* The limit counts what is given out (each size rounded up to the
- * alignment): a block's unused tail is not held against the request, so
+/* The limit counts what is given out (each size, and the limit, rounded
+ * up to the alignment): a block's unused tail is not held against the request, so
  * a request holds at most about twice its limit, plus a block. */
 void *zzz_alloc(zzz_req *req, size_t n)
 {
-    size_t limit = req->config->request_memory;
-    if (n == 0 || n > limit)
+    /* The limit is at most ZZZ_HTTP_REQUEST_MEMORY_MAX (far from
+     * SIZE_MAX), so neither the rounding nor a block's size can wrap;
+     * memory_taken never passes the rounded limit. */
+    size_t limit = align_up(req->config->request_memory);
+    if (n == 0 || n > limit - req->memory_taken)
         return NULL;
     size_t need = align_up(n);
-    if (req->memory_taken + need > limit)
+    if (need > limit - req->memory_taken)
         return NULL;
     void *p;
     if (req->blocks && req->blocks->size - req->block_used >= need) {

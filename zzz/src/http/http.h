@@ -24,6 +24,9 @@
 #define ZZZ_HTTP_DEFAULT_BODY_MIN_RATE 1024u
 #define ZZZ_HTTP_DEFAULT_BODY_GRACE_MS 10000u
 #define ZZZ_HTTP_DEFAULT_REQUEST_MEMORY ((size_t)64 * 1024)
+/* A larger request_memory is taken as this: "no limit" in effect, with
+ * room for the arithmetic. */
+#define ZZZ_HTTP_REQUEST_MEMORY_MAX (SIZE_MAX / 4)
 
 /* The HTTP configuration with its defaults filled in. */
 typedef struct http_config {

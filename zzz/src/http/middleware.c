@@ -3,6 +3,7 @@
  * handler, each calling the next through zzz_next_run. */
 #include "http.h"
 
+#include <errno.h>
 #include <string.h>
 
 struct zzz_next {
@@ -40,12 +41,16 @@ void zzz_next_run(zzz_next *next)
         layer = &next->inner[next->pos++ - next->outer_count];
     if (layer)
         layer->fn(next->req, next->res, next, layer->user);
-    else {
+    else
         next->final(next->req, next->res, next->final_user);
-        /* A handler that did not answer gets its 500 here, at the end of
-         * the chain, so that every layer sees the answer that leaves. */
-        zzz_res *res = next->res;
-        if (!res->head_sent && !res->aborted && !res->taken_over)
+    /* What ran and left no answer (a handler, or a layer that neither
+     * answered nor ran the rest) gets the 500 here, so every layer further
+     * out sees the answer that leaves. Not when the body failed: the
+     * connection loop answers that (400, 408, 413) in the handler's stead. */
+    zzz_res *res = next->res;
+    if (!res->head_sent && !res->aborted && !res->taken_over) {
+        int body = zzz_http_req_settle_body(next->req);
+        if (body == 0 || body == -EAGAIN)
             zzz_http_res_finish(res);
     }
     /* Whatever ran has run the rest of the chain (or chose not to): a

@@ -271,6 +271,8 @@ int zzz_res_send(zzz_res *res, const void *body, size_t len)
         return -EALREADY;
     if (res->hooks) {
         res_run_hooks(res);
+        if (res->aborted || res->failed)
+            return -EPIPE;
         if (res->head_sent)
             return -EALREADY;
     }
@@ -482,14 +484,16 @@ int zzz_res_take_over(zzz_res *res, int status, zzz_conn **conn)
         return -EINVAL;
     if (!zzz_http_req_body_finished(req))
         return -EBUSY;
+    /* The hooks see the status that leaves; it stays as given. */
+    res->status = status;
     if (res->hooks) {
         res_run_hooks(res);
         if (res->aborted)
             return -EPIPE;
         if (res->head_sent || res->done)
             return -EALREADY;
+        res->status = status;
     }
-    res->status = status;
     char head[256];
     char *p = put_head_start(head, http_thread_of(res->conn), status);
     if (upgrade)
@@ -526,15 +530,23 @@ int zzz_http_res_finish(zzz_res *res)
     if (res->aborted || res->failed)
         return -EPIPE;
     if (!res->head_sent) {
+        /* The handler's half-made fields go; the layers' hooks still run
+         * (an answer zzz makes is theirs too) and may change the status
+         * or the type. The body names the status that leaves. */
         res->status = 500;
         res->headers_len = 0;
-        /* The layers' hooks still run: an answer zzz makes is theirs too. */
+        zzz_res_header(res, "Content-Type", "text/plain; charset=utf-8");
         res_run_hooks(res);
         if (res->aborted || res->failed)
             return -EPIPE;
         if (res->head_sent)
             return res->done ? 0 : zzz_http_res_finish(res);
-        int err = zzz_res_text(res, 500, "Internal Server Error\n");
+        char text[REASON_MAX + 2];
+        const char *reason = zzz_status_reason(res->status);
+        size_t len = reason_len(reason);
+        memcpy(text, reason, len);
+        text[len++] = '\n';
+        int err = zzz_res_send(res, text, len);
         return err ? -EPIPE : 0;
     }
     if (!res->done) {

@@ -395,17 +395,38 @@ int zzz_use(zzz_router *router, const char *prefix, zzz_layer layer, void *user)
     while (len > 0 && prefix[len - 1] == '/') {
         len--;
     }
+    /* Decoded segment by segment as a pattern's static segments are (a
+     * bad escape, %00, %2F or a byte a path cannot hold is refused), so
+     * it compares with the decoded paths the router matches. */
+    char *raw = malloc(2 * (len + 1));
+    if (!raw) {
+        return -ENOMEM;
+    }
+    memcpy(raw, prefix, len);
+    raw[len] = '\0';
+    char *copy = raw + len + 1, *scratch = copy;
+    size_t pos = 0, out = 0;
+    while (raw[pos] == '/') {
+        pos++;
+        pattern_seg seg;
+        if (pattern_segment(raw, &pos, scratch + out + 1, &seg) < 0 || seg.kind != NODE_STATIC) {
+            free(raw);
+            return -EINVAL; /* ":id" and "*rest" are not literal prefixes */
+        }
+        copy[out] = '/';
+        out += 1 + seg.len;
+    }
+    copy[out] = '\0';
+    len = out;
+    /* The prefix goes in a block of its own. */
+    memmove(raw, copy, len + 1);
+    copy = raw;
     router_layer *layers = realloc(router->layers, (router->layer_count + 1) * sizeof *layers);
     if (!layers) {
+        free(raw);
         return -ENOMEM;
     }
     router->layers = layers;
-    char *copy = malloc(len + 1);
-    if (!copy) {
-        return -ENOMEM;
-    }
-    memcpy(copy, prefix, len);
-    copy[len] = '\0';
     /* After every layer of a prefix no longer than this one: outer scopes
      * first, and the order of adding within a scope. */
     unsigned at = router->layer_count;

@@ -408,6 +408,8 @@ int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
     cfg->body_min_rate = config->body_min_rate ? config->body_min_rate : ZZZ_HTTP_DEFAULT_BODY_MIN_RATE;
     cfg->body_grace_ms = config->body_grace_ms ? config->body_grace_ms : ZZZ_HTTP_DEFAULT_BODY_GRACE_MS;
     cfg->request_memory = config->request_memory ? config->request_memory : ZZZ_HTTP_DEFAULT_REQUEST_MEMORY;
+    if (cfg->request_memory > ZZZ_HTTP_REQUEST_MEMORY_MAX)
+        cfg->request_memory = ZZZ_HTTP_REQUEST_MEMORY_MAX;
     /* A client that connects and says nothing gets the header timeout. */
     if (sc.first_byte_timeout_ms == 0)
         sc.first_byte_timeout_ms = cfg->header_timeout_ms;
