@@ -278,3 +278,265 @@ Test(app, request_memory_goes_back_between_requests)
     client_close(&c);
     server_stop(&s);
 }
+
+/* ---- errors and body limits --------------------------------------------- */
+
+/* The reason phrases of RFC 9110 for the statuses zzz makes. */
+static const char *status_reason_text(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    default: return "?";
+    }
+}
+
+/* Sends request on a fresh connection and expects an error answer that
+ * closes it: its status, and (when not NULL) its body. */
+static void expect_closing_error(uint16_t port, const char *request, size_t len, int status,
+                                 const char *body)
+{
+    client c;
+    client_open(&c, port);
+    client_send(&c, request, len);
+    response r;
+    client_response(&c, &r);
+    cr_assert_eq(r.status, status, "expected %d, got %d:\n%s", status, r.status, r.head);
+    const char *conn = resp_header(&r, "Connection");
+    cr_assert(conn && strcasecmp(conn, "close") == 0, "a %d without Connection: close:\n%s",
+              status, r.head);
+    if (body)
+        expect_body(&r, body);
+    response_free(&r);
+    cr_assert(client_wait_closed(&c, HANG_GUARD_MS, NULL), "still open after the %d", status);
+    client_close(&c);
+}
+
+/* Requests that zzz refuses before or instead of a handler, each with the
+ * status the docs give it. */
+typedef struct refusal {
+    const char *what;
+    char *request; /* malloc'ed */
+    int status;
+    const char *path; /* what an error handler sees ("null": no request) */
+    const char *why;
+} refusal;
+
+static size_t refusals_make(refusal *out)
+{
+    size_t n = 0;
+    out[n++] = (refusal){"malformed head", strdup("GET / HTTP/1.1\r\nHost t\r\n\r\n"), 400,
+                         "null", "malformed request head"};
+    char *long_target = malloc(9000);
+    strcpy(long_target, "GET /");
+    memset(long_target + 5, 'a', 8500);
+    strcpy(long_target + 8505, " HTTP/1.1\r\nHost: t\r\n\r\n");
+    out[n++] = (refusal){"long target", long_target, 414, "null", "request target too long"};
+    char *big_head = malloc(20000);
+    strcpy(big_head, "GET / HTTP/1.1\r\nHost: t\r\nX-Big: ");
+    size_t at = strlen(big_head);
+    memset(big_head + at, 'b', 17000);
+    strcpy(big_head + at + 17000, "\r\n\r\n");
+    out[n++] = (refusal){"large head", big_head, 431, "null", "request head too large"};
+    out[n++] = (refusal){"declared body past a route's limit",
+                         strdup("POST /body/small HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n"),
+                         413, "/body/small", "request body too large"};
+    return n;
+}
+
+Test(app, answers_zzz_makes_share_one_form)
+{
+    server s;
+    start_app(&s, NULL);
+    struct {
+        const char *method, *path;
+        int status;
+    } routed[] = {
+        {"GET", "/nowhere", 404},
+        {"DELETE", "/", 405},
+        {"CONNECT", "t:443", 501},
+        {"GET", "/noanswer", 500},
+    };
+    for (size_t i = 0; i < sizeof routed / sizeof routed[0]; i++) {
+        response r;
+        get(s.port, routed[i].method, routed[i].path, &r);
+        expect_status(&r, routed[i].status);
+        char body[80];
+        snprintf(body, sizeof body, "%s\n", status_reason_text(routed[i].status));
+        expect_body(&r, body);
+        cr_assert(header_is(&r, "Content-Type", "text/plain; charset=utf-8"), "%s", r.head);
+        cr_assert_eq(resp_header_count(&r, "Content-Type"), 1);
+        response_free(&r);
+    }
+    refusal cases[8];
+    size_t n = refusals_make(cases);
+    for (size_t i = 0; i < n; i++) {
+        char body[80];
+        snprintf(body, sizeof body, "%s\n", status_reason_text(cases[i].status));
+        expect_closing_error(s.port, cases[i].request, strlen(cases[i].request), cases[i].status,
+                             body);
+        free(cases[i].request);
+    }
+    server_stop(&s);
+}
+
+Test(app, error_handlers_make_the_answers_per_server_and_group)
+{
+    server s;
+    start_app(&s, (const char *const[]){"--errors", "1", NULL});
+    response r;
+    get(s.port, "GET", "/nowhere", &r);
+    expect_status(&r, 404);
+    expect_body(&r, "server error 404 (no route for the path) for /nowhere\n");
+    cr_assert(header_is(&r, "X-Error-By", "server"));
+    expect_trace(&r, "g1,g2"); /* the layers ran around it */
+    response_free(&r);
+    /* Beneath /api, the group's handler; the layers still run. */
+    get(s.port, "GET", "/api/nowhere", &r);
+    expect_status(&r, 404);
+    expect_body(&r, "{\"status\":404,\"why\":\"no route for the path\"}");
+    cr_assert(header_is(&r, "Content-Type", "application/json"), "%s", r.head);
+    expect_trace(&r, "g1,g2,api,cors");
+    response_free(&r);
+    get(s.port, "DELETE", "/api/v1/items", &r);
+    expect_status(&r, 405);
+    expect_body(&r, "{\"status\":405,\"why\":\"no route for the method\"}");
+    cr_assert(header_is(&r, "Allow", "GET, HEAD, POST"), "%s", r.head);
+    response_free(&r);
+    get(s.port, "GET", "/noanswer", &r);
+    expect_status(&r, 500);
+    expect_body(&r, "server error 500 (the handler did not answer) for /noanswer\n");
+    response_free(&r);
+    /* Before a request could be read, the server's handler, without one. */
+    refusal cases[8];
+    size_t n = refusals_make(cases);
+    for (size_t i = 0; i < n; i++) {
+        char body[256];
+        snprintf(body, sizeof body, "server error %d (%s) for %s\n", cases[i].status, cases[i].why,
+                 cases[i].path);
+        expect_closing_error(s.port, cases[i].request, strlen(cases[i].request), cases[i].status,
+                             body);
+        free(cases[i].request);
+    }
+    server_stop(&s);
+}
+
+Test(app, a_layer_refuses_through_the_error_seam)
+{
+    server s;
+    start_app(&s, NULL);
+    response r;
+    get(s.port, "GET", "/denied", &r);
+    expect_status(&r, 401);
+    expect_body(&r, "Unauthorized\n");
+    cr_assert(header_is(&r, "WWW-Authenticate", "Basic realm=\"t\""), "%s", r.head);
+    response_free(&r);
+    server_stop(&s);
+    start_app(&s, (const char *const[]){"--errors", "1", NULL});
+    get(s.port, "GET", "/api/denied", &r);
+    expect_status(&r, 401);
+    expect_body(&r, "{\"status\":401,\"why\":\"no credentials\"}");
+    cr_assert(header_is(&r, "WWW-Authenticate", "Basic realm=\"t\""), "%s", r.head);
+    response_free(&r);
+    server_stop(&s);
+}
+
+/* POST path with len bytes of body, whole (Content-Length) or in chunks
+ * of 4 KiB; the answer. */
+static void post(uint16_t port, const char *path, size_t len, bool chunked, response *r)
+{
+    client c;
+    client_open(&c, port);
+    char head[256];
+    if (chunked)
+        snprintf(head, sizeof head,
+                 "POST %s HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", path);
+    else
+        snprintf(head, sizeof head, "POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n",
+                 path, len);
+    client_send_str(&c, head);
+    char *body = harness_random_bytes(len ? len : 1, len);
+    size_t sent = 0;
+    while (sent < len) {
+        size_t piece = len - sent < 4096 ? len - sent : 4096;
+        if (chunked) {
+            char line[32];
+            snprintf(line, sizeof line, "%zx\r\n", piece);
+            if (client_send(&c, line, strlen(line)) != 0)
+                break;
+        }
+        if (client_send(&c, body + sent, piece) != 0 || (chunked && client_send(&c, "\r\n", 2) != 0))
+            break; /* refused mid-body: the answer is waiting */
+        sent += piece;
+    }
+    if (chunked && sent == len)
+        client_send(&c, "0\r\n\r\n", 5);
+    client_response(&c, r);
+    client_close(&c);
+}
+
+Test(app, body_limits_per_route_and_group)
+{
+    server s;
+    start_app(&s, NULL);
+    struct {
+        const char *path;
+        size_t len;
+        bool chunked;
+        int status;
+        const char *body;
+    } cases[] = {
+        /* the route's own limit: 10 */
+        {"/body/small", 10, false, 200, "got 10"},
+        {"/body/small", 10, true, 200, "got 10"},
+        {"/body/small", 11, true, 413, NULL},
+        /* the server's: 1 MiB */
+        {"/body/stream", 1 << 20, false, 200, "read 1048576"},
+        {"/body/stream", (1 << 20) + 1, true, 413, NULL},
+        /* a group's, larger than the server's, for streamed reads... */
+        {"/big/stream", 3 << 20, false, 200, "read 3145728"},
+        {"/big/stream", 3 << 20, true, 200, "read 3145728"},
+        {"/big/stream", (3 << 20) + 1, true, 413, NULL},
+        /* ...while the whole-body buffers hold the server's */
+        {"/big/whole", 1 << 20, false, 200, "got 1048576"},
+        {"/big/whole", (1 << 20) + 1, true, 413, NULL},
+        /* a narrower group's, inside it */
+        {"/big/inner/stream", 100, true, 200, "read 100"},
+        {"/big/inner/stream", 101, true, 413, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        response r;
+        post(s.port, cases[i].path, cases[i].len, cases[i].chunked, &r);
+        cr_assert_eq(r.status, cases[i].status, "%s %zu%s: %d\n%s", cases[i].path, cases[i].len,
+                     cases[i].chunked ? " chunked" : "", r.status, r.head);
+        if (cases[i].body)
+            expect_body(&r, cases[i].body);
+        else
+            expect_body(&r, "Content Too Large\n");
+        response_free(&r);
+        /* The layers saw the answer that left, refusals included. */
+        get(s.port, "GET", "/last", &r);
+        char last[64];
+        snprintf(last, sizeof last, "%d ", cases[i].status);
+        cr_assert(strncmp(r.body, last, strlen(last)) == 0, "%s %zu: the layer saw %s",
+                  cases[i].path, cases[i].len, r.body);
+        response_free(&r);
+    }
+    /* Declared past the limit: refused before a byte of it is read. */
+    const char *declared[] = {
+        "POST /body/small HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n",
+        "POST /big/stream HTTP/1.1\r\nHost: t\r\nContent-Length: 3145729\r\n\r\n",
+        "POST /big/whole HTTP/1.1\r\nHost: t\r\nContent-Length: 1048577\r\n\r\n",
+        "POST /body/ignored HTTP/1.1\r\nHost: t\r\nContent-Length: 1048577\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof declared / sizeof declared[0]; i++)
+        expect_closing_error(s.port, declared[i], strlen(declared[i]), 413, "Content Too Large\n");
+    server_stop(&s);
+}

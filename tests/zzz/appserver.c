@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- the trace: each layer names itself in it ------------------------- */
 
@@ -214,6 +215,165 @@ static void alloc(zzz_req *req, zzz_res *res, void *user)
     zzz_res_text(res, 200, "ok");
 }
 
+/* ---- errors and body limits ------------------------------------------- */
+
+/* The server's error handler (--errors 1): says what it was given. */
+static void server_error(zzz_req *req, zzz_res *res, int status, const char *why, void *user)
+{
+    (void)user;
+    char text[256];
+    snprintf(text, sizeof text, "server error %d (%s) for %.*s\n", status, why,
+             req ? (int)zzz_req_path(req).len : 4, req ? zzz_req_path(req).ptr : "null");
+    zzz_res_header(res, "X-Error-By", "server");
+    zzz_res_text(res, status, text);
+}
+
+/* The /api group's: JSON. */
+static void api_error(zzz_req *req, zzz_res *res, int status, const char *why, void *user)
+{
+    (void)req;
+    (void)user;
+    char text[256];
+    snprintf(text, sizeof text, "{\"status\":%d,\"why\":\"%s\"}", status, why);
+    zzz_res_header(res, "Content-Type", "application/json");
+    zzz_res_send(res, text, strlen(text));
+}
+
+/* Refuses through the error seam, after a field of its own. */
+static void deny(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
+{
+    (void)req;
+    (void)next;
+    (void)user;
+    zzz_res_header(res, "WWW-Authenticate", "Basic realm=\"t\"");
+    zzz_res_error(res, 401, "no credentials");
+}
+
+/* POST: the whole body (zzz_req_body): "got N"; on an error, no answer
+ * (zzz answers for the body). */
+static void body_whole(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_str body;
+    if (zzz_req_body(req, &body) != 0)
+        return;
+    char text[64];
+    snprintf(text, sizeof text, "got %zu", body.len);
+    zzz_res_text(res, 200, text);
+}
+
+/* POST: the body streamed (zzz_req_read): "read N". */
+static void body_stream(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    char buf[16384];
+    uint64_t total = 0;
+    ssize_t n;
+    while ((n = zzz_req_read(req, buf, sizeof buf)) > 0)
+        total += (uint64_t)n;
+    if (n < 0)
+        return;
+    char text[64];
+    snprintf(text, sizeof text, "read %llu", (unsigned long long)total);
+    zzz_res_text(res, 200, text);
+}
+
+/* POST: answers without reading the body. */
+static void body_ignored(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)user;
+    zzz_res_text(res, 200, "ignored");
+}
+
+/* ---- compression (beneath /z) ------------------------------------------ */
+
+/* n bytes of text that compress well but not to nothing: line i names i
+ * (malloc'ed: larger than a request's memory). */
+static char *text_of(size_t n)
+{
+    char *text = malloc(n + 1);
+    if (!text)
+        return NULL;
+    size_t at = 0;
+    for (unsigned line = 0; at < n; line++) {
+        char piece[48];
+        int len = snprintf(piece, sizeof piece, "line %u of the compressible text\n", line);
+        size_t take = (size_t)len < n - at ? (size_t)len : n - at;
+        memcpy(text + at, piece, take);
+        at += take;
+    }
+    return text;
+}
+
+static uint64_t query_u64(zzz_req *req, const char *name, uint64_t fallback)
+{
+    zzz_str v;
+    uint64_t n;
+    if (zzz_req_query_param(req, name, &v) && zzz_str_to_u64(v, &n) == 0)
+        return n;
+    return fallback;
+}
+
+static void z_send(zzz_res *res, const char *kind, const char *text, size_t n);
+
+/* /z/KIND?n=N: N bytes of text (4096 by default), sent as KIND says. */
+static void z_answer(zzz_req *req, zzz_res *res, void *user)
+{
+    const char *kind = user;
+    size_t n = (size_t)query_u64(req, "n", 4096);
+    if (n > 4 << 20) {
+        zzz_res_text(res, 400, "n\n");
+        return;
+    }
+    char *text = text_of(n);
+    if (!text)
+        return;
+    z_send(res, kind, text, n);
+    free(text);
+}
+
+static void z_send(zzz_res *res, const char *kind, const char *text, size_t n)
+{
+    const char *type = strcmp(kind, "png") == 0 ? "image/png" : "text/plain; charset=utf-8";
+    zzz_res_header(res, "Content-Type", type);
+    if (strcmp(kind, "encoded") == 0)
+        zzz_res_header(res, "Content-Encoding", "gzip");
+    if (strcmp(kind, "partial") == 0)
+        zzz_res_status(res, 206);
+    if (strcmp(kind, "etag") == 0) {
+        zzz_res_header(res, "ETag", "\"v1\"");
+        zzz_res_header(res, "Accept-Ranges", "bytes");
+        zzz_res_header(res, "Vary", "Origin");
+    }
+    if (strcmp(kind, "notransform") == 0)
+        zzz_res_header(res, "Cache-Control", "no-transform");
+    if (strcmp(kind, "stream") == 0 || strcmp(kind, "length") == 0) {
+        /* In pieces of 1000 bytes; "length" promises the length first. */
+        if (strcmp(kind, "length") == 0)
+            zzz_res_content_length(res, n);
+        for (size_t at = 0; at < n; at += 1000)
+            if (zzz_res_write(res, text + at, n - at < 1000 ? n - at : 1000) != 0)
+                return;
+        zzz_res_end(res);
+        return;
+    }
+    if (strcmp(kind, "file") == 0) {
+        char path[] = "/tmp/zzz-appserver-XXXXXX";
+        int fd = mkstemp(path);
+        if (fd < 0)
+            return;
+        unlink(path);
+        bool written = write(fd, text, n) == (ssize_t)n;
+        if (written && zzz_res_content_length(res, n) == 0 &&
+            zzz_res_sendfile(res, fd, 0, n) == 0)
+            zzz_res_end(res);
+        close(fd);
+        return;
+    }
+    zzz_res_send(res, text, n);
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 static void on_start(zzz_server *server, const char *driver, void *arg)
@@ -233,7 +393,8 @@ static int fail(const char *what, int err)
 int main(int argc, char **argv)
 {
     zzz_http_config cfg = {.server = {.host = "127.0.0.1", .threads = 1}};
-    bool bare = false; /* the routes without any layer */
+    bool bare = false;   /* the routes without any layer */
+    bool errors = false; /* error handlers: the server's and /api's */
     for (int i = 1; i + 1 < argc; i += 2) {
         unsigned long long v = strtoull(argv[i + 1], NULL, 10);
         if (strcmp(argv[i], "--port") == 0)
@@ -244,8 +405,13 @@ int main(int argc, char **argv)
             cfg.request_memory = (size_t)v;
         else if (strcmp(argv[i], "--bare") == 0)
             bare = v != 0;
+        else if (strcmp(argv[i], "--errors") == 0)
+            errors = v != 0;
+        else if (strcmp(argv[i], "--max-body") == 0)
+            cfg.max_body = (size_t)v;
         else {
-            fprintf(stderr, "usage: %s [--port N] [--threads N] [--request-memory N] [--bare 1]\n",
+            fprintf(stderr, "usage: %s [--port N] [--threads N] [--request-memory N] [--bare 1]\n"
+                    "       [--errors 1] [--max-body N]\n",
                     argv[0]);
             return 2;
         }
@@ -270,7 +436,28 @@ int main(int argc, char **argv)
         {"GET", "/alloc", alloc},
         {"GET", "/silent", show_trace},
         {"GET", "/unavailable", no_answer},
+        {"GET", "/denied", show_trace},
+        {"GET", "/api/denied", show_trace},
+        {"POST", "/body/small", body_whole},
+        {"POST", "/body/whole", body_whole},
+        {"POST", "/body/stream", body_stream},
+        {"POST", "/body/ignored", body_ignored},
+        {"POST", "/big/whole", body_whole},
+        {"POST", "/big/stream", body_stream},
+        {"POST", "/big/inner/stream", body_stream},
     };
+    static const char *const z_kinds[] = {"text",  "png",         "encoded", "partial", "etag",
+                                          "notransform", "stream", "length",  "file"};
+    for (size_t i = 0; err == 0 && i < sizeof z_kinds / sizeof z_kinds[0]; i++) {
+        char pattern[64];
+        snprintf(pattern, sizeof pattern, "/z/%s", z_kinds[i]);
+        err = zzz_route(router, "GET", pattern, z_answer, (void *)z_kinds[i]);
+    }
+    if (err == 0) {
+        err = zzz_use_compression(router, "/z", NULL);
+        if (err == -ENOTSUP)
+            err = 0; /* built without zlib and brotli: the tests know */
+    }
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
         err = zzz_route(router, routes[i].method, routes[i].pattern, routes[i].handler, NULL);
     /* Added out of order on purpose: the chain runs by scope (shorter
@@ -297,6 +484,23 @@ int main(int argc, char **argv)
             err = zzz_route_use(router, "GET", "/api/v1/items", named, i == 6 ? "r1" : "r2");
         else
             err = zzz_route_use(router, "GET", "/twice", twice, NULL);
+    }
+    /* Body limits: one route's, a group's, a narrower group's; and the
+     * error seam: a layer that refuses, the groups' handlers. */
+    if (err == 0)
+        err = zzz_route_max_body(router, "POST", "/body/small", 10);
+    if (err == 0)
+        err = zzz_router_max_body(router, "/big", 3 << 20);
+    if (err == 0)
+        err = zzz_router_max_body(router, "/big/inner", 100);
+    if (err == 0)
+        err = zzz_route_use(router, "GET", "/denied", deny, NULL);
+    if (err == 0)
+        err = zzz_route_use(router, "GET", "/api/denied", deny, NULL);
+    if (err == 0 && errors)
+        err = zzz_router_on_error(router, "/api", api_error, NULL);
+    if (errors) {
+        cfg.on_error = server_error;
     }
     if (err)
         return fail("routes", err);

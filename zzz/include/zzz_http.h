@@ -63,9 +63,9 @@ typedef struct zzz_next zzz_next;
  * yet, add fields. Fields for every answer are best added before
  * zzz_next_run, or from a hook (zzz_res_on_head) that runs just before
  * the head is composed. Whatever returns without an answer (a handler,
- * or a layer that neither answered nor ran the rest) gets zzz's 500 as it
- * returns, so layers further out see it; a request whose body failed
- * (400, 408, 413, 503: zzz_req_body) is answered after the chain instead.
+ * or a layer that neither answered nor ran the rest) gets zzz's answer as
+ * it returns, so layers further out see it: the body's error when its
+ * body failed (400, 408, 413, 503: zzz_req_body), else 500.
  * `user` is the pointer given with the layer; it is shared by every
  * thread. */
 typedef void (*zzz_layer)(zzz_req *req, zzz_res *res, zzz_next *next, void *user);
@@ -97,6 +97,95 @@ int zzz_use(zzz_router *router, const char *prefix, zzz_layer layer, void *user)
  * would refuse; -ENOENT when there is no such route; -ENOMEM. */
 int zzz_route_use(zzz_router *router, const char *method, const char *pattern, zzz_layer layer,
                   void *user);
+
+/* ---- errors and limits per group ------------------------------------- */
+
+/* Makes the answer for an error: those zzz makes itself (see "Errors" in
+ * docs/zzz.md for every case and its status: 400, 404, 405, 408, 413,
+ * 414, 431, 500, 501, 503) and those a handler or layer raises with
+ * zzz_res_error. `status` is the status that leaves (already set on
+ * res); `why` is a short fixed phrase naming the case ("request head too
+ * large"), for logs and pages; it never holds client bytes. The handler
+ * adds fields and sends a body (zzz_res_send, zzz_res_text...), and may
+ * change the status with zzz_res_status. When it returns without
+ * answering, zzz sends its default: the reason phrase and a newline
+ * ("Not Found\n") as text/plain; charset=utf-8, the same form for every
+ * status. req is NULL when what arrived could not be read as a request
+ * (a malformed or too large head, a head that came too slowly, a server
+ * too busy to read it): then only res may be used. The handler must not
+ * read a body or take the connection over. `user` is shared by every
+ * thread. */
+typedef void (*zzz_error_handler)(zzz_req *req, zzz_res *res, int status, const char *why,
+                                  void *user);
+
+/* Sets the error handler for requests whose path is prefix or lies
+ * beneath it (prefixes as zzz_use takes them; "/" for every request). The
+ * longest prefix with a handler answers; without one, the server's
+ * (zzz_http_config.on_error), then zzz's default. A NULL handler removes
+ * the prefix's. Errors without a request (req NULL above) go to the
+ * server's. Returns 0; -EINVAL for a NULL router or prefix, or a prefix
+ * zzz_use refuses; -ENOMEM. */
+int zzz_router_on_error(zzz_router *router, const char *prefix, zzz_error_handler handler,
+                        void *user);
+
+/* Answers with an error through the error handlers, as zzz answers its own:
+ * sets the status (400..599), then runs the handler that covers the
+ * request's path (or zzz's default). For a layer or handler that refuses
+ * a request (401, 403, 429...) with the same answers as the rest of the
+ * site. Returns 0 once the answer is made; -EINVAL for a status outside
+ * 400..599; -EALREADY once the head has been sent; or what sending
+ * returned. */
+int zzz_res_error(zzz_res *res, int status, const char *why);
+
+/* Sets the most body bytes a request whose path is prefix or lies beneath
+ * it may send (prefixes as zzz_use takes them), instead of
+ * zzz_http_config.max_body: more is refused with 413, before its bytes
+ * are read when its Content-Length says so. The longest prefix with a
+ * limit counts; a route's own (zzz_route_max_body) counts before any.
+ * 0 removes the prefix's limit; UINT64_MAX means none. zzz_req_body
+ * gathers a body into buffers of zzz_http_config.max_body bytes, so where
+ * a prefix allows more, read it with zzz_req_read (or as multipart):
+ * zzz_req_body returns -E2BIG for a body that does not fit. Returns 0;
+ * -EINVAL as zzz_router_on_error; -ENOMEM. */
+int zzz_router_max_body(zzz_router *router, const char *prefix, uint64_t max_body);
+
+/* The same for one route, added before with zzz_route. Returns 0; -EINVAL
+ * for a NULL argument or a pattern zzz_route refuses; -ENOENT when there
+ * is no such route. */
+int zzz_route_max_body(zzz_router *router, const char *method, const char *pattern,
+                       uint64_t max_body);
+
+/* ---- compression ------------------------------------------------------ */
+
+/* How zzz_use_compression compresses. Zeros mean the defaults. */
+typedef struct zzz_compress_config {
+    size_t min_bytes;         /* a body of known length under this is sent
+                                 as it is; 0: 1024 */
+    int gzip_level;           /* 1..9; 0: 5 */
+    int brotli_quality;       /* 1..11; 0: 4 (quality 0 cannot be asked) */
+    const char *const *types; /* compressible media types, ended by NULL:
+                                 "text/html" matches that type, "text/"
+                                 every text type; NULL: text/, JSON, JS,
+                                 XML, SVG, WASM, and the like. Copied. */
+    bool no_gzip;             /* never gzip */
+    bool no_brotli;           /* never brotli */
+} zzz_compress_config;
+
+/* Adds a layer to prefix (as zzz_use) that compresses response bodies
+ * with brotli or gzip, as the request's Accept-Encoding prefers them
+ * (q-values; brotli on a tie; "*" counts; q=0 refuses). It compresses a
+ * body whose Content-Type is in cfg->types, unless the response already
+ * has a Content-Encoding, is a 206 or has no content, or its length is
+ * known and under min_bytes. A compressible response gets
+ * Vary: Accept-Encoding (compressed or not); a compressed one gets
+ * Content-Encoding, is sent chunked (no Content-Length), loses
+ * Accept-Ranges, and its strong ETag becomes weak. Streamed bodies are
+ * compressed as they are written: each zzz_res_write leaves flushed.
+ * Compressor state is kept per thread between requests. Returns 0;
+ * -EINVAL for a bad router, prefix or level; -ENOTSUP when libzzz was
+ * built without zlib and brotli (or without the one left by the no_
+ * flags); -ENOMEM. */
+int zzz_use_compression(zzz_router *router, const char *prefix, const zzz_compress_config *cfg);
 
 /* ---- static files ------------------------------------------------------ */
 
@@ -190,7 +279,9 @@ typedef struct zzz_http_config {
                                    header fields); 0: 16 KiB, at most
                                    the read buffer (431 past it) */
     unsigned max_headers;       /* header fields; 0: 64 (431 past it) */
-    size_t max_body;            /* body bytes; 0: 1 MiB (413 past it) */
+    size_t max_body;            /* body bytes, and the size of each
+                                   whole-body buffer; 0: 1 MiB (413 past
+                                   it); see zzz_router_max_body */
     uint32_t header_timeout_ms; /* a request head must arrive within, from
                                    its first byte; 0: 10 s (408). A head
                                    that arrives in pieces waits between
@@ -209,6 +300,9 @@ typedef struct zzz_http_config {
     size_t request_memory;      /* what zzz_alloc may give one request
                                    in all (rounded up to the alignment;
                                    at most SIZE_MAX / 4); 0: 64 KiB */
+    zzz_error_handler on_error; /* makes the server's error answers
+                                   (zzz_error_handler); NULL: zzz's */
+    void *on_error_user;
 } zzz_http_config;
 
 /* Creates an HTTP server. Returns as zzz_server_create, and -EINVAL
@@ -383,11 +477,55 @@ bool zzz_res_head_sent(const zzz_res *res);
  * for a handler that did not answer), while the status and fields can
  * still change: for a layer that adds fields after the handler has run.
  * Hooks run in the reverse order of their adding (the innermost layer's
- * first). Not called for the short answers zzz makes in the handler's
- * stead when a body fails (413, 408, 400: zzz_http_config). Returns 0;
+ * first). Not called when a handler's answer is taken back because the
+ * body it left unread turned out broken (the 400 that replaces it is
+ * made afresh). Returns 0;
  * -EINVAL for a NULL fn; -EALREADY once the head has been composed;
  * -ENOMEM when the request's memory is spent. */
 int zzz_res_on_head(zzz_res *res, void (*fn)(zzz_res *res, void *user), void *user);
+
+/* The value of the response's first field called name (any case), as
+ * added so far; true and *value set (when not NULL) if there is one. The
+ * value lives until the request ends. */
+bool zzz_res_field(const zzz_res *res, const char *name, zzz_str *value);
+/* Removes every field called name (any case) added so far. Returns how
+ * many it removed; -EALREADY once the head has been composed. */
+int zzz_res_header_remove(zzz_res *res, const char *name);
+
+/* ---- body filters ---------------------------------------------------- */
+
+/* A body filter transforms a response's body on its way out (compression
+ * is one): whatever the handler sends (send, text, write, sendfile, end)
+ * goes through it, and what it passes on with zzz_res_filter_out is what
+ * leaves. All calls come from the task serving the request. */
+typedef struct zzz_body_filter {
+    /* Once, just before the head is composed (after the hooks), for a
+     * status with a body: returns true to filter this body, false to step
+     * aside (nothing else is then called but release). `length` is the
+     * body's length when known (zzz_res_send, zzz_res_content_length),
+     * else -1. It may add or remove fields. A filtered body has no
+     * Content-Length: it is chunked (HTTP/1.1) or ends with the
+     * connection (HTTP/1.0). To a HEAD request, begin is called (so the
+     * fields are GET's) but data never is. */
+    bool (*begin)(zzz_res *res, void *state, int64_t length);
+    /* The next piece of the body (len may be 0); `last` is true once, for
+     * its end. Passes output on with zzz_res_filter_out. Returns 0, or
+     * -errno: the response then fails (cut; the connection closes). */
+    int (*data)(zzz_res *res, void *state, const void *data, size_t len, bool last);
+    /* Once, when the request ends, whatever happened (NULL: none): gives
+     * back what state holds. */
+    void (*release)(void *state);
+} zzz_body_filter;
+
+/* Puts filter in the response's way, with state (the caller's; kept
+ * until release). One filter per response. Returns 0; -EINVAL for a NULL
+ * filter or one without begin and data; -EBUSY when the response has one
+ * already; -EALREADY once the head has been composed. */
+int zzz_res_filter(zzz_res *res, const zzz_body_filter *filter, void *state);
+
+/* From a filter's data: sends len bytes of filtered body. Returns 0, or
+ * zzz_conn_write's errors. */
+int zzz_res_filter_out(zzz_res *res, const void *data, size_t len);
 
 /* Hands the connection over to the handler: for a protocol of its own
  * after "101 Switching Protocols" (WebSocket, a custom upgrade), or for

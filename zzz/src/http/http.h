@@ -39,6 +39,8 @@ typedef struct http_config {
     uint32_t body_grace_ms; /* UINT32_MAX: no minimum rate */
     unsigned body_buffers;
     size_t request_memory;
+    zzz_error_handler on_error;
+    void *on_error_user;
 } http_config;
 
 /* State a part of the server (a static mount's cache, say) keeps per
@@ -90,7 +92,9 @@ struct zzz_req {
     const http_config *config;
     http_head head;
     zzz_str path; /* percent-decoded */
+    bool early;   /* no request was read: error handlers see NULL */
     router_match match;
+    uint64_t max_body; /* this request's limit (route, group or server) */
     /* body */
     body_state body_state;
     uint64_t body_left;    /* Content-Length bytes not yet read */
@@ -106,6 +110,9 @@ struct zzz_req {
     size_t block_used;     /* bytes of blocks->data given out */
     size_t memory_taken;   /* bytes counted against request_memory */
     http_value *values;
+    /* the response's body filter (zzz_res_filter), released at the end */
+    const zzz_body_filter *filter;
+    void *filter_state;
 };
 
 struct zzz_res {
@@ -123,6 +130,9 @@ struct zzz_res {
     bool length_set;
     bool upgrade;          /* an Upgrade field was added */
     bool taken_over;       /* zzz_res_take_over: the handler has the connection */
+    bool filter_decided;   /* the filter's begin has been asked */
+    bool filtering;        /* its body goes through req->filter */
+    bool body_error;       /* it answers the request body's failure */
     uint64_t content_length;
     uint64_t body_sent;
     /* Where the answer began: the connection's bytes sent and the write
@@ -147,10 +157,10 @@ const char *zzz_http_date_line(http_thread *t, size_t *len);
 #define HTTP_SHORT_ANSWER_MAX 512
 size_t zzz_http_short_answer(char *buf, http_thread *t, int status, const char *extra);
 
-/* Sends a complete error response with Connection: close, and sets how
- * the connection then closes (`how`; a 408 never lingers: a client that
- * stalled is not waited for). */
-int zzz_http_send_error(zzz_conn *conn, http_thread *t, int status, zzz_close how);
+
+/* Marks the request's body failed with err before any of it is read
+ * (a declared length past the limit). */
+void zzz_http_req_fail_body(zzz_req *req, int err);
 
 /* Prepares req/res for a new request whose head was parsed. */
 void zzz_http_req_init(zzz_req *req, zzz_conn *conn, const http_config *config);
@@ -180,11 +190,47 @@ bool zzz_http_req_body_finished(zzz_req *req);
  * strings, which pointed into it. */
 void zzz_http_req_forget_head(zzz_req *req);
 
-/* After the handler: answers 500 when it did not answer at all. Returns 0
- * when the response is whole, -EPIPE when it is cut (aborted, a streamed
- * body left unended, a promised length not delivered, a failed write):
- * the connection must then close without completing it. */
+/* After the handler (errors.c): when nothing answered, answers through
+ * the error handlers: the body's error (400, 408, 413, 503: then the
+ * connection closes after it) when the request's body failed, else 500.
+ * Returns 0 when the response is whole, -EPIPE when it is cut (aborted, a
+ * streamed body left unended, a promised length not delivered, a failed
+ * write, or the client gone mid-body): the connection must then close
+ * without completing it. */
 int zzz_http_res_finish(zzz_res *res);
+
+/* Answers with an error through the handler that covers the request
+ * (zzz_router_on_error, then zzz_http_config.on_error, then the default
+ * text), as zzz_res_error does without its checks. Returns as
+ * zzz_res_send. */
+int zzz_http_error(zzz_res *res, int status, const char *why);
+
+/* Answers an error where there is no request to speak of (a head that is
+ * malformed, too large or too slow, a server too busy), through
+ * zzz_http_config.on_error when set (its req NULL), else the short
+ * answer; `extra` are header lines ("Name: value\r\n", or NULL). The
+ * answer ends the connection, which closes as `how` says (a 408 at
+ * once). Returns 0 or the send's error. */
+int zzz_http_error_early(zzz_conn *conn, const http_config *cfg, int status, const char *why,
+                         const char *extra, zzz_close how);
+
+/* The status that answers a body that failed with err. */
+int zzz_http_body_error_status(int err);
+
+/* Asks the body filter, once, whether it takes this body (length: its
+ * length, or -1 when unknown); sets res->filtering (response_filter.c). */
+void zzz_http_res_filter_decide(zzz_res *res, int64_t length);
+/* Feeds body bytes to the filter. Returns 0 or -errno. */
+int zzz_http_res_filter_feed(zzz_res *res, const void *data, size_t len, bool last);
+/* Releases the filter's state (at the request's end). */
+void zzz_http_req_filter_release(zzz_req *req);
+
+/* Runs the zzz_res_on_head hooks, once: the list is taken first, so a
+ * hook that composes the head itself does not run the rest twice. */
+void zzz_http_res_run_hooks(zzz_res *res);
+
+/* 1xx, 204 and 304 carry no body; 1xx and 204 no Content-Length either. */
+bool zzz_http_status_has_body(int status);
 
 /* Runs the request's middleware chain around final (middleware.c): the
  * prefix layers `outer` that cover its path, then its route's own

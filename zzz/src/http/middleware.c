@@ -44,15 +44,12 @@ void zzz_next_run(zzz_next *next)
     else
         next->final(next->req, next->res, next->final_user);
     /* What ran and left no answer (a handler, or a layer that neither
-     * answered nor ran the rest) gets the 500 here, so every layer further
-     * out sees the answer that leaves. Not when the body failed: the
-     * connection loop answers that (400, 408, 413) in the handler's stead. */
+     * answered nor ran the rest) is answered here: the body's error (400,
+     * 408, 413, 503) when the body failed, else 500, so every layer
+     * further out sees the answer that leaves. */
     zzz_res *res = next->res;
-    if (!res->head_sent && !res->aborted && !res->taken_over) {
-        int body = zzz_http_req_settle_body(next->req);
-        if (body == 0 || body == -EAGAIN)
-            zzz_http_res_finish(res);
-    }
+    if (!res->head_sent && !res->aborted && !res->taken_over)
+        zzz_http_res_finish(res);
     /* Whatever ran has run the rest of the chain (or chose not to): a
      * layer further out that calls again gets nothing. */
     next->spent = true;

@@ -15,6 +15,7 @@ void zzz_http_req_init(zzz_req *req, zzz_conn *conn, const http_config *config)
     req->body_start = req->body_last = tardy_now();
     /* A chunked body is refused as soon as a chunk size says it is too
      * large, and its trailers have the head's limits. */
+    req->max_body = config->max_body;
     req->chunked.max_body = config->max_body;
     req->chunked.max_trailers = config->limits.max_headers;
     req->chunked.max_trailer_bytes = config->limits.max_head_bytes;
@@ -283,7 +284,7 @@ static ssize_t body_read_chunked(zzz_req *req, char *buf, size_t len)
                 return body_fail(req, chunked_error(out));
             body_drop_buffered(req, consumed);
             req->body_read += (uint64_t)out;
-            if (req->body_read > req->config->max_body)
+            if (req->body_read > req->max_body)
                 return body_fail(req, -E2BIG);
             if (done)
                 req->body_state = BODY_DONE;
@@ -345,7 +346,11 @@ int zzz_req_body(zzz_req *req, zzz_str *body)
     }
     if (req->body_read > 0)
         return -EALREADY; /* part of it was streamed already */
-    if (req->head.body == HTTP_BODY_LENGTH && req->head.content_length > req->config->max_body)
+    /* The buffer holds the server's max_body, even where a route allows
+     * more (that is read with zzz_req_read). */
+    size_t cap = req->config->max_body;
+    if (req->head.body == HTTP_BODY_LENGTH &&
+        (req->head.content_length > req->max_body || req->head.content_length > cap))
         return body_fail(req, -E2BIG);
     /* The pooled buffer is taken once the body has begun to arrive, so
      * clients that send a head and stall hold none of them. */
@@ -363,7 +368,7 @@ int zzz_req_body(zzz_req *req, zzz_str *body)
     req->body_buf = zzz_pool_get(&t->body_pool);
     if (!req->body_buf)
         return (int)body_fail(req, -ENOBUFS); /* answered 503 unless handled */
-    size_t total = 0, cap = req->config->max_body;
+    size_t total = 0;
     for (;;) {
         ssize_t n = zzz_req_read(req, req->body_buf + total, cap - total);
         if (n < 0)
@@ -435,6 +440,11 @@ int zzz_http_req_settle_body(zzz_req *req)
     }
 }
 
+void zzz_http_req_fail_body(zzz_req *req, int err)
+{
+    body_fail(req, err);
+}
+
 bool zzz_http_req_body_finished(zzz_req *req)
 {
     body_begin(req);
@@ -455,6 +465,8 @@ void zzz_http_req_forget_head(zzz_req *req)
 
 void zzz_http_req_release(zzz_req *req)
 {
+    if (req->filter)
+        zzz_http_req_filter_release(req);
     if (req->body_buf) {
         zzz_pool_put(&http_thread_of(req->conn)->body_pool, req->body_buf);
         req->body_buf = NULL;

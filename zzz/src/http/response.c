@@ -124,11 +124,12 @@ int zzz_res_header(zzz_res *res, const char *name, const char *value)
     return zzz_res_header_str(res, (zzz_str){name, strlen(name)}, (zzz_str){value, strlen(value)});
 }
 
-/* 1xx, 204 and 304 carry no body; 1xx and 204 no Content-Length either. */
-static bool status_has_body(int status)
+bool zzz_http_status_has_body(int status)
 {
     return !(status < 200 || status == 204 || status == 304);
 }
+
+#define status_has_body zzz_http_status_has_body
 
 static char *put(char *p, const char *s, size_t n)
 {
@@ -190,9 +191,7 @@ int zzz_res_on_head(zzz_res *res, void (*fn)(zzz_res *res, void *user), void *us
     return 0;
 }
 
-/* Runs the zzz_res_on_head hooks, once: the list is taken first, so a
- * hook that composes the head itself does not run the rest twice. */
-static void res_run_hooks(zzz_res *res)
+void zzz_http_res_run_hooks(zzz_res *res)
 {
     while (res->hooks) {
         http_hook *h = res->hooks;
@@ -229,6 +228,11 @@ static int res_write_head(zzz_res *res, bool length_known, uint64_t length)
     if (req->head.expect_continue && !req->continue_sent && req->head.body != HTTP_BODY_NONE &&
         req->body_state != BODY_DONE)
         res->close = true;
+    if (req->filter) {
+        zzz_http_res_filter_decide(res, length_known ? (int64_t)length : -1);
+        if (res->filtering)
+            length_known = false;
+    }
     /* The head is composed with copies only (this runs per response). */
     char head[256];
     char *p = put_head_start(head, t, res->status);
@@ -270,7 +274,7 @@ int zzz_res_send(zzz_res *res, const void *body, size_t len)
     if (res->head_sent)
         return -EALREADY;
     if (res->hooks) {
-        res_run_hooks(res);
+        zzz_http_res_run_hooks(res);
         if (res->aborted || res->failed)
             return -EPIPE;
         if (res->head_sent)
@@ -279,6 +283,18 @@ int zzz_res_send(zzz_res *res, const void *body, size_t len)
     if (!status_has_body(res->status))
         len = 0;
     int err = res_write_head(res, true, len);
+    if (res->filtering) {
+        if (err == 0)
+            err = zzz_http_res_filter_feed(res, body, len, true);
+        if (err == 0 && res->chunked && !res->head_only)
+            err = zzz_conn_out(res->conn, "0\r\n\r\n", 5);
+        res->done = true;
+        if (err) {
+            res->close = true;
+            res->failed = true;
+        }
+        return err;
+    }
     if (err == 0 && len && !res->head_only)
         err = zzz_conn_out(res->conn, body, len);
     if (err)
@@ -318,14 +334,18 @@ static int res_ready(zzz_res *res)
             return -EALREADY;
         if (pass > 0 || res->head_sent || !res->hooks)
             return 0;
-        res_run_hooks(res);
+        zzz_http_res_run_hooks(res);
     }
 }
 
+/* A piece of body that goes to the body filter rather than out. */
+#define RES_FILTERED 2
+
 /* What a piece of body must pass before it is sent: the head goes
  * first, and the piece must fit the promised length. Returns 1 when its
- * bytes are to be sent, 0 when none are (len 0, HEAD, a status without a
- * body), or -errno (zzz_res_write's). */
+ * bytes are to be sent, RES_FILTERED when they go through the filter, 0
+ * when none are (len 0, HEAD, a status without a body), or -errno
+ * (zzz_res_write's). */
 static int res_body_begin(zzz_res *res, size_t len)
 {
     int ready = res_ready(res);
@@ -338,6 +358,8 @@ static int res_body_begin(zzz_res *res, size_t len)
     }
     if (len == 0)
         return 0;
+    if (res->filtering)
+        return res->head_only ? 0 : RES_FILTERED;
     if (res->length_set && res->body_sent + len > res->content_length)
         return -EMSGSIZE;
     res->body_sent += len;
@@ -374,12 +396,32 @@ int zzz_res_write(zzz_res *res, const void *data, size_t len)
     int go = res_body_begin(res, len);
     if (go <= 0)
         return go;
+    if (go == RES_FILTERED)
+        return res_body_failed(res, zzz_http_res_filter_feed(res, data, len, false));
     int err = res_chunk_open(res, len);
     if (err == 0)
         err = zzz_conn_out(res->conn, data, len);
     if (err == 0)
         err = res_chunk_close(res);
     return res_body_failed(res, err);
+}
+
+/* A filtered file is read in pieces and fed to the filter. */
+static int res_sendfile_filtered(zzz_res *res, int fd, off_t offset, size_t len)
+{
+    char piece[8192];
+    while (len > 0) {
+        size_t want = len < sizeof piece ? len : sizeof piece;
+        ssize_t n = tardy_read(fd, piece, want, (int64_t)offset);
+        if (n <= 0)
+            return n == 0 ? -ENODATA : (int)n;
+        int err = zzz_http_res_filter_feed(res, piece, (size_t)n, false);
+        if (err)
+            return err;
+        offset += n;
+        len -= (size_t)n;
+    }
+    return 0;
 }
 
 /* A file that fits the write buffer's free room is read into it, after
@@ -396,6 +438,8 @@ int zzz_res_sendfile(zzz_res *res, int fd, off_t offset, size_t len)
     int go = res_body_begin(res, len);
     if (go <= 0)
         return go;
+    if (go == RES_FILTERED)
+        return res_body_failed(res, res_sendfile_filtered(res, fd, offset, len));
     int err = res_chunk_open(res, len);
     if (err)
         return res_body_failed(res, err);
@@ -422,6 +466,16 @@ int zzz_res_sendfile(zzz_res *res, int fd, off_t offset, size_t len)
     return res_body_failed(res, err);
 }
 
+/* The filter's end, then the body's. */
+static int res_end_filtered(zzz_res *res)
+{
+    res->done = true;
+    int err = zzz_http_res_filter_feed(res, NULL, 0, true);
+    if (err == 0 && res->chunked && !res->head_only)
+        err = zzz_conn_out(res->conn, "0\r\n\r\n", 5);
+    return res_body_failed(res, err);
+}
+
 int zzz_res_end(zzz_res *res)
 {
     int ready = res_ready(res);
@@ -430,9 +484,13 @@ int zzz_res_end(zzz_res *res)
     if (!res->head_sent) {
         /* Nothing was written: an empty body of known length. */
         int err = res_write_head(res, true, res->length_set ? res->content_length : 0);
-        res->done = true;
-        if (err)
+        if (err) {
+            res->done = true;
             return err;
+        }
+        if (res->filtering)
+            return res_end_filtered(res);
+        res->done = true;
         if (res->length_set && res->content_length > 0 && !res->head_only &&
             status_has_body(res->status)) {
             res->close = true;
@@ -441,6 +499,8 @@ int zzz_res_end(zzz_res *res)
         }
         return 0;
     }
+    if (res->filtering)
+        return res_end_filtered(res);
     if (res->length_set && res->body_sent != res->content_length && !res->head_only &&
         status_has_body(res->status)) {
         /* The client was promised more: only closing tells it. */
@@ -487,7 +547,7 @@ int zzz_res_take_over(zzz_res *res, int status, zzz_conn **conn)
     /* The hooks see the status that leaves; it stays as given. */
     res->status = status;
     if (res->hooks) {
-        res_run_hooks(res);
+        zzz_http_res_run_hooks(res);
         if (res->aborted)
             return -EPIPE;
         if (res->head_sent || res->done)
@@ -525,43 +585,6 @@ int zzz_res_take_over(zzz_res *res, int status, zzz_conn **conn)
     return 0;
 }
 
-int zzz_http_res_finish(zzz_res *res)
-{
-    if (res->aborted || res->failed)
-        return -EPIPE;
-    if (!res->head_sent) {
-        /* The handler's half-made fields go; the layers' hooks still run
-         * (an answer zzz makes is theirs too) and may change the status
-         * or the type. The body names the status that leaves. */
-        res->status = 500;
-        res->headers_len = 0;
-        zzz_res_header(res, "Content-Type", "text/plain; charset=utf-8");
-        res_run_hooks(res);
-        if (res->aborted || res->failed)
-            return -EPIPE;
-        if (res->head_sent)
-            return res->done ? 0 : zzz_http_res_finish(res);
-        char text[REASON_MAX + 2];
-        const char *reason = zzz_status_reason(res->status);
-        size_t len = reason_len(reason);
-        memcpy(text, reason, len);
-        text[len++] = '\n';
-        int err = zzz_res_send(res, text, len);
-        return err ? -EPIPE : 0;
-    }
-    if (!res->done) {
-        /* A streamed body the handler left without zzz_res_end is whole
-         * only when it has no body to send, or delivered every promised
-         * byte; otherwise it is cut, and must look cut. */
-        bool whole = res->head_only || !status_has_body(res->status) ||
-                     (res->length_set && res->body_sent == res->content_length);
-        if (!whole)
-            return -EPIPE;
-        res->done = true;
-    }
-    return 0;
-}
-
 bool zzz_http_res_take_back(zzz_res *res)
 {
     if (zzz_conn_sent(res->conn) != res->mark_sent)
@@ -587,15 +610,4 @@ size_t zzz_http_short_answer(char *buf, http_thread *t, int status, const char *
     p = put(p, reason, len);
     *p++ = '\n';
     return (size_t)(p - buf);
-}
-
-int zzz_http_send_error(zzz_conn *conn, http_thread *t, int status, zzz_close how)
-{
-    char answer[HTTP_SHORT_ANSWER_MAX];
-    size_t n = zzz_http_short_answer(answer, t, status, NULL);
-    int err = zzz_conn_out(conn, answer, n);
-    if (err == 0)
-        err = zzz_conn_flush(conn);
-    zzz_conn_close_mode(conn, status == 408 ? ZZZ_CLOSE_NOW : how);
-    return err;
 }

@@ -262,7 +262,7 @@ static int route_insert(zzz_router *router, const char *pattern, char *scratch, 
         return -ENOMEM;
     }
     node->routes = routes;
-    routes[node->route_count++] = (node_route){(unsigned)method, handler, user, NULL, 0};
+    routes[node->route_count++] = (node_route){.method = (unsigned)method, .handler = handler, .user = user};
     return 0;
 }
 
@@ -339,6 +339,10 @@ void zzz_router_destroy(zzz_router *router)
         free(router->layers[i].prefix);
     }
     free(router->layers);
+    for (unsigned i = 0; i < router->group_count; i++) {
+        free(router->groups[i].prefix);
+    }
+    free(router->groups);
     free(router);
 }
 
@@ -382,11 +386,8 @@ void zzz_router_not_found(zzz_router *router, zzz_handler handler, void *user)
 
 /* ---- layers ------------------------------------------------------------- */
 
-int zzz_use(zzz_router *router, const char *prefix, zzz_layer layer, void *user)
+int zzz_http_prefix_decode(const char *prefix, char **out, size_t *out_len)
 {
-    if (!router || !layer || !prefix) {
-        return -EINVAL;
-    }
     size_t len = strlen(prefix);
     if (len > 0 && (prefix[0] != '/' || strstr(prefix, "//"))) {
         return -EINVAL;
@@ -405,25 +406,39 @@ int zzz_use(zzz_router *router, const char *prefix, zzz_layer layer, void *user)
     memcpy(raw, prefix, len);
     raw[len] = '\0';
     char *copy = raw + len + 1, *scratch = copy;
-    size_t pos = 0, out = 0;
+    size_t pos = 0, end = 0;
     while (raw[pos] == '/') {
         pos++;
         pattern_seg seg;
-        if (pattern_segment(raw, &pos, scratch + out + 1, &seg) < 0 || seg.kind != NODE_STATIC) {
+        if (pattern_segment(raw, &pos, scratch + end + 1, &seg) < 0 || seg.kind != NODE_STATIC) {
             free(raw);
             return -EINVAL; /* ":id" and "*rest" are not literal prefixes */
         }
-        copy[out] = '/';
-        out += 1 + seg.len;
+        copy[end] = '/';
+        end += 1 + seg.len;
     }
-    copy[out] = '\0';
-    len = out;
+    copy[end] = '\0';
     /* The prefix goes in a block of its own. */
-    memmove(raw, copy, len + 1);
-    copy = raw;
+    memmove(raw, copy, end + 1);
+    *out = raw;
+    *out_len = end;
+    return 0;
+}
+
+int zzz_use(zzz_router *router, const char *prefix, zzz_layer layer, void *user)
+{
+    if (!router || !layer || !prefix) {
+        return -EINVAL;
+    }
+    char *copy;
+    size_t len;
+    int err = zzz_http_prefix_decode(prefix, &copy, &len);
+    if (err) {
+        return err;
+    }
     router_layer *layers = realloc(router->layers, (router->layer_count + 1) * sizeof *layers);
     if (!layers) {
-        free(raw);
+        free(copy);
         return -ENOMEM;
     }
     router->layers = layers;
@@ -445,10 +460,8 @@ const router_layer *zzz_http_router_layers(const zzz_router *router, unsigned *c
     return router->layers;
 }
 
-/* The route with this method and pattern, or NULL (*err says why:
- * -EINVAL for a pattern zzz_route refuses, -ENOENT, -ENOMEM). */
-static node_route *route_find(zzz_router *router, const char *method, const char *pattern,
-                              int *err)
+node_route *zzz_http_route_find(zzz_router *router, const char *method, const char *pattern,
+                                int *err)
 {
     *err = -EINVAL;
     if (pattern[0] != '/') {
@@ -498,7 +511,7 @@ int zzz_route_use(zzz_router *router, const char *method, const char *pattern, z
         return -EINVAL;
     }
     int err;
-    node_route *route = route_find(router, method, pattern, &err);
+    node_route *route = zzz_http_route_find(router, method, pattern, &err);
     if (!route) {
         return err;
     }

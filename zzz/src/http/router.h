@@ -7,6 +7,9 @@
 
 #include "zzz.h"
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #define ZZZ_MAX_PARAMS 16
 
 /* A middleware layer as the router keeps it: for a prefix (zzz_use) or
@@ -25,6 +28,7 @@ typedef struct router_match {
     void *user;
     const router_layer *layers; /* 200: the route's own layers */
     unsigned layer_count;
+    uint64_t max_body;     /* 200: the route's own limit (0: none) */
     unsigned param_count;
     zzz_str param_names[ZZZ_MAX_PARAMS];
     zzz_str param_values[ZZZ_MAX_PARAMS]; /* slices of the path given */
@@ -41,6 +45,15 @@ int zzz_router_match_path(const zzz_router *router, zzz_str method, zzz_str path
  * state of handlers libzzz adds, like a static mount's). Returns 0, or
  * -ENOMEM (ptr is then still the caller's). */
 int zzz_http_router_own(zzz_router *router, void *ptr, void (*free_fn)(void *ptr));
+
+/* The body limit for a request to path whose route (if any) set none:
+ * the longest prefix's that has one (zzz_router_max_body), else 0. */
+uint64_t zzz_http_router_max_body(const zzz_router *router, zzz_str path);
+
+/* The error handler for a request to path: the longest prefix's that
+ * has one (zzz_router_on_error); false when none does. */
+bool zzz_http_router_on_error(const zzz_router *router, zzz_str path, zzz_error_handler *fn,
+                              void **user);
 
 /* The prefix layers (zzz_use), outermost first. */
 const router_layer *zzz_http_router_layers(const zzz_router *router, unsigned *count);

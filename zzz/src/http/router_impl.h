@@ -27,6 +27,7 @@ typedef struct node_route {
     void *user;
     router_layer *layers; /* zzz_route_use */
     unsigned layer_count;
+    uint64_t max_body;    /* zzz_route_max_body; 0: the group's or the server's */
 } node_route;
 
 typedef struct router_node router_node;
@@ -61,6 +62,15 @@ struct router_node {
     char text[]; /* storage for name */
 };
 
+/* What a prefix's requests share besides layers (router_groups.c). */
+typedef struct router_group {
+    char *prefix;      /* decoded, as a layer's */
+    size_t prefix_len;
+    zzz_error_handler on_error; /* NULL: the next group out's, then the server's */
+    void *on_error_user;
+    uint64_t max_body;          /* 0: the next group out's, then the server's */
+} router_group;
+
 /* Memory a router keeps for its handlers (a static mount's state), freed
  * with it. */
 typedef struct router_owned {
@@ -78,7 +88,20 @@ struct zzz_router {
     void *not_found_user;
     router_layer *layers; /* zzz_use: sorted by prefix length, stable */
     unsigned layer_count;
+    router_group *groups; /* zzz_router_on_error, zzz_router_max_body: one
+                             per prefix, sorted by prefix length */
+    unsigned group_count;
 };
+
+/* Decodes a prefix as zzz_use takes it ("/api/" -> "/api", "/" -> "")
+ * into a block of its own (*out, freed with free). Returns 0, -EINVAL for
+ * a prefix zzz_use refuses, -ENOMEM. */
+int zzz_http_prefix_decode(const char *prefix, char **out, size_t *out_len);
+
+/* The route with this method and pattern, or NULL (*err says why:
+ * -EINVAL for a pattern zzz_route refuses, -ENOENT, -ENOMEM). */
+node_route *zzz_http_route_find(zzz_router *router, const char *method, const char *pattern,
+                                int *err);
 
 /* ---- small helpers ------------------------------------------------------ */
 

@@ -84,6 +84,7 @@ static bool node_accept(match_state *st, const router_node *node)
         m->user = route->user;
         m->layers = route->layers;
         m->layer_count = route->layer_count;
+        m->max_body = route->max_body;
         m->param_count = node->param_count;
         m->allow[0] = '\0';
         return true;
@@ -106,6 +107,7 @@ int zzz_router_match_path(const zzz_router *router, zzz_str method, zzz_str path
     m->user = NULL;
     m->layers = NULL;
     m->layer_count = 0;
+    m->max_body = 0;
     m->param_count = 0;
     m->allow[0] = '\0';
 

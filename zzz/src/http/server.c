@@ -75,11 +75,9 @@ static void http_on_refuse(int fd, void *user)
  * one of the server's reserve tasks, rather than left waiting for a task. */
 static zzz_conn_next http_on_busy(zzz_conn *conn, void *user)
 {
-    (void)user;
-    char reply[HTTP_SHORT_ANSWER_MAX];
-    size_t n = zzz_http_short_answer(reply, http_thread_of(conn), 503, "Retry-After: 1\r\n");
+    const http_config *cfg = user;
     zzz_conn_set_deadline(conn, tardy_now() + 1000000000u);
-    zzz_conn_write(conn, reply, n);
+    zzz_http_error_early(conn, cfg, 503, "server too busy", "Retry-After: 1\r\n", ZZZ_CLOSE_NOW);
     /* What the client sent is dropped, as much as has arrived, so the
      * close does not turn into a reset over unread bytes; but the reserve
      * task does not linger for more: under overload it must be free for
@@ -187,7 +185,7 @@ static void answer_connect(zzz_req *req, zzz_res *res, void *user)
     (void)req;
     (void)user;
     /* A tunnel is a proxy's work: an origin server does not do it. */
-    zzz_res_text(res, 501, "Not Implemented\n");
+    zzz_http_error(res, 501, "CONNECT is not served");
 }
 
 static void answer_options_star(zzz_req *req, zzz_res *res, void *user)
@@ -202,14 +200,33 @@ static void answer_405(zzz_req *req, zzz_res *res, void *user)
 {
     (void)user;
     zzz_res_header(res, "Allow", req->match.allow);
-    zzz_res_text(res, 405, "Method Not Allowed\n");
+    zzz_http_error(res, 405, "no route for the method");
 }
 
 static void answer_404(zzz_req *req, zzz_res *res, void *user)
 {
     (void)req;
     (void)user;
-    zzz_res_text(res, 404, "Not Found\n");
+    zzz_http_error(res, 404, "no route for the path");
+}
+
+/* A body declared past the limit: zzz_http_res_finish answers it (413)
+ * as the chain unwinds, once the layers have had their turn. */
+static void answer_body_refused(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)req;
+    (void)res;
+    (void)user;
+}
+
+/* The body limit of a request: its route's, its group's, or the
+ * server's (UINT64_MAX: none). */
+static uint64_t request_max_body(const zzz_req *req, const http_config *cfg)
+{
+    uint64_t max = req->match.status == 200 ? req->match.max_body : 0;
+    if (max == 0)
+        max = zzz_http_router_max_body(cfg->router, req->path);
+    return max ? max : cfg->max_body;
 }
 
 /* The router's not-found handler, with the status it starts from. */
@@ -239,6 +256,14 @@ static void http_dispatch(zzz_req *req, zzz_res *res, const http_config *cfg)
         else
             final = m->handler ? answer_not_found : answer_404;
     }
+    if (req->head.body != HTTP_BODY_NONE) {
+        req->max_body = request_max_body(req, cfg);
+        req->chunked.max_body = req->max_body == UINT64_MAX ? 0 : req->max_body;
+        if (req->head.body == HTTP_BODY_LENGTH && req->head.content_length > req->max_body) {
+            zzz_http_req_fail_body(req, -E2BIG);
+            final = answer_body_refused;
+        }
+    }
     unsigned outer_count;
     const router_layer *outer = zzz_http_router_layers(cfg->router, &outer_count);
     /* Without layers, the handler is all there is. */
@@ -248,26 +273,26 @@ static void http_dispatch(zzz_req *req, zzz_res *res, const http_config *cfg)
         zzz_http_chain_run(req, res, outer, outer_count, final, final_user);
 }
 
-/* The status that answers a body that failed. */
-static int body_error_status(int err)
+/* How the connection closes after the answer to a failed body: a 408's
+ * client stalled and is not waited for; otherwise the rest of the body
+ * is drained for a while, so the answer is read rather than reset. */
+static zzz_close body_error_close(const zzz_res *res)
 {
-    switch (err) {
-    case -E2BIG:
-        return 413;
-    case -ETIMEDOUT:
-        return 408;
-    case -ENOBUFS:
-        return 503;
-    default:
-        return 400;
-    }
+    return res->status == 408 ? ZZZ_CLOSE_NOW : ZZZ_CLOSE_LINGER;
 }
 
 /* After the handler: settles the request body and the response. Returns
  * true when the connection goes on to the next request; false when it
  * must close (its close mode set). */
-static bool http_finish(zzz_conn *conn, http_thread *t, zzz_req *req, zzz_res *res)
+static bool http_finish(zzz_conn *conn, zzz_req *req, zzz_res *res)
 {
+    /* Whatever the chain left unanswered is answered now: the body's
+     * error, or 500. */
+    int fin = zzz_http_res_finish(res);
+    if (res->body_error) {
+        zzz_conn_close_mode(conn, fin == 0 ? body_error_close(res) : ZZZ_CLOSE_AUTO);
+        return false;
+    }
     /* A body the handler did not read to its end is read and checked now,
      * as far as it has arrived, before the answer leaves: a request with
      * broken framing gets 400, never the handler's answer. */
@@ -278,14 +303,20 @@ static bool http_finish(zzz_conn *conn, http_thread *t, zzz_req *req, zzz_res *r
             return false;
         }
         if (zzz_http_res_take_back(res)) {
-            zzz_http_send_error(conn, t, body_error_status(body), ZZZ_CLOSE_LINGER);
+            zzz_res fresh;
+            zzz_http_res_init(&fresh, conn, req);
+            fresh.close = true;
+            fresh.body_error = true;
+            fresh.head_only = res->head_only;
+            int err = zzz_http_error(&fresh, zzz_http_body_error_status(body), "malformed request body");
+            zzz_conn_close_mode(conn, err == 0 ? body_error_close(&fresh) : ZZZ_CLOSE_AUTO);
             return false;
         }
         /* Part of the answer has left: it must end cut. */
         zzz_conn_close_mode(conn, res->close_delimited ? ZZZ_CLOSE_RESET : ZZZ_CLOSE_AUTO);
         return false;
     }
-    if (zzz_http_res_finish(res) != 0) {
+    if (fin != 0) {
         /* Cut: closing without the end tells the client. A body delimited
          * by the close would look whole after a FIN: it gets a reset. */
         zzz_conn_close_mode(conn, res->close_delimited ? ZZZ_CLOSE_RESET : ZZZ_CLOSE_AUTO);
@@ -300,22 +331,41 @@ static bool http_finish(zzz_conn *conn, http_thread *t, zzz_req *req, zzz_res *r
     return !res->close;
 }
 
+/* What the head parser's refusals are, for error handlers. */
+static const char *head_error_why(int status)
+{
+    switch (status) {
+    case 408:
+        return "request head too slow";
+    case 414:
+        return "request target too long";
+    case 431:
+        return "request head too large";
+    case 501:
+        return "transfer coding not implemented";
+    case 505:
+        return "HTTP version not supported";
+    default:
+        return "malformed request head";
+    }
+}
+
 static zzz_conn_next http_on_conn(zzz_conn *conn, void *user)
 {
     const http_config *cfg = user;
-    http_thread *t = http_thread_of(conn);
     if (zzz_conn_expired(conn)) {
         /* The rest of a head did not come within header_timeout_ms. */
-        zzz_http_send_error(conn, t, 408, ZZZ_CLOSE_NOW);
+        zzz_http_error_early(conn, cfg, 408, head_error_why(408), NULL, ZZZ_CLOSE_NOW);
         return ZZZ_CLOSE;
     }
     zzz_buf *in = zzz_conn_buf(conn);
     if (!in->data || !zzz_conn_outbuf(conn)->data) {
         /* Pools exhausted: cannot happen with the pools' sizes, kept as a
-         * clear answer should that change. */
-        static const char reply[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                                    "Connection: close\r\n\r\n";
-        zzz_conn_write(conn, reply, sizeof reply - 1);
+         * clear answer should that change. With no write buffer, the
+         * short answer goes straight out. */
+        char reply[HTTP_SHORT_ANSWER_MAX];
+        size_t n = zzz_http_short_answer(reply, http_thread_of(conn), 503, NULL);
+        zzz_conn_write(conn, reply, n);
         return ZZZ_CLOSE;
     }
     zzz_buf *out = zzz_conn_outbuf(conn);
@@ -332,7 +382,8 @@ static zzz_conn_next http_on_conn(zzz_conn *conn, void *user)
         memset(&head, 0, sizeof head);
         head.headers = http_scratch(conn, cfg->limits.max_headers * sizeof(zzz_header));
         if (!head.headers) {
-            zzz_http_send_error(conn, t, 500, ZZZ_CLOSE_AUTO);
+            zzz_http_error_early(conn, cfg, 500, "no room for the header fields", NULL,
+                                 ZZZ_CLOSE_AUTO);
             return ZZZ_CLOSE;
         }
         int r = http_read_head(conn, cfg, &head, served);
@@ -341,11 +392,7 @@ static zzz_conn_next http_on_conn(zzz_conn *conn, void *user)
         if (r == HEAD_CLOSE)
             return ZZZ_CLOSE;
         if (r < 0) {
-            zzz_http_send_error(conn, t, -r, ZZZ_CLOSE_AUTO);
-            return ZZZ_CLOSE;
-        }
-        if (head.body == HTTP_BODY_LENGTH && head.content_length > cfg->max_body) {
-            zzz_http_send_error(conn, t, 413, ZZZ_CLOSE_LINGER);
+            zzz_http_error_early(conn, cfg, -r, head_error_why(-r), NULL, ZZZ_CLOSE_AUTO);
             return ZZZ_CLOSE;
         }
 
@@ -354,7 +401,7 @@ static zzz_conn_next http_on_conn(zzz_conn *conn, void *user)
         zzz_http_req_init(&req, conn, cfg);
         req.head = head;
         if (!http_decode_path(&req)) {
-            zzz_http_send_error(conn, t, 400, ZZZ_CLOSE_AUTO);
+            zzz_http_error_early(conn, cfg, 400, "malformed path", NULL, ZZZ_CLOSE_AUTO);
             return ZZZ_CLOSE;
         }
         zzz_http_res_init(&res, conn, &req);
@@ -369,7 +416,7 @@ static zzz_conn_next http_on_conn(zzz_conn *conn, void *user)
             return ZZZ_CLOSE;
         }
 
-        bool next = http_finish(conn, t, &req, &res);
+        bool next = http_finish(conn, &req, &res);
         zzz_http_req_release(&req);
         if (!next)
             return ZZZ_CLOSE;
@@ -408,6 +455,8 @@ int zzz_http_server_create(zzz_server **out, const zzz_http_config *config)
     cfg->body_min_rate = config->body_min_rate ? config->body_min_rate : ZZZ_HTTP_DEFAULT_BODY_MIN_RATE;
     cfg->body_grace_ms = config->body_grace_ms ? config->body_grace_ms : ZZZ_HTTP_DEFAULT_BODY_GRACE_MS;
     cfg->request_memory = config->request_memory ? config->request_memory : ZZZ_HTTP_DEFAULT_REQUEST_MEMORY;
+    cfg->on_error = config->on_error;
+    cfg->on_error_user = config->on_error_user;
     if (cfg->request_memory > ZZZ_HTTP_REQUEST_MEMORY_MAX)
         cfg->request_memory = ZZZ_HTTP_REQUEST_MEMORY_MAX;
     /* A client that connects and says nothing gets the header timeout. */
