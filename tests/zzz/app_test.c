@@ -540,3 +540,17 @@ Test(app, body_limits_per_route_and_group)
         expect_closing_error(s.port, declared[i], strlen(declared[i]), 413, "Content Too Large\n");
     server_stop(&s);
 }
+
+/* An error handler that raises an error itself gets zzz's default, not
+ * itself again. */
+Test(app, an_error_handler_that_errs)
+{
+    server s;
+    start_app(&s, NULL);
+    response r;
+    get(s.port, "GET", "/loop/nowhere", &r);
+    expect_status(&r, 404);
+    expect_body(&r, "Not Found\n");
+    response_free(&r);
+    server_stop(&s);
+}

@@ -239,6 +239,15 @@ static void api_error(zzz_req *req, zzz_res *res, int status, const char *why, v
     zzz_res_send(res, text, strlen(text));
 }
 
+/* Raises an error from the error handler: the default answers. */
+static void loop_error(zzz_req *req, zzz_res *res, int status, const char *why, void *user)
+{
+    (void)req;
+    (void)why;
+    (void)user;
+    zzz_res_error(res, status, "again");
+}
+
 /* Refuses through the error seam, after a field of its own. */
 static void deny(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
 {
@@ -348,14 +357,23 @@ static void z_send(zzz_res *res, const char *kind, const char *text, size_t n)
     }
     if (strcmp(kind, "notransform") == 0)
         zzz_res_header(res, "Cache-Control", "no-transform");
-    if (strcmp(kind, "stream") == 0 || strcmp(kind, "length") == 0) {
-        /* In pieces of 1000 bytes; "length" promises the length first. */
-        if (strcmp(kind, "length") == 0)
+    if (strcmp(kind, "stream") == 0 || strcmp(kind, "length") == 0 ||
+        strcmp(kind, "short") == 0 || strcmp(kind, "noend") == 0) {
+        /* In pieces of 1000 bytes; "length" promises the length first,
+         * "short" promises it and writes half, "noend" promises it,
+         * writes it all and leaves the end to zzz. */
+        bool promise = strcmp(kind, "stream") != 0;
+        if (promise)
             zzz_res_content_length(res, n);
-        for (size_t at = 0; at < n; at += 1000)
-            if (zzz_res_write(res, text + at, n - at < 1000 ? n - at : 1000) != 0)
+        size_t upto = strcmp(kind, "short") == 0 ? n / 2 : n;
+        for (size_t at = 0; at < upto; at += 1000)
+            if (zzz_res_write(res, text + at, upto - at < 1000 ? upto - at : 1000) != 0)
                 return;
-        zzz_res_end(res);
+        /* One byte past the promise is refused and sends nothing. */
+        if (promise && upto == n && zzz_res_write(res, "x", 1) != -EMSGSIZE)
+            return;
+        if (strcmp(kind, "noend") != 0)
+            zzz_res_end(res);
         return;
     }
     if (strcmp(kind, "file") == 0) {
@@ -446,13 +464,25 @@ int main(int argc, char **argv)
         {"POST", "/big/stream", body_stream},
         {"POST", "/big/inner/stream", body_stream},
     };
-    static const char *const z_kinds[] = {"text",  "png",         "encoded", "partial", "etag",
-                                          "notransform", "stream", "length",  "file"};
+    static const char *const z_kinds[] = {"text",   "png",    "encoded", "partial",
+                                          "etag",   "notransform", "stream", "length",
+                                          "short",  "noend",  "file"};
     for (size_t i = 0; err == 0 && i < sizeof z_kinds / sizeof z_kinds[0]; i++) {
         char pattern[64];
         snprintf(pattern, sizeof pattern, "/z/%s", z_kinds[i]);
         err = zzz_route(router, "GET", pattern, z_answer, (void *)z_kinds[i]);
     }
+    /* Answers without reading its body: a broken one takes the answer
+     * back. */
+    if (err == 0)
+        err = zzz_route(router, "POST", "/z/text", z_answer, "text");
+    static char static_text[2048];
+    memset(static_text, 'a', sizeof static_text);
+    if (err == 0)
+        err = zzz_static_bytes(router, "/z/static.txt", static_text, sizeof static_text, NULL);
+    /* An error handler that raises an error itself. */
+    if (err == 0)
+        err = zzz_router_on_error(router, "/loop", loop_error, NULL);
     if (err == 0) {
         err = zzz_use_compression(router, "/z", NULL);
         if (err == -ENOTSUP)

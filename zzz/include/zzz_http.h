@@ -101,8 +101,8 @@ int zzz_route_use(zzz_router *router, const char *method, const char *pattern, z
 /* ---- errors and limits per group ------------------------------------- */
 
 /* Makes the answer for an error: those zzz makes itself (see "Errors" in
- * docs/zzz.md for every case and its status: 400, 404, 405, 408, 413,
- * 414, 431, 500, 501, 503) and those a handler or layer raises with
+ * docs/zzz.md for every case and its status: 400, 403, 404, 405, 408,
+ * 413, 414, 431, 500, 501, 503, 505) and those a handler or layer raises with
  * zzz_res_error. `status` is the status that leaves (already set on
  * res); `why` is a short fixed phrase naming the case ("request head too
  * large"), for logs and pages; it never holds client bytes. The handler
@@ -169,6 +169,10 @@ typedef struct zzz_compress_config {
                                  XML, SVG, WASM, and the like. Copied. */
     bool no_gzip;             /* never gzip */
     bool no_brotli;           /* never brotli */
+    unsigned max_streams;     /* responses a thread compresses at once
+                                 (each holds a compressor: ~270 KiB for
+                                 gzip, more for brotli); past it, bodies
+                                 leave as they are; 0: 64 */
 } zzz_compress_config;
 
 /* Adds a layer to prefix (as zzz_use) that compresses response bodies
@@ -179,9 +183,12 @@ typedef struct zzz_compress_config {
  * known and under min_bytes. A compressible response gets
  * Vary: Accept-Encoding (compressed or not); a compressed one gets
  * Content-Encoding, is sent chunked (no Content-Length), loses
- * Accept-Ranges, and its strong ETag becomes weak. Streamed bodies are
- * compressed as they are written: each zzz_res_write leaves flushed.
- * Compressor state is kept per thread between requests. Returns 0;
+ * Accept-Ranges, and its strong ETag becomes weak (a 304 gets the same
+ * Vary and ETag). Streamed bodies are compressed as they are written:
+ * each zzz_res_write leaves flushed. A promised length
+ * (zzz_res_content_length) is kept to by the bytes given, not sent. Gzip
+ * streams are kept per thread between requests; a brotli encoder is
+ * made for each response (brotli 1.0 cannot reset one). Returns 0;
  * -EINVAL for a bad router, prefix or level; -ENOTSUP when libzzz was
  * built without zlib and brotli (or without the one left by the no_
  * flags); -ENOMEM. */
@@ -486,7 +493,8 @@ int zzz_res_on_head(zzz_res *res, void (*fn)(zzz_res *res, void *user), void *us
 
 /* The value of the response's first field called name (any case), as
  * added so far; true and *value set (when not NULL) if there is one. The
- * value lives until the request ends. */
+ * value is valid until the response's fields next change (a field added
+ * or removed). */
 bool zzz_res_field(const zzz_res *res, const char *name, zzz_str *value);
 /* Removes every field called name (any case) added so far. Returns how
  * many it removed; -EALREADY once the head has been composed. */
@@ -508,6 +516,9 @@ typedef struct zzz_body_filter {
      * connection (HTTP/1.0). To a HEAD request, begin is called (so the
      * fields are GET's) but data never is. */
     bool (*begin)(zzz_res *res, void *state, int64_t length);
+    /* (begin is also called for a 304, with length 0 and its return
+     * ignored: a 304 carries the fields its 200 would have had, RFC 9110
+     * 15.4.5.) */
     /* The next piece of the body (len may be 0); `last` is true once, for
      * its end. Passes output on with zzz_res_filter_out. Returns 0, or
      * -errno: the response then fails (cut; the connection closes). */
@@ -523,8 +534,8 @@ typedef struct zzz_body_filter {
  * already; -EALREADY once the head has been composed. */
 int zzz_res_filter(zzz_res *res, const zzz_body_filter *filter, void *state);
 
-/* From a filter's data: sends len bytes of filtered body. Returns 0, or
- * zzz_conn_write's errors. */
+/* From a filter's data: sends len bytes of filtered body. Returns 0;
+ * -EINVAL outside a filtered body's data; or zzz_conn_write's errors. */
 int zzz_res_filter_out(zzz_res *res, const void *data, size_t len);
 
 /* Hands the connection over to the handler: for a protocol of its own

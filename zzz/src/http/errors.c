@@ -22,7 +22,7 @@ int zzz_http_body_error_status(int err)
     }
 }
 
-static const char *body_error_why(int err)
+const char *zzz_http_body_error_why(int err)
 {
     switch (err) {
     case -E2BIG:
@@ -40,8 +40,8 @@ static const char *body_error_why(int err)
  * hooks run first and may change it), as plain text. */
 static int error_default(zzz_res *res)
 {
-    if (!zzz_res_field(res, "Content-Type", NULL))
-        zzz_res_header(res, "Content-Type", "text/plain; charset=utf-8");
+    zzz_res_header_remove(res, "Content-Type");
+    zzz_res_header(res, "Content-Type", "text/plain; charset=utf-8");
     zzz_http_res_run_hooks(res);
     if (res->aborted || res->failed)
         return -EPIPE;
@@ -57,17 +57,29 @@ static int error_default(zzz_res *res)
     return zzz_res_send(res, text, len);
 }
 
+/* Fields that describe a representation the handler meant to send, not
+ * the error answer that replaces it. */
+static const char *const representation_fields[] = {
+    "Content-Encoding", "Content-Range", "ETag", "Last-Modified", "Accept-Ranges", NULL,
+};
+
 int zzz_http_error(zzz_res *res, int status, const char *why)
 {
     zzz_req *req = res->req;
     const http_config *cfg = req->config;
     res->status = status;
+    res->length_set = false;
+    for (const char *const *f = representation_fields; *f; f++)
+        zzz_res_header_remove(res, *f);
     zzz_error_handler fn = cfg->on_error;
     void *user = cfg->on_error_user;
     if (!req->early)
         zzz_http_router_on_error(cfg->router, req->path, &fn, &user);
-    if (fn) {
+    /* An error handler that raises an error itself gets the default. */
+    if (fn && !res->in_error) {
+        res->in_error = true;
         fn(req->early ? NULL : req, res, status, why ? why : "", user);
+        res->in_error = false;
         if (res->head_sent || res->aborted || res->failed)
             return res->aborted || res->failed ? -EPIPE : 0;
     }
@@ -103,7 +115,7 @@ int zzz_http_res_finish(zzz_res *res)
              * connection (what is left of the body is not read). */
             res->close = true;
             res->body_error = true;
-            err = zzz_http_error(res, zzz_http_body_error_status(body), body_error_why(body));
+            err = zzz_http_error(res, zzz_http_body_error_status(body), zzz_http_body_error_why(body));
         } else {
             err = zzz_http_error(res, 500, "the handler did not answer");
         }
@@ -113,16 +125,33 @@ int zzz_http_res_finish(zzz_res *res)
             return -EPIPE;
     }
     if (!res->done) {
-        /* A streamed body the handler left without zzz_res_end is whole
-         * only when it has no body to send, or delivered every promised
-         * byte; otherwise it is cut, and must look cut. */
-        bool whole = res->head_only || !zzz_http_status_has_body(res->status) ||
-                     (res->length_set && res->body_sent == res->content_length);
-        if (!whole)
+        if (!zzz_http_res_whole(res))
             return -EPIPE;
         res->done = true;
     }
     return 0;
+}
+
+bool zzz_http_res_whole(zzz_res *res)
+{
+    if (res->done)
+        return true;
+    /* A streamed body the handler left without zzz_res_end is whole only
+     * when it has no body to send, or delivered every promised byte
+     * (through the filter: then the filter's end goes out now);
+     * otherwise it is cut, and must look cut. */
+    if (res->head_only || !zzz_http_status_has_body(res->status))
+        return true;
+    if (res->filtering)
+        return res->filter_promise && res->filter_in == res->filter_promised &&
+               zzz_res_end(res) == 0;
+    return res->length_set && res->body_sent == res->content_length;
+}
+
+zzz_close zzz_http_res_cut_close(const zzz_res *res)
+{
+    /* A body delimited by the close would look whole after a FIN. */
+    return res->close_delimited ? ZZZ_CLOSE_RESET : ZZZ_CLOSE_AUTO;
 }
 
 int zzz_http_error_early(zzz_conn *conn, const http_config *cfg, int status, const char *why,
@@ -163,12 +192,11 @@ int zzz_http_error_early(zzz_conn *conn, const http_config *cfg, int status, con
         }
     }
     int err = zzz_http_error(&res, status, why);
-    if (err == 0 && !res.done && !res.head_only && zzz_http_status_has_body(res.status) &&
-        !(res.length_set && res.body_sent == res.content_length))
+    if (err == 0 && !zzz_http_res_whole(&res))
         err = -EPIPE; /* a streamed error page left unended */
     zzz_http_req_release(&req);
     if (err == 0)
         err = zzz_conn_flush(conn);
-    zzz_conn_close_mode(conn, err ? ZZZ_CLOSE_RESET : how);
+    zzz_conn_close_mode(conn, err ? zzz_http_res_cut_close(&res) : how);
     return err;
 }

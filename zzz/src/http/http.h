@@ -132,6 +132,11 @@ struct zzz_res {
     bool taken_over;       /* zzz_res_take_over: the handler has the connection */
     bool filter_decided;   /* the filter's begin has been asked */
     bool filtering;        /* its body goes through req->filter */
+    bool filter_promise;   /* a length was promised before the filter */
+    bool in_error;         /* an error handler is making it */
+    uint64_t filter_promised; /* that length */
+    uint64_t filter_in;    /* body bytes given to the filter */
+    char *filter_piece;    /* a file's bytes on their way to the filter */
     bool body_error;       /* it answers the request body's failure */
     uint64_t content_length;
     uint64_t body_sent;
@@ -214,14 +219,24 @@ int zzz_http_error(zzz_res *res, int status, const char *why);
 int zzz_http_error_early(zzz_conn *conn, const http_config *cfg, int status, const char *why,
                          const char *extra, zzz_close how);
 
-/* The status that answers a body that failed with err. */
+/* The status that answers a body that failed with err, and its why. */
 int zzz_http_body_error_status(int err);
+const char *zzz_http_body_error_why(int err);
+
+/* Whether a response the handler left is whole: done, without a body,
+ * or every promised byte delivered (a filtered one is then ended). */
+bool zzz_http_res_whole(zzz_res *res);
+/* How a connection whose response is cut closes, so it looks cut. */
+zzz_close zzz_http_res_cut_close(const zzz_res *res);
 
 /* Asks the body filter, once, whether it takes this body (length: its
  * length, or -1 when unknown); sets res->filtering (response_filter.c). */
 void zzz_http_res_filter_decide(zzz_res *res, int64_t length);
 /* Feeds body bytes to the filter. Returns 0 or -errno. */
 int zzz_http_res_filter_feed(zzz_res *res, const void *data, size_t len, bool last);
+/* Whether a field called name (any of them) holds text, without regard
+ * to case. */
+bool zzz_http_res_field_has(const zzz_res *res, const char *name, const char *text);
 /* Releases the filter's state (at the request's end). */
 void zzz_http_req_filter_release(zzz_req *req);
 

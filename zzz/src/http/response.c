@@ -284,6 +284,7 @@ int zzz_res_send(zzz_res *res, const void *body, size_t len)
         len = 0;
     int err = res_write_head(res, true, len);
     if (res->filtering) {
+        res->filter_promise = false; /* send gives its own length */
         if (err == 0)
             err = zzz_http_res_filter_feed(res, body, len, true);
         if (err == 0 && res->chunked && !res->head_only)
@@ -396,8 +397,11 @@ int zzz_res_write(zzz_res *res, const void *data, size_t len)
     int go = res_body_begin(res, len);
     if (go <= 0)
         return go;
-    if (go == RES_FILTERED)
-        return res_body_failed(res, zzz_http_res_filter_feed(res, data, len, false));
+    if (go == RES_FILTERED) {
+        int err = zzz_http_res_filter_feed(res, data, len, false);
+        /* Past the promised length nothing was sent: as unfiltered. */
+        return err == -EMSGSIZE ? err : res_body_failed(res, err);
+    }
     int err = res_chunk_open(res, len);
     if (err == 0)
         err = zzz_conn_out(res->conn, data, len);
@@ -406,12 +410,20 @@ int zzz_res_write(zzz_res *res, const void *data, size_t len)
     return res_body_failed(res, err);
 }
 
-/* A filtered file is read in pieces and fed to the filter. */
+/* A filtered file is read in pieces (in the request's memory: a task's
+ * stack may be small) and fed to the filter. */
+#define RES_FILTER_PIECE 8192
 static int res_sendfile_filtered(zzz_res *res, int fd, off_t offset, size_t len)
 {
-    char piece[8192];
+    if (res->filter_promise && len > res->filter_promised - res->filter_in)
+        return -EMSGSIZE;
+    if (!res->filter_piece)
+        res->filter_piece = zzz_alloc(res->req, RES_FILTER_PIECE);
+    char *piece = res->filter_piece;
+    if (!piece)
+        return -ENOMEM;
     while (len > 0) {
-        size_t want = len < sizeof piece ? len : sizeof piece;
+        size_t want = len < RES_FILTER_PIECE ? len : RES_FILTER_PIECE;
         ssize_t n = tardy_read(fd, piece, want, (int64_t)offset);
         if (n <= 0)
             return n == 0 ? -ENODATA : (int)n;
@@ -438,8 +450,10 @@ int zzz_res_sendfile(zzz_res *res, int fd, off_t offset, size_t len)
     int go = res_body_begin(res, len);
     if (go <= 0)
         return go;
-    if (go == RES_FILTERED)
-        return res_body_failed(res, res_sendfile_filtered(res, fd, offset, len));
+    if (go == RES_FILTERED) {
+        int err = res_sendfile_filtered(res, fd, offset, len);
+        return err == -EMSGSIZE ? err : res_body_failed(res, err);
+    }
     int err = res_chunk_open(res, len);
     if (err)
         return res_body_failed(res, err);

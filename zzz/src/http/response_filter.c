@@ -49,6 +49,18 @@ bool zzz_res_field(const zzz_res *res, const char *name, zzz_str *value)
     return true;
 }
 
+bool zzz_http_res_field_has(const zzz_res *res, const char *name, const char *text)
+{
+    size_t text_len = strlen(text);
+    size_t pos = 0, start, end;
+    while (field_find(res, name, &pos, &start, &end)) {
+        for (size_t i = start; i + text_len <= end; i++)
+            if (strncasecmp(res->headers + i, text, text_len) == 0)
+                return true;
+    }
+    return false;
+}
+
 int zzz_res_header_remove(zzz_res *res, const char *name)
 {
     if (res->head_sent)
@@ -86,23 +98,39 @@ void zzz_http_res_filter_decide(zzz_res *res, int64_t length)
     if (res->filter_decided || !req->filter)
         return;
     res->filter_decided = true;
-    if (!zzz_http_status_has_body(res->status))
+    if (!zzz_http_status_has_body(res->status)) {
+        /* A 304 carries the fields its 200 would have (RFC 9110
+         * 15.4.5): the filter sees it, though there is no body. */
+        if (res->status == 304)
+            req->filter->begin(res, req->filter_state, 0);
         return;
+    }
     res->filtering = req->filter->begin(res, req->filter_state, length);
-    if (res->filtering)
-        res->length_set = false; /* a promise about the bytes before the filter */
+    if (res->filtering) {
+        /* A promised length is about the bytes before the filter: it is
+         * kept to, but what leaves has none. */
+        res->filter_promise = res->length_set;
+        res->filter_promised = res->content_length;
+        res->length_set = false;
+    }
 }
 
 int zzz_http_res_filter_feed(zzz_res *res, const void *data, size_t len, bool last)
 {
     if (res->head_only)
         return 0;
+    if (res->filter_promise && (len > res->filter_promised - res->filter_in ||
+                                (last && res->filter_in + len != res->filter_promised)))
+        return len > res->filter_promised - res->filter_in ? -EMSGSIZE : -EPIPE;
+    res->filter_in += len;
     zzz_req *req = res->req;
     return req->filter->data(res, req->filter_state, data, len, last);
 }
 
 int zzz_res_filter_out(zzz_res *res, const void *data, size_t len)
 {
+    if (!res->filtering || !res->head_sent)
+        return -EINVAL; /* only from a filter's data */
     if (len == 0 || res->head_only || !zzz_http_status_has_body(res->status))
         return 0;
     if (res->failed || res->aborted)

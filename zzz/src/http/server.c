@@ -290,7 +290,7 @@ static bool http_finish(zzz_conn *conn, zzz_req *req, zzz_res *res)
      * error, or 500. */
     int fin = zzz_http_res_finish(res);
     if (res->body_error) {
-        zzz_conn_close_mode(conn, fin == 0 ? body_error_close(res) : ZZZ_CLOSE_AUTO);
+        zzz_conn_close_mode(conn, fin == 0 ? body_error_close(res) : zzz_http_res_cut_close(res));
         return false;
     }
     /* A body the handler did not read to its end is read and checked now,
@@ -303,23 +303,29 @@ static bool http_finish(zzz_conn *conn, zzz_req *req, zzz_res *res)
             return false;
         }
         if (zzz_http_res_take_back(res)) {
+            /* A fresh answer, unfiltered: the handler's filter had its
+             * turn with the answer taken back. */
             zzz_res fresh;
             zzz_http_res_init(&fresh, conn, req);
             fresh.close = true;
             fresh.body_error = true;
             fresh.head_only = res->head_only;
-            int err = zzz_http_error(&fresh, zzz_http_body_error_status(body), "malformed request body");
-            zzz_conn_close_mode(conn, err == 0 ? body_error_close(&fresh) : ZZZ_CLOSE_AUTO);
+            fresh.filter_decided = true;
+            int err = zzz_http_error(&fresh, zzz_http_body_error_status(body),
+                                     zzz_http_body_error_why(body));
+            if (err == 0 && !zzz_http_res_whole(&fresh))
+                err = -EPIPE;
+            zzz_conn_close_mode(conn, err == 0 ? body_error_close(&fresh)
+                                               : zzz_http_res_cut_close(&fresh));
             return false;
         }
         /* Part of the answer has left: it must end cut. */
-        zzz_conn_close_mode(conn, res->close_delimited ? ZZZ_CLOSE_RESET : ZZZ_CLOSE_AUTO);
+        zzz_conn_close_mode(conn, zzz_http_res_cut_close(res));
         return false;
     }
     if (fin != 0) {
-        /* Cut: closing without the end tells the client. A body delimited
-         * by the close would look whole after a FIN: it gets a reset. */
-        zzz_conn_close_mode(conn, res->close_delimited ? ZZZ_CLOSE_RESET : ZZZ_CLOSE_AUTO);
+        /* Cut: closing without the end tells the client. */
+        zzz_conn_close_mode(conn, zzz_http_res_cut_close(res));
         return false;
     }
     if (body == -EAGAIN) {

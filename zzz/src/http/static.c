@@ -221,7 +221,7 @@ static void serve_dir(const static_mount *m, static_cache *c, zzz_req *req, zzz_
         return;
     }
     close(fd);
-    zzz_res_text(res, 404, "Not Found\n");
+    zzz_res_error(res, 404, "no such file");
 }
 
 /* ---- the handlers ---- */
@@ -253,7 +253,7 @@ static void static_handle(zzz_req *req, zzz_res *res, void *user)
     bool slash;
     ssize_t len = zzz_http_static_rel(raw, m->skip, m->opts.dotfiles, rel, name_cap, &slash);
     if (len < 0) {
-        zzz_res_text(res, 404, "Not Found\n");
+        zzz_res_error(res, 404, "no such file");
         return;
     }
     static_cache *c = mount_cache(m, req);
@@ -276,7 +276,7 @@ static void static_handle(zzz_req *req, zzz_res *res, void *user)
         if (fd >= 0)
             close(fd);
         bool denied = fd == -EACCES || fd == -EPERM;
-        zzz_res_text(res, denied ? 403 : 404, denied ? "Forbidden\n" : "Not Found\n");
+        zzz_res_error(res, denied ? 403 : 404, denied ? "file not readable" : "no such file");
         return;
     }
     if (S_ISDIR(st.st_mode)) {
@@ -291,7 +291,7 @@ static void static_handle(zzz_req *req, zzz_res *res, void *user)
     if (!S_ISREG(st.st_mode) || slash) {
         /* No devices, FIFOs or sockets; a file is not a directory. */
         close(fd);
-        zzz_res_text(res, 404, "Not Found\n");
+        zzz_res_error(res, 404, "no such file");
         return;
     }
     serve_file(m, c, req, res, fd, rel, (size_t)len, &st);

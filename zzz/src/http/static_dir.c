@@ -17,7 +17,7 @@ void zzz_http_static_redirect_slash(zzz_req *req, zzz_res *res)
     zzz_str path = zzz_req_path_raw(req), query = zzz_req_query(req);
     char location[STATIC_NAME_MAX + 16];
     if (path.len + query.len + 3 > sizeof location) {
-        zzz_res_text(res, 404, "Not Found\n");
+        zzz_res_error(res, 404, "no such file");
         return;
     }
     size_t n = 0;
@@ -74,7 +74,7 @@ void zzz_http_static_list(bool dotfiles, zzz_req *req, zzz_res *res, int fd)
     DIR *d = fdopendir(fd);
     if (!d) {
         close(fd);
-        zzz_res_text(res, 500, "Internal Server Error\n");
+        zzz_res_error(res, 500, "cannot list the directory");
         return;
     }
     char **names = NULL;

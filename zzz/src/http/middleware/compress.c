@@ -5,6 +5,7 @@
 #include "router.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +28,7 @@ typedef struct compress_layer {
     int gzip_level;
     int brotli_quality;
     bool gzip, brotli;
+    unsigned max_streams;
     char **types; /* lower case, ended by NULL */
 } compress_layer;
 
@@ -35,7 +37,12 @@ typedef struct compress_thread {
     z_stream *idle[COMPRESS_KEEP];
 #endif
     unsigned idle_count;
+    unsigned live; /* compressors in use by this thread's responses */
 } compress_thread;
+
+/* Output of one compressor call, in request memory (a task's stack may
+ * be small). */
+#define COMPRESS_OUT 8192
 
 /* One response's compression: in the request's memory. */
 typedef struct compress_state {
@@ -44,6 +51,8 @@ typedef struct compress_state {
     enum coding coding; /* what Accept-Encoding chose */
     enum coding active; /* what this body is compressed with */
     compress_thread *thread;
+    bool counted;       /* counted in thread->live */
+    unsigned char *out; /* COMPRESS_OUT bytes */
 #ifdef ZZZ_HAVE_ZLIB
     z_stream *z;
 #endif
@@ -202,6 +211,8 @@ static void thread_free(void *ptr)
 /* A compressor for the state's coding, or false (no memory). */
 static bool compressor_take(compress_state *st, int64_t length)
 {
+    if (st->active != CODING_NONE)
+        return true; /* begin runs once per response; this one has it */
 #ifdef ZZZ_HAVE_ZLIB
     if (st->coding == CODING_GZIP) {
         compress_thread *t = st->thread;
@@ -238,6 +249,10 @@ static bool compressor_take(compress_state *st, int64_t length)
 static void compress_release(void *state)
 {
     compress_state *st = state;
+    if (st->counted) {
+        st->thread->live--;
+        st->counted = false;
+    }
 #ifdef ZZZ_HAVE_ZLIB
     if (st->z) {
         compress_thread *t = st->thread;
@@ -276,42 +291,53 @@ static bool type_compressible(const compress_layer *layer, zzz_str type)
     return false;
 }
 
-/* Adds Accept-Encoding to Vary unless it is there (or Vary is "*"). */
-static void vary_accept_encoding(zzz_res *res)
+/* Says that the answer depends on Accept-Encoding, unless a Vary field
+ * says so already (or "*": on everything). A field of its own: several
+ * Vary fields are one list. */
+static bool vary_accept_encoding(zzz_res *res)
 {
+    if (zzz_http_res_field_has(res, "Vary", "accept-encoding"))
+        return true;
     zzz_str vary;
-    if (!zzz_res_field(res, "Vary", &vary)) {
-        zzz_res_header(res, "Vary", "Accept-Encoding");
-        return;
-    }
-    for (size_t i = 0; i + 15 <= vary.len; i++)
-        if (strncasecmp(vary.ptr + i, "accept-encoding", 15) == 0)
-            return;
-    if (vary.len == 1 && vary.ptr[0] == '*')
-        return;
-    char merged[512];
-    if (vary.len + 17 >= sizeof merged)
-        return;
-    memcpy(merged, vary.ptr, vary.len);
-    memcpy(merged + vary.len, ", Accept-Encoding", 17);
-    zzz_str value = {merged, vary.len + 17};
-    zzz_res_header_remove(res, "Vary");
-    zzz_res_header_str(res, (zzz_str){"Vary", 4}, value);
+    if (zzz_res_field(res, "Vary", &vary) && vary.len == 1 && vary.ptr[0] == '*')
+        return true;
+    return zzz_res_header(res, "Vary", "Accept-Encoding") == 0;
 }
 
 /* A strong validator of the identity body does not hold for the
- * compressed one: W/ it. */
+ * compressed one: W/ it, or drop it when it cannot be rewritten. */
 static void etag_weaken(zzz_res *res)
 {
     zzz_str etag;
-    if (!zzz_res_field(res, "ETag", &etag) || etag.len < 2 || etag.ptr[0] != '"' ||
-        etag.len > 250)
+    if (!zzz_res_field(res, "ETag", &etag) || (etag.len >= 2 && etag.ptr[0] == 'W'))
         return;
-    char weak[256] = "W/";
-    memcpy(weak + 2, etag.ptr, etag.len);
-    zzz_str value = {weak, etag.len + 2};
+    char weak[258] = "W/";
+    bool fits = etag.len <= sizeof weak - 2;
+    if (fits)
+        memcpy(weak + 2, etag.ptr, etag.len);
+    size_t len = etag.len + 2;
     zzz_res_header_remove(res, "ETag");
-    zzz_res_header_str(res, (zzz_str){"ETag", 4}, value);
+    if (fits)
+        zzz_res_header_str(res, (zzz_str){"ETag", 4}, (zzz_str){weak, len});
+}
+
+static bool cache_control_no_transform(const zzz_res *res)
+{
+    return zzz_http_res_field_has(res, "Cache-Control", "no-transform");
+}
+
+/* A 304 gets the fields its 200 would have: Vary, and a weak ETag where
+ * the 200 would have been compressed. */
+static void compress_not_modified(zzz_res *res, compress_state *st)
+{
+    zzz_str type;
+    if (zzz_res_field(res, "Content-Type", &type) && !type_compressible(st->layer, type))
+        return;
+    if (zzz_res_field(res, "Content-Encoding", NULL) || cache_control_no_transform(res))
+        return;
+    vary_accept_encoding(res);
+    if (st->coding != CODING_NONE)
+        etag_weaken(res);
 }
 
 static bool compress_begin(zzz_res *res, void *state, int64_t length)
@@ -319,26 +345,37 @@ static bool compress_begin(zzz_res *res, void *state, int64_t length)
     compress_state *st = state;
     const compress_layer *layer = st->layer;
     int status = zzz_res_status_code(res);
+    if (status == 304) {
+        compress_not_modified(res, st);
+        return false;
+    }
     zzz_str type;
     if (status == 206 || zzz_res_field(res, "Content-Encoding", NULL) ||
         !zzz_res_field(res, "Content-Type", &type) || !type_compressible(layer, type))
         return false;
     if (length >= 0 && (uint64_t)length < layer->min_bytes)
         return false;
-    vary_accept_encoding(res);
-    zzz_str cc;
-    if (zzz_res_field(res, "Cache-Control", &cc)) {
-        for (size_t i = 0; i + 12 <= cc.len; i++)
-            if (strncasecmp(cc.ptr + i, "no-transform", 12) == 0)
-                return false;
-    }
-    if (st->coding == CODING_NONE)
+    if (cache_control_no_transform(res))
         return false;
-    st->thread = zzz_http_thread_local(zzz_req_conn(st->req), layer, thread_make, thread_free);
-    if (!compressor_take(st, length))
-        return false; /* no memory: sent as it is, which is still right */
+    /* Without room for Vary, the answer may not be compressed: a cache
+     * would hand the compressed bytes to anyone. */
+    if (!vary_accept_encoding(res) || st->coding == CODING_NONE)
+        return false;
+    bool head = zzz_str_eq(zzz_req_method(st->req), "HEAD");
+    if (!head) {
+        /* Bounded: past max_streams a thread sends bodies as they are. */
+        st->thread = zzz_http_thread_local(zzz_req_conn(st->req), layer, thread_make, thread_free);
+        if (!st->thread || st->thread->live >= layer->max_streams)
+            return false;
+        st->out = zzz_alloc(st->req, COMPRESS_OUT);
+        if (!st->out || !compressor_take(st, length))
+            return false; /* no memory: sent as it is, which is still right */
+        st->thread->live++;
+        st->counted = true;
+    }
+    if (zzz_res_header(res, "Content-Encoding", st->coding == CODING_BR ? "br" : "gzip") != 0)
+        return false; /* the compressor goes back at release */
     st->active = st->coding;
-    zzz_res_header(res, "Content-Encoding", st->coding == CODING_BR ? "br" : "gzip");
     zzz_res_header_remove(res, "Accept-Ranges");
     etag_weaken(res);
     return true;
@@ -347,28 +384,45 @@ static bool compress_begin(zzz_res *res, void *state, int64_t length)
 static int compress_data(zzz_res *res, void *state, const void *data, size_t len, bool last)
 {
     compress_state *st = state;
-    unsigned char out[8192];
+    unsigned char *out = st->out;
 #ifdef ZZZ_HAVE_ZLIB
     if (st->active == CODING_GZIP) {
         z_stream *z = st->z;
-        z->next_in = (Bytef *)(uintptr_t)data;
-        z->avail_in = (uInt)len;
-        int flush = last ? Z_FINISH : Z_SYNC_FLUSH;
-        for (;;) {
-            z->next_out = out;
-            z->avail_out = sizeof out;
-            int rc = deflate(z, flush);
-            if (rc == Z_STREAM_ERROR)
-                return -EIO;
-            size_t produced = sizeof out - z->avail_out;
-            int err = zzz_res_filter_out(res, out, produced);
-            if (err)
-                return err;
-            if (rc == Z_STREAM_END || (z->avail_in == 0 && z->avail_out > 0 && !last))
-                return 0;
-            if (rc == Z_BUF_ERROR && z->avail_in == 0 && produced == 0)
-                return 0;
-        }
+        const unsigned char *in = data;
+        /* zlib counts in uInt: a larger piece goes in slices. */
+        do {
+            size_t slice = len > UINT_MAX ? UINT_MAX : len;
+            bool final = last && slice == len;
+            z->next_in = (Bytef *)(uintptr_t)in;
+            z->avail_in = (uInt)slice;
+            in += slice;
+            len -= slice;
+            int flush = final ? Z_FINISH : len > 0 ? Z_NO_FLUSH : Z_SYNC_FLUSH;
+            for (;;) {
+                z->next_out = out;
+                z->avail_out = COMPRESS_OUT;
+                int rc = deflate(z, flush);
+                if (rc == Z_STREAM_ERROR)
+                    return -EIO;
+                size_t produced = COMPRESS_OUT - z->avail_out;
+                int err = zzz_res_filter_out(res, out, produced);
+                if (err)
+                    return err;
+                if (rc == Z_STREAM_END)
+                    break;
+                /* Everything taken and flushed: deflate left room. */
+                if (!final && z->avail_in == 0 && z->avail_out > 0)
+                    break;
+                /* No progress possible: the flush had ended exactly at
+                 * the end of the last output. */
+                if (rc == Z_BUF_ERROR && produced == 0) {
+                    if (!final && z->avail_in == 0)
+                        break;
+                    return -EIO;
+                }
+            }
+        } while (len > 0);
+        return 0;
     }
 #endif
 #ifdef ZZZ_HAVE_BROTLI
@@ -378,11 +432,11 @@ static int compress_data(zzz_res *res, void *state, const void *data, size_t len
         BrotliEncoderOperation op = last ? BROTLI_OPERATION_FINISH : BROTLI_OPERATION_FLUSH;
         for (;;) {
             uint8_t *next_out = out;
-            size_t avail_out = sizeof out;
+            size_t avail_out = COMPRESS_OUT;
             if (!BrotliEncoderCompressStream(st->br, op, &avail_in, &in, &avail_out, &next_out,
                                              NULL))
                 return -EIO;
-            int err = zzz_res_filter_out(res, out, sizeof out - avail_out);
+            int err = zzz_res_filter_out(res, out, COMPRESS_OUT - avail_out);
             if (err)
                 return err;
             if (avail_in == 0 && !BrotliEncoderHasMoreOutput(st->br) &&
@@ -457,6 +511,7 @@ int zzz_use_compression(zzz_router *router, const char *prefix, const zzz_compre
     layer->brotli_quality = cfg->brotli_quality ? cfg->brotli_quality : 4;
     layer->gzip = gzip;
     layer->brotli = brotli;
+    layer->max_streams = cfg->max_streams ? cfg->max_streams : 64;
     const char *const *types = cfg->types ? cfg->types : default_types;
     size_t n = 0;
     while (types[n])
