@@ -249,8 +249,8 @@ Test(cookie_http, a_changed_signed_cookie_is_anonymous)
  * body, then "\n" and the status, into *out. Returns curl's exit status. */
 static int curl_jar(const char *jar, const char *const *opts, char **out)
 {
-    const char *argv[40] = {"curl",         "-sS", "--max-time", "20", "-c", jar, "-b", jar,
-                            "-w",           "\n%{http_code}"};
+    const char *argv[40] = {"curl", "-sS", "--max-time", "20", "-c",
+                            jar,    "-b",  jar,          "-w", "\n%{http_code}"};
     size_t n = 10;
     for (size_t i = 0; opts[i] && n < 39; i++)
         argv[n++] = opts[i];

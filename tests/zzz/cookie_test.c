@@ -67,8 +67,7 @@ static void fake_init(fake_req *f)
 static void fake_add(fake_req *f, const char *name, const char *value, size_t len)
 {
     cr_assert(f->req.head.header_count < MAX_FIELDS);
-    f->fields[f->req.head.header_count++] =
-        (zzz_header){{name, strlen(name)}, {value, len}};
+    f->fields[f->req.head.header_count++] = (zzz_header){{name, strlen(name)}, {value, len}};
 }
 
 static void fake_cookie(fake_req *f, const char *value)
@@ -501,11 +500,10 @@ Test(cookie, name_and_value_up_to_4096_bytes)
 
 Test(cookie, paths)
 {
-    static const char *const good[] = {"/",      "/a", "/a/b/", "/%20x", "/a,b=c&d!~*'()",
+    static const char *const good[] = {"/",     "/a", "/a/b/", "/%20x", "/a,b=c&d!~*'()",
                                        "/a\"b", NULL};
-    static const char *const bad[] = {"",     "a",     "a/",         "/a b",   "/a;b", "/a\tb",
-                                      "/\r",  "/\n",   "/\x7f",      "/\x01",  " /",    "/\xc3\xa9",
-                                      NULL};
+    static const char *const bad[] = {"",    "a",     "a/",    "/a b", "/a;b",      "/a\tb", "/\r",
+                                      "/\n", "/\x7f", "/\x01", " /",   "/\xc3\xa9", NULL};
     for (size_t i = 0; good[i]; i++) {
         zzz_cookie_opts o = {.path = good[i]};
         cr_assert_eq(zzz_res_cookie(&res_open, "a", "1", &o), 0, "path \"%s\"", good[i]);
@@ -530,10 +528,10 @@ Test(cookie, domains)
     static const char *const good[] = {"example.com", ".example.com", "a-b_c.Example.COM",
                                        "localhost",   "127.0.0.1",    "xn--bcher-kva.example",
                                        NULL};
-    static const char *const bad[] = {"",         ".",           "..example.com", "a..b",
-                                      "a.",       "exa mple.com", "ex;ample.com",  "[::1]",
-                                      "a:80",     "a/b",          "\xc3\xa9.fr",   "a\r",
-                                      "a,b",      "*.a.com",      NULL};
+    static const char *const bad[] = {
+        "",      ".",    "..example.com", "a..b",        "a.",  "exa mple.com", "ex;ample.com",
+        "[::1]", "a:80", "a/b",           "\xc3\xa9.fr", "a\r", "a,b",          "*.a.com",
+        NULL};
     for (size_t i = 0; good[i]; i++) {
         zzz_cookie_opts o = {.domain = good[i]};
         cr_assert_eq(zzz_res_cookie(&res_open, "a", "1", &o), 0, "domain \"%s\"", good[i]);
@@ -713,8 +711,8 @@ Test(cookie, keys_need_32_bytes_of_secret)
 Test(cookie, signed_round_trip)
 {
     zzz_cookie_key *key = key_of(secret_a);
-    static const char *const values[] = {"hello", "", "a.b.c", "user=42&role=admin", "x-_.~!",
-                                         NULL};
+    static const char *const values[] = {"hello",  "",  "a.b.c", "user=42&role=admin",
+                                         "x-_.~!", NULL};
     for (size_t i = 0; values[i]; i++) {
         char wire[256], field[300];
         sign(key, "sid", values[i], wire, sizeof wire);
@@ -844,8 +842,8 @@ Test(cookie, a_bad_cookie_does_not_hide_a_good_one)
     zzz_cookie_key *key = key_of(secret_a);
     char wire[128], field[300];
     sign(key, "sid", "good", wire, sizeof wire);
-    snprintf(field, sizeof field, "sid=planted; sid=bad.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; sid=%s",
-             wire);
+    snprintf(field, sizeof field,
+             "sid=planted; sid=bad.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; sid=%s", wire);
     zzz_str v;
     cr_assert(read_signed(key, field, "sid", &v) && str_is(v, "good"));
     zzz_cookie_key_destroy(key);

@@ -99,10 +99,8 @@ static const char *session_name(zzz_req *req, zzz_cookie_opts *opts)
 {
     zzz_str host;
     bool prefixed = zzz_req_query_param(req, "host", &host) && zzz_str_eq(host, "1");
-    *opts = (zzz_cookie_opts){.path = "/",
-                              .http_only = true,
-                              .same_site = ZZZ_SAME_SITE_LAX,
-                              .secure = prefixed};
+    *opts = (zzz_cookie_opts){
+        .path = "/", .http_only = true, .same_site = ZZZ_SAME_SITE_LAX, .secure = prefixed};
     return prefixed ? "__Host-sid" : "sid";
 }
 
@@ -126,8 +124,8 @@ static void login(zzz_req *req, zzz_res *res, void *user)
         return;
     }
     zzz_cookie_opts theme = {.path = "/"};
-    if (failed(res, "session", err) || failed(res, "theme", zzz_res_cookie(res, "theme", "dark",
-                                                                           &theme)))
+    if (failed(res, "session", err) ||
+        failed(res, "theme", zzz_res_cookie(res, "theme", "dark", &theme)))
         return;
     char text[96];
     snprintf(text, sizeof text, "welcome %s\n", name);
@@ -270,9 +268,8 @@ int main(int argc, char **argv)
         const char *pattern;
         zzz_handler handler;
     } routes[] = {
-        {"/set", set},     {"/echo", echo},     {"/get/:name", get}, {"/login", login},
-        {"/me", me},       {"/logout", logout}, {"/many", many},     {"/late", late},
-        {"/forget", forget},
+        {"/set", set},       {"/echo", echo}, {"/get/:name", get}, {"/login", login},   {"/me", me},
+        {"/logout", logout}, {"/many", many}, {"/late", late},     {"/forget", forget},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
         err = zzz_route(router, "GET", routes[i].pattern, routes[i].handler, NULL);

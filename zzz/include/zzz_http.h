@@ -445,8 +445,7 @@ typedef struct zzz_cookie_iter {
  * *name and *value (either may be NULL), or false at the end (and again
  * after it). Each step costs the bytes it passes, so walking all the
  * cookies reads each byte once. */
-bool zzz_req_cookie_next(const zzz_req *req, zzz_cookie_iter *iter, zzz_str *name,
-                         zzz_str *value);
+bool zzz_req_cookie_next(const zzz_req *req, zzz_cookie_iter *iter, zzz_str *name, zzz_str *value);
 
 /* Writing: SameSite (RFC 6265bis 4.1.2.7). DEFAULT sends none (browsers
  * then mostly treat the cookie as Lax). NONE sends the cookie on
@@ -462,24 +461,24 @@ typedef enum zzz_same_site {
  * Zeros (or NULL options) mean: none of them, a cookie for this host and
  * the request's directory that lasts until the browser closes. */
 typedef struct zzz_cookie_opts {
-    const char *path;    /* Path: starts with '/', then visible ASCII but
-                            ';' (no space, no control byte), at most 1024
-                            bytes; NULL: none (the browser takes the
-                            request's directory) */
-    const char *domain;  /* Domain ("example.com": this host and the names
-                            beneath it): letters, digits, '-', '_' and '.'
-                            (one leading '.' allowed, ignored by browsers),
-                            1 to 1024 bytes; NULL: none (this host only) */
-    int64_t max_age;     /* Max-Age in seconds; 0: none; negative:
-                            "Max-Age=0", which removes the cookie now */
-    time_t expires;      /* Expires, an IMF-fixdate (Max-Age wins where
-                            both are sent); 0: none; a date from the year
-                            1601 to 9999 */
-    bool secure;         /* Secure: sent over HTTPS only */
-    bool http_only;      /* HttpOnly: hidden from the page's scripts */
+    const char *path;   /* Path: starts with '/', then visible ASCII but
+                           ';' (no space, no control byte), at most 1024
+                           bytes; NULL: none (the browser takes the
+                           request's directory) */
+    const char *domain; /* Domain ("example.com": this host and the names
+                           beneath it): letters, digits, '-', '_' and '.'
+                           (one leading '.' allowed, ignored by browsers),
+                           1 to 1024 bytes; NULL: none (this host only) */
+    int64_t max_age;    /* Max-Age in seconds; 0: none; negative:
+                           "Max-Age=0", which removes the cookie now */
+    time_t expires;     /* Expires, an IMF-fixdate (Max-Age wins where
+                           both are sent); 0: none; a date from the year
+                           1601 to 9999 */
+    bool secure;        /* Secure: sent over HTTPS only */
+    bool http_only;     /* HttpOnly: hidden from the page's scripts */
     zzz_same_site same_site;
-    bool partitioned;    /* Partitioned (CHIPS): kept apart per top-level
-                            site; needs secure */
+    bool partitioned; /* Partitioned (CHIPS): kept apart per top-level
+                         site; needs secure */
 } zzz_cookie_opts;
 
 /* Adds a Set-Cookie field to the response: name=value and the attributes
@@ -494,8 +493,7 @@ typedef struct zzz_cookie_opts {
  * same_site, SameSite=None or partitioned without secure, or a prefix's
  * rule unmet; as zzz_res_header: -ENOBUFS when the header lines are full,
  * -EALREADY once the head has been sent. */
-int zzz_res_cookie(zzz_res *res, const char *name, const char *value,
-                   const zzz_cookie_opts *opts);
+int zzz_res_cookie(zzz_res *res, const char *name, const char *value, const zzz_cookie_opts *opts);
 
 /* Removes a cookie from the browser: a Set-Cookie of name with an empty
  * value, "Max-Age=0" and an Expires in the past (1 January 1970). A

@@ -18,8 +18,7 @@ static bool cookie_ws(char c)
 /* The next pair of a Cookie field value s[0..len) at or after *pos, which
  * moves past it. Read as a browser writes it, and never refused: a field
  * is what a client sent, and one odd pair must not hide the others. */
-static bool cookie_pair_next(const char *s, size_t len, size_t *pos, zzz_str *name,
-                             zzz_str *value)
+static bool cookie_pair_next(const char *s, size_t len, size_t *pos, zzz_str *name, zzz_str *value)
 {
     size_t i = *pos;
     while (i < len) {
@@ -56,8 +55,7 @@ static bool cookie_pair_next(const char *s, size_t len, size_t *pos, zzz_str *na
     return false;
 }
 
-bool zzz_req_cookie_next(const zzz_req *req, zzz_cookie_iter *iter, zzz_str *name,
-                         zzz_str *value)
+bool zzz_req_cookie_next(const zzz_req *req, zzz_cookie_iter *iter, zzz_str *name, zzz_str *value)
 {
     const http_head *head = &req->head;
     while (iter->field < head->header_count) {
@@ -354,8 +352,7 @@ static zzz_str cookie_str(const char *s)
     return (zzz_str){s, s ? strlen(s) : 0};
 }
 
-int zzz_res_cookie(zzz_res *res, const char *name, const char *value,
-                   const zzz_cookie_opts *opts)
+int zzz_res_cookie(zzz_res *res, const char *name, const char *value, const zzz_cookie_opts *opts)
 {
     return zzz_http_cookie_put(res, cookie_str(name), cookie_str(value), (zzz_str){"", 0}, opts,
                                false);
