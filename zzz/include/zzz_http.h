@@ -565,6 +565,140 @@ int zzz_res_take_over(zzz_res *res, int status, zzz_conn **conn);
 /* The reason phrase of a status ("Not Found"); "" for unknown ones. */
 const char *zzz_status_reason(int status);
 
+/* ---- cookies ------------------------------------------------------------ */
+
+/* Reading. The request's Cookie fields (RFC 6265 4.2; a client may send
+ * several, read as one list in their order) are split at ';' into
+ * name=value pairs, read leniently, as browsers write them: spaces and
+ * tabs around a name or value are dropped, empty pairs skipped, a pair
+ * without '=' is a cookie with an empty name (a browser sends a nameless
+ * cookie as its value alone), the first '=' ends the name, and a value in
+ * double quotes ("abc") is given without them (cookie values have no
+ * escapes: nothing is copied). Other bytes are given as sent: names are
+ * not checked to be tokens, and a non-ASCII byte is kept. The strings
+ * point into the request's head and live as long as its other strings
+ * (until the handler returns, or until zzz_res_take_over). */
+
+/* The first cookie called exactly `name` (case matters). Returns true and
+ * sets *value (when not NULL); false when there is none or name is NULL. */
+bool zzz_req_cookie(const zzz_req *req, const char *name, zzz_str *value);
+
+/* Where zzz_req_cookie_next is among a request's cookies. Start from
+ * zero ({0}); its fields are zzz's. */
+typedef struct zzz_cookie_iter {
+    size_t field;
+    size_t offset;
+} zzz_cookie_iter;
+
+/* The next cookie, in the order sent, repeats kept: returns true and sets
+ * *name and *value (either may be NULL), or false at the end (and again
+ * after it). Each step costs the bytes it passes, so walking all the
+ * cookies reads each byte once. */
+bool zzz_req_cookie_next(const zzz_req *req, zzz_cookie_iter *iter, zzz_str *name, zzz_str *value);
+
+/* Writing: SameSite (RFC 6265bis 4.1.2.7). DEFAULT sends none (browsers
+ * then mostly treat the cookie as Lax). NONE sends the cookie on
+ * cross-site requests too, and needs secure. */
+typedef enum zzz_same_site {
+    ZZZ_SAME_SITE_DEFAULT = 0,
+    ZZZ_SAME_SITE_LAX,
+    ZZZ_SAME_SITE_STRICT,
+    ZZZ_SAME_SITE_NONE,
+} zzz_same_site;
+
+/* The attributes of a Set-Cookie (RFC 6265 4.1, RFC 6265bis, CHIPS).
+ * Zeros (or NULL options) mean: none of them, a cookie for this host and
+ * the request's directory that lasts until the browser closes. */
+typedef struct zzz_cookie_opts {
+    const char *path;   /* Path: starts with '/', then visible ASCII but
+                           ';' (no space, no control byte), at most 1024
+                           bytes; NULL: none (the browser takes the
+                           request's directory) */
+    const char *domain; /* Domain ("example.com": this host and the names
+                           beneath it): letters, digits, '-', '_' and '.'
+                           (one leading '.' allowed, ignored by browsers),
+                           1 to 1024 bytes; NULL: none (this host only) */
+    int64_t max_age;    /* Max-Age in seconds; 0: none; negative:
+                           "Max-Age=0", which removes the cookie now */
+    time_t expires;     /* Expires, an IMF-fixdate (Max-Age wins where
+                           both are sent); 0: none; a date from the year
+                           1601 to 9999 */
+    bool secure;        /* Secure: sent over HTTPS only */
+    bool http_only;     /* HttpOnly: hidden from the page's scripts */
+    zzz_same_site same_site;
+    bool partitioned; /* Partitioned (CHIPS): kept apart per top-level
+                         site; needs secure */
+} zzz_cookie_opts;
+
+/* Adds a Set-Cookie field to the response: name=value and the attributes
+ * of opts (NULL: none). Each call adds one more field; a response may
+ * carry several. name is a token (RFC 9110 5.6.2); value is cookie-octets
+ * (visible ASCII but DQUOTE, ',', ';' and '\'), empty allowed, optionally
+ * wrapped whole in double quotes; name and value together at most 4096
+ * bytes (browsers drop larger cookies). A name that starts with
+ * "__Secure-" (in any case, as browsers compare) needs secure; one with
+ * "__Host-" needs secure, path "/" and no domain. Returns 0; -EINVAL for
+ * a NULL name or value, a bad name, value, path, domain, expires or
+ * same_site, SameSite=None or partitioned without secure, or a prefix's
+ * rule unmet; as zzz_res_header: -ENOBUFS when the header lines are full,
+ * -EALREADY once the head has been sent. */
+int zzz_res_cookie(zzz_res *res, const char *name, const char *value, const zzz_cookie_opts *opts);
+
+/* Removes a cookie from the browser: a Set-Cookie of name with an empty
+ * value, "Max-Age=0" and an Expires in the past (1 January 1970). A
+ * browser drops only the cookie of the same name, path and domain (and,
+ * if partitioned, partition), so give the opts it was set with: their
+ * path, domain, secure, http_only, same_site and partitioned are sent,
+ * and checked as zzz_res_cookie does (a "__Host-" cookie is removed only
+ * by a Set-Cookie that meets its rules); max_age and expires are ignored.
+ * Returns as zzz_res_cookie. */
+int zzz_res_cookie_clear(zzz_res *res, const char *name, const zzz_cookie_opts *opts);
+
+/* Signed cookies: a value the client can read but not change. The cookie
+ * carries the value, '.', and an HMAC-SHA256 (in base64url, 43
+ * characters) of the name and value under a key of the server's: a cookie
+ * whose value was changed, cut or moved to another name no longer matches
+ * it. The value is not hidden. Needs BearSSL: in a libzzz built without
+ * TLS (zzz_tls_available() false), these calls exist but refuse
+ * (-ENOTSUP; zzz_req_cookie_signed finds nothing). */
+typedef struct zzz_cookie_key zzz_cookie_key;
+
+/* Makes a key from a secret of at least 32 random bytes (not a password:
+ * nothing slows down guessing it); the key kept is derived from it, and
+ * the secret is not kept. Returns 0 and sets *out; -EINVAL for a NULL
+ * argument or a secret under 32 bytes; -ENOMEM; -ENOTSUP without TLS
+ * (*out is NULL on error). The key is only read while serving: share
+ * one between threads. */
+int zzz_cookie_key_create(zzz_cookie_key **out, const void *secret, size_t len);
+
+/* For rotation: cookies signed with this older secret still read as
+ * valid; new ones are signed with the key's first secret. Add the old
+ * secrets before serving (the key must not change while read). Returns
+ * 0; -EINVAL as zzz_cookie_key_create; -ENOMEM; -ENOTSUP without TLS. */
+int zzz_cookie_key_accept(zzz_cookie_key *key, const void *secret, size_t len);
+
+/* Frees a key (NULL is allowed) and wipes its secrets from memory. */
+void zzz_cookie_key_destroy(zzz_cookie_key *key);
+
+/* zzz_res_cookie with value signed by key: sends name=value.MAC. value is
+ * cookie-octets without quotes; with its 44 bytes of signature, name and
+ * value must fit the 4096. Returns as zzz_res_cookie, and -EINVAL for a
+ * NULL key or a quoted value; -ENOTSUP without TLS. */
+int zzz_res_cookie_signed(zzz_res *res, const zzz_cookie_key *key, const char *name,
+                          const char *value, const zzz_cookie_opts *opts);
+
+/* The first cookie called `name` whose signature is valid under key (or
+ * one of its older secrets), compared in constant time. Returns true and
+ * sets *value (when not NULL) to the value that was signed, without its
+ * signature (pointing into the request, living as zzz_req_cookie's);
+ * false when no cookie of that name carries a valid signature (unsigned,
+ * cut, changed, signed for another name or with an unknown secret), for
+ * a NULL argument, or without TLS. A cookie of the same name that fails
+ * does not hide a valid one after it (a stale or planted cookie for
+ * another path or a parent domain comes first in Cookie). */
+bool zzz_req_cookie_signed(const zzz_req *req, const zzz_cookie_key *key, const char *name,
+                           zzz_str *value);
+
 #ifdef __cplusplus
 }
 #endif
