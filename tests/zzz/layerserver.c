@@ -99,9 +99,13 @@ static void upgrade(zzz_req *req, zzz_res *res, void *user)
 
 /* ---- layer callbacks ------------------------------------------------------ */
 
+/* alice's password is open:sesame; the user "any" gets in with any
+ * password (so that what the layer refuses before asking shows). */
 static bool check_password(zzz_str user, zzz_str password, void *user_data)
 {
     (void)user_data;
+    if (zzz_str_eq(user, "any"))
+        return true;
     /* Both compared, whatever the first gives, so the time says nothing
      * about which was wrong. */
     bool user_ok = zzz_secure_eq(user, (zzz_str){"alice", 5});

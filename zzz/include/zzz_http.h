@@ -199,14 +199,17 @@ typedef struct zzz_cors_config {
                                    byte, as browsers send them lower
                                    case), or "null"; or {"*", NULL} for
                                    any. NULL: any */
-    const char *const *methods; /* what a preflight may ask for; NULL: GET,
-                                   HEAD, POST (which Fetch always allows) */
+    const char *const *methods; /* methods a preflight may ask for (GET,
+                                   HEAD and POST pass anyway, as Fetch
+                                   says); a "*" among them: any; NULL:
+                                   GET, HEAD, POST */
     const char *const *headers; /* request fields a preflight may ask for
-                                   (compared without case); {"*", NULL}:
-                                   any; NULL: none */
+                                   (compared without case); a "*": any;
+                                   NULL: none */
     const char *const *expose;  /* response fields scripts may read
-                                   (Access-Control-Expose-Headers); NULL:
-                                   none */
+                                   (Access-Control-Expose-Headers); a "*":
+                                   all (not with credentials, Fetch says);
+                                   NULL: none */
     bool credentials;           /* allow cookies and credentials
                                    (Access-Control-Allow-Credentials) */
     int max_age;                /* how long, in seconds, a browser may keep
@@ -218,9 +221,10 @@ typedef struct zzz_cors_config {
  * allowed, passes untouched (but for Vary). A preflight (OPTIONS with
  * Origin and Access-Control-Request-Method) is answered here, the rest of
  * the chain never running: 204 with Access-Control-Allow-Origin, -Methods
- * (the list), -Headers (the fields asked for), -Credentials and -Max-Age
- * when every method and field asked for is allowed, else 403 without
- * them. Another request from an allowed origin passes on, and its answer
+ * (the list; with "*", the method asked for), -Headers (when fields are
+ * asked for: the list; with "*", those asked for), -Credentials and
+ * -Max-Age when the origin, the method and every field asked for are
+ * allowed, else 403 without them. Another request from an allowed origin passes on, and its answer
  * gets Access-Control-Allow-Origin, -Credentials and -Expose-Headers
  * (unless the handler set Access-Control-Allow-Origin itself). The
  * answer's origin is "*" when any is allowed without credentials; with
@@ -229,7 +233,7 @@ typedef struct zzz_cors_config {
  * Origin goes on every answer whose fields depend on the origin: on all
  * of them unless any origin is allowed without credentials. Errors:
  * -EINVAL for an origin that is not as above (or "*" among others), a
- * method or field name that is not a token, an empty list. */
+ * method or field name that is neither a token nor "*", an empty list. */
 int zzz_use_cors(zzz_router *router, const char *prefix, const zzz_cors_config *cfg);
 int zzz_cors_layer(zzz_router *router, const zzz_cors_config *cfg, zzz_layer *layer, void **user);
 
@@ -240,9 +244,9 @@ typedef struct zzz_rate_limit_config {
                              seconds); 0: 10; at most 1e6 */
     unsigned burst;       /* requests a client may make at once after a
                              pause; 0: rate rounded up; at most 1e6 */
-    unsigned clients;     /* clients kept track of (32 bytes each, taken
-                             now); 0: 65536; rounded up to a power of two,
-                             at least 16, at most 2^24 */
+    unsigned clients;     /* clients kept track of, at least (rounded up
+                             to ten times a power of two; 25.6 bytes each,
+                             taken now); 0: 65536; at most 2^24 */
     unsigned ipv6_prefix; /* leading bits of an IPv6 address that name a
                              client (a home or a host usually holds a
                              whole /64); 0: 64; at most 128 */
