@@ -581,6 +581,22 @@ Test(cors, config_refusals)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         cr_assert_eq(zzz_cors_layer(router, &cases[i], &layer, &user), -EINVAL, "case %zu", i);
     cr_assert_eq(zzz_cors_layer(router, &(zzz_cors_config){.origins = ok}, &layer, &user), 0);
+    /* An origin of 2048 bytes, a name of 256: the limits, and one past. */
+    static char origin[2100], name[300];
+    const char *origins[] = {origin, NULL}, *names[] = {name, NULL};
+    memcpy(origin, "https://", 8);
+    memset(origin + 8, 'a', 2040);
+    origin[2048] = '\0';
+    memset(name, 'n', 256);
+    name[256] = '\0';
+    cr_assert_eq(zzz_cors_layer(router, &(zzz_cors_config){.origins = origins}, &layer, &user), 0);
+    cr_assert_eq(zzz_cors_layer(router, &(zzz_cors_config){.headers = names}, &layer, &user), 0);
+    origin[2048] = 'a';
+    name[256] = 'n';
+    cr_assert_eq(zzz_cors_layer(router, &(zzz_cors_config){.origins = origins}, &layer, &user),
+                 -EINVAL);
+    cr_assert_eq(zzz_cors_layer(router, &(zzz_cors_config){.headers = names}, &layer, &user),
+                 -EINVAL);
     zzz_router_destroy(router);
 }
 
@@ -625,10 +641,12 @@ Test(security_headers, config)
         -EINVAL);
     cr_assert_eq(zzz_security_headers_layer(router, NULL, &layer, &user), 0);
     const sh_state *st = user;
-    cr_assert_str_eq(st->fields[SH_HSTS].value, "max-age=31536000");
-    cr_assert_str_eq(st->fields[SH_FRAME].value, "DENY");
-    cr_assert_str_eq(st->fields[SH_REFERRER].value, "strict-origin-when-cross-origin");
-    cr_assert_null(st->fields[SH_CSP].value);
+    cr_assert_str_eq(st->fields[SH_HSTS].text, "Strict-Transport-Security: max-age=31536000\r\n");
+    cr_assert_eq(st->fields[SH_HSTS].name_len, 25);
+    cr_assert_str_eq(st->fields[SH_FRAME].text, "X-Frame-Options: DENY\r\n");
+    cr_assert_str_eq(st->fields[SH_REFERRER].text,
+                     "Referrer-Policy: strict-origin-when-cross-origin\r\n");
+    cr_assert_null(st->fields[SH_CSP].text);
     zzz_router_destroy(router);
 }
 

@@ -232,8 +232,9 @@ typedef struct zzz_cors_config {
  * every site send credentialed requests: list the origins instead). Vary:
  * Origin goes on every answer whose fields depend on the origin: on all
  * of them unless any origin is allowed without credentials. Errors:
- * -EINVAL for an origin that is not as above (or "*" among others), a
- * method or field name that is neither a token nor "*", an empty list. */
+ * -EINVAL for an origin that is not as above (or "*" among others) or
+ * is longer than 2048 bytes, a method or field name that is neither a
+ * token nor "*" or is longer than 256 bytes, an empty list. */
 int zzz_use_cors(zzz_router *router, const char *prefix, const zzz_cors_config *cfg);
 int zzz_cors_layer(zzz_router *router, const zzz_cors_config *cfg, zzz_layer *layer, void **user);
 
@@ -267,7 +268,8 @@ typedef struct zzz_rate_limit_config {
  * long enough has lost nothing). A request past the limit is answered 429
  * with Retry-After: the seconds until the next would pass, rounded up.
  * IPv4-mapped IPv6 addresses count as IPv4. Errors: -EINVAL for a rate
- * that is negative, not finite or above 1e6, a burst above 1e6, clients
+ * that is negative, not finite or above 1e6, a burst above 1e6, a bucket
+ * that would take more than 1e9 seconds to fill (burst / rate), clients
  * above 2^24, an ipv6_prefix above 128. */
 int zzz_use_rate_limit(zzz_router *router, const char *prefix, const zzz_rate_limit_config *cfg);
 int zzz_rate_limit_layer(zzz_router *router, const zzz_rate_limit_config *cfg, zzz_layer *layer,

@@ -111,8 +111,11 @@ static void al_timer(void *arg)
 {
     al_thread *t = arg;
     t->armed = false;
-    if (tardy_watch_result(&t->watch) > 0)
-        t->stopped = true; /* the pipe stays readable: watch it no more */
+    /* The pipe stays readable: once it is (or once the watch fails for
+     * a reason of its own, which would fail again at once), watch it no
+     * more; full buffers and the thread's stop write the rest. */
+    if (tardy_watch_result(&t->watch) != -ETIMEDOUT)
+        t->stopped = true;
     al_flush(t);
 }
 
@@ -144,24 +147,32 @@ static void al_thread_free(void *p)
 
 /* ---- a line -------------------------------------------------------------------- */
 
-/* Escaped form of byte c at out (at most 4 bytes); returns its length. */
+/* The length of byte c escaped: '"' and '\\' take a backslash, control
+ * bytes and those past 0x7E are \xHH. */
+static size_t al_escape_len(unsigned char c)
+{
+    if (c == '"' || c == '\\')
+        return 2;
+    return c < 0x20 || c > 0x7e ? 4 : 1;
+}
+
+/* Writes byte c escaped at out; returns its length. */
 static size_t al_escape_byte(unsigned char c, char *out)
 {
     static const char hex[] = "0123456789abcdef";
-    if (c == '"' || c == '\\') {
+    size_t len = al_escape_len(c);
+    if (len == 1) {
+        out[0] = (char)c;
+    } else if (len == 2) {
         out[0] = '\\';
         out[1] = (char)c;
-        return 2;
-    }
-    if (c < 0x20 || c > 0x7e) {
+    } else {
         out[0] = '\\';
         out[1] = 'x';
         out[2] = hex[c >> 4];
         out[3] = hex[c & 15];
-        return 4;
     }
-    out[0] = (char)c;
-    return 1;
+    return len;
 }
 
 /* Writes the parts, one after the other, escaped, at out: at most max
@@ -169,19 +180,28 @@ static size_t al_escape_byte(unsigned char c, char *out)
  * in max - 3, then "...". Returns the bytes written. */
 static size_t al_escape(char *out, size_t max, const zzz_str *parts, int count)
 {
-    char tmp[4];
-    size_t need = 0;
-    for (int i = 0; i < count; i++)
+    size_t raw = 0, need = 0;
+    for (int i = 0; i < count; i++) {
+        raw += parts[i].len;
         for (size_t k = 0; k < parts[i].len; k++)
-            need += al_escape_byte((unsigned char)parts[i].ptr[k], tmp);
-    size_t room = need <= max ? max : max - 3, n = 0;
+            need += al_escape_len((unsigned char)parts[i].ptr[k]);
+    }
+    size_t n = 0;
+    if (need == raw && need <= max) { /* the usual case: nothing to escape */
+        for (int i = 0; i < count; i++) {
+            if (parts[i].len)
+                memcpy(out + n, parts[i].ptr, parts[i].len);
+            n += parts[i].len;
+        }
+        return n;
+    }
+    size_t room = need <= max ? max : max - 3;
     for (int i = 0; i < count; i++) {
         for (size_t k = 0; k < parts[i].len; k++) {
-            size_t len = al_escape_byte((unsigned char)parts[i].ptr[k], tmp);
-            if (n + len > room)
+            unsigned char c = (unsigned char)parts[i].ptr[k];
+            if (n + al_escape_len(c) > room)
                 goto cut;
-            memcpy(out + n, tmp, len);
-            n += len;
+            n += al_escape_byte(c, out + n);
         }
     }
     return n;
@@ -249,11 +269,19 @@ static size_t al_host(zzz_req *req, char *out)
 {
     const struct sockaddr *sa = zzz_req_peer(req, NULL);
     const void *addr = NULL;
-    if (sa->sa_family == AF_INET)
+    int family = sa->sa_family;
+    if (family == AF_INET) {
         addr = &((const struct sockaddr_in *)sa)->sin_addr;
-    else if (sa->sa_family == AF_INET6)
-        addr = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-    if (!addr || !inet_ntop(sa->sa_family, addr, out, INET6_ADDRSTRLEN)) {
+    } else if (family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        addr = a6;
+        /* An IPv4 client of a socket bound to "::": its IPv4 address. */
+        if (IN6_IS_ADDR_V4MAPPED(a6)) {
+            addr = a6->s6_addr + 12;
+            family = AF_INET;
+        }
+    }
+    if (!addr || !inet_ntop(family, addr, out, INET6_ADDRSTRLEN)) {
         out[0] = '-';
         return 1;
     }
@@ -328,7 +356,9 @@ static void al_save(zzz_req *req, size_t max, al_request *r)
     r->agent = al_keep(agent, max, &to);
 }
 
-static void al_compose(al_thread *t, zzz_req *req, zzz_res *res, const al_request *r,
+/* Appends the line to the thread's buffer (which has room for it). It
+ * must not wait: other tasks of the thread append too. */
+static void al_compose(al_thread *t, zzz_req *req, const al_request *r, int status, uint64_t bytes,
                        uint64_t elapsed_ns)
 {
     const al_state *st = t->state;
@@ -350,9 +380,6 @@ static void al_compose(al_thread *t, zzz_req *req, zzz_res *res, const al_reques
     p += al_escape(p, max, line, 5);
     memcpy(p, "\" ", 2);
     p += 2;
-    int status;
-    uint64_t bytes;
-    al_outcome(req, res, &status, &bytes);
     p = al_uint(p, (uint64_t)status, 1);
     *p++ = ' ';
     p = al_uint(p, bytes, 1);
@@ -381,6 +408,11 @@ static void al_layer(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
     uint64_t start = al_clock_ns();
     zzz_next_run(next);
     uint64_t elapsed = al_clock_ns() - start;
+    /* Settling the body may read (a task switch on some drivers): done
+     * before the line is begun. */
+    int status;
+    uint64_t bytes;
+    al_outcome(req, res, &status, &bytes);
     al_thread *t = zzz_http_thread_local(req->conn, st, al_thread_make, al_thread_free);
     if (!t)
         return; /* no memory for this thread's buffer: not logged */
@@ -388,7 +420,7 @@ static void al_layer(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
         al_flush(t);
     if (res->taken_over && !r.copied)
         r = (al_request){{"-", 1}, {"", 0}, {"", 0}, {"", 0}, false};
-    al_compose(t, req, res, &r, elapsed);
+    al_compose(t, req, &r, status, bytes, elapsed);
     if (!t->armed && !t->stopped) {
         int stop_fd = zzz_server_stop_fd(zzz_conn_server(req->conn));
         memset(&t->watch, 0, sizeof t->watch);

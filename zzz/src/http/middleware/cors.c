@@ -13,6 +13,22 @@
 #define CORS_NAME_MAX 256
 #define CORS_ORIGIN_MAX 2048
 
+/* The fields the layer sends as they are. */
+enum {
+    CL_VARY_ORIGIN,
+    CL_VARY_METHOD,
+    CL_VARY_HEADERS,
+    CL_ORIGIN_ANY,
+    CL_CREDENTIALS,
+    CL_EXPOSE,
+    CL_METHODS,
+    CL_HEADERS,
+    CL_MAX_AGE,
+    CL_LINES
+};
+
+static const zzz_str cors_allow_origin_name = {"Access-Control-Allow-Origin", 27};
+
 typedef struct cors_state {
     char **origins; /* lower case */
     size_t origin_count;
@@ -27,8 +43,9 @@ typedef struct cors_state {
     char *headers_joined;
     char *expose_joined; /* NULL: none */
     bool credentials;
-    bool vary;        /* answers depend on the origin */
-    char max_age[16]; /* "": not sent */
+    bool vary;                  /* answers depend on the origin */
+    char max_age[16];           /* "": not sent */
+    layer_line lines[CL_LINES]; /* composed once (a NULL text: not sent) */
 } cors_state;
 
 /* What a request's hook needs. */
@@ -47,6 +64,8 @@ static void cors_free(void *p)
     free(st->headers);
     free(st->headers_joined);
     free(st->expose_joined);
+    for (int i = 0; i < CL_LINES; i++)
+        zzz_http_line_free(&st->lines[i]);
     free(st);
 }
 
@@ -147,11 +166,10 @@ static void cors_allow_origin(zzz_res *res, const cors_state *st, zzz_str origin
     /* "*" cannot go with credentials (Fetch: the browser refuses it):
      * the origin itself is the answer then. */
     if (st->any_origin && !st->credentials)
-        zzz_res_header(res, "Access-Control-Allow-Origin", "*");
-    else
-        zzz_res_header_str(res, (zzz_str){"Access-Control-Allow-Origin", 27}, origin);
-    if (st->credentials)
-        zzz_res_header(res, "Access-Control-Allow-Credentials", "true");
+        zzz_http_res_add_line(res, &st->lines[CL_ORIGIN_ANY]);
+    else /* a request's field value: the parser let no control byte in */
+        zzz_http_res_add_field(res, cors_allow_origin_name, origin);
+    zzz_http_res_add_line(res, &st->lines[CL_CREDENTIALS]);
 }
 
 static void cors_preflight(const cors_state *st, zzz_req *req, zzz_res *res, zzz_str origin,
@@ -160,7 +178,7 @@ static void cors_preflight(const cors_state *st, zzz_req *req, zzz_res *res, zzz
     zzz_str asked = {"", 0};
     bool has_asked = zzz_req_header(req, "Access-Control-Request-Headers", &asked);
     if (st->vary)
-        zzz_res_header(res, "Vary", "Origin");
+        zzz_http_res_add_line(res, &st->lines[CL_VARY_ORIGIN]);
     if (!allowed || !cors_method_allowed(st, method) || !cors_headers_allowed(st, asked)) {
         zzz_res_text(res, 403, "Forbidden\n");
         return;
@@ -170,21 +188,20 @@ static void cors_preflight(const cors_state *st, zzz_req *req, zzz_res *res, zzz
      * means nothing with credentials, and leaves out Authorization), so
      * the answer depends on them. */
     if (st->any_method) {
-        zzz_res_header(res, "Vary", "Access-Control-Request-Method");
-        zzz_res_header_str(res, (zzz_str){"Access-Control-Allow-Methods", 28}, method);
+        zzz_http_res_add_line(res, &st->lines[CL_VARY_METHOD]);
+        zzz_http_res_add_field(res, (zzz_str){"Access-Control-Allow-Methods", 28}, method);
     } else {
-        zzz_res_header(res, "Access-Control-Allow-Methods", st->methods_joined);
+        zzz_http_res_add_line(res, &st->lines[CL_METHODS]);
     }
     if (has_asked && asked.len > 0) {
         if (st->any_header) {
-            zzz_res_header(res, "Vary", "Access-Control-Request-Headers");
-            zzz_res_header_str(res, (zzz_str){"Access-Control-Allow-Headers", 28}, asked);
+            zzz_http_res_add_line(res, &st->lines[CL_VARY_HEADERS]);
+            zzz_http_res_add_field(res, (zzz_str){"Access-Control-Allow-Headers", 28}, asked);
         } else {
-            zzz_res_header(res, "Access-Control-Allow-Headers", st->headers_joined);
+            zzz_http_res_add_line(res, &st->lines[CL_HEADERS]);
         }
     }
-    if (st->max_age[0])
-        zzz_res_header(res, "Access-Control-Max-Age", st->max_age);
+    zzz_http_res_add_line(res, &st->lines[CL_MAX_AGE]);
     zzz_res_status(res, 204);
     zzz_res_send(res, NULL, 0);
 }
@@ -194,12 +211,11 @@ static void cors_hook(zzz_res *res, void *user)
     const cors_value *v = user;
     const cors_state *st = v->state;
     if (st->vary)
-        zzz_res_header(res, "Vary", "Origin");
+        zzz_http_res_add_line(res, &st->lines[CL_VARY_ORIGIN]);
     if (!v->allowed || zzz_http_res_has_field(res, "Access-Control-Allow-Origin"))
         return;
     cors_allow_origin(res, st, v->origin);
-    if (st->expose_joined)
-        zzz_res_header(res, "Access-Control-Expose-Headers", st->expose_joined);
+    zzz_http_res_add_line(res, &st->lines[CL_EXPOSE]);
 }
 
 static void cors_layer(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
@@ -239,6 +255,38 @@ static int cors_tokens(const char *const *list, char ***out, size_t *count, bool
         }
     }
     return zzz_http_strv_copy(*any ? NULL : list, out, count);
+}
+
+static int cors_lines(cors_state *st)
+{
+    static const char *const names[CL_LINES] = {
+        [CL_VARY_ORIGIN] = "Vary",
+        [CL_VARY_METHOD] = "Vary",
+        [CL_VARY_HEADERS] = "Vary",
+        [CL_ORIGIN_ANY] = "Access-Control-Allow-Origin",
+        [CL_CREDENTIALS] = "Access-Control-Allow-Credentials",
+        [CL_EXPOSE] = "Access-Control-Expose-Headers",
+        [CL_METHODS] = "Access-Control-Allow-Methods",
+        [CL_HEADERS] = "Access-Control-Allow-Headers",
+        [CL_MAX_AGE] = "Access-Control-Max-Age",
+    };
+    const char *values[CL_LINES] = {
+        [CL_VARY_ORIGIN] = "Origin",
+        [CL_VARY_METHOD] = "Access-Control-Request-Method",
+        [CL_VARY_HEADERS] = "Access-Control-Request-Headers",
+        [CL_ORIGIN_ANY] = "*",
+        [CL_CREDENTIALS] = st->credentials ? "true" : NULL,
+        [CL_EXPOSE] = st->expose_joined,
+        [CL_METHODS] = st->methods_joined,
+        [CL_HEADERS] = st->headers_joined,
+        [CL_MAX_AGE] = st->max_age,
+    };
+    for (int i = 0; i < CL_LINES; i++) {
+        int err = zzz_http_line_make(&st->lines[i], names[i], values[i]);
+        if (err)
+            return err;
+    }
+    return 0;
 }
 
 static int cors_build(cors_state *st, const zzz_cors_config *cfg)
@@ -288,7 +336,7 @@ static int cors_build(cors_state *st, const zzz_cors_config *cfg)
                     *c = (char)(*c | 0x20);
     }
     st->vary = !st->any_origin || st->credentials;
-    return 0;
+    return cors_lines(st);
 }
 
 int zzz_cors_layer(zzz_router *router, const zzz_cors_config *cfg, zzz_layer *layer, void **user)

@@ -18,6 +18,7 @@
 
 typedef struct rid_state {
     char header[RID_HEADER_MAX + 1];
+    size_t header_len;
     size_t max_len;
     bool ignore_client;
 } rid_state;
@@ -98,8 +99,10 @@ static size_t rid_make(char *out)
 static void rid_hook(zzz_res *res, void *user)
 {
     const rid_value *v = user;
+    /* The name was checked when the layer was made; the ID is of the safe
+     * set, or made here. */
     if (!zzz_http_res_has_field(res, v->state->header))
-        zzz_res_header_str(res, (zzz_str){v->state->header, strlen(v->state->header)}, v->id);
+        zzz_http_res_add_field(res, (zzz_str){v->state->header, v->state->header_len}, v->id);
 }
 
 static void rid_layer(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
@@ -144,6 +147,7 @@ int zzz_request_id_layer(zzz_router *router, const zzz_request_id_config *cfg, z
     if (!st)
         return -ENOMEM;
     strcpy(st->header, header);
+    st->header_len = strlen(header);
     st->max_len = cfg->max_len ? cfg->max_len : RID_DEFAULT_MAX;
     st->ignore_client = cfg->ignore_client;
     return zzz_http_layer_make(router, rid_layer, st, free, layer, user);

@@ -11,16 +11,10 @@
 #define SH_DEFAULT_HSTS_AGE 31536000u
 #define SH_CSP_MAX 4096
 
-/* One field the layer adds: its name and value. */
-typedef struct sh_field {
-    const char *name;
-    char *value;
-} sh_field;
-
 enum { SH_HSTS, SH_NOSNIFF, SH_FRAME, SH_REFERRER, SH_CSP, SH_FIELDS };
 
 typedef struct sh_state {
-    sh_field fields[SH_FIELDS]; /* a NULL value: not sent */
+    layer_line fields[SH_FIELDS]; /* composed once; a NULL text: not sent */
     bool hsts_without_tls;
 } sh_state;
 
@@ -28,7 +22,7 @@ static void sh_free(void *p)
 {
     sh_state *st = p;
     for (int i = 0; i < SH_FIELDS; i++)
-        free(st->fields[i].value);
+        zzz_http_line_free(&st->fields[i]);
     free(st);
 }
 
@@ -83,11 +77,13 @@ static void sh_hook(zzz_res *res, void *user)
     const sh_state *st = user;
     /* RFC 6797 section 7.2: a UA ignores HSTS received over plain HTTP. */
     bool tls = st->hsts_without_tls || zzz_conn_tls(res->conn, NULL);
+    /* The handler's own fields win; one pass over them finds which. */
+    uint32_t present =
+        res->headers_len ? zzz_http_res_fields_present(res, st->fields, SH_FIELDS) : 0;
     for (int i = 0; i < SH_FIELDS; i++) {
-        const sh_field *f = &st->fields[i];
-        if (!f->value || (i == SH_HSTS && !tls) || zzz_http_res_has_field(res, f->name))
+        if ((present >> i & 1) || (i == SH_HSTS && !tls))
             continue;
-        zzz_res_header(res, f->name, f->value);
+        zzz_http_res_add_line(res, &st->fields[i]);
     }
 }
 
@@ -98,14 +94,10 @@ static void sh_layer(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
     zzz_next_run(next);
 }
 
-/* A copy of value into the field i, unless it is NULL or "". */
+/* The field i, unless value is NULL or "". */
 static int sh_set(sh_state *st, int i, const char *name, const char *value)
 {
-    st->fields[i].name = name;
-    if (!value || !*value)
-        return 0;
-    st->fields[i].value = strdup(value);
-    return st->fields[i].value ? 0 : -ENOMEM;
+    return zzz_http_line_make(&st->fields[i], name, value);
 }
 
 int zzz_security_headers_layer(zzz_router *router, const zzz_security_headers_config *cfg,
