@@ -9,7 +9,7 @@
 
 #include <regex.h>
 
-TestSuite(layers, .init = NULL, .fini = harness_cleanup, .timeout = 60);
+TestSuite(layers, .fini = harness_cleanup, .timeout = 60);
 
 static void start_layers(server *s, const char *const *extra)
 {

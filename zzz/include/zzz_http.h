@@ -186,7 +186,9 @@ typedef struct zzz_access_log_config {
  * when the server begins to stop, and when a thread stops: no line is
  * lost to a graceful shutdown. A write error drops that batch. Errors:
  * -EINVAL for a field out of range or a negative fd; open(2)'s errors for
- * path (-ENOENT, -EACCES ...). */
+ * path (-ENOENT, -EACCES ...). A handler that takes the connection over
+ * (zzz_res_take_over) is logged when it returns, with the status it gave
+ * (101) and 0 bytes. */
 int zzz_use_access_log(zzz_router *router, const char *prefix, const zzz_access_log_config *cfg);
 int zzz_access_log_layer(zzz_router *router, const zzz_access_log_config *cfg, zzz_layer *layer,
                          void **user);
@@ -224,9 +226,10 @@ typedef struct zzz_cors_config {
  * (the list; with "*", the method asked for), -Headers (when fields are
  * asked for: the list; with "*", those asked for), -Credentials and
  * -Max-Age when the origin, the method and every field asked for are
- * allowed, else 403 without them. Another request from an allowed origin passes on, and its answer
- * gets Access-Control-Allow-Origin, -Credentials and -Expose-Headers
- * (unless the handler set Access-Control-Allow-Origin itself). The
+ * allowed, else 403 without them. Another request from an allowed origin
+ * passes on, and its answer gets Access-Control-Allow-Origin,
+ * -Credentials and -Expose-Headers (unless the handler set
+ * Access-Control-Allow-Origin itself). The
  * answer's origin is "*" when any is allowed without credentials; with
  * credentials, the request's origin is echoed, never "*" (which lets
  * every site send credentialed requests: list the origins instead). Vary:
@@ -261,9 +264,9 @@ typedef struct zzz_rate_limit_config {
 } zzz_rate_limit_config;
 
 /* Limits each client to `rate` requests per second with bursts of
- * `burst`: a token bucket (kept as its theoretical arrival time, 8 bytes
- * a client) shared by all the server's threads, in a table of fixed size
- * taken now, so a request costs no allocation. A table that is full
+ * `burst`: a token bucket (kept as the time it is full again) shared by
+ * all the server's threads, in a table of fixed size taken now, so a
+ * request costs no allocation. A table that is full
  * forgets first the client whose bucket is fullest (one that has waited
  * long enough has lost nothing). A request past the limit is answered 429
  * with Retry-After: the seconds until the next would pass, rounded up.
@@ -302,8 +305,8 @@ int zzz_basic_auth_layer(zzz_router *router, const zzz_basic_auth_config *cfg, z
  * when none did. */
 zzz_str zzz_basic_auth_user(const zzz_req *req);
 /* True when a and b hold the same bytes, in a time that depends on a's
- * length only, never on where they differ nor on b's length: give the
- * client's value as a, the secret as b. */
+ * length only: not on where the bytes differ, nor on b's length. Give
+ * the client's value as a, the secret as b. */
 bool zzz_secure_eq(zzz_str a, zzz_str b);
 
 /* Security fields on every answer. */

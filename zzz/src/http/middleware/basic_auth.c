@@ -150,13 +150,17 @@ bool zzz_secure_eq(zzz_str a, zzz_str b)
     /* Every byte of a is compared, whatever came before: the loop's
      * length is a's, and the accumulator is volatile so the compiler
      * cannot end it at the first difference. Past b's end, a is compared
-     * with b's first byte (or a zero), the lengths' difference deciding. */
+     * with b's first byte (or a zero), the lengths' difference deciding;
+     * the index is masked, not branched on, so where b ends does not show
+     * either. */
     static const char zero = 0;
     const char *bp = b.len ? b.ptr : &zero;
     size_t last = b.len ? b.len - 1 : 0;
     volatile unsigned char diff = a.len != b.len;
-    for (size_t i = 0; i < a.len; i++)
-        diff |= (unsigned char)(a.ptr[i] ^ bp[i <= last ? i : 0]);
+    for (size_t i = 0; i < a.len; i++) {
+        size_t inside = (size_t)0 - (size_t)(i <= last); /* all ones or zero */
+        diff |= (unsigned char)(a.ptr[i] ^ bp[i & inside]);
+    }
     return diff == 0;
 }
 
