@@ -194,6 +194,251 @@ typedef struct zzz_compress_config {
  * flags); -ENOMEM. */
 int zzz_use_compression(zzz_router *router, const char *prefix, const zzz_compress_config *cfg);
 
+/* ---- built-in layers ---- */
+
+/* Layers libzzz provides. One call adds each, as zzz_use would, for every
+ * request whose path is `prefix` or beneath it; its config (NULL, or a
+ * zero field, means the default) is checked and copied, lists and strings
+ * included, and what the layer keeps belongs to the router until
+ * zzz_router_destroy. Each returns 0; -EINVAL for a NULL router or prefix,
+ * a prefix zzz_use refuses, or a config its comment refuses; -ENOMEM.
+ * Each has a second form, zzz_<name>_layer, that makes the layer without
+ * adding it: it sets *layer and *user (valid while the router lives) for
+ * zzz_route_use (one route) or zzz_use, and returns the same errors but
+ * the prefix's.
+ *
+ * They run as any layer does (outside in) and see what the layers inside
+ * them answer. A sensible order, outermost first: request ID, access log,
+ * security headers, CORS (so preflights are answered before
+ * credentials are asked for), rate limit, basic auth. The fields they add
+ * go on every answer that leaves through the chain, zzz's own 404, 405
+ * and 500 included (from a zzz_res_on_head hook), but not on the short
+ * answers zzz makes after the chain when a request body fails (400, 408,
+ * 413, 503; see zzz_layer), nor on those to a request head it refuses
+ * before any layer runs (400, 408, 414, 431, 501). */
+
+/* Request IDs. */
+typedef struct zzz_request_id_config {
+    const char *header;  /* the field the ID is read from and sent back in;
+                            NULL: "X-Request-Id" (a token, at most 64 bytes) */
+    size_t max_len;      /* the longest ID taken from a client; 0: 200 (at
+                            most 1024) */
+    bool ignore_client;  /* always make a new ID */
+} zzz_request_id_config;
+
+/* Gives each request an ID: the client's, from the header field, when it
+ * is 1 to max_len bytes of letters, digits and "-_.:+/=@~" (the first
+ * such field; any other value is ignored, never echoed); else a new one,
+ * 16 hex digits drawn from getrandom(2) once per thread, '-', and the
+ * thread's count of IDs made, in hex (at least 8 digits): unique in
+ * practice across threads and restarts, and made without a system call.
+ * The ID goes back in the same field on every answer, unless the handler
+ * set that field itself, and handlers and other layers read it with
+ * zzz_request_id. Errors: -EINVAL for a header that is not a token or is
+ * longer than 64 bytes, a max_len above 1024. */
+int zzz_use_request_id(zzz_router *router, const char *prefix, const zzz_request_id_config *cfg);
+int zzz_request_id_layer(zzz_router *router, const zzz_request_id_config *cfg, zzz_layer *layer,
+                         void **user);
+/* The request's ID, valid until the request ends (copied into its
+ * memory, so it outlives zzz_res_take_over); empty when no request-ID
+ * layer has run for it, or when the request's memory is spent. */
+zzz_str zzz_request_id(const zzz_req *req);
+
+/* An access log. */
+typedef struct zzz_access_log_config {
+    const char *path;    /* the file lines are appended to (opened now with
+                            O_APPEND, created with mode 0644 less the umask;
+                            closed by zzz_router_destroy); NULL: fd */
+    int fd;              /* without a path: the descriptor written to, kept
+                            open by the caller while the server runs (not
+                            closed); 0: 1, stdout */
+    size_t buffer_bytes; /* lines kept per thread before a write; 0: 64 KiB;
+                            at least 5 * field_max + 256, at most 64 MiB */
+    uint32_t flush_ms;   /* the longest a line waits to be written; 0: 1000 */
+    size_t field_max;    /* each of the request line, referer, user agent,
+                            user and request ID is cut to this many bytes,
+                            escaped (its end then "..."); 0: 1024; 16 to
+                            65536 */
+} zzz_access_log_config;
+
+/* Logs each request once the rest of the chain has run, in the combined
+ * format with the duration and request ID after it:
+ *   HOST - USER [DD/Mon/YYYY:HH:MM:SS +0000] "REQUEST LINE" STATUS BYTES
+ *   "REFERER" "USER-AGENT" SECONDS ID
+ * HOST is the peer's address ("-" on a Unix socket), USER the name
+ * zzz_basic_auth_user gives ("-" without one), the date UTC, STATUS and
+ * BYTES those of the answer that left (the body's bytes: 0 for HEAD,
+ * 204 and 304), SECONDS the time the rest of the chain took (microsecond
+ * precision), ID zzz_request_id's ("-" without one). Quoted fields and
+ * the user and ID escape '"' and '\' with a backslash, and control bytes
+ * and bytes past 0x7E as \xHH; "-" stands for an absent field. A request
+ * whose body failed after the handler (zzz answers it after the chain:
+ * 400, 408, 413, 503) is logged with that status and body; one whose
+ * client left before an answer, with 499. Lines are kept in a buffer per
+ * thread and written (one write(2) per batch; on a pipe, in pieces of
+ * whole lines of at most PIPE_BUF bytes, so that threads' lines never
+ * interleave) when the buffer is full, flush_ms after the first line of a
+ * batch (without holding a task while it waits, on an idle server too),
+ * when the server begins to stop, and when a thread stops: no line is
+ * lost to a graceful shutdown. A write error drops that batch. Errors:
+ * -EINVAL for a field out of range or a negative fd; open(2)'s errors for
+ * path (-ENOENT, -EACCES ...). A handler that takes the connection over
+ * (zzz_res_take_over) is logged when it returns, with the status it gave
+ * (101) and 0 bytes. */
+int zzz_use_access_log(zzz_router *router, const char *prefix, const zzz_access_log_config *cfg);
+int zzz_access_log_layer(zzz_router *router, const zzz_access_log_config *cfg, zzz_layer *layer,
+                         void **user);
+
+/* Cross-origin resource sharing (the Fetch standard's CORS protocol). */
+typedef struct zzz_cors_config {
+    const char *const *origins; /* the origins allowed, NULL-terminated:
+                                   "scheme://host[:port]" each (no path,
+                                   no trailing '/'; compared byte for
+                                   byte, as browsers send them lower
+                                   case), or "null"; or {"*", NULL} for
+                                   any. NULL: any */
+    const char *const *methods; /* methods a preflight may ask for (GET,
+                                   HEAD and POST pass anyway, as Fetch
+                                   says); a "*" among them: any; NULL:
+                                   GET, HEAD, POST */
+    const char *const *headers; /* request fields a preflight may ask for
+                                   (compared without case); a "*": any;
+                                   NULL: none */
+    const char *const *expose;  /* response fields scripts may read
+                                   (Access-Control-Expose-Headers); a "*":
+                                   all (not with credentials, Fetch says);
+                                   NULL: none */
+    bool credentials;           /* allow cookies and credentials
+                                   (Access-Control-Allow-Credentials) */
+    int max_age;                /* how long, in seconds, a browser may keep
+                                   a preflight's answer; 0: 600; < 0: not
+                                   said (the browser's default, 5 s) */
+} zzz_cors_config;
+
+/* Answers CORS. A request without an Origin field, or from an origin not
+ * allowed, passes untouched (but for Vary). A preflight (OPTIONS with
+ * Origin and Access-Control-Request-Method) is answered here, the rest of
+ * the chain never running: 204 with Access-Control-Allow-Origin, -Methods
+ * (the list; with "*", the method asked for), -Headers (when fields are
+ * asked for: the list; with "*", those asked for), -Credentials and
+ * -Max-Age when the origin, the method and every field asked for are
+ * allowed, else 403 without them. Another request from an allowed origin
+ * passes on, and its answer gets Access-Control-Allow-Origin,
+ * -Credentials and -Expose-Headers (unless the handler set
+ * Access-Control-Allow-Origin itself). The
+ * answer's origin is "*" when any is allowed without credentials; with
+ * credentials, the request's origin is echoed, never "*" (which lets
+ * every site send credentialed requests: list the origins instead). Vary:
+ * Origin goes on every answer whose fields depend on the origin: on all
+ * of them unless any origin is allowed without credentials. Errors:
+ * -EINVAL for an origin that is not as above (or "*" among others) or
+ * is longer than 2048 bytes, a method or field name that is neither a
+ * token nor "*" or is longer than 256 bytes, an empty list. */
+int zzz_use_cors(zzz_router *router, const char *prefix, const zzz_cors_config *cfg);
+int zzz_cors_layer(zzz_router *router, const zzz_cors_config *cfg, zzz_layer *layer, void **user);
+
+/* Rate limits. */
+typedef struct zzz_rate_limit_config {
+    double rate;          /* requests per second a client may make,
+                             refilled continuously (0.5: one every two
+                             seconds); 0: 10; at most 1e6 */
+    unsigned burst;       /* requests a client may make at once after a
+                             pause; 0: rate rounded up; at most 1e6 */
+    unsigned clients;     /* clients kept track of, at least (rounded up
+                             to ten times a power of two; 25.6 bytes each,
+                             taken now); 0: 65536; at most 2^24 */
+    unsigned ipv6_prefix; /* leading bits of an IPv6 address that name a
+                             client (a home or a host usually holds a
+                             whole /64); 0: 64; at most 128 */
+    /* A key of your own for the client instead of its address (an API
+     * key, a user name a layer further out set, an address a trusted
+     * proxy gave), valid while the layer runs; an empty key: the request
+     * is not limited. NULL: the peer's address (a request over a Unix
+     * socket is then not limited). */
+    zzz_str (*key)(zzz_req *req, void *key_user);
+    void *key_user;
+} zzz_rate_limit_config;
+
+/* Limits each client to `rate` requests per second with bursts of
+ * `burst`: a token bucket (kept as the time it is full again) shared by
+ * all the server's threads, in a table of fixed size taken now, so a
+ * request costs no allocation. A table that is full
+ * forgets first the client whose bucket is fullest (one that has waited
+ * long enough has lost nothing). A request past the limit is answered 429
+ * with Retry-After: the seconds until the next would pass, rounded up.
+ * IPv4-mapped IPv6 addresses count as IPv4. Errors: -EINVAL for a rate
+ * that is negative, not finite or above 1e6, a burst above 1e6, a bucket
+ * that would take more than 1e9 seconds to fill (burst / rate), clients
+ * above 2^24, an ipv6_prefix above 128. */
+int zzz_use_rate_limit(zzz_router *router, const char *prefix, const zzz_rate_limit_config *cfg);
+int zzz_rate_limit_layer(zzz_router *router, const zzz_rate_limit_config *cfg, zzz_layer *layer,
+                         void **user);
+
+/* HTTP Basic authentication (RFC 7617). */
+typedef struct zzz_basic_auth_config {
+    /* Says whether user and password are good (required). It runs in the
+     * request's task (it may wait on tardy calls), gets strings valid
+     * while it runs, and should compare secrets with zzz_secure_eq. */
+    bool (*check)(zzz_str user, zzz_str password, void *user_data);
+    void *user_data;
+    const char *realm;    /* NULL: "Restricted"; at most 200 bytes, no '"',
+                             '\' or control byte */
+    size_t max_bytes;     /* the longest Authorization value read; 0: 4096
+                             (a longer one gets 401) */
+} zzz_basic_auth_config;
+
+/* Lets a request pass when its Authorization field holds Basic
+ * credentials that check accepts; answers 401 with WWW-Authenticate:
+ * Basic realm="...", charset="UTF-8" otherwise (no field, another scheme,
+ * base64 that is not strict RFC 4648 with its padding, no ':', a control
+ * byte in the user or password, or check said no). The user name is then
+ * zzz_basic_auth_user's. Errors: -EINVAL for a NULL check or a realm as
+ * above. */
+int zzz_use_basic_auth(zzz_router *router, const char *prefix, const zzz_basic_auth_config *cfg);
+int zzz_basic_auth_layer(zzz_router *router, const zzz_basic_auth_config *cfg, zzz_layer *layer,
+                         void **user);
+/* The user a basic-auth layer let in (until the request ends); empty
+ * when none did. */
+zzz_str zzz_basic_auth_user(const zzz_req *req);
+/* True when a and b hold the same bytes, in a time that depends on a's
+ * length only: not on where the bytes differ, nor on b's length. Give
+ * the client's value as a, the secret as b. */
+bool zzz_secure_eq(zzz_str a, zzz_str b);
+
+/* Security fields on every answer. */
+typedef struct zzz_security_headers_config {
+    uint32_t hsts_max_age;       /* Strict-Transport-Security max-age, in
+                                    seconds; 0: 31536000 (a year) */
+    bool hsts_subdomains;        /* "; includeSubDomains" */
+    bool hsts_preload;           /* "; preload": needs hsts_subdomains and
+                                    a max-age of a year or more */
+    bool no_hsts;                /* no Strict-Transport-Security */
+    bool hsts_without_tls;       /* send it over plain TCP too: behind a
+                                    proxy that does the TLS */
+    bool no_nosniff;             /* no X-Content-Type-Options: nosniff */
+    const char *frame_options;   /* X-Frame-Options: NULL: "DENY";
+                                    "SAMEORIGIN"; "": none */
+    const char *referrer_policy; /* Referrer-Policy: NULL:
+                                    "strict-origin-when-cross-origin";
+                                    "": none */
+    const char *content_security_policy; /* NULL or "": none */
+} zzz_security_headers_config;
+
+/* Adds, to every answer that does not have the field already:
+ * Strict-Transport-Security (only over TLS, as RFC 6797 says, unless
+ * hsts_without_tls), X-Content-Type-Options: nosniff, X-Frame-Options,
+ * Referrer-Policy and, when one is given, Content-Security-Policy. No
+ * policy is sent by default: which sources a site's pages may use is the
+ * site's to say ("default-src 'self'" is a strict start). Errors:
+ * -EINVAL for a frame option other than DENY or SAMEORIGIN, a referrer
+ * policy that is not a comma-separated list of the W3C's tokens, a policy
+ * with a control byte or longer than 4096 bytes, a preload without its
+ * needs. */
+int zzz_use_security_headers(zzz_router *router, const char *prefix,
+                             const zzz_security_headers_config *cfg);
+int zzz_security_headers_layer(zzz_router *router, const zzz_security_headers_config *cfg,
+                               zzz_layer *layer, void **user);
+
 /* ---- static files ------------------------------------------------------ */
 
 /* A file name extension (without the dot, matched without regard to case)

@@ -207,6 +207,11 @@ void zzz_server_stop(zzz_server *s)
     (void)w;
 }
 
+int zzz_server_stop_fd(const zzz_server *s)
+{
+    return s->stop_pipe[0];
+}
+
 static void on_stop_signal(int sig)
 {
     (void)sig;

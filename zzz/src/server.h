@@ -138,4 +138,10 @@ void zzz_conn_in_arrived(zzz_conn *conn);
  * for a connection about to wait. */
 void zzz_conn_park_input(zzz_conn *conn);
 
+/* The read end of the server's stop pipe: readable, and left so, once the
+ * server begins to stop. Per-thread work of a protocol that waits for a
+ * time (the HTTP access log's flush) watches it too, so that it ends with
+ * the drain instead of holding the runtime open until its time. */
+int zzz_server_stop_fd(const zzz_server *server);
+
 #endif
