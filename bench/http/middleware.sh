@@ -82,7 +82,7 @@ start_zzz() { # port
     local dir=$tmp/zzz
     mkdir -p "$dir"
     start_pinned zzz "http://127.0.0.1:$1/" BENCH_PORT "$dir" \
-        env TARDY_DRIVER=io_uring "$app" --port "$1" --threads 1 --rate 100000000 \
+        env TARDY_DRIVER=io_uring "$app" --port "$1" --threads 1 --rate 1000000 \
         --gzip-level $gzip_level
 }
 
@@ -112,7 +112,7 @@ http {
                       '\$body_bytes_sent "\$http_referer" "\$http_user_agent" \$request_time '
                       '\$request_id';
     access_log $dir/access.log withid buffer=64k flush=1s;
-    limit_req_zone \$binary_remote_addr zone=perip:10m rate=100000000r/s;
+    limit_req_zone \$binary_remote_addr zone=perip:10m rate=1000000r/s;
     gzip on;
     gzip_comp_level $gzip_level;
     gzip_min_length $gzip_min;
@@ -120,7 +120,7 @@ http {
     gzip_vary on;
     server {
         listen 127.0.0.1:$1 backlog=4096;
-        limit_req zone=perip burst=100000000 nodelay;
+        limit_req zone=perip burst=1000000 nodelay;
         add_header X-Request-Id \$request_id always;
         add_header X-Content-Type-Options nosniff always;
         add_header X-Frame-Options DENY always;
