@@ -435,6 +435,12 @@ int zzz_http_req_settle_body(zzz_req *req)
     }
 }
 
+void zzz_http_req_reject(zzz_req *req, int status)
+{
+    if (req->reject_status == 0)
+        req->reject_status = status;
+}
+
 bool zzz_http_req_body_finished(zzz_req *req)
 {
     body_begin(req);

@@ -532,8 +532,10 @@ int zzz_http_res_finish(zzz_res *res)
     if (!res->head_sent) {
         /* The handler's half-made fields go; the layers' hooks still run
          * (an answer zzz makes is theirs too) and may change the status
-         * or the type. The body names the status that leaves. */
-        res->status = 500;
+         * or the type. The body names the status that leaves. Input the
+         * handler was refused (zzz_http_req_reject) is the client's
+         * fault, not the server's. */
+        res->status = res->req->reject_status ? res->req->reject_status : 500;
         res->headers_len = 0;
         zzz_res_header(res, "Content-Type", "text/plain; charset=utf-8");
         res_run_hooks(res);
