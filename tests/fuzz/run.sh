@@ -10,6 +10,8 @@
 #   tests/fuzz/run.sh [SECONDS] [LIBFUZZER-ARGS...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The fuzz targets: tests/fuzz/NAME_fuzz.c, seeds in tests/fuzz/corpus/NAME.
+targets="parse form multipart"
 secs=${1:-60}
 shift || true
 

@@ -495,6 +495,13 @@ Test(multipart, part_bytes_at_and_past_the_limit)
             cr_assert_eq(parts, 1);
         }
     }
+    /* Content up to the limit is given, then the error, however the body
+     * arrives. */
+    char want[64];
+    snprintf(want, sizeof want, "a|-|text/plain|0123456789error %d", -EFBIG);
+    const char *over = "--XyZ\r\n" CD "name=a\r\n\r\n0123456789ABCDE\r\n--XyZ--";
+    zzz_multipart_opts ten = {.max_part_bytes = 10};
+    expect_account_opts("multipart/form-data; boundary=XyZ", over, strlen(over), &ten, want);
     /* The default: no limit of its own. */
     char *body = body_of(2, 100000, &len);
     cr_assert_eq(run_all(body, len, NULL, 0, false, &parts), 0);

@@ -144,9 +144,14 @@ ssize_t zzz_http_mp_content(zzz_multipart *mp, const char **at)
             } else {
                 mp->known = avail >= dl ? avail - (dl - 1) : 0;
             }
-            if (mp->state == MP_CONTENT &&
-                mp->part.bytes + mp->known > mp->max_part_bytes)
-                return zzz_http_mp_fail(mp, -EFBIG);
+            /* Content up to the limit is given, then the error: the
+             * same bytes however the body arrives. */
+            if (mp->state == MP_CONTENT && mp->known > mp->max_part_bytes - mp->part.bytes) {
+                if (mp->part.bytes == mp->max_part_bytes)
+                    return zzz_http_mp_fail(mp, -EFBIG);
+                mp->known = (size_t)(mp->max_part_bytes - mp->part.bytes);
+                mp->hit = false;
+            }
         }
         if (mp->known > 0) {
             *at = mp->buf + mp->start;
