@@ -206,6 +206,17 @@ static void upload_own(zzz_req *req, zzz_res *res, void *user)
     zzz_res_send(res, t.data, t.len);
 }
 
+/* Reads the body whole before the handler (as a layer that checks a
+ * signature would): the reader then reads from its buffer. */
+static void read_first(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
+{
+    (void)res;
+    (void)user;
+    zzz_str body;
+    if (zzz_req_body(req, &body) == 0)
+        zzz_next_run(next);
+}
+
 /* POST /mp/skip: counts the parts without reading any. */
 static void skip(zzz_req *req, zzz_res *res, void *user)
 {
@@ -309,6 +320,7 @@ int main(int argc, char **argv)
         {"POST", "/mp/upload", upload, NULL},  {"POST", "/mp/own", upload_own, NULL},
         {"POST", "/mp/skip", skip, NULL},      {"POST", "/mp/save", save, NULL},
         {"GET", "/count/query", count, NULL},  {"POST", "/count/form", count, "body"},
+        {"POST", "/mp/stored", upload, NULL},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
         err = zzz_route(router, routes[i].method, routes[i].pattern, routes[i].handler,
@@ -316,6 +328,8 @@ int main(int argc, char **argv)
     static const char *const hooked[] = {"/query", "/form", "/mp"};
     for (size_t i = 0; err == 0 && i < 3; i++)
         err = zzz_use(router, hooked[i], hook_layer, NULL);
+    if (err == 0)
+        err = zzz_route_use(router, "POST", "/mp/stored", read_first, NULL);
     if (err)
         return fail("routes", err);
     cfg.router = router;

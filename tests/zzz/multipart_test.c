@@ -97,7 +97,7 @@ static zzz_multipart *open_mp(const char *type, const char *body, size_t len, si
  * bytes at a time. */
 static char *account(zzz_multipart *mp, size_t read_size)
 {
-    size_t cap = 1 << 22, n = 0;
+    size_t cap = 1 << 16, n = 0;
     char *out = own(malloc(cap));
     char *chunk = own(malloc(read_size));
     zzz_part *part;

@@ -10,7 +10,8 @@ size_t zzz_http_mp_buffer_size(const zzz_multipart_opts *opts)
 {
     size_t head = opts && opts->max_header_bytes ? opts->max_header_bytes
                                                  : ZZZ_MULTIPART_HEADER_BYTES;
-    return head + MP_WINDOW;
+    /* Too large to allocate rather than wrapped round. */
+    return head > SIZE_MAX - MP_WINDOW ? SIZE_MAX : head + MP_WINDOW;
 }
 
 int zzz_http_mp_init(zzz_multipart *mp, zzz_str type, const zzz_multipart_opts *opts, char *buf,

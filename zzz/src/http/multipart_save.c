@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+/* Called through syscall(2): not every C library wraps renameat2. */
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #endif
@@ -51,7 +53,7 @@ static int temp_open(int dir_fd, char tmp[64])
  * name just the same. */
 static int put_in_place(int dir_fd, const char *tmp, const char *name)
 {
-    if (renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) == 0)
+    if (syscall(SYS_renameat2, dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) == 0)
         return 0;
     if (errno != EINVAL && errno != ENOSYS)
         return -errno;
