@@ -162,14 +162,14 @@ static void post_form(zzz_req *req, zzz_res *res, void *user)
     a.data[0] = '\0';
     zzz_str type = {"", 0};
     zzz_req_header(req, "Content-Type", &type);
-    bool is_multipart = type.len >= 19 && zzz_str_eq_nocase((zzz_str){type.ptr, 19},
-                                                            "multipart/form-data");
+    bool is_multipart =
+        type.len >= 19 && zzz_str_eq_nocase((zzz_str){type.ptr, 19}, "multipart/form-data");
     /* An urlencoded form is read whole, into a body buffer: it has no
      * business being as large as an upload. */
     int64_t length = zzz_req_content_length(req);
     if (!is_multipart && (length < 0 || length > FORM_MAX)) {
-        zzz_res_text(res, length < 0 ? 411 : 413, length < 0 ? "Length Required\n"
-                                                             : "Content Too Large\n");
+        zzz_res_text(res, length < 0 ? 411 : 413,
+                     length < 0 ? "Length Required\n" : "Content Too Large\n");
         return;
     }
     int err = is_multipart ? multipart(req, &a) : urlencoded(req, &a);

@@ -172,8 +172,7 @@ static void check_form(zzz_form *f, const ref_field *fields, long count)
             memcpy(cname, name.ptr, name.len);
             cname[name.len] = '\0';
             long first = 0;
-            while (!same((zzz_str){fields[first].name, fields[first].name_len}, name.ptr,
-                         name.len))
+            while (!same((zzz_str){fields[first].name, fields[first].name_len}, name.ptr, name.len))
                 first++;
             zzz_str got;
             CHECK(zzz_form_get(f, cname, &got));

@@ -87,7 +87,8 @@ Test(form, skips_empty_fields)
 
 Test(form, decodes_escapes_and_plus_in_names_and_values)
 {
-    expect_fields("first+name=J%C3%B6rg+M%c3%bcller", "<first name>=<J\xc3\xb6rg M\xc3\xbcller>;", 1);
+    expect_fields("first+name=J%C3%B6rg+M%c3%bcller", "<first name>=<J\xc3\xb6rg M\xc3\xbcller>;",
+                  1);
     expect_fields("q=a%26b%3Dc&x=%2B", "<q>=<a&b=c>;<x>=<+>;", 2);
     expect_fields("%61%62=%7e", "<ab>=<~>;", 1);
     expect_fields("+=+", "< >=< >;", 1);
@@ -97,8 +98,8 @@ Test(form, decodes_escapes_and_plus_in_names_and_values)
 Test(form, refuses_bad_escapes_and_nul)
 {
     static const char *const bad[] = {
-        "%",     "a=%",   "a=%4",   "a=%4g", "a=%zz", "%G0=1", "a=1&b=%",
-        "a=%00", "%00=a", "ok=1&bad=%0", "a=%%41",
+        "%",       "a=%",   "a=%4",  "a=%4g",       "a=%zz",  "%G0=1",
+        "a=1&b=%", "a=%00", "%00=a", "ok=1&bad=%0", "a=%%41",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         zzz_form f;

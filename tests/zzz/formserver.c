@@ -316,10 +316,10 @@ int main(int argc, char **argv)
         zzz_handler handler;
         void *user;
     } routes[] = {
-        {"GET", "/query", query, NULL},        {"POST", "/form", form, NULL},
-        {"POST", "/mp/upload", upload, NULL},  {"POST", "/mp/own", upload_own, NULL},
-        {"POST", "/mp/skip", skip, NULL},      {"POST", "/mp/save", save, NULL},
-        {"GET", "/count/query", count, NULL},  {"POST", "/count/form", count, "body"},
+        {"GET", "/query", query, NULL},       {"POST", "/form", form, NULL},
+        {"POST", "/mp/upload", upload, NULL}, {"POST", "/mp/own", upload_own, NULL},
+        {"POST", "/mp/skip", skip, NULL},     {"POST", "/mp/save", save, NULL},
+        {"GET", "/count/query", count, NULL}, {"POST", "/count/form", count, "body"},
         {"POST", "/mp/stored", upload, NULL},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)

@@ -20,7 +20,7 @@
 typedef struct feed {
     const char *data;
     size_t len, pos;
-    size_t piece; /* bytes per pull at most; 0: as much as asked */
+    size_t piece;    /* bytes per pull at most; 0: as much as asked */
     int fail_at_end; /* an error to return instead of the body's end */
 } feed;
 
@@ -182,8 +182,8 @@ Test(multipart, a_part_that_ends_with_its_header_section)
 {
     /* RFC 2046: body-part := MIME-part-headers [CRLF *OCTET]; without the
      * content, the section's last CRLF starts the delimiter. */
-    expect_account("--XyZ\r\n" CD "name=a\r\n\r\n--XyZ\r\n" CD "name=b\r\n\r\n\r\n--XyZ\r\n"
-                   CD "name=c\r\n\r\n--XyZ--",
+    expect_account("--XyZ\r\n" CD "name=a\r\n\r\n--XyZ\r\n" CD "name=b\r\n\r\n\r\n--XyZ\r\n" CD
+                   "name=c\r\n\r\n--XyZ--",
                    "a|-|text/plain|;b|-|text/plain|;c|-|text/plain|;end");
 }
 
@@ -240,8 +240,8 @@ Test(multipart, the_pull_error_is_kept)
 {
     const char *body = "--XyZ\r\n" CD "name=a\r\n\r\nabcdefghij";
     feed f;
-    zzz_multipart *mp = open_mp("multipart/form-data; boundary=XyZ", body, strlen(body), 0, NULL,
-                                &f);
+    zzz_multipart *mp =
+        open_mp("multipart/form-data; boundary=XyZ", body, strlen(body), 0, NULL, &f);
     f.fail_at_end = -ETIMEDOUT;
     zzz_part *part;
     cr_assert_eq(zzz_multipart_next(mp, &part), 1);
@@ -304,8 +304,11 @@ Test(multipart, boundary_from_content_type)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_eq(boundary_of(bad[i], b, &len), -EBADMSG, "%s", bad[i]);
     static const char *const other[] = {
-        "multipart/mixed; boundary=abc", "application/x-www-form-urlencoded",
-        "multipart/form-datax; boundary=abc", "", "text/plain",
+        "multipart/mixed; boundary=abc",
+        "application/x-www-form-urlencoded",
+        "multipart/form-datax; boundary=abc",
+        "",
+        "text/plain",
     };
     for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
         cr_assert_eq(boundary_of(other[i], b, &len), -ENOTSUP, "%s", other[i]);
@@ -365,31 +368,31 @@ Test(multipart, raw_utf8_in_quoted_names)
 Test(multipart, malformed_part_headers)
 {
     static const char *const heads[] = {
-        "Content-Type: text/plain\r\n",                     /* no Content-Disposition */
-        "Content-Disposition: attachment; name=a\r\n",     /* not form-data */
-        "Content-Disposition: form-data\r\n",               /* no name */
-        "Content-Disposition: form-data; filename=x\r\n",   /* no name */
-        CD "name=a; name=b\r\n",                            /* a parameter twice */
+        "Content-Type: text/plain\r\n",                   /* no Content-Disposition */
+        "Content-Disposition: attachment; name=a\r\n",    /* not form-data */
+        "Content-Disposition: form-data\r\n",             /* no name */
+        "Content-Disposition: form-data; filename=x\r\n", /* no name */
+        CD "name=a; name=b\r\n",                          /* a parameter twice */
         CD "name=a; filename=x; FileName=y\r\n",
-        CD "name=a\r\n" CD "name=b\r\n",                    /* the field twice */
+        CD "name=a\r\n" CD "name=b\r\n", /* the field twice */
         CD "name=a\r\nContent-Type: a/b\r\ncontent-type: c/d\r\n",
-        CD "name=a\nX-Y: z\r\n",                            /* a bare LF */
-        CD "name=a\rX-Y: z\r\n",                            /* a bare CR */
-        CD "name=a\r\nX-Y: z\r\n continued\r\n",            /* a folded line */
+        CD "name=a\nX-Y: z\r\n",                 /* a bare LF */
+        CD "name=a\rX-Y: z\r\n",                 /* a bare CR */
+        CD "name=a\r\nX-Y: z\r\n continued\r\n", /* a folded line */
         CD "name=a\r\n X-Y: z\r\n",
         CD "name=a\r\nNo colon here\r\n",
         CD "name=a\r\n: empty name\r\n",
-        CD "name=a\r\nX-Y : z\r\n",                         /* space before the colon */
-        CD "name=a\r\nX-Y: a\x01z\r\n",                     /* a control byte */
-        CD "name=\"a\r\n",                                  /* no closing quote */
+        CD "name=a\r\nX-Y : z\r\n",     /* space before the colon */
+        CD "name=a\r\nX-Y: a\x01z\r\n", /* a control byte */
+        CD "name=\"a\r\n",              /* no closing quote */
         CD "name=a b\r\n",
         CD "name=\"a\" x\r\n",
         CD "name=\"a\\\x01\"\r\n",
-        CD "name=a; filename*=\"UTF-8''x\"\r\n",            /* ext-value quoted */
-        CD "name=a; filename*=UTF-8'x\r\n",                 /* one quote */
+        CD "name=a; filename*=\"UTF-8''x\"\r\n", /* ext-value quoted */
+        CD "name=a; filename*=UTF-8'x\r\n",      /* one quote */
         CD "name=a; filename*=UTF-8''%zz\r\n",
         CD "name=a; filename*=UTF-8''a%00b\r\n",
-        "",                                                 /* no fields at all */
+        "", /* no fields at all */
     };
     char want[64];
     snprintf(want, sizeof want, "error %d", -EBADMSG);
@@ -397,8 +400,8 @@ Test(multipart, malformed_part_headers)
         char body[512];
         snprintf(body, sizeof body, "--XyZ\r\n%s\r\ncontent\r\n--XyZ--", heads[i]);
         feed f;
-        zzz_multipart *mp = open_mp("multipart/form-data; boundary=XyZ", body, strlen(body), 0,
-                                    NULL, &f);
+        zzz_multipart *mp =
+            open_mp("multipart/form-data; boundary=XyZ", body, strlen(body), 0, NULL, &f);
         cr_assert_str_eq(account(mp, 100), want, "head %zu: %s", i, heads[i]);
     }
     /* A NUL in a header. */
@@ -412,8 +415,8 @@ Test(multipart, any_header_by_name)
                        "Content-Type:image/gif\r\nx-custom: second\r\nX-Empty:\r\n\r\n1\r\n"
                        "--XyZ--";
     feed f;
-    zzz_multipart *mp = open_mp("multipart/form-data; boundary=XyZ", body, strlen(body), 3, NULL,
-                                &f);
+    zzz_multipart *mp =
+        open_mp("multipart/form-data; boundary=XyZ", body, strlen(body), 3, NULL, &f);
     zzz_part *part;
     cr_assert_eq(zzz_multipart_next(mp, &part), 1);
     zzz_str v;
@@ -550,7 +553,8 @@ Test(multipart, header_bytes_at_and_past_the_limit)
         zzz_multipart_opts opts = {.max_header_bytes = i == 2 ? 0 : limits[i]};
         for (size_t piece = 0; piece < 200; piece += 199) {
             char *body = body_with_section(limits[i], &len);
-            cr_assert_eq(run_all(body, len, &opts, piece, false, &parts), 0, "limit %zu", limits[i]);
+            cr_assert_eq(run_all(body, len, &opts, piece, false, &parts), 0, "limit %zu",
+                         limits[i]);
             cr_assert_eq(parts, 1);
             body = body_with_section(limits[i] + 1, &len);
             cr_assert_eq(run_all(body, len, &opts, piece, false, &parts), -EMSGSIZE, "limit %zu",
@@ -580,8 +584,8 @@ Test(multipart, skipping_parts_read_in_part)
                        "--XyZ\r\n" CD "name=c\r\n\r\nlast\r\n--XyZ--";
     for (size_t piece = 0; piece < 12; piece++) {
         feed f;
-        zzz_multipart *mp = open_mp("multipart/form-data; boundary=XyZ", body, strlen(body), piece,
-                                    NULL, &f);
+        zzz_multipart *mp =
+            open_mp("multipart/form-data; boundary=XyZ", body, strlen(body), piece, NULL, &f);
         zzz_part *part;
         char buf[8];
         cr_assert_eq(zzz_multipart_next(mp, &part), 1);
@@ -652,14 +656,14 @@ Test(multipart, a_megabyte_of_every_byte_value)
     char *got = own(malloc(size));
     for (size_t k = 0; k < 4; k++) {
         feed f;
-        zzz_multipart *mp = open_mp("multipart/form-data; boundary=XyZ", body, n, big_pieces[k],
-                                    NULL, &f);
+        zzz_multipart *mp =
+            open_mp("multipart/form-data; boundary=XyZ", body, n, big_pieces[k], NULL, &f);
         zzz_part *part;
         cr_assert_eq(zzz_multipart_next(mp, &part), 1);
         size_t total = 0;
         ssize_t r;
-        while ((r = zzz_part_read(part, got + total, size - total < reads[k] ? size + 1 - total
-                                                                              : reads[k])) > 0)
+        while ((r = zzz_part_read(part, got + total,
+                                  size - total < reads[k] ? size + 1 - total : reads[k])) > 0)
             total += (size_t)r;
         cr_assert_eq(r, 0);
         cr_assert_eq(total, size, "pieces of %zu, reads of %zu: %zu", big_pieces[k], reads[k],
@@ -793,8 +797,8 @@ static void save_cut(void)
 {
     static const char body[] = "--XyZ\r\n" CD "name=a; filename=x\r\n\r\nsome bytes but no end";
     feed f;
-    zzz_multipart *mp = open_mp("multipart/form-data; boundary=XyZ", body, sizeof body - 1, 4,
-                                NULL, &f);
+    zzz_multipart *mp =
+        open_mp("multipart/form-data; boundary=XyZ", body, sizeof body - 1, 4, NULL, &f);
     zzz_part *part;
     cr_assert_eq(zzz_multipart_next(mp, &part), 1);
     cr_assert_eq(zzz_part_save(part, dir_fd, "cut"), -EBADMSG);

@@ -56,8 +56,7 @@ static msg post(const char *path, const char *type, const char *body, size_t len
     size_t cap = len + 512;
     char *req = owned_alloc(cap);
     int n = snprintf(req, cap, "POST %s HTTP/1.1\r\nHost: t\r\n%s%s%sContent-Length: %zu\r\n\r\n",
-                     path, type ? "Content-Type: " : "", type ? type : "", type ? "\r\n" : "",
-                     len);
+                     path, type ? "Content-Type: " : "", type ? type : "", type ? "\r\n" : "", len);
     memcpy(req + n, body, len);
     return (msg){req, (size_t)n + len};
 }
@@ -275,7 +274,8 @@ Test(upload, multipart_fields_and_files)
     exchange_msg(s.port, post("/mp/upload", mp_type, body, sizeof body - 1), &r);
     expect_status(&r, 200);
     char want[256];
-    snprintf(want, sizeof want, "title=Hello\ndoc|a \"b\".bin|application/x-test|6|%016llx\nnote=\n",
+    snprintf(want, sizeof want,
+             "title=Hello\ndoc|a \"b\".bin|application/x-test|6|%016llx\nnote=\n",
              (unsigned long long)fnv("\x00\r\n--\xff", 6));
     expect_body(&r, want);
     response_free(&r);
@@ -348,9 +348,11 @@ Test(upload, malformed_multipart_is_400_and_415)
         {"no delimiter at all", "/mp/upload", mp_type, "just bytes, no boundary", 400},
         {"the end never comes", "/mp/upload", mp_type,
          "--XyZ\r\n" CD "name=a\r\n\r\nbytes and no more", 400},
-        {"no close delimiter", "/mp/upload", mp_type, "--XyZ\r\n" CD "name=a\r\n\r\nx\r\n--XyZ", 400},
+        {"no close delimiter", "/mp/upload", mp_type, "--XyZ\r\n" CD "name=a\r\n\r\nx\r\n--XyZ",
+         400},
         {"a bad delimiter line", "/mp/upload", mp_type, "--XyZ!\r\n" CD "name=a\r\n\r\nx", 400},
-        {"a bare LF", "/mp/upload", mp_type, "--XyZ\r\n" CD "name=a\nX: y\r\n\r\nx\r\n--XyZ--", 400},
+        {"a bare LF", "/mp/upload", mp_type, "--XyZ\r\n" CD "name=a\nX: y\r\n\r\nx\r\n--XyZ--",
+         400},
         {"a folded line", "/mp/upload", mp_type,
          "--XyZ\r\n" CD "name=a\r\n more\r\n\r\nx\r\n--XyZ--", 400},
         {"no Content-Disposition", "/mp/upload", mp_type,
@@ -569,8 +571,8 @@ Test(upload, curl_uploads_saved_with_part_save)
     harness_temp_dir(src, sizeof src, "upload-src");
     harness_temp_dir(upload_dir, sizeof upload_dir, "upload-dst");
     server s;
-    start_forms(&s, (const char *const[]){"--upload-dir", upload_dir, "--max-body", "4000000",
-                                          NULL});
+    start_forms(&s,
+                (const char *const[]){"--upload-dir", upload_dir, "--max-body", "4000000", NULL});
     char *one = make_file(src, "one.bin", 1, 1);
     char *big = make_file(src, "big.bin", 3000000, 2);
     char url[128], f1[600], f2[600];
@@ -614,7 +616,8 @@ Test(upload, curl_fields_and_names_as_browsers_send_them)
     harness_own(out);
     cr_assert_eq(rc, 0, "curl: %s", out);
     char want[256];
-    snprintf(want, sizeof want, "text=a \"quoted\" line\nfile|\xc3\xa9t\xc3\xa9.bin|image/png|1000|%016llx\n",
+    snprintf(want, sizeof want,
+             "text=a \"quoted\" line\nfile|\xc3\xa9t\xc3\xa9.bin|image/png|1000|%016llx\n",
              (unsigned long long)fnv(data, 1000));
     cr_assert_str_eq(out, want);
     server_stop(&s);
@@ -700,8 +703,9 @@ Test(upload, example_page_has_both_forms)
     cr_assert(strstr(r.body, "enctype=\"multipart/form-data\""));
     cr_assert(strstr(r.body, "<input type=\"file\" name=\"files\" multiple>"));
     response_free(&r);
-    exchange_msg(s.port, post("/form", "application/x-www-form-urlencoded",
-                              "name=J%C3%B6rg&colour=red", 25), &r);
+    exchange_msg(
+        s.port, post("/form", "application/x-www-form-urlencoded", "name=J%C3%B6rg&colour=red", 25),
+        &r);
     expect_status(&r, 200);
     expect_body(&r, "field name: J\xc3\xb6rg\nfield colour: red\n");
     response_free(&r);

@@ -492,13 +492,13 @@ typedef struct zzz_part zzz_part;
 /* Limits of zzz_req_multipart. Zeros mean the defaults. The body as a
  * whole is bounded by max_body (-E2BIG, 413). */
 typedef struct zzz_multipart_opts {
-    uint64_t max_part_bytes;  /* content bytes of one part, read or
-                                 skipped; 0: no limit of its own (-EFBIG,
-                                 413, past it) */
-    size_t max_header_bytes;  /* a part's header section, its lines and
-                                 the empty line that ends it; 0: 8 KiB
-                                 (-EMSGSIZE, 413, past it) */
-    unsigned max_parts;       /* 0: 1000 (-E2BIG, 413, past it) */
+    uint64_t max_part_bytes; /* content bytes of one part, read or
+                                skipped; 0: no limit of its own (-EFBIG,
+                                413, past it) */
+    size_t max_header_bytes; /* a part's header section, its lines and
+                                the empty line that ends it; 0: 8 KiB
+                                (-EMSGSIZE, 413, past it) */
+    unsigned max_parts;      /* 0: 1000 (-E2BIG, 413, past it) */
 } zzz_multipart_opts;
 
 #define ZZZ_MULTIPART_HEADER_BYTES ((size_t)8 * 1024)
@@ -531,7 +531,10 @@ int zzz_req_multipart(zzz_req *req, const zzz_multipart_opts *opts, zzz_multipar
  * name parameter, or with that field, Content-Type or a parameter twice;
  * a body that ends before the final "--boundary--".
  * -EMSGSIZE, -EFBIG, -E2BIG (413): past a limit of the options (-E2BIG
- * is also the body past max_body); and zzz_req_read's errors. */
+ * is also the body past max_body); -ENOMEM (413): a part's name or
+ * filename has escapes to undo and the request's memory cannot give the
+ * room for them (max_header_bytes, taken once); and zzz_req_read's
+ * errors. */
 int zzz_multipart_next(zzz_multipart *mp, zzz_part **part);
 
 /* The part's name (Content-Disposition's name parameter), with a quoted

@@ -8,8 +8,8 @@
 
 size_t zzz_http_mp_buffer_size(const zzz_multipart_opts *opts)
 {
-    size_t head = opts && opts->max_header_bytes ? opts->max_header_bytes
-                                                 : ZZZ_MULTIPART_HEADER_BYTES;
+    size_t head =
+        opts && opts->max_header_bytes ? opts->max_header_bytes : ZZZ_MULTIPART_HEADER_BYTES;
     /* Too large to allocate rather than wrapped round. */
     return head > SIZE_MAX - MP_WINDOW ? SIZE_MAX : head + MP_WINDOW;
 }
@@ -28,8 +28,8 @@ int zzz_http_mp_init(zzz_multipart *mp, zzz_str type, const zzz_multipart_opts *
     mp->cap = cap;
     mp->state = MP_PREAMBLE;
     mp->max_part_bytes = opts && opts->max_part_bytes ? opts->max_part_bytes : UINT64_MAX;
-    mp->max_header_bytes = opts && opts->max_header_bytes ? opts->max_header_bytes
-                                                          : ZZZ_MULTIPART_HEADER_BYTES;
+    mp->max_header_bytes =
+        opts && opts->max_header_bytes ? opts->max_header_bytes : ZZZ_MULTIPART_HEADER_BYTES;
     mp->max_parts = opts && opts->max_parts ? opts->max_parts : ZZZ_MULTIPART_PARTS;
     mp->part.mp = mp;
     return 0;

@@ -26,8 +26,8 @@ struct zzz_part {
     zzz_str content_type; /* "text/plain" when none was sent */
     const char *head;     /* its header lines, each ending in CRLF */
     size_t head_len;
-    uint64_t bytes;       /* content bytes consumed so far */
-    bool ended;           /* its delimiter has been reached */
+    uint64_t bytes; /* content bytes consumed so far */
+    bool ended;     /* its delimiter has been reached */
 };
 
 typedef enum mp_state {
@@ -39,16 +39,16 @@ typedef enum mp_state {
 } mp_state;
 
 struct zzz_multipart {
-    zzz_req *req;        /* for refusals' answers; NULL when driven alone */
+    zzz_req *req; /* for refusals' answers; NULL when driven alone */
     mp_pull_fn pull;
     void *pull_ctx;
     /* The bytes: [0, base) the current part's header lines (kept until
      * the next part), [start, end) received and not yet consumed. */
     char *buf;
     size_t cap, base, start, end;
-    bool eof;            /* the pull said the body has ended */
+    bool eof; /* the pull said the body has ended */
     mp_state state;
-    int err;             /* MP_FAILED: what every call returns */
+    int err; /* MP_FAILED: what every call returns */
     /* What is known of [start, end): `known` bytes of content with no
      * delimiter among them, then the delimiter when `hit`. */
     size_t known;
@@ -63,8 +63,8 @@ struct zzz_multipart {
     size_t max_header_bytes;
     unsigned max_parts;
     unsigned parts;
-    char *scratch;       /* max_header_bytes for decoded names, taken
-                            when a part first needs it */
+    char *scratch;                       /* max_header_bytes for decoded names, taken
+                                            when a part first needs it */
     void *(*alloc)(void *ctx, size_t n); /* for scratch and zzz_part_text */
     void *alloc_ctx;
     zzz_part part;
