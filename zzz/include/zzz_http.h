@@ -943,6 +943,174 @@ int zzz_res_cookie_signed(zzz_res *res, const zzz_cookie_key *key, const char *n
  * another path or a parent domain comes first in Cookie). */
 bool zzz_req_cookie_signed(const zzz_req *req, const zzz_cookie_key *key, const char *name,
                            zzz_str *value);
+/* ---- forms and queries ------------------------------------------------- */
+
+/* Client input that these calls and the multipart ones below refuse also
+ * sets the answer of a handler that then returns without answering:
+ * instead of zzz's 500 it gets 400 (malformed: -EBADMSG), 413 (too large:
+ * -E2BIG, -EFBIG, -EMSGSIZE, or a form or field that does not fit the
+ * request's memory), 414 (a query that does not fit it) or 415 (not the
+ * expected Content-Type: -ENOTSUP), with the same body and hooks as the
+ * 500 (so layers see that status). A handler that answers keeps its own
+ * answer. Errors of the body itself (zzz_req_read's) are answered as
+ * zzz_req_body says. So `if (err < 0) return;` is a correct handler. */
+
+/* The fields of a query string or an application/x-www-form-urlencoded
+ * body (the WHATWG URL standard's rules): fields separated by '&', empty
+ * ones skipped, each "name=value", or "name" alone (an empty value).
+ * Names and values are percent-decoded, '+' as a space. A form is a small
+ * value the caller keeps (on its stack): it points to the text and to the
+ * decoded copies, which live in the request's memory (zzz_alloc) until the
+ * request ends; a copy of a zzz_form iterates on its own. The strings it
+ * gives are not NUL-terminated. Its members are private. */
+typedef struct zzz_form {
+    const char *text;
+    size_t len;
+    size_t pos;
+    char *decoded;
+    size_t decoded_pos;
+    size_t count;
+} zzz_form;
+
+/* A form over any urlencoded text, which must outlive the form (a
+ * request's strings do). Every escape is checked here, so the fields read
+ * later cannot fail: a bad escape ('%' without two hex digits) or a NUL
+ * (%00 or raw) anywhere refuses the whole text. The decoded copies of the
+ * names and values that need one (those with '%' or '+'; the others point
+ * into text) take one allocation of at most text.len bytes. Returns 0;
+ * -EINVAL for a NULL req or out, or a NULL text.ptr with a length;
+ * -EBADMSG; -ENOMEM when the request's memory cannot hold the copies.
+ * Sets no answer (the text may come from anywhere). */
+int zzz_form_parse(zzz_req *req, zzz_str text, zzz_form *out);
+
+/* zzz_form_parse of the request's query string (zzz_req_query; no query:
+ * no fields). Refusals set the answer: -EBADMSG 400, -ENOMEM 414. */
+int zzz_req_query_form(zzz_req *req, zzz_form *out);
+
+/* zzz_form_parse of the request's body, read whole with zzz_req_body
+ * (bounded by max_body; the text lives in the body buffer). The body must
+ * be application/x-www-form-urlencoded (its parameters, such as charset,
+ * are ignored: bytes are given as sent); a request with no body and no
+ * Content-Type gives an empty form. Returns 0; -ENOTSUP for another or a
+ * missing Content-Type (415; the body is left unread); -EBADMSG (400);
+ * -ENOMEM (413); zzz_req_body's errors, answered as it says. */
+int zzz_req_body_form(zzz_req *req, zzz_form *out);
+
+/* The next field, in order, repeats kept: true and sets *name and *value
+ * (either may be NULL); false after the last. */
+bool zzz_form_next(zzz_form *form, zzz_str *name, zzz_str *value);
+
+/* The first field called `name` (exact bytes, after decoding), wherever
+ * zzz_form_next is: true and sets *value (when not NULL); false when
+ * there is none. */
+bool zzz_form_get(const zzz_form *form, const char *name, zzz_str *value);
+
+/* How many fields the form has. */
+size_t zzz_form_count(const zzz_form *form);
+
+/* ---- multipart --------------------------------------------------------- */
+
+/* A multipart/form-data body (RFC 7578, RFC 2046 5.1), read part by part
+ * as it arrives (zzz_req_read), never whole in memory. */
+typedef struct zzz_multipart zzz_multipart;
+/* One part: its fields, then its content. */
+typedef struct zzz_part zzz_part;
+
+/* Limits of zzz_req_multipart. Zeros mean the defaults. The body as a
+ * whole is bounded by max_body (-E2BIG, 413). */
+typedef struct zzz_multipart_opts {
+    uint64_t max_part_bytes; /* content bytes of one part, read or
+                                skipped; 0: no limit of its own (-EFBIG,
+                                413, past it) */
+    size_t max_header_bytes; /* a part's header section, its lines and
+                                the empty line that ends it; 0: 8 KiB
+                                (-EMSGSIZE, 413, past it) */
+    unsigned max_parts;      /* 0: 1000 (-E2BIG, 413, past it) */
+} zzz_multipart_opts;
+
+#define ZZZ_MULTIPART_HEADER_BYTES ((size_t)8 * 1024)
+#define ZZZ_MULTIPART_PARTS 1000u
+
+/* Starts reading the body as multipart/form-data. The boundary comes from
+ * Content-Type ("boundary=", quoted or not, 1 to 70 characters of RFC
+ * 2046's set, not ending in a space). Nothing is read yet. The reader
+ * takes about 16 KiB of the request's memory (more when max_header_bytes
+ * is over 7.5 KiB), and its parts' strings live there too. A body
+ * already read whole (zzz_req_body, by a layer say) is read from its
+ * buffer. Returns 0 and sets *out; -EINVAL for a NULL req or out;
+ * -ENOTSUP when Content-Type is missing or not multipart/form-data (415);
+ * -EBADMSG for a missing, repeated or malformed boundary (400); -EALREADY
+ * when part of the body was already streamed with zzz_req_read; -ENOMEM
+ * when the request's memory cannot hold the reader. */
+int zzz_req_multipart(zzz_req *req, const zzz_multipart_opts *opts, zzz_multipart **out);
+
+/* Moves to the next part, reading and dropping what is left of the
+ * current one (skipping a part is just calling this again). The preamble
+ * before the first boundary and the epilogue after the last are ignored
+ * (the epilogue is read to the body's end). Returns 1 and sets *part (valid,
+ * with its strings, until the next call or the request's end); 0 after
+ * the last part (then every call returns 0); or an error, after which
+ * every call (here and on the part) returns it again:
+ * -EBADMSG (400): a delimiter line that is not "--boundary" then "--" or
+ * optional spaces and CRLF; a header section that is not lines
+ * "Name: value" ending in CRLF (a bare CR or LF, a control byte, a
+ * folded line); a part without "Content-Disposition: form-data" and a
+ * name parameter, or with that field, Content-Type or a parameter twice;
+ * a body that ends before the final "--boundary--".
+ * -EMSGSIZE, -EFBIG, -E2BIG (413): past a limit of the options (-E2BIG
+ * is also the body past max_body); -ENOMEM (413): a part's name or
+ * filename has escapes to undo and the request's memory cannot give the
+ * room for them (max_header_bytes, taken once); and zzz_req_read's
+ * errors. */
+int zzz_multipart_next(zzz_multipart *mp, zzz_part **part);
+
+/* The part's name (Content-Disposition's name parameter), with a quoted
+ * string's escapes undone. Browsers send '"', CR and LF in names as %22,
+ * %0D and %0A: those are given as sent. */
+zzz_str zzz_part_name(const zzz_part *part);
+
+/* True when the part is a file (Content-Disposition has filename, or a
+ * filename* in UTF-8, which wins: RFC 8187, percent-decoded) and sets
+ * *filename (when not NULL): the name the client gave, possibly empty,
+ * never NUL inside, and never to be used as a path (it may hold '/',
+ * "..", anything). */
+bool zzz_part_filename(const zzz_part *part, zzz_str *filename);
+
+/* The part's Content-Type as sent, or "text/plain" when it has none
+ * (RFC 7578 4.4). */
+zzz_str zzz_part_content_type(const zzz_part *part);
+
+/* The part's first header field called `name` (any case): true and sets
+ * *value (when not NULL; without the spaces around it). */
+bool zzz_part_header(const zzz_part *part, const char *name, zzz_str *value);
+
+/* Reads up to len bytes of the part's content (as sent: a
+ * Content-Transfer-Encoding is not undone). Returns the count; 0 at the
+ * part's end (or for a len of 0); or zzz_multipart_next's errors. */
+ssize_t zzz_part_read(zzz_part *part, void *buf, size_t len);
+
+/* Reads the rest of the part into the request's memory (its strings'
+ * place), for a text field: returns 0 and sets *text; -EFBIG when more
+ * than max bytes remain (413 unless answered; the part stays where it
+ * was read to, and the next part can still be had); -ENOMEM when the
+ * request's memory cannot hold it (413; it takes up to twice the text's
+ * length); or zzz_part_read's errors. */
+int zzz_part_text(zzz_part *part, size_t max, zzz_str *text);
+
+/* Streams the rest of the part into a new file `name` in the directory
+ * dir_fd, created as if with O_CREAT | O_EXCL and mode 0600 (less the
+ * umask). The content goes to a temporary file in that directory
+ * (".zzz-upload-" and random letters) through tardy_write, which is then
+ * renamed to name without replacing anything; on any failure it is
+ * removed, so name appears whole or not at all. The file is not synced
+ * (fsync it to survive a crash). name is one file name: not empty, ".",
+ * or "..", without '/', at most 255 bytes; never pass the client's
+ * filename (choose one of your own). Returns the bytes written; -EINVAL
+ * for a NULL part or name, or a bad name; -EEXIST when name exists
+ * (checked before anything is read, and again at the end); the file
+ * system's errors (-ENOSPC, -EACCES, -EDQUOT ...), after which the rest
+ * of the part is left unread; or zzz_part_read's errors. */
+int64_t zzz_part_save(zzz_part *part, int dir_fd, const char *name);
 
 #ifdef __cplusplus
 }

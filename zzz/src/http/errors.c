@@ -63,6 +63,22 @@ static const char *const representation_fields[] = {
     "Content-Encoding", "Content-Range", "ETag", "Last-Modified", "Accept-Ranges", NULL,
 };
 
+static const char *reject_why(int status)
+{
+    switch (status) {
+    case 411:
+        return "length required";
+    case 413:
+        return "request content too large";
+    case 414:
+        return "query too large";
+    case 415:
+        return "unsupported content type";
+    default:
+        return "malformed request content";
+    }
+}
+
 int zzz_http_error(zzz_res *res, int status, const char *why)
 {
     zzz_req *req = res->req;
@@ -116,6 +132,10 @@ int zzz_http_res_finish(zzz_res *res)
             res->close = true;
             res->body_error = true;
             err = zzz_http_error(res, zzz_http_body_error_status(body), zzz_http_body_error_why(body));
+        } else if (req->reject_status) {
+            /* Content the handler was refused (a malformed form, a part
+             * too large): the client's fault, not the server's. */
+            err = zzz_http_error(res, req->reject_status, reject_why(req->reject_status));
         } else {
             err = zzz_http_error(res, 500, "the handler did not answer");
         }

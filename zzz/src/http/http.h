@@ -113,6 +113,7 @@ struct zzz_req {
     /* the response's body filter (zzz_res_filter), released at the end */
     const zzz_body_filter *filter;
     void *filter_state;
+    int reject_status;     /* zzz_http_req_reject: the answer instead of 500 */
 };
 
 struct zzz_res {
@@ -179,6 +180,14 @@ void zzz_http_res_init(zzz_res *res, zzz_conn *conn, zzz_req *req);
  * body's error (-EPROTO broken framing, -E2BIG a chunk past max_body,
  * -ECONNRESET the client left, or the error a handler's read met). */
 int zzz_http_req_settle_body(zzz_req *req);
+/* Records that the client's input was refused (a malformed form, a
+ * multipart part too large ...): a handler that returns without
+ * answering gets `status` (400, 413, 414, 415) instead of 500, through
+ * the same path (hooks, layers). The first status recorded stays. The
+ * body itself is not failed: its framing holds, so the connection may
+ * serve its next request. */
+void zzz_http_req_reject(zzz_req *req, int status);
+
 /* Gives back the body buffer and the request's memory. */
 void zzz_http_req_release(zzz_req *req);
 

@@ -445,6 +445,12 @@ void zzz_http_req_fail_body(zzz_req *req, int err)
     body_fail(req, err);
 }
 
+void zzz_http_req_reject(zzz_req *req, int status)
+{
+    if (req->reject_status == 0)
+        req->reject_status = status;
+}
+
 bool zzz_http_req_body_finished(zzz_req *req)
 {
     body_begin(req);
