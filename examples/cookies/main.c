@@ -7,10 +7,17 @@
  *
  * The signature is an HMAC-SHA256 under a secret of the server's: a
  * client can read its session but not change it, and a changed one reads
- * as no session at all. The secret comes from --secret-file (at least 32
+ * as no session at all. The value carries its own end ("NAME~EXPIRY",
+ * a day after the login), checked here too: a browser drops the cookie
+ * at Max-Age, but a copy of it would otherwise stay good for as long as
+ * the secret does. The secret comes from --secret-file (at least 32
  * bytes), else from the kernel's random at start (sessions then end when
- * the server does). With --secure the cookie is marked Secure, for a
- * server behind HTTPS. NAME is 1 to 64 letters, digits, '.', '_' or '-'. */
+ * the server does). With --secure the cookie is "__Host-session", marked
+ * Secure, for a server behind HTTPS (the prefix stops a sibling
+ * subdomain from planting one). NAME is 1 to 64 letters, digits, '.',
+ * '_' or '-'. Logging in and out with GET keeps the example to a browser's
+ * address bar; a real site does both with POST (and a CSRF check), since
+ * any page can make a browser GET a URL. */
 #include <zzz.h>
 
 #include <errno.h>
@@ -19,10 +26,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
+
+#define SESSION_SECONDS (24 * 3600)
 
 typedef struct app {
     zzz_cookie_key *key;
+    const char *cookie;      /* "session", or "__Host-session" (--secure) */
     zzz_cookie_opts session; /* how the session cookie is set and cleared */
 } app;
 
@@ -48,25 +59,34 @@ static void login(zzz_req *req, zzz_res *res, void *user)
         zzz_res_text(res, 400, "user: 1 to 64 letters, digits, '.', '_' or '-'\n");
         return;
     }
-    char value[65];
-    memcpy(value, name.ptr, name.len);
-    value[name.len] = '\0';
-    int err = zzz_res_cookie_signed(res, a->key, "session", value, &a->session);
+    char value[100];
+    snprintf(value, sizeof value, "%.*s~%lld", (int)name.len, name.ptr,
+             (long long)time(NULL) + SESSION_SECONDS);
+    int err = zzz_res_cookie_signed(res, a->key, a->cookie, value, &a->session);
     if (err) {
         zzz_res_error(res, 500, "cannot set the session cookie");
         return;
     }
     char text[100];
-    snprintf(text, sizeof text, "logged in as %s\n", value);
+    snprintf(text, sizeof text, "logged in as %.*s\n", (int)name.len, name.ptr);
     zzz_res_text(res, 200, text);
 }
 
 static void whoami(zzz_req *req, zzz_res *res, void *user)
 {
     const app *a = user;
-    zzz_str name;
-    if (!zzz_req_cookie_signed(req, a->key, "session", &name)) {
+    zzz_str value;
+    if (!zzz_req_cookie_signed(req, a->key, a->cookie, &value)) {
         zzz_res_text(res, 401, "no session\n");
+        return;
+    }
+    /* NAME~EXPIRY, as login signed it. */
+    const char *tilde = memchr(value.ptr, '~', value.len);
+    zzz_str name = {value.ptr, tilde ? (size_t)(tilde - value.ptr) : 0};
+    int64_t expiry;
+    if (!tilde || zzz_str_to_i64((zzz_str){tilde + 1, value.len - name.len - 1}, &expiry) != 0 ||
+        expiry < (int64_t)time(NULL)) {
+        zzz_res_text(res, 401, "session expired\n");
         return;
     }
     char text[100];
@@ -79,7 +99,7 @@ static void logout(zzz_req *req, zzz_res *res, void *user)
 {
     (void)req;
     const app *a = user;
-    zzz_res_cookie_clear(res, "session", &a->session);
+    zzz_res_cookie_clear(res, a->cookie, &a->session);
     zzz_res_text(res, 200, "logged out\n");
 }
 
@@ -143,10 +163,15 @@ int main(int argc, char **argv)
         return 1;
     }
     app a = {
-        .session = {.path = "/", .http_only = true, .same_site = ZZZ_SAME_SITE_LAX, .secure = secure},
+        .cookie = secure ? "__Host-session" : "session",
+        .session = {.path = "/",
+                    .http_only = true,
+                    .same_site = ZZZ_SAME_SITE_LAX,
+                    .secure = secure,
+                    .max_age = SESSION_SECONDS},
     };
     err = zzz_cookie_key_create(&a.key, secret, secret_len);
-    memset(secret, 0, sizeof secret);
+    explicit_bzero(secret, sizeof secret);
     if (err) {
         fprintf(stderr, "cookies: key: %s\n", strerror(-err));
         return 1;

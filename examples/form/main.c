@@ -105,9 +105,10 @@ static int file_sha256(zzz_req *req, const char *name, char hex[65])
 /* One file part: stored under a fresh name, then hashed. */
 static int store_file(zzz_req *req, zzz_part *part, zzz_str filename, answer *a)
 {
+    /* The time, the process and a count: unique across restarts too. */
     static _Atomic unsigned counter;
-    char name[64];
-    snprintf(name, sizeof name, "upload-%lld-%u", (long long)time(NULL),
+    char name[80];
+    snprintf(name, sizeof name, "upload-%lld-%ld-%u", (long long)time(NULL), (long)getpid(),
              atomic_fetch_add(&counter, 1));
     int64_t size = zzz_part_save(part, upload_dir, name);
     if (size < 0)

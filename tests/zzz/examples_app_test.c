@@ -74,12 +74,17 @@ Test(examples_app, cookies_attributes_and_tampering)
     expect_status(&r, 200);
     const char *set = resp_header(&r, "Set-Cookie");
     cr_assert(set, "%s", r.head);
-    /* session=bob.<43 characters of base64url>; and the attributes. */
-    cr_assert(strncmp(set, "session=bob.", 12) == 0, "%s", set);
+    /* session=bob~EXPIRY.<43 characters of base64url>; and the
+     * attributes. */
+    cr_assert(strncmp(set, "session=bob~", 12) == 0, "%s", set);
     const char *semi = strchr(set, ';');
-    cr_assert(semi && semi - (set + 12) == 43, "%s", set);
+    const char *dot = memchr(set, '.', (size_t)(semi - set));
+    cr_assert(semi && dot && semi - (dot + 1) == 43, "%s", set);
+    long long expiry = atoll(set + 12);
+    long long now = (long long)time(NULL);
+    cr_assert(expiry > now + 23 * 3600 && expiry <= now + 24 * 3600 + 5, "%s", set);
     cr_assert(strstr(set, "; Path=/") && strstr(set, "; HttpOnly") &&
-                  strstr(set, "; SameSite=Lax"),
+                  strstr(set, "; SameSite=Lax") && strstr(set, "; Max-Age=86400"),
               "%s", set);
     cr_assert_null(strstr(set, "Secure"), "%s", set);
     char cookie[128];
@@ -95,11 +100,11 @@ Test(examples_app, cookies_attributes_and_tampering)
     /* Another name with bob's signature, a changed byte of the
      * signature, the signature cut, no signature: no session. */
     char forged[4][160];
-    snprintf(forged[0], sizeof forged[0], "session=eve.%s", cookie + 12);
+    snprintf(forged[0], sizeof forged[0], "session=eve~%s", cookie + 12);
     snprintf(forged[1], sizeof forged[1], "%s", cookie);
     forged[1][strlen(forged[1]) - 1] ^= 1;
     snprintf(forged[2], sizeof forged[2], "%.*s", (int)strlen(cookie) - 1, cookie);
-    snprintf(forged[3], sizeof forged[3], "session=bob");
+    snprintf(forged[3], sizeof forged[3], "session=bob~%lld", expiry);
     for (int i = 0; i < 4; i++) {
         snprintf(request, sizeof request, "GET /whoami HTTP/1.1\r\nHost: t\r\nCookie: %s\r\n\r\n",
                  forged[i]);
@@ -112,6 +117,14 @@ Test(examples_app, cookies_attributes_and_tampering)
     set = resp_header(&r, "Set-Cookie");
     cr_assert(set && strncmp(set, "session=;", 9) == 0 && strstr(set, "Max-Age=0"), "%s",
               r.head);
+    response_free(&r);
+    server_stop(&s);
+    /* Behind HTTPS (--secure): a __Host- cookie, Secure. */
+    start_example(&s, "ZZZ_COOKIES", (const char *const[]){"--secure", NULL});
+    exchange(s.port, "GET /login?user=bob HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    set = resp_header(&r, "Set-Cookie");
+    cr_assert(set && strncmp(set, "__Host-session=bob~", 19) == 0 && strstr(set, "; Secure"),
+              "%s", r.head);
     response_free(&r);
     server_stop(&s);
 }

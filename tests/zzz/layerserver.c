@@ -145,7 +145,7 @@ static int usage(const char *prog)
             "  [--request-id 1] [--rid-ignore-client 1] [--rid-header NAME] [--rid-max N]\n"
             "  [--access-log PATH] [--log-fd-path PATH] [--log-buffer N] [--log-flush-ms N]\n"
             "  [--log-field N] [--security default|custom|none-hsts] [--hsts-without-tls 1]\n"
-            "  [--cors list|any|any-cred|list-cred|wild] [--rate R] [--burst N]\n"
+            "  [--cors list|any|list-cred|list-cred-noage|wild] [--rate R] [--burst N]\n"
             "  [--rate-clients N] [--rate-key 1] [--rate-route 1] [--auth 1]\n",
             prog);
     return 2;
@@ -286,10 +286,10 @@ int main(int argc, char **argv)
                              .max_age = 300};
         if (strcmp(cors, "any") == 0)
             c = (zzz_cors_config){0};
-        else if (strcmp(cors, "any-cred") == 0)
-            c = (zzz_cors_config){.origins = any, .credentials = true, .max_age = -1};
         else if (strcmp(cors, "list-cred") == 0)
             c.credentials = true;
+        else if (strcmp(cors, "list-cred-noage") == 0)
+            c = (zzz_cors_config){.origins = origins, .credentials = true, .max_age = -1};
         else if (strcmp(cors, "wild") == 0)
             c = (zzz_cors_config){.origins = origins, .methods = any, .headers = any};
         if ((err = zzz_use_cors(router, "/", &c)) != 0)

@@ -266,7 +266,7 @@ Test(upload, multipart_fields_and_files)
     server s;
     start_forms(&s, NULL);
     static const char body[] = "preamble\r\n--XyZ\r\n" CD "name=\"title\"\r\n\r\nHello\r\n"
-                               "--XyZ\r\n" CD "name=\"doc\"; filename=\"a \\\"b\\\".bin\"\r\n"
+                               "--XyZ\r\n" CD "name=\"doc\"; filename=\"a %22b%22\\c.bin\"\r\n"
                                "Content-Type: application/x-test\r\n\r\n\x00\r\n--\xff\r\n"
                                "--XyZ\r\n" CD "name=\"note\"\r\n\r\n\r\n"
                                "--XyZ--\r\nepilogue";
@@ -275,7 +275,7 @@ Test(upload, multipart_fields_and_files)
     expect_status(&r, 200);
     char want[256];
     snprintf(want, sizeof want,
-             "title=Hello\ndoc|a \"b\".bin|application/x-test|6|%016llx\nnote=\n",
+             "title=Hello\ndoc|a %%22b%%22\\c.bin|application/x-test|6|%016llx\nnote=\n",
              (unsigned long long)fnv("\x00\r\n--\xff", 6));
     expect_body(&r, want);
     response_free(&r);

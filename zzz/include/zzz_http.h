@@ -251,7 +251,13 @@ typedef struct zzz_access_log_config {
                             closed by zzz_router_destroy); NULL: fd */
     int fd;              /* without a path: the descriptor written to, kept
                             open by the caller while the server runs (not
-                            closed); 0: 1, stdout */
+                            closed); 0: 1, stdout. A pipe is written
+                            through a non-blocking descriptor of its own:
+                            when its reader falls behind, a batch is
+                            dropped (and counted in a "# access log: N
+                            lines dropped" line) rather than the thread
+                            stopped; lines there are cut to PIPE_BUF
+                            (field_max at most 768) so they land whole */
     size_t buffer_bytes; /* lines kept per thread before a write; 0: 64 KiB;
                             at least 5 * field_max + 256, at most 64 MiB */
     uint32_t flush_ms;   /* the longest a line waits to be written; 0: 1000 */
@@ -309,7 +315,8 @@ typedef struct zzz_cors_config {
                                    all (not with credentials, Fetch says);
                                    NULL: none */
     bool credentials;           /* allow cookies and credentials
-                                   (Access-Control-Allow-Credentials) */
+                                   (Access-Control-Allow-Credentials); only
+                                   with a list of origins */
     int max_age;                /* how long, in seconds, a browser may keep
                                    a preflight's answer; 0: 600; < 0: not
                                    said (the browser's default, 5 s) */
@@ -326,12 +333,12 @@ typedef struct zzz_cors_config {
  * passes on, and its answer gets Access-Control-Allow-Origin,
  * -Credentials and -Expose-Headers (unless the handler set
  * Access-Control-Allow-Origin itself). The
- * answer's origin is "*" when any is allowed without credentials; with
- * credentials, the request's origin is echoed, never "*" (which lets
- * every site send credentialed requests: list the origins instead). Vary:
+ * answer's origin is "*" when any is allowed; with credentials (which
+ * need a list of origins), the request's origin, one of the list. Vary:
  * Origin goes on every answer whose fields depend on the origin: on all
- * of them unless any origin is allowed without credentials. Errors:
- * -EINVAL for an origin that is not as above (or "*" among others) or
+ * of them unless any origin is allowed. Errors: -EINVAL for credentials
+ * with any origin (every site could act as the user) or with an expose
+ * list of "*", an origin that is not as above (or "*" among others) or
  * is longer than 2048 bytes, a method or field name that is neither a
  * token nor "*" or is longer than 256 bytes, an empty list. */
 int zzz_use_cors(zzz_router *router, const char *prefix, const zzz_cors_config *cfg);
@@ -1058,15 +1065,16 @@ int zzz_req_multipart(zzz_req *req, const zzz_multipart_opts *opts, zzz_multipar
  * name parameter, or with that field, Content-Type or a parameter twice;
  * a body that ends before the final "--boundary--".
  * -EMSGSIZE, -EFBIG, -E2BIG (413): past a limit of the options (-E2BIG
- * is also the body past max_body); -ENOMEM (413): a part's name or
- * filename has escapes to undo and the request's memory cannot give the
- * room for them (max_header_bytes, taken once); and zzz_req_read's
- * errors. */
+ * is also the body past max_body); -ENOMEM (413): a part's filename*
+ * has escapes to undo and the request's memory cannot give the room for
+ * them (max_header_bytes, taken once); and zzz_req_read's errors. */
 int zzz_multipart_next(zzz_multipart *mp, zzz_part **part);
 
-/* The part's name (Content-Disposition's name parameter), with a quoted
- * string's escapes undone. Browsers send '"', CR and LF in names as %22,
- * %0D and %0A: those are given as sent. */
+/* The part's name (Content-Disposition's name parameter), as sent. A
+ * quoted string there ends at the next '"' and a backslash is a byte
+ * like any other, as browsers and curl write it (the HTML standard sends
+ * '"', CR and LF as %22, %0D and %0A, given as sent, and '\' as it is:
+ * "C:\dir\" is a name). */
 zzz_str zzz_part_name(const zzz_part *part);
 
 /* True when the part is a file (Content-Disposition has filename, or a

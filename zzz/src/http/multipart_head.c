@@ -23,8 +23,13 @@ static const char *skip_ows(const char *p, const char *end)
 /* The next parameter at *pp: OWS ";" OWS name "=" (token | quoted-string).
  * Returns 1, 0 at the end (a trailing ';' is allowed), -EBADMSG. An
  * unquoted value is taken loosely (any visible byte but ';' and '"', and
- * bytes past ASCII): clients put '/', '=' and UTF-8 there. */
-static int param_next(const char **pp, const char *end, mp_param *out)
+ * bytes past ASCII): clients put '/', '=' and UTF-8 there. With escapes,
+ * a quoted string has quoted-pairs (RFC 9110 5.6.4: a header field's
+ * parameters); without, a backslash is a byte like any other and the
+ * string ends at the next '"': how browsers and curl write the names in
+ * a part's Content-Disposition (the HTML standard's form encoding sends
+ * '\' as it is and '"' as %22), so "C:\dir\" is a name. */
+static int param_next(const char **pp, const char *end, mp_param *out, bool escapes)
 {
     const char *p = skip_ows(*pp, end);
     if (p == end)
@@ -49,6 +54,10 @@ static int param_next(const char **pp, const char *end, mp_param *out)
             unsigned char c = (unsigned char)*p;
             if (c == '"')
                 break;
+            if (c == '\\' && !escapes) {
+                p++;
+                continue;
+            }
             if (c == '\\') {
                 /* quoted-pair: HTAB, SP, VCHAR, obs-text */
                 if (p + 1 == end || !(cls[(unsigned char)p[1]] & C_VALUE))
@@ -126,7 +135,7 @@ int zzz_http_mp_boundary(zzz_str type, char *out, zzz_str *boundary)
     bool found = false;
     mp_param prm;
     int r;
-    while ((r = param_next(&p, end, &prm)) > 0) {
+    while ((r = param_next(&p, end, &prm, true)) > 0) {
         if (!zzz_str_eq_nocase(prm.name, "boundary"))
             continue;
         if (found)
@@ -221,7 +230,7 @@ int zzz_http_mp_head(zzz_multipart *mp, zzz_part *part)
         return -EBADMSG;
     mp_param prm, name = {0}, file = {0}, file_ext = {0};
     int r;
-    while ((r = param_next(&p, end, &prm)) > 0) {
+    while ((r = param_next(&p, end, &prm, false)) > 0) {
         mp_param *slot = zzz_http_name_eq(prm.name, "name")        ? &name
                          : zzz_http_name_eq(prm.name, "filename")  ? &file
                          : zzz_http_name_eq(prm.name, "filename*") ? &file_ext
@@ -243,29 +252,22 @@ int zzz_http_mp_head(zzz_multipart *mp, zzz_part *part)
         if (ext < 0)
             return ext;
     }
-    /* Copies are needed only to undo escapes; the rest points into the
-     * header lines. */
-    bool copy_name = name.quoted && memchr(name.value.ptr, '\\', name.value.len);
-    bool copy_file = ext ? true : file.quoted && memchr(file.value.ptr, '\\', file.value.len);
-    if ((copy_name || copy_file) && !mp->scratch) {
-        mp->scratch = mp->alloc(mp->alloc_ctx, mp->max_header_bytes);
-        if (!mp->scratch)
-            return -ENOMEM;
-    }
-    char *at = mp->scratch;
+    /* A copy is needed only to decode filename*; the rest points into
+     * the header lines (a disposition's strings have no escapes). */
     part->name = name.value;
-    if (copy_name) {
-        part->name = (zzz_str){at, unquote(name.value, at)};
-        at += part->name.len;
-    }
     if (ext) {
-        ssize_t n = zzz_http_percent_decode(ext_text, at, false);
+        if (!mp->scratch) {
+            mp->scratch = mp->alloc(mp->alloc_ctx, mp->max_header_bytes);
+            if (!mp->scratch)
+                return -ENOMEM;
+        }
+        ssize_t n = zzz_http_percent_decode(ext_text, mp->scratch, false);
         if (n < 0)
             return -EBADMSG;
-        part->filename = (zzz_str){at, (size_t)n};
+        part->filename = (zzz_str){mp->scratch, (size_t)n};
         part->has_filename = true;
     } else if (file.name.ptr) {
-        part->filename = copy_file ? (zzz_str){at, unquote(file.value, at)} : file.value;
+        part->filename = file.value;
         part->has_filename = true;
     }
     return 0;

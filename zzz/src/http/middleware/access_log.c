@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,6 +48,7 @@ typedef struct al_thread {
     size_t len;
     bool armed;   /* the flush watch is pending */
     bool stopped; /* the server is stopping: no more watches */
+    uint64_t dropped; /* lines a full pipe refused, not yet owned up to */
     tardy_watch watch;
     time_t date_sec; /* the second `date` spells */
     char date[40];
@@ -63,11 +65,13 @@ static void al_state_free(void *p)
 
 /* ---- writing ----------------------------------------------------------------- */
 
-/* Writes len bytes of whole lines; on an error (or a descriptor that
- * stays full), the rest of the batch is dropped: a log must not stop the
- * server. A plain write(2): the lines are already in memory and a write
- * to a file lands in the page cache, as servers' logs always have. */
-static void al_write(const al_state *st, const char *p, size_t len)
+/* Writes len bytes of whole lines; on an error, or a pipe that is full
+ * (its reader behind), the rest of the batch is dropped: a log must not
+ * stop the server. Only at the thread's stop (`wait`) does a full pipe
+ * get a while to drain. A plain write(2): the lines are in memory, and a
+ * write to a file lands in the page cache, as servers' logs always have.
+ * Returns the bytes not written. */
+static size_t al_write(const al_state *st, const char *p, size_t len, bool wait)
 {
     while (len > 0) {
         size_t n = len;
@@ -86,22 +90,35 @@ static void al_write(const al_state *st, const char *p, size_t len)
         ssize_t w = write(st->fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0 && errno == EAGAIN) {
+        if (w < 0 && errno == EAGAIN && wait) {
             struct pollfd pfd = {.fd = st->fd, .events = POLLOUT};
             if (poll(&pfd, 1, AL_WRITE_WAIT_MS) > 0)
                 continue;
         }
         if (w <= 0)
-            return;
+            return len;
         p += w;
         len -= (size_t)w;
     }
+    return 0;
 }
 
-static void al_flush(al_thread *t)
+static void al_flush(al_thread *t, bool wait)
 {
-    if (t->len > 0)
-        al_write(t->state, t->buf, t->len);
+    if (t->len == 0)
+        return;
+    /* Lines dropped before are owned up to first. */
+    if (t->dropped > 0) {
+        char note[96];
+        int n = snprintf(note, sizeof note,
+                         "# access log: %llu lines dropped (the log's reader fell behind)\n",
+                         (unsigned long long)t->dropped);
+        if (al_write(t->state, note, (size_t)n, wait) == 0)
+            t->dropped = 0;
+    }
+    size_t left = al_write(t->state, t->buf, t->len, wait);
+    for (const char *p = t->buf + t->len - left; p < t->buf + t->len; p++)
+        t->dropped += *p == '\n';
     t->len = 0;
 }
 
@@ -116,7 +133,7 @@ static void al_timer(void *arg)
      * more; full buffers and the thread's stop write the rest. */
     if (tardy_watch_result(&t->watch) != -ETIMEDOUT)
         t->stopped = true;
-    al_flush(t);
+    al_flush(t, false);
 }
 
 static void *al_thread_make(const void *key)
@@ -140,7 +157,7 @@ static void *al_thread_make(const void *key)
 static void al_thread_free(void *p)
 {
     al_thread *t = p;
-    al_flush(t);
+    al_flush(t, true);
     free(t->buf);
     free(t);
 }
@@ -417,7 +434,7 @@ static void al_layer(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
     if (!t)
         return; /* no memory for this thread's buffer: not logged */
     if (st->buffer_bytes - t->len < st->line_max)
-        al_flush(t);
+        al_flush(t, false);
     if (res->taken_over && !r.copied)
         r = (al_request){{"-", 1}, {"", 0}, {"", 0}, {"", 0}, false};
     al_compose(t, req, &r, status, bytes, elapsed);
@@ -426,6 +443,8 @@ static void al_layer(zzz_req *req, zzz_res *res, zzz_next *next, void *user)
         memset(&t->watch, 0, sizeof t->watch);
         t->armed = tardy_watch_start(&t->watch, stop_fd, POLLIN, tardy_now() + st->flush_ns,
                                      al_timer, t) == 0;
+        if (!t->armed)
+            al_flush(t, false); /* no timer: the line must not wait for one */
     }
 }
 
@@ -464,6 +483,27 @@ int zzz_access_log_layer(zzz_router *router, const zzz_access_log_config *cfg, z
     }
     struct stat sb;
     st->pipe = fstat(st->fd, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode));
+    if (st->pipe) {
+        /* Lines of PIPE_BUF bytes or less go into a pipe whole, so other
+         * threads' never land inside them: the fields are cut to fit. */
+        if (st->line_max > PIPE_BUF) {
+            st->field_max = (PIPE_BUF - AL_LINE_FIXED) / 5;
+            st->line_max = 5 * st->field_max + AL_LINE_FIXED;
+        }
+        /* A pipe of its own that never blocks (a full one drops the
+         * batch rather than stop the thread), without changing the
+         * caller's descriptor; a socket, which cannot be reopened so,
+         * stays as it is. */
+        if (!st->own_fd) {
+            char path[64];
+            snprintf(path, sizeof path, "/proc/self/fd/%d", st->fd);
+            int fd = S_ISFIFO(sb.st_mode) ? open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+            if (fd >= 0) {
+                st->fd = fd;
+                st->own_fd = true;
+            }
+        }
+    }
     return zzz_http_layer_make(router, al_layer, st, al_state_free, layer, user);
 }
 

@@ -109,12 +109,16 @@ static bool ba_accept(const ba_state *st, zzz_req *req, zzz_str value)
         return false;
     unsigned char *text = (unsigned char *)v->text;
     ssize_t len = ba_base64_decode(token, text);
-    if (len < 0)
+    if (len < 0) {
+        explicit_bzero(text, token.len / 4 * 3); /* what it decoded before failing */
         return false;
+    }
     unsigned char *colon = memchr(text, ':', (size_t)len);
     /* RFC 7617 section 2: no control character in either part. */
-    if (!colon || ba_has_control(text, (size_t)len))
+    if (!colon || ba_has_control(text, (size_t)len)) {
+        explicit_bzero(text, (size_t)len);
         return false;
+    }
     zzz_str user = {v->text, (size_t)(colon - text)};
     zzz_str password = {(const char *)colon + 1, (size_t)(text + len - colon - 1)};
     bool ok = st->check(user, password, st->user_data);

@@ -335,6 +335,10 @@ static int cors_build(cors_state *st, const zzz_cors_config *cfg)
                 if (*c >= 'A' && *c <= 'Z')
                     *c = (char)(*c | 0x20);
     }
+    /* Credentials for any origin would let every site act as the user,
+     * and "*" exposes nothing when credentials are sent: both refused. */
+    if (st->credentials && (st->any_origin || any))
+        return -EINVAL;
     st->vary = !st->any_origin || st->credentials;
     return cors_lines(st);
 }
