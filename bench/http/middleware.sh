@@ -4,15 +4,16 @@
 # doing the same (add_header for the ID, CORS and security fields,
 # limit_req per client address, a buffered access log with the request ID,
 # gzip on at the same level and threshold), in one run on this machine.
-# Each server runs alone with one worker pinned to CPU 0; wrk runs on
-# CPU 1 with "Accept-Encoding: gzip". Three paths:
+# Both servers run at once with one worker each pinned to CPU 0, each
+# loaded by its own wrk on CPU 1 with "Accept-Encoding: gzip", so noise
+# on CPU 0 hits both alike. Three paths:
 #   small   GET /            a short text answer (under the gzip threshold)
 #   api     GET /api/items   a short JSON answer, with Origin (CORS fields)
 #   big     GET /big         about 1 MiB of text, gzip-compressed by both
 # The rate limit is set far above what the load reaches, so every answer
-# is a 200 that went through the limiter. Reports requests/s and the
-# server's CPU time per request (medians over the rounds) and the ratio
-# zzz / nginx.
+# is a 200 that went through the limiter. Reports requests/s (each with
+# the other loading the same CPU) and the server's CPU time per request
+# (medians over the rounds) and the ratio zzz / nginx.
 #
 #   bench/http/middleware.sh                 10 s per run, 3 rounds
 #   bench/http/middleware.sh --quick         2 s per run, 1 round (for CI)
@@ -172,38 +173,54 @@ verify() { # name port
 }
 
 results=$tmp/results
-measure() { # name path round
-    local name=$1 path=$2 round=$3 log=$tmp/$1.$round.${2//\//_}.log
+# Both servers run at once, both pinned to CPU 0, each loaded by its own
+# wrk on CPU 1: whatever slows CPU 0 during a run slows both alike, so
+# their ratio holds where back-to-back runs swing by 10-20%. Each one's
+# CPU time (utime + stime of its process tree) is divided by the requests
+# it served.
+measure() { # path round
+    local path=$1 round=$2 name
     local extra=(-H 'Accept-Encoding: gzip')
     [[ $path != /api/* ]] || extra+=(-H 'Origin: http://a.test')
-    local url=http://127.0.0.1:$port$path
-    timeout 30 taskset -c 1 wrk -t1 -c32 -d1s "${extra[@]}" "$url" >/dev/null 2>&1 || die "$name: warm-up failed"
-    local pbefore pafter
-    pbefore=$(proc_cpu "$spid")
-    timeout $((secs + 30)) taskset -c 1 wrk -t1 -c32 -d"${secs}s" "${extra[@]}" "$url" >"$log" 2>&1 ||
-        die "$name: wrk failed: $(tail -5 "$log")"
-    pafter=$(proc_cpu "$spid")
-    local requests rps non2xx
-    requests=$(awk '/requests in/ { print $1; exit }' "$log")
-    rps=$(awk '/^Requests\/sec:/ { print $2; exit }' "$log")
-    non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF; exit }' "$log")
-    [ -n "$requests" ] && [ "$requests" -gt 0 ] || die "$name: no request completed: $(cat "$log")"
-    [ -z "$non2xx" ] || die "$name $path: $non2xx answers were not 2xx (the rate limit is meant to let all through)"
-    local ns
-    ns=$(awk -v j=$((pafter - pbefore)) -v hz="$hz" -v n="$requests" 'BEGIN { printf "%.0f", j / hz * 1e9 / n }')
-    echo "$name ${path} $round $rps $ns" >>"$results"
+    for name in zzz nginx; do
+        timeout 30 taskset -c 1 wrk -t1 -c16 -d1s "${extra[@]}" "http://127.0.0.1:${port[$name]}$path" \
+            >/dev/null 2>&1 || die "$name: warm-up failed"
+    done
+    declare -A before log
+    for name in zzz nginx; do before[$name]=$(proc_cpu "${spids[$name]}"); done
+    local wrks=()
+    for name in zzz nginx; do
+        log[$name]=$tmp/$name.$round.${path//\//_}.log
+        timeout $((secs + 30)) taskset -c 1 wrk -t1 -c16 -d"${secs}s" "${extra[@]}" \
+            "http://127.0.0.1:${port[$name]}$path" >"${log[$name]}" 2>&1 &
+        wrks+=($!)
+    done
+    wait "${wrks[@]}" # the servers are children too: not a bare wait
+    for name in zzz nginx; do
+        local after requests rps non2xx ns
+        after=$(proc_cpu "${spids[$name]}")
+        requests=$(awk '/requests in/ { print $1; exit }' "${log[$name]}")
+        rps=$(awk '/^Requests\/sec:/ { print $2; exit }' "${log[$name]}")
+        non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF; exit }' "${log[$name]}")
+        [ -n "$requests" ] && [ "$requests" -gt 0 ] || die "$name: no request completed: $(cat "${log[$name]}")"
+        [ -z "$non2xx" ] || die "$name $path: $non2xx answers were not 2xx (the rate limit is meant to let all through)"
+        ns=$(awk -v j=$((after - before[$name])) -v hz="$hz" -v n="$requests" 'BEGIN { printf "%.0f", j / hz * 1e9 / n }')
+        echo "$name $path $round $rps $ns" >>"$results"
+    done
 }
 
 paths=(/ /api/items /big)
+declare -A port spids
+port[zzz]=$((port_base + 1))
+port[nginx]=$((port_base + 2))
 for ((round = 1; round <= rounds; round++)); do
-    for name in zzz nginx; do
-        port=$((port_base + 1))
-        if [ $name = zzz ]; then start_zzz "$port"; else start_nginx "$port"; fi ||
-            die "$name did not start"
-        verify "$name" "$port"
-        for path in "${paths[@]}"; do measure "$name" "$path" "$round"; done
-        stop_server "$spid"
-    done
+    start_zzz "${port[zzz]}" || die "zzz did not start"
+    spids[zzz]=$spid
+    start_nginx "${port[nginx]}" || die "nginx did not start"
+    spids[nginx]=$spid
+    for name in zzz nginx; do verify "$name" "${port[$name]}"; done
+    for path in "${paths[@]}"; do measure "$path" "$round"; done
+    for name in zzz nginx; do stop_server "${spids[$name]}"; done
 done
 
 printf '%-8s %-12s %12s %14s\n' server path "requests/s" "server ns/req"

@@ -52,6 +52,9 @@ typedef struct compress_state {
     enum coding active; /* what this body is compressed with */
     compress_thread *thread;
     bool counted;       /* counted in thread->live */
+    bool gz_begun;      /* the gzip header has gone */
+    uint32_t gz_crc;    /* CRC-32 of the bytes given so far */
+    uint32_t gz_size;   /* their count, modulo 2^32 (RFC 1952's ISIZE) */
     unsigned char *out; /* COMPRESS_OUT bytes */
 #ifdef ZZZ_HAVE_ZLIB
     z_stream *z;
@@ -221,8 +224,11 @@ static bool compressor_take(compress_state *st, int64_t length)
             return deflateReset(st->z) == Z_OK;
         }
         st->z = calloc(1, sizeof *st->z);
-        /* 16 + 15: a gzip wrapper around a 32 KiB window. */
-        if (st->z && deflateInit2(st->z, st->layer->gzip_level, Z_DEFLATED, 16 + 15, 8,
+        /* -15: raw deflate with a 32 KiB window; the gzip header and
+         * trailer (RFC 1952) are written here, the CRC taken over each
+         * piece at once, which costs less than zlib's wrapper taking it
+         * a window's fill at a time. */
+        if (st->z && deflateInit2(st->z, st->layer->gzip_level, Z_DEFLATED, -15, 8,
                                   Z_DEFAULT_STRATEGY) != Z_OK) {
             free(st->z);
             st->z = NULL;
@@ -389,22 +395,53 @@ static int compress_data(zzz_res *res, void *state, const void *data, size_t len
     if (st->active == CODING_GZIP) {
         z_stream *z = st->z;
         const unsigned char *in = data;
+        /* The header leads the first output: no mtime, no name, Unix. */
+        size_t lead = 0;
+        if (!st->gz_begun) {
+            static const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+            memcpy(out, header, sizeof header);
+            lead = sizeof header;
+            st->gz_begun = true;
+            st->gz_crc = (uint32_t)crc32(0, Z_NULL, 0);
+        }
         /* zlib counts in uInt: a larger piece goes in slices. */
         do {
             size_t slice = len > UINT_MAX ? UINT_MAX : len;
             bool final = last && slice == len;
             z->next_in = (Bytef *)(uintptr_t)in;
             z->avail_in = (uInt)slice;
+            if (slice > 0)
+                st->gz_crc = (uint32_t)crc32(st->gz_crc, in, (uInt)slice);
+            st->gz_size += (uint32_t)slice;
             in += slice;
             len -= slice;
             int flush = final ? Z_FINISH : len > 0 ? Z_NO_FLUSH : Z_SYNC_FLUSH;
             for (;;) {
-                z->next_out = out;
-                z->avail_out = COMPRESS_OUT;
+                z->next_out = out + lead;
+                z->avail_out = (uInt)(COMPRESS_OUT - lead);
+                lead = 0;
                 int rc = deflate(z, flush);
                 if (rc == Z_STREAM_ERROR)
                     return -EIO;
                 size_t produced = COMPRESS_OUT - z->avail_out;
+                if (rc == Z_STREAM_END) {
+                    /* The trailer: CRC-32 and ISIZE, little-endian. */
+                    unsigned char trailer[8];
+                    for (int i = 0; i < 4; i++) {
+                        trailer[i] = (unsigned char)(st->gz_crc >> (8 * i));
+                        trailer[4 + i] = (unsigned char)(st->gz_size >> (8 * i));
+                    }
+                    if (COMPRESS_OUT - produced >= sizeof trailer) {
+                        memcpy(out + produced, trailer, sizeof trailer);
+                        produced += sizeof trailer;
+                    } else {
+                        int err = zzz_res_filter_out(res, out, produced);
+                        if (err)
+                            return err;
+                        memcpy(out, trailer, sizeof trailer);
+                        produced = sizeof trailer;
+                    }
+                }
                 int err = zzz_res_filter_out(res, out, produced);
                 if (err)
                     return err;
