@@ -19,14 +19,6 @@ struct zzz_next {
     void *final_user;
 };
 
-static bool prefix_covers(const router_layer *l, zzz_str path)
-{
-    if (l->prefix_len == 0)
-        return true;
-    return path.len >= l->prefix_len && memcmp(path.ptr, l->prefix, l->prefix_len) == 0 &&
-           (path.len == l->prefix_len || path.ptr[l->prefix_len] == '/');
-}
-
 void zzz_next_run(zzz_next *next)
 {
     if (next->spent)
@@ -34,7 +26,7 @@ void zzz_next_run(zzz_next *next)
     const router_layer *layer = NULL;
     while (!layer && next->pos < next->outer_count) {
         const router_layer *l = &next->outer[next->pos++];
-        if (prefix_covers(l, next->req->path))
+        if (zzz_http_prefix_covers(l->prefix, l->prefix_len, next->req->path))
             layer = l;
     }
     if (!layer && next->pos < next->outer_count + next->inner_count)

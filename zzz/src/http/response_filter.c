@@ -1,82 +1,10 @@
 /* Body filters (zzz_res_filter): the seam through which a layer
- * transforms a response's body on its way out, and the response fields
- * a layer reads or removes before the head is composed. */
+ * transforms a response's body on its way out. */
 #include "http.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
-
-/* Finds the line of the field called name at or after *pos in the
- * response's fields; sets *start and *end (past its CRLF). */
-static bool field_find(const zzz_res *res, const char *name, size_t *pos, size_t *start,
-                       size_t *end)
-{
-    size_t len = strlen(name);
-    const char *h = res->headers;
-    while (h && *pos < res->headers_len) {
-        size_t at = *pos;
-        const char *eol = memchr(h + at, '\n', res->headers_len - at);
-        size_t next = eol ? (size_t)(eol - h) + 1 : res->headers_len;
-        *pos = next;
-        if (next - at > len && h[at + len] == ':' && strncasecmp(h + at, name, len) == 0) {
-            *start = at;
-            *end = next;
-            return true;
-        }
-    }
-    return false;
-}
-
-bool zzz_res_field(const zzz_res *res, const char *name, zzz_str *value)
-{
-    if (!name)
-        return false;
-    size_t pos = 0, start, end;
-    if (!field_find(res, name, &pos, &start, &end))
-        return false;
-    if (value) {
-        /* The lines are zzz's own: "Name: value\r\n", one space. */
-        const char *v = res->headers + start + strlen(name) + 1;
-        const char *stop = res->headers + end;
-        while (v < stop && (*v == ' ' || *v == '\t'))
-            v++;
-        while (stop > v && (stop[-1] == '\n' || stop[-1] == '\r'))
-            stop--;
-        *value = (zzz_str){v, (size_t)(stop - v)};
-    }
-    return true;
-}
-
-bool zzz_http_res_field_has(const zzz_res *res, const char *name, const char *text)
-{
-    size_t text_len = strlen(text);
-    size_t pos = 0, start, end;
-    while (field_find(res, name, &pos, &start, &end)) {
-        for (size_t i = start; i + text_len <= end; i++)
-            if (strncasecmp(res->headers + i, text, text_len) == 0)
-                return true;
-    }
-    return false;
-}
-
-int zzz_res_header_remove(zzz_res *res, const char *name)
-{
-    if (res->head_sent)
-        return -EALREADY;
-    if (!name)
-        return 0;
-    int removed = 0;
-    size_t pos = 0, start, end;
-    while (field_find(res, name, &pos, &start, &end)) {
-        memmove(res->headers + start, res->headers + end, res->headers_len - end);
-        res->headers_len -= end - start;
-        pos = start;
-        removed++;
-    }
-    return removed;
-}
 
 int zzz_res_filter(zzz_res *res, const zzz_body_filter *filter, void *state)
 {

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #define ZZZ_MAX_PARAMS 16
 
@@ -45,6 +46,16 @@ int zzz_router_match_path(const zzz_router *router, zzz_str method, zzz_str path
  * state of handlers libzzz adds, like a static mount's). Returns 0, or
  * -ENOMEM (ptr is then still the caller's). */
 int zzz_http_router_own(zzz_router *router, void *ptr, void (*free_fn)(void *ptr));
+
+/* Whether a decoded prefix (zzz_use's: "/api", or "" for everything)
+ * covers path: the prefix itself or beneath it, not "/apis". */
+static inline bool zzz_http_prefix_covers(const char *prefix, size_t prefix_len, zzz_str path)
+{
+    if (prefix_len == 0)
+        return true;
+    return path.len >= prefix_len && memcmp(path.ptr, prefix, prefix_len) == 0 &&
+           (path.len == prefix_len || path.ptr[prefix_len] == '/');
+}
 
 /* The body limit for a request to path whose route (if any) set none:
  * the longest prefix's that has one (zzz_router_max_body), else 0. */

@@ -7,14 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool group_covers(const router_group *g, zzz_str path)
-{
-    if (g->prefix_len == 0)
-        return true;
-    return path.len >= g->prefix_len && memcmp(path.ptr, g->prefix, g->prefix_len) == 0 &&
-           (path.len == g->prefix_len || path.ptr[g->prefix_len] == '/');
-}
-
 /* The group of this prefix, made when missing. NULL with *err set. */
 static router_group *group_get(zzz_router *router, const char *prefix, int *err)
 {
@@ -91,7 +83,7 @@ uint64_t zzz_http_router_max_body(const zzz_router *router, zzz_str path)
 {
     for (unsigned i = router->group_count; i-- > 0;) {
         const router_group *g = &router->groups[i];
-        if (g->max_body && group_covers(g, path))
+        if (g->max_body && zzz_http_prefix_covers(g->prefix, g->prefix_len, path))
             return g->max_body;
     }
     return 0;
@@ -102,7 +94,7 @@ bool zzz_http_router_on_error(const zzz_router *router, zzz_str path, zzz_error_
 {
     for (unsigned i = router->group_count; i-- > 0;) {
         const router_group *g = &router->groups[i];
-        if (g->on_error && group_covers(g, path)) {
+        if (g->on_error && zzz_http_prefix_covers(g->prefix, g->prefix_len, path)) {
             *fn = g->on_error;
             *user = g->on_error_user;
             return true;
