@@ -469,6 +469,27 @@ void *zzz_conn_thread_data(const zzz_conn *conn);
  * shutdown it is closed instead. Returns 0, or -EINVAL for a NULL
  * on_conn. */
 int zzz_conn_hand_over(zzz_conn *conn, zzz_on_conn_fn on_conn, void *user);
+/* Asks for one more on_conn call for a connection that has no new bytes:
+ * for a protocol whose work can come from elsewhere (a message queued for
+ * a WebSocket by another connection). A waiting connection stops waiting
+ * and is served as soon as a task is free; one being served now is served
+ * again right after its current call returns ZZZ_WAIT, instead of
+ * waiting. That call sees zzz_conn_woken() true, and must expect no new
+ * bytes. Call it from a task of the connection's own thread (another
+ * thread hands the work over through a channel first). Returns 0 (also
+ * when a wake is pending already), -ENOTCONN when the connection has
+ * closed. */
+int zzz_conn_wake(zzz_conn *conn);
+/* True in an on_conn call that a zzz_conn_wake asked for (bytes may have
+ * arrived too). */
+bool zzz_conn_woken(const zzz_conn *conn);
+/* Calls fn(conn, user) once when the connection closes, whoever closes
+ * it (its protocol, an idle timeout, the client, a shutdown), before its
+ * record is reused: for a protocol that keeps state of its own with the
+ * connection (a WebSocket's, freed there). fn must not read or write the
+ * connection, and may run outside any task. One hook per connection; a
+ * later call replaces it, NULL removes it. */
+void zzz_conn_on_close(zzz_conn *conn, void (*fn)(zzz_conn *conn, void *user), void *user);
 /* The server the connection belongs to. */
 zzz_server *zzz_conn_server(const zzz_conn *conn);
 
@@ -512,5 +533,7 @@ void zzz_server_memory_info(const zzz_server *server, zzz_server_memory *out);
 
 /* HTTP/1.1, one protocol on this server. */
 #include <zzz_http.h>
+/* On HTTP: WebSocket. */
+#include <zzz_ws.h>
 
 #endif /* ZZZ_H */

@@ -83,8 +83,10 @@ typedef struct zzz_ws_opts {
      * subscribe, and close. */
     void (*on_message)(zzz_ws *ws, const zzz_ws_msg *msg, void *user);
     /* Called once when a callback-mode connection ends (close handshake,
-     * error, shutdown), with the close code received or sent (1006 when
-     * none was); the zzz_ws is freed when it returns. */
+     * error, shutdown, the client gone), with zzz_ws_close_code's code;
+     * the zzz_ws is freed when it returns. It may run outside any task:
+     * it must not send, but may publish, unsubscribe and free what
+     * zzz_ws_data holds. */
     void (*on_close)(zzz_ws *ws, uint16_t code, void *user);
     void *user; /* given to the three callbacks */
     /* Bytes of messages from other connections queued for this one
@@ -134,26 +136,34 @@ void zzz_ws_set_data(zzz_ws *ws, void *data);
 int zzz_ws_read(zzz_ws *ws, zzz_ws_msg *msg);
 
 /* Sends one whole message. From the connection's own task (the
- * straight-line handler, or this connection's on_message) it is written
+ * straight-line handler, or this connection's on_message) it goes into
+ * the write buffer, which leaves when it fills, when the task next waits
+ * for the client, or when on_message returns; a large message is written
  * at once and may wait for the client to read (the server's
- * write_timeout_ms). From any other task of any thread it is queued for
- * the connection (copied) and sent from its own task, so a slow client
- * never stalls the sender; a full queue is overflow's case. Returns 0;
- * -EINVAL for text that is not UTF-8; -EPIPE once the WebSocket has
- * closed or a close was sent; -ENOBUFS when the queue was full (DROP);
- * -ENOMEM; or zzz_conn_write's errors. */
+ * write_timeout_ms). From another task of the same thread (another
+ * connection's on_message) it is copied into the connection's queue and
+ * sent from its own task, so a slow client never stalls the sender; a
+ * full queue is overflow's case. Other threads reach a connection
+ * through zzz_ws_publish. Returns 0; -EINVAL for text that is not UTF-8;
+ * -EPIPE once the WebSocket has closed or a close was sent (or the queue
+ * overflowed, CLOSE); -ENOBUFS when the queue was full (DROP); -EXDEV
+ * from another thread; -EBUSY inside a streamed message; -ENOMEM; or
+ * zzz_conn_write's errors. */
 int zzz_ws_send_text(zzz_ws *ws, const char *text, size_t len);
 int zzz_ws_send_binary(zzz_ws *ws, const void *data, size_t len);
-/* A ping with up to 125 bytes of payload (its pong is swallowed). Returns
- * as zzz_ws_send_text, and -EMSGSIZE past 125 bytes. */
+/* A ping with up to 125 bytes of payload (its pong is swallowed), from
+ * the connection's own task (else -EXDEV). Returns as zzz_ws_send_text,
+ * and -EMSGSIZE past 125 bytes. */
 int zzz_ws_ping(zzz_ws *ws, const void *data, size_t len);
 
 /* Starts the close handshake: sends a close with code (1000..4999, not
  * 1004-1006, 1015 or an unassigned 1xxx) and a reason of at most 123
  * bytes of UTF-8 (may be NULL). zzz_ws_read then returns -EPIPE once
  * the client answers (or after ping_interval_ms without an answer), and
- * the connection closes after it. Returns 0; -EINVAL for a bad code or
- * reason; -EALREADY when a close was already sent; as zzz_ws_send_text. */
+ * the connection closes after it. From another task of the thread the
+ * close is sent after what is queued. Returns 0; -EINVAL for a bad code
+ * or reason; -EALREADY when a close was already sent or asked for; as
+ * zzz_ws_send_text. */
 int zzz_ws_close(zzz_ws *ws, uint16_t code, const char *reason);
 /* The code of the close received (1005 when it had none), or sent when
  * we closed first; 1006 when none was. */
@@ -171,19 +181,25 @@ int zzz_ws_stream_end(zzz_ws *ws);
 
 /* ---- publish / subscribe, across the server's threads ----------------- */
 
-/* Subscribes the connection to a topic (any bytes, at most 255; copied):
- * messages published to it arrive as if sent with zzz_ws_send from
- * another task. Returns 0 (also when already subscribed); -EINVAL;
- * -ENOMEM. A connection's subscriptions end with it. */
+/* Subscribes the connection to a topic (a C string of at most 255
+ * bytes; copied): messages published to it arrive as if sent with
+ * zzz_ws_send from another task, through the connection's queue. From a
+ * task of the connection's thread. Returns 0 (also when already
+ * subscribed); -EINVAL; -EXDEV from another thread; -EPIPE once closed;
+ * -ECANCELED while the server stops; -ENOMEM. A connection's
+ * subscriptions end with it. zzz_ws_unsubscribe returns 0, or -ENOENT
+ * when it was not subscribed. */
 int zzz_ws_subscribe(zzz_ws *ws, const char *topic);
 int zzz_ws_unsubscribe(zzz_ws *ws, const char *topic);
 
 /* Sends a message to every connection subscribed to topic on every
- * thread of the server that `server` names (NULL: the server of the
- * calling connection's task; from outside a connection pass it), the
- * publisher too if subscribed. It copies the message once and returns
- * without waiting for any subscriber; each gets it through its queue.
- * Returns the number of threads it was handed to (>= 0); -EINVAL;
+ * thread of server (zzz_conn_server(zzz_ws_conn(ws)) from a handler), the
+ * publisher too if subscribed. Callable from any thread, in a task or
+ * not. It copies the message once and returns without waiting for any
+ * subscriber; each gets it through its queue. A thread whose backlog of
+ * publications (4096) is full misses it (counted as dropped). Returns
+ * the number of threads it was handed to (>= 0); -EINVAL for a NULL
+ * server or topic, a topic over 255 bytes, or text that is not UTF-8;
  * -ENOMEM. */
 int zzz_ws_publish(zzz_server *server, const char *topic, zzz_ws_type type, const void *data,
                    size_t len);

@@ -1,6 +1,7 @@
 /* A connection as the protocol sees it: the borrowed receive and write
  * buffers, reads and writes under the connection's timeouts, and the
  * per-request scratch arena at the end of the write buffer. */
+#include "conn_life.h"
 #include "deadline.h"
 #include "stream.h"
 
@@ -356,6 +357,31 @@ int zzz_conn_hand_over(zzz_conn *c, zzz_on_conn_fn on_conn, void *user)
     c->on_conn_user = user;
     c->handed = true;
     return 0;
+}
+
+int zzz_conn_wake(zzz_conn *c)
+{
+    if (c->state == CONN_FREE || c->fd < 0)
+        return -ENOTCONN;
+    if (c->wake)
+        return 0;
+    c->wake = true;
+    /* A waiting connection's wait ends now (its woken function sees
+     * -ECANCELED and the flag); an active one is served again when its
+     * call returns (conn_serve). */
+    zzz_conn_wait_cancel(c);
+    return 0;
+}
+
+bool zzz_conn_woken(const zzz_conn *c)
+{
+    return c->woken;
+}
+
+void zzz_conn_on_close(zzz_conn *c, void (*fn)(zzz_conn *conn, void *user), void *user)
+{
+    c->on_close = fn;
+    c->on_close_user = fn ? user : NULL;
 }
 
 zzz_server *zzz_conn_server(const zzz_conn *c)

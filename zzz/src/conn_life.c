@@ -35,6 +35,11 @@ static void conn_release_buffers(zzz_conn *c, bool keep_unread)
 static void conn_close_as(zzz_conn *c, bool reset)
 {
     zzz_worker *w = c->worker;
+    if (c->on_close) {
+        void (*fn)(zzz_conn *, void *) = c->on_close;
+        c->on_close = NULL;
+        fn(c, c->on_close_user);
+    }
     conn_release_buffers(c, false);
     zzz_stream_close(c, !reset);
     if (c->stream) {
@@ -163,6 +168,11 @@ static void conn_woken(void *arg)
 {
     zzz_conn *c = arg;
     int result = c->ahead ? tardy_stream_result(&c->rx.stream) : tardy_watch_result(&c->rx.watch);
+    if (result == -ECANCELED && c->wake && !c->worker->draining) {
+        /* zzz_conn_wake: served with no new bytes. */
+        conn_serve(c);
+        return;
+    }
     if (result == -ETIMEDOUT && c->expire_call && !c->worker->draining) {
         /* The protocol asked to answer this deadline itself. */
         c->expired = true;
@@ -202,6 +212,8 @@ static zzz_conn_next conn_run_protocol(zzz_conn *c, bool expired)
     for (;;) {
         c->handed = false;
         c->expired = expired;
+        c->woken = c->wake;
+        c->wake = false;
         zzz_conn_next next;
         if (w->active > s->cfg.active_limit && s->cfg.on_busy && !expired && !c->on_conn)
             next = s->cfg.on_busy(c, s->cfg.user); /* answers for the server's protocol */
@@ -210,6 +222,7 @@ static zzz_conn_next conn_run_protocol(zzz_conn *c, bool expired)
         else
             next = s->cfg.on_conn(c, s->cfg.user);
         c->expired = false;
+        c->woken = false;
         if (!c->handed)
             return next;
         /* The old protocol's settings for its next wait do not carry over. */
@@ -277,7 +290,7 @@ static void conn_serve(void *arg)
         next = conn_serve_once(c, expired, &wait_deadline);
         expired = false;
         if (next != ZZZ_WAIT || wait_deadline || w->draining || c->fd < 0 ||
-            !zzz_stream_pending(c))
+            (!zzz_stream_pending(c) && !c->wake))
             break;
         /* The stream holds what its receive stream no longer shows (a TLS
          * record read ahead): a wait would not end for it, so it is served
@@ -341,6 +354,10 @@ void zzz_conn_accepted(zzz_worker *w, int fd, const zzz_sockaddr *peer, socklen_
     c->sent = 0;
     c->writing = false;
     c->wait_until = 0;
+    c->wake = false;
+    c->woken = false;
+    c->on_close = NULL;
+    c->on_close_user = NULL;
     c->arena_used = 0;
     c->peer = *peer;
     c->peer_len = peer_len;

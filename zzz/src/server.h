@@ -59,6 +59,8 @@ struct zzz_conn {
     bool expire_call; /* the current wait ends in on_conn, not a close */
     bool expired;     /* this on_conn call is that one (zzz_conn_expired) */
     bool handed;      /* this call handed it over (zzz_conn_hand_over) */
+    bool wake;        /* zzz_conn_wake asked for a call not yet made */
+    bool woken;       /* this call is that one (zzz_conn_woken) */
     zzz_buf in;   /* data NULL when no buffer is held */
     zzz_buf out;
     size_t arena_used; /* scratch taken from the end of `out` (see zzz_conn_arena) */
@@ -80,6 +82,8 @@ struct zzz_conn {
     /* The protocol it was handed to (NULL: the server's on_conn). */
     zzz_on_conn_fn on_conn;
     void *on_conn_user;
+    void (*on_close)(zzz_conn *conn, void *user); /* zzz_conn_on_close */
+    void *on_close_user;
     zzz_sockaddr peer;
     socklen_t peer_len;
     struct zzz_conn *next_free;
