@@ -34,8 +34,9 @@ typedef struct zzz_ws_frame {
  * filled when the whole head is there; 0 when more bytes are needed (*f
  * undefined); -1 when the head can never be valid: a 64-bit length with
  * its top bit set, or a length not in its shortest form (126 for fewer
- * than 126 bytes, 127 for fewer than 65536). It does not judge opcodes,
- * bits or masks: zzz_ws_frame_check does. */
+ * than 126 bytes, 127 for fewer than 65536), said as soon as the length
+ * bytes are in, before the mask's. It does not judge opcodes, bits or
+ * masks: zzz_ws_frame_check does. */
 int zzz_ws_frame_parse(const uint8_t *buf, size_t len, zzz_ws_frame *f);
 
 /* What a server must refuse in a client's frame, given whether a
