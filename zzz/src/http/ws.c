@@ -91,7 +91,8 @@ int zzz_ws_write_close(zzz_ws *ws, uint16_t code, const void *reason, size_t rea
     if (code != ZZZ_WS_NO_STATUS) {
         body[0] = (uint8_t)(code >> 8);
         body[1] = (uint8_t)code;
-        memcpy(body + 2, reason, reason_len);
+        if (reason_len)
+            memcpy(body + 2, reason, reason_len);
         len = 2 + reason_len;
     }
     ws->close_sent = true;
@@ -279,7 +280,8 @@ int zzz_ws_close(zzz_ws *ws, uint16_t code, const char *reason)
     }
     ws->close_req[0] = (uint8_t)(code >> 8);
     ws->close_req[1] = (uint8_t)code;
-    memcpy(ws->close_req + 2, reason, reason_len);
+    if (reason_len)
+        memcpy(ws->close_req + 2, reason, reason_len);
     ws->close_req_len = (uint8_t)(2 + reason_len);
     ws->close_asked = true;
     ws_wake(ws);

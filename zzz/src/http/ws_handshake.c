@@ -264,7 +264,9 @@ int zzz_ws_accept(zzz_req *req, zzz_res *res, const zzz_ws_opts *opts, zzz_ws **
     size_t versions = ws_fields(req, "Sec-WebSocket-Version", &version);
     if (versions == 0)
         return ws_refuse(res, 400, "no Sec-WebSocket-Version", -EPROTO);
-    if (versions != 1 || !zzz_str_eq(version, "13"))
+    if (versions != 1)
+        return ws_refuse(res, 400, "more than one Sec-WebSocket-Version", -EPROTO);
+    if (!zzz_str_eq(version, "13"))
         return ws_refuse(res, 426, "WebSocket version 13 only", -EPROTO);
     if (ws_fields(req, "Sec-WebSocket-Key", &key) != 1 || !ws_key_ok(key))
         return ws_refuse(res, 400, "bad Sec-WebSocket-Key", -EPROTO);

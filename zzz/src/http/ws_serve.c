@@ -134,11 +134,29 @@ zzz_conn_next zzz_ws_on_conn(zzz_conn *c, void *user)
     zzz_ws_msg msg;
     while (!ws->closed) {
         int r = zzz_ws_pump(ws, &msg);
-        if (r != 1)
+        if (r == 1) {
+            ws->on_message(ws, &msg, ws->user);
+            if (!ws->closed)
+                zzz_ws_drain(ws);
+            continue;
+        }
+        if (r < 0)
             break;
-        ws->on_message(ws, &msg, ws->user);
-        if (!ws->closed)
-            zzz_ws_drain(ws);
+        /* What has arrived but is not in the buffer yet (TLS records
+         * still to decrypt, the rest of a long frame) is read now; for
+         * what has not arrived the connection waits without a task. */
+        ssize_t n = zzz_conn_fill_now(c);
+        if (n > 0) {
+            ws->quiet_since = tardy_now();
+            ws->ping_out = false;
+            continue;
+        }
+        if (n != -EAGAIN) {
+            /* The client went away (or broke the stream) without a close. */
+            ws->closed = true;
+            break;
+        }
+        break;
     }
     free(ws->given);
     ws->given = NULL;
