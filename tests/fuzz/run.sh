@@ -4,7 +4,7 @@
 # (build-fuzz/corpus/TARGET, which keeps what it grows across runs; the
 # seeds in tests/fuzz/corpus/TARGET are never written). The target is
 # FUZZ_TARGET, the name before _fuzz.c (default parse, the HTTP parser;
-# also cookie, form, multipart; seeds in tests/fuzz/corpus/NAME).
+# also cookie, form, multipart, ws_frame; seeds in tests/fuzz/corpus/NAME).
 # Further arguments go to libFuzzer (e.g. -jobs=4 -workers=4). Exits
 # non-zero when the fuzzer finds a crash; the input that caused it is
 # saved in build-fuzz/crashes/. Needs clang and, on Debian,
