@@ -4,7 +4,7 @@
 # (build-fuzz/corpus/TARGET, which keeps what it grows across runs; the
 # seeds in tests/fuzz/corpus/TARGET are never written). The target is
 # FUZZ_TARGET, the name before _fuzz.c (default parse, the HTTP parser;
-# also cookie, form, multipart, ws_inflate; seeds in
+# also cookie, form, multipart, ws_frame, ws_inflate; seeds in
 # tests/fuzz/corpus/NAME).
 # Further arguments go to libFuzzer (e.g. -jobs=4 -workers=4). Exits
 # non-zero when the fuzzer finds a crash; the input that caused it is

@@ -133,114 +133,99 @@ bool zzz_ws_close_code_ok(uint16_t code)
 
 /* ---- UTF-8 ------------------------------------------------------------------ */
 
-/* A DFA over byte classes. The classes split the continuation bytes where
- * the second byte of a sequence is restricted (RFC 3629 4): after E0 only
- * A0..BF (no overlongs), after ED only 80..9F (no surrogates), after F0
- * only 90..BF (no overlongs), after F4 only 80..8F (nothing past
- * U+10FFFF). Every other rule is in which bytes lead. */
+/* A DFA. Its rules are in where the second byte of a sequence is
+ * restricted (RFC 3629 4): after E0 only A0..BF (no overlongs), after ED
+ * only 80..9F (no surrogates), after F0 only 90..BF (no overlongs), after
+ * F4 only 80..8F (nothing past U+10FFFF); the rest is which bytes lead.
+ * A state is a bit offset, and each byte has one 64-bit row holding the
+ * next state for every state, six bits apiece: the step is
+ * `s = row[byte] >> s & 63`, one load that does not wait for the state
+ * and a shift: about two cycles a byte. */
 enum {
-    U8C_ASCII, /* 00..7F */
-    U8C_80,    /* 80..8F */
-    U8C_90,    /* 90..9F */
-    U8C_A0,    /* A0..BF */
-    U8C_NEVER, /* C0, C1 (overlong), F5..FF */
-    U8C_LEAD2, /* C2..DF */
-    U8C_E0,
-    U8C_LEAD3, /* E1..EC, EE, EF */
-    U8C_ED,
-    U8C_F0,
-    U8C_LEAD4, /* F1..F3 */
-    U8C_F4,
-    U8C_COUNT
+    U8_OK = 0,   /* between sequences */
+    U8_1 = 6,    /* one continuation byte, any */
+    U8_2 = 12,   /* two, any */
+    U8_3 = 18,   /* three, any */
+    U8_E0 = 24,  /* after E0: A0..BF, then one more */
+    U8_ED = 30,  /* after ED: 80..9F, then one more */
+    U8_F0 = 36,  /* after F0: 90..BF, then two more */
+    U8_F4 = 42,  /* after F4: 80..8F, then two more */
+    U8_BAD = 48, /* stuck: the bytes cannot be UTF-8 */
 };
 
-/* States: what the rest of the current sequence must be. */
-enum {
-    U8_OK,  /* between sequences */
-    U8_1,   /* one continuation byte, any */
-    U8_2,   /* two, any */
-    U8_3,   /* three, any */
-    U8_E0,  /* after E0: A0..BF, then one more */
-    U8_ED,  /* after ED: 80..9F, then one more */
-    U8_F0,  /* after F0: 90..BF, then two more */
-    U8_F4,  /* after F4: 80..8F, then two more */
-    U8_BAD, /* stuck: the bytes cannot be UTF-8 */
-    U8_STATES
-};
-
-/* The class of every byte, sixteen to a row. */
-#define U8_X4(c) c, c, c, c
-#define U8_X16(c) U8_X4(c), U8_X4(c), U8_X4(c), U8_X4(c)
+/* A byte's row from its next state in each state (stuck stays stuck). */
+#define U8_ROW(ok, n1, n2, n3, e0, ed, f0, f4)                                                     \
+    ((uint64_t)(ok) << U8_OK | (uint64_t)(n1) << U8_1 | (uint64_t)(n2) << U8_2 |                   \
+     (uint64_t)(n3) << U8_3 | (uint64_t)(e0) << U8_E0 | (uint64_t)(ed) << U8_ED |                  \
+     (uint64_t)(f0) << U8_F0 | (uint64_t)(f4) << U8_F4 | (uint64_t)U8_BAD << U8_BAD)
+#define B U8_BAD
 // clang-format off
-static const uint8_t utf8_classes[] = {
-    U8_X16(U8C_ASCII), U8_X16(U8C_ASCII), U8_X16(U8C_ASCII), U8_X16(U8C_ASCII), /* 00..3F */
-    U8_X16(U8C_ASCII), U8_X16(U8C_ASCII), U8_X16(U8C_ASCII), U8_X16(U8C_ASCII), /* 40..7F */
-    U8_X16(U8C_80), U8_X16(U8C_90), U8_X16(U8C_A0), U8_X16(U8C_A0),             /* 80..BF */
-    U8C_NEVER, U8C_NEVER, U8C_LEAD2, U8C_LEAD2, U8_X4(U8C_LEAD2),               /* C0..C7 */
-    U8_X4(U8C_LEAD2), U8_X4(U8C_LEAD2), U8_X16(U8C_LEAD2),                      /* C8..DF */
-    U8C_E0, U8C_LEAD3, U8C_LEAD3, U8C_LEAD3, U8_X4(U8C_LEAD3),                  /* E0..E7 */
-    U8_X4(U8C_LEAD3), U8C_LEAD3, U8C_ED, U8C_LEAD3, U8C_LEAD3,                  /* E8..EF */
-    U8C_F0, U8C_LEAD4, U8C_LEAD4, U8C_LEAD4, U8C_F4, U8C_NEVER, U8C_NEVER,      /* F0..F6 */
-    U8C_NEVER, U8_X4(U8C_NEVER), U8_X4(U8C_NEVER),                              /* F7..FF */
+/*                          in state: OK     1      2      3      E0     ED     F0     F4 */
+#define U8_ASCII  /* 00..7F */    U8_ROW(U8_OK, B,     B,     B,     B,     B,     B,     B)
+#define U8_80     /* 80..8F */    U8_ROW(B,     U8_OK, U8_1,  U8_2,  B,     U8_1,  B,     U8_2)
+#define U8_90     /* 90..9F */    U8_ROW(B,     U8_OK, U8_1,  U8_2,  B,     U8_1,  U8_2,  B)
+#define U8_A0     /* A0..BF */    U8_ROW(B,     U8_OK, U8_1,  U8_2,  U8_1,  B,     U8_2,  B)
+#define U8_NEVER  /* C0 C1 F5+ */ U8_ROW(B,     B,     B,     B,     B,     B,     B,     B)
+#define U8_LEAD2  /* C2..DF */    U8_ROW(U8_1,  B,     B,     B,     B,     B,     B,     B)
+#define U8_LEADE0 /* E0 */        U8_ROW(U8_E0, B,     B,     B,     B,     B,     B,     B)
+#define U8_LEAD3  /* E1..EF */    U8_ROW(U8_2,  B,     B,     B,     B,     B,     B,     B)
+#define U8_LEADED /* but ED */    U8_ROW(U8_ED, B,     B,     B,     B,     B,     B,     B)
+#define U8_LEADF0 /* F0 */        U8_ROW(U8_F0, B,     B,     B,     B,     B,     B,     B)
+#define U8_LEAD4  /* F1..F3 */    U8_ROW(U8_3,  B,     B,     B,     B,     B,     B,     B)
+#define U8_LEADF4 /* F4 */        U8_ROW(U8_F4, B,     B,     B,     B,     B,     B,     B)
+
+#define U8_X4(r) r, r, r, r
+#define U8_X16(r) U8_X4(r), U8_X4(r), U8_X4(r), U8_X4(r)
+static const uint64_t utf8_rows[] = {
+    U8_X16(U8_ASCII), U8_X16(U8_ASCII), U8_X16(U8_ASCII), U8_X16(U8_ASCII), /* 00..3F */
+    U8_X16(U8_ASCII), U8_X16(U8_ASCII), U8_X16(U8_ASCII), U8_X16(U8_ASCII), /* 40..7F */
+    U8_X16(U8_80), U8_X16(U8_90), U8_X16(U8_A0), U8_X16(U8_A0),             /* 80..BF */
+    U8_NEVER, U8_NEVER, U8_LEAD2, U8_LEAD2, U8_X4(U8_LEAD2),                /* C0..C7 */
+    U8_X4(U8_LEAD2), U8_X4(U8_LEAD2), U8_X16(U8_LEAD2),                     /* C8..DF */
+    U8_LEADE0, U8_LEAD3, U8_LEAD3, U8_LEAD3, U8_X4(U8_LEAD3),               /* E0..E7 */
+    U8_X4(U8_LEAD3), U8_LEAD3, U8_LEADED, U8_LEAD3, U8_LEAD3,               /* E8..EF */
+    U8_LEADF0, U8_LEAD4, U8_LEAD4, U8_LEAD4, U8_LEADF4, U8_NEVER, U8_NEVER, /* F0..F6 */
+    U8_NEVER, U8_X4(U8_NEVER), U8_X4(U8_NEVER),                             /* F7..FF */
 };
 // clang-format on
-_Static_assert(sizeof utf8_classes == 256, "a class for every byte");
-
-/* The next state from a state (row) and a byte's class (column). */
-#define BAD U8_BAD
-// clang-format off
-static const uint8_t utf8_next[U8_STATES][U8C_COUNT] = {
-    /*        00..7F 80..8F 90..9F A0..BF never  C2..DF E0     E1..EF ED     F0     F1..F3 F4 */
-    [U8_OK] = {U8_OK, BAD,   BAD,   BAD,   BAD,   U8_1,  U8_E0, U8_2,  U8_ED, U8_F0, U8_3,  U8_F4},
-    [U8_1]  = {BAD,   U8_OK, U8_OK, U8_OK, BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD},
-    [U8_2]  = {BAD,   U8_1,  U8_1,  U8_1,  BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD},
-    [U8_3]  = {BAD,   U8_2,  U8_2,  U8_2,  BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD},
-    [U8_E0] = {BAD,   BAD,   BAD,   U8_1,  BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD},
-    [U8_ED] = {BAD,   U8_1,  U8_1,  BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD},
-    [U8_F0] = {BAD,   BAD,   U8_2,  U8_2,  BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD},
-    [U8_F4] = {BAD,   U8_2,  BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD},
-    [BAD]   = {BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD,   BAD},
-};
-// clang-format on
-#undef BAD
+#undef B
+_Static_assert(sizeof utf8_rows == 256 * sizeof(uint64_t), "a row for every byte");
 
 #define U8_HIGH_BITS UINT64_C(0x8080808080808080)
 
 bool zzz_utf8_feed(zzz_utf8 *u, const uint8_t *p, size_t n)
 {
-    uint32_t s = u->state;
-    if (s >= U8_BAD) {
-        u->state = U8_BAD; /* a state never made here counts as stuck */
-        return false;
-    }
+    uint64_t s = u->state;
+    if (s >= U8_BAD || s % 6 != 0)
+        goto bad; /* stuck, or a state never made here */
     size_t i = 0;
-    while (i < n) {
+    while (n - i >= 16) {
         if (s == U8_OK) {
-            /* Most text is ASCII: skip it sixteen, then eight bytes at a
-             * time, and let the DFA take the word with a high bit. */
-            for (; n - i >= 16; i += 16) {
-                uint64_t w[2];
-                memcpy(w, p + i, 16);
-                if ((w[0] | w[1]) & U8_HIGH_BITS)
-                    break;
+            /* Most text is ASCII: skipped sixteen bytes at a time. */
+            uint64_t w[2];
+            memcpy(w, p + i, 16);
+            if (!((w[0] | w[1]) & U8_HIGH_BITS)) {
+                i += 16;
+                continue;
             }
-            for (; n - i >= 8; i += 8) {
-                uint64_t w;
-                memcpy(&w, p + i, 8);
-                if (w & U8_HIGH_BITS)
-                    break;
-            }
-            if (i == n)
-                break;
         }
-        s = utf8_next[s][utf8_classes[p[i++]]];
-        if (s == U8_BAD) {
-            u->state = U8_BAD;
-            return false;
-        }
+        /* Sixteen bytes through the DFA, then one test: stuck stays
+         * stuck, so the bad byte is never missed. */
+        for (size_t k = 0; k < 16; k++)
+            s = utf8_rows[p[i + k]] >> s & 63;
+        i += 16;
+        if (s == U8_BAD)
+            goto bad;
     }
-    u->state = s;
+    for (; i < n; i++)
+        s = utf8_rows[p[i]] >> s & 63;
+    if (s == U8_BAD)
+        goto bad;
+    u->state = (uint32_t)s;
     return true;
+bad:
+    u->state = U8_BAD;
+    return false;
 }
 
 bool zzz_utf8_complete(const zzz_utf8 *u)
