@@ -76,6 +76,20 @@ class Checks:
             await ws.close(1000, "done")
             assert ws.close_code == 1000, ws.close_code
 
+    async def small_windows(self):
+        # Windows the client sets for us, 8 (zlib has none so small: our
+        # side then sends uncompressed) to 15, with the client's own
+        # window limited too.
+        from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+        for bits in (8, 9, 12, 15):
+            factory = ClientPerMessageDeflateFactory(server_max_window_bits=bits,
+                                                     client_max_window_bits=max(bits, 9))
+            async with self.connect("/cb", compression=None, extensions=[factory]) as ws:
+                assert any(e.name == "permessage-deflate" for e in ws.extensions), bits
+                msg = ("window %d " % bits) * 5000
+                await ws.send(msg)
+                assert await asyncio.wait_for(ws.recv(), GUARD) == msg, bits
+
     async def subprotocol(self):
         async with self.connect("/echo", subprotocols=["superchat", "chat"]) as ws:
             assert ws.subprotocol == "chat", ws.subprotocol
@@ -120,6 +134,7 @@ class Checks:
         for path in ("/echo", "/cb"):
             for compression in (None, "deflate"):
                 await self.echo(path, compression)
+        await self.small_windows()
         await self.subprotocol()
         await self.too_big(None)
         await self.too_big("deflate")

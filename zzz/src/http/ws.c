@@ -69,7 +69,9 @@ int zzz_ws_write_frame(zzz_ws *ws, bool fin, uint8_t rsv, uint8_t op, const void
 static int ws_write_message(zzz_ws *ws, zzz_ws_type type, const void *data, size_t len)
 {
     uint8_t op = type == ZZZ_WS_TEXT ? ZZZ_WS_OP_TEXT : ZZZ_WS_OP_BINARY;
-    if (ws->deflate && len >= ws->deflate_min) {
+    /* zlib has no window of 8: a client that asked for one gets our
+     * messages uncompressed, as the extension allows. */
+    if (ws->deflate && ws->window_bits >= 9 && len >= ws->deflate_min) {
         zzz_ws_zlib *z = ws_zlib(ws);
         uint8_t *packed = NULL;
         size_t packed_len = 0;

@@ -240,9 +240,7 @@ bool zzz_ws_deflate_accept(const char *value, size_t value_len, char *out, size_
         bool whole = element_read(&p, end, &is_deflate, &o);
         if (p < end)
             p++; /* the ',' */
-        /* zlib cannot compress within a window of 8 (see the header). */
-        if (!have_zlib || !whole || !is_deflate || !o.usable ||
-            (o.server_bits_seen && o.server_bits < 9))
+        if (!have_zlib || !whole || !is_deflate || !o.usable)
             continue;
         int bits = o.server_bits_seen ? o.server_bits : 15;
         char answer[128];

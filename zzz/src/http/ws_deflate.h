@@ -24,11 +24,13 @@
  * the client's offer had server_max_window_bits=N (even N = 15: a
  * client that asks for a limit may require to hear it back, 7.1.2.1),
  * and returns true with *window_bits set to the window our compressor
- * uses (9..15). Extension and parameter names are matched without
+ * may use (8..15). Extension and parameter names are matched without
  * regard to case; values may be quoted (RFC 6455 9.1), window sizes are
  * digits without a leading zero (RFC 7692 7.1.2). zlib's raw
- * deflate cannot compress within a window of 8 (it uses 9), so an offer
- * with server_max_window_bits=8 is skipped. We inflate with a window of
+ * deflate cannot compress within a window of 8 (it uses 9), so with
+ * server_max_window_bits=8 the offer is taken and our messages go
+ * uncompressed (RSV1 clear), which the extension allows; the client's
+ * still inflate. We inflate with a window of
  * 15, which reads whatever window the client uses, so
  * client_max_window_bits is accepted and not answered. false: no offer
  * taken (out untouched). Without zlib, always false. */
