@@ -22,8 +22,8 @@ import websockets
 GUARD = 10  # seconds: a hang fails the check instead of the suite
 
 
-def start(binary, tls_dir):
-    args = [binary, "--port", "0"]
+def start(binary, tls_dir, extra=()):
+    args = [binary, "--port", "0", *extra]
     if tls_dir:
         args += ["--tls-cert", os.path.join(tls_dir, "ec-chain.pem"),
                  "--tls-key", os.path.join(tls_dir, "ec-key.pem")]
@@ -142,12 +142,36 @@ class Checks:
         await self.room()
 
 
+async def threads_room(checks, threads):
+    """Members spread over the server's threads (one listener each) all
+    hear what any of them says: publish crosses threads."""
+    members = [await checks.connect("/room").__aenter__() for _ in range(4 * threads)]
+    try:
+        for m in members:
+            assert await asyncio.wait_for(m.recv(), GUARD) == "joined"
+        for i, sender in enumerate(members):
+            await sender.send(f"from {i}")
+            for m in members:
+                got = await asyncio.wait_for(m.recv(), GUARD)
+                assert got == f"from {i}", (i, got)
+    finally:
+        for m in members:
+            await m.close()
+
+
 def main():
     binary = sys.argv[1]
     tls_dir = sys.argv[2] if len(sys.argv) > 2 else None
     proc, port = start(binary, tls_dir)
     try:
         asyncio.run(asyncio.wait_for(Checks(port, tls_dir).run(), 120))
+        proc2, port2 = start(binary, tls_dir, ["--threads", "3"])
+        try:
+            asyncio.run(asyncio.wait_for(threads_room(Checks(port2, tls_dir), 3), 60))
+        finally:
+            proc2.send_signal(signal.SIGTERM)
+            if proc2.wait(GUARD) != 0:
+                raise SystemExit("the three-thread server did not exit cleanly")
         print(f"ws_client: all checks passed ({'wss' if tls_dir else 'ws'}, websockets {websockets.__version__})")
     finally:
         proc.send_signal(signal.SIGTERM)
