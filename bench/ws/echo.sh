@@ -99,13 +99,15 @@ if [ -n "${WSLOAD:-}" ]; then
     [ -x "$WSLOAD" ] || die "WSLOAD=$WSLOAD is not an executable"
     wsload=$WSLOAD
 else
+    # Its logs go inside it: the build* directories are ignored by git.
+    mkdir -p "$build_dir"
     if [ ! -f "$build_dir/build.ninja" ]; then
         meson setup "$build_dir" --buildtype=release -Db_ndebug=true -Dtests=false \
-            -Dexamples=false -Dbench=true >"$build_dir.setup.log" 2>&1 ||
-            die "meson setup $build_dir failed (see $build_dir.setup.log)"
+            -Dexamples=false -Dbench=true >"$build_dir/setup.log" 2>&1 ||
+            die "meson setup $build_dir failed (see $build_dir/setup.log)"
     fi
-    ninja -C "$build_dir" bench/wsload >"$build_dir.wsload.log" 2>&1 ||
-        die "building wsload failed (see $build_dir.wsload.log)"
+    ninja -C "$build_dir" bench/wsload >"$build_dir/wsload.log" 2>&1 ||
+        die "building wsload failed (see $build_dir/wsload.log)"
     wsload=$build_dir/bench/wsload
 fi
 wsload=$(readlink -f "$wsload")
