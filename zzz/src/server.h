@@ -59,6 +59,7 @@ struct zzz_conn {
     bool expire_call; /* the current wait ends in on_conn, not a close */
     bool expired;     /* this on_conn call is that one (zzz_conn_expired) */
     bool handed;      /* this call handed it over (zzz_conn_hand_over) */
+    bool cancel_on_drain; /* zzz_conn_cancel_on_drain: a shutdown cancels its task */
     zzz_buf in;   /* data NULL when no buffer is held */
     zzz_buf out;
     size_t arena_used; /* scratch taken from the end of `out` (see zzz_conn_arena) */
