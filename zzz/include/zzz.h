@@ -1,9 +1,9 @@
 /* zzz: networked services on tardy. A TCP server that serves each
  * connection with a task while it has work and with nothing at all while
  * it waits, and HTTP/1.1 on top of it, so handlers are straight-line C.
- * This header and <zzz_http.h>, which it includes, are the whole public
- * API of libzzz: this one holds the server, its connections and TLS, the
- * other HTTP. */
+ * This header and those it includes, <zzz_http.h> and <zzz_sse.h>, are
+ * the whole public API of libzzz: this one holds the server, its
+ * connections and TLS, the others HTTP and server-sent events. */
 #ifndef ZZZ_H
 #define ZZZ_H
 
@@ -523,5 +523,7 @@ void zzz_server_memory_info(const zzz_server *server, zzz_server_memory *out);
 
 /* HTTP/1.1, one protocol on this server. */
 #include <zzz_http.h>
+/* Server-sent events, on HTTP. */
+#include <zzz_sse.h>
 
 #endif /* ZZZ_H */
