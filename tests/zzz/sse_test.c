@@ -273,6 +273,36 @@ Test(sse, fields_and_every_line_end)
     server_stop(&s);
 }
 
+Test(sse, a_large_event_is_one_chunk)
+{
+    server s;
+    start_sse_server(&s);
+    size_t size = 200000;
+    stream st;
+    char request[128];
+    snprintf(request, sizeof request, "GET /big?size=%zu HTTP/1.1\r\nHost: t\r\n\r\n", size);
+    stream_open(&st, s.port, request);
+    expect_event_stream_head(&st.head);
+    stream_until(&st, NULL);
+    cr_assert_eq(st.chunks, 1, "%zu chunks", st.chunks);
+    /* "event: big\n", then a data line for each line of 99 letters (the
+     * last line end leaves an empty line), then the empty line. */
+    char *want = malloc(size * 2);
+    size_t len = (size_t)sprintf(want, "event: big\n");
+    for (size_t at = 0; at <= size; at += 100) {
+        len += (size_t)sprintf(want + len, "data: ");
+        for (size_t i = at; i < at + 99 && i < size; i++)
+            want[len++] = (char)('a' + i / 100 % 26);
+        want[len++] = '\n';
+    }
+    want[len++] = '\n';
+    cr_assert_eq(st.body_len, len, "%zu bytes, wanted %zu", st.body_len, len);
+    cr_assert(memcmp(st.body, want, len) == 0, "the event's text differs");
+    free(want);
+    stream_close(&st);
+    server_stop(&s);
+}
+
 Test(sse, refusals)
 {
     server s;

@@ -123,6 +123,28 @@ static void fields(zzz_req *req, zzz_res *res, void *user)
     zzz_sse_send(&sse, &last);
 }
 
+/* /big?size=N: one event of N bytes of data, lines of 99 letters (more
+ * than the write buffer holds: the chunk leaves in pieces). */
+static void big(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    size_t size = (size_t)query_u64(req, "size", 100000);
+    char *data = malloc(size + 1);
+    if (!data || size > 16 << 20) {
+        free(data);
+        zzz_res_text(res, 500, "size\n");
+        return;
+    }
+    for (size_t i = 0; i < size; i++)
+        data[i] = i % 100 == 99 ? '\n' : (char)('a' + i / 100 % 26);
+    zzz_sse sse;
+    if (zzz_sse_start(req, res, &sse) == 0) {
+        zzz_sse_event ev = {.event = "big", .data = data, .data_len = size};
+        zzz_sse_send(&sse, &ev);
+    }
+    free(data);
+}
+
 /* Appends "name=got " to report when got is not want. */
 static void check(char *report, size_t cap, const char *name, int got, int want)
 {
@@ -260,6 +282,7 @@ int main(int argc, char **argv)
     } routes[] = {
         {"GET", "/events", events}, {"GET", "/forever", forever}, {"GET", "/fields", fields},
         {"GET", "/unit", unit},     {"POST", "/busy", busy},      {"GET", "/stats", stats},
+        {"GET", "/big", big},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
         err = zzz_route(router, routes[i].method, routes[i].pattern, routes[i].handler, NULL);
