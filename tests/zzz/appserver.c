@@ -344,7 +344,9 @@ static void z_answer(zzz_req *req, zzz_res *res, void *user)
 
 static void z_send(zzz_res *res, const char *kind, const char *text, size_t n)
 {
-    const char *type = strcmp(kind, "png") == 0 ? "image/png" : "text/plain; charset=utf-8";
+    const char *type = strcmp(kind, "png") == 0      ? "image/png"
+                       : strcmp(kind, "events") == 0 ? "text/event-stream"
+                                                     : "text/plain; charset=utf-8";
     zzz_res_header(res, "Content-Type", type);
     if (strcmp(kind, "encoded") == 0)
         zzz_res_header(res, "Content-Encoding", "gzip");
@@ -464,9 +466,9 @@ int main(int argc, char **argv)
         {"POST", "/big/stream", body_stream},
         {"POST", "/big/inner/stream", body_stream},
     };
-    static const char *const z_kinds[] = {"text",   "png",    "encoded", "partial",
-                                          "etag",   "notransform", "stream", "length",
-                                          "short",  "noend",  "file"};
+    static const char *const z_kinds[] = {"text",  "png",         "encoded", "partial",
+                                          "etag",  "notransform", "stream",  "length",
+                                          "short", "noend",       "file",    "events"};
     for (size_t i = 0; err == 0 && i < sizeof z_kinds / sizeof z_kinds[0]; i++) {
         char pattern[64];
         snprintf(pattern, sizeof pattern, "/z/%s", z_kinds[i]);

@@ -8,13 +8,15 @@
 # decoded and that a JSON fetch came with its type. Over plain HTTP, then
 # over HTTPS when a certificate directory is given; twice each, on a copy
 # of the page left alone long enough for the server's file cache to keep
-# it, so the second load comes from there.
+# it, so the second load comes from there. With ZZZ_SSE (the sse example),
+# the same browser then opens the sse example's page, served alongside,
+# and waits for its clock to show three events (browser/sse_page.mjs).
 #
 #   browser.sh FS PUBLIC NODE_DIR [TLS_DIR]
 #     FS: the fs example; PUBLIC: the page's directory; NODE_DIR: where
 #     playwright-core is installed from npm (browser/package.json) when it
 #     is not there yet. Inherits TARDY_DRIVER; CHROMIUM names the browser
-#     (default /usr/bin/chromium).
+#     (default /usr/bin/chromium); ZZZ_SSE names the sse example.
 set -euo pipefail
 export LC_ALL=C
 
@@ -46,13 +48,16 @@ if [ ! -f "$node_dir/node_modules/playwright-core/package.json" ] ||
 fi
 export PLAYWRIGHT_DIR=$node_dir
 
+sse=${ZZZ_SSE:-}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/zzz-browser-XXXXXX")
 pid=""
+sse_pid=""
 cleanup() {
-    if [ -n "$pid" ]; then
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
+    local p
+    for p in $pid $sse_pid; do
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -61,36 +66,61 @@ cp -r "$public" "$tmp/www"
 # The server keeps files left alone for two seconds.
 sleep 2.2
 
-# Serves $tmp/www with the given extra flags and loads the page twice with
-# the given scheme; fails with what the browser saw otherwise.
-check() {
-    local scheme=$1
-    shift
-    "$fs" --root "$tmp/www" --port 0 --threads 1 "$@" >"$tmp/fs.log" 2>&1 &
-    pid=$!
-    local port="" i
+# The port a server started with its output in $2 listens on, once it
+# says so; fails if it does not (pid $1).
+port_of() {
+    local pid=$1 log=$2 port="" i
     for i in $(seq 100); do
-        port=$(sed -n 's|^listening on \(https://\)\{0,1\}[0-9.]*:\([0-9]*\).*|\2|p' "$tmp/fs.log")
+        port=$(sed -n 's|^listening on \(https://\)\{0,1\}[0-9.]*:\([0-9]*\).*|\2|p' "$log")
         [ -n "$port" ] && break
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
     done
     if [ -z "$port" ]; then
-        echo "browser: FAIL: fs did not start: $(cat "$tmp/fs.log")"
+        echo "browser: FAIL: $(basename "$log" .log) did not start: $(cat "$log")" >&2
         exit 1
     fi
-    if ! node "$here/browser/load_page.mjs" "$scheme://127.0.0.1:$port/" 2 >"$tmp/browser.log" 2>&1; then
+    echo "$port"
+}
+
+# Stops a server with SIGTERM; it must exit cleanly.
+stop() {
+    local pid=$1 log=$2
+    kill -TERM "$pid"
+    wait "$pid" || {
+        echo "browser: FAIL: $(basename "$log" .log) did not exit cleanly: $(cat "$log")"
+        exit 1
+    }
+}
+
+# Serves $tmp/www with the given extra flags and loads the page twice with
+# the given scheme, then the sse example's page; fails with what the
+# browser saw otherwise.
+check() {
+    local scheme=$1
+    shift
+    "$fs" --root "$tmp/www" --port 0 --threads 1 "$@" >"$tmp/fs.log" 2>&1 &
+    pid=$!
+    local port sse_url=()
+    port=$(port_of "$pid" "$tmp/fs.log")
+    if [ -n "$sse" ]; then
+        "$sse" --port 0 --threads 1 "$@" >"$tmp/sse.log" 2>&1 &
+        sse_pid=$!
+        sse_url=("$scheme://127.0.0.1:$(port_of "$sse_pid" "$tmp/sse.log")/")
+    fi
+    if ! node "$here/browser/load_page.mjs" "$scheme://127.0.0.1:$port/" 2 "${sse_url[@]}" \
+        >"$tmp/browser.log" 2>&1; then
         echo "browser: FAIL: $scheme (driver ${TARDY_DRIVER:-default}):"
         cat "$tmp/browser.log"
         exit 1
     fi
     sed "s/^/browser: $scheme /" "$tmp/browser.log"
-    kill -TERM "$pid"
-    wait "$pid" || {
-        echo "browser: FAIL: fs did not exit cleanly: $(cat "$tmp/fs.log")"
-        exit 1
-    }
+    stop "$pid" "$tmp/fs.log"
     pid=""
+    if [ -n "$sse_pid" ]; then
+        stop "$sse_pid" "$tmp/sse.log"
+        sse_pid=""
+    fi
 }
 
 check http

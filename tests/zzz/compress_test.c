@@ -162,6 +162,13 @@ Test(compress, what_is_left_alone)
     ask(s.port, "GET", "/z/notransform", "gzip, br", "1.1", &r);
     expect_coded(&r, NULL, 4096);
     response_free(&r);
+    /* An event stream, though its type is text/ (which the default list
+     * compresses): its events must leave as they are sent. */
+    ask(s.port, "GET", "/z/events", "gzip, br", "1.1", &r);
+    expect_coded(&r, NULL, 4096);
+    cr_assert(header_is(&r, "Content-Type", "text/event-stream"), "%s", r.head);
+    cr_assert_null(resp_header(&r, "Vary"));
+    response_free(&r);
     /* Outside /z, nothing is compressed. */
     ask(s.port, "GET", "/", "gzip, br", "1.1", &r);
     cr_assert_null(resp_header(&r, "Content-Encoding"));

@@ -1,9 +1,9 @@
 /* zzz: networked services on tardy. A TCP server that serves each
  * connection with a task while it has work and with nothing at all while
  * it waits, and HTTP/1.1 on top of it, so handlers are straight-line C.
- * This header and <zzz_http.h>, which it includes, are the whole public
- * API of libzzz: this one holds the server, its connections and TLS, the
- * other HTTP. */
+ * This header and those it includes, <zzz_http.h> and <zzz_sse.h>, are
+ * the whole public API of libzzz: this one holds the server, its
+ * connections and TLS, the others HTTP and server-sent events. */
 #ifndef ZZZ_H
 #define ZZZ_H
 
@@ -449,6 +449,17 @@ int zzz_conn_fd(const zzz_conn *conn);
 const struct sockaddr *zzz_conn_peer(const zzz_conn *conn, socklen_t *len);
 /* True once the server is shutting down: finish up and close. */
 bool zzz_conn_closing(const zzz_conn *conn);
+/* Marks the task serving the connection as waiting for nothing but its
+ * client on a stream with no end of its own (an event stream, a quiet
+ * WebSocket), or clears the mark. While it is marked, a graceful shutdown
+ * cancels the task's pending call at once (it returns -ECANCELED) rather
+ * than letting it hold the drain for drain_timeout_ms; marking it during
+ * a shutdown cancels its next call. Set it just around such a wait: a
+ * cancel that finds the task between calls (its wait had just ended) is
+ * kept for its next call, so clearing the mark during a shutdown takes
+ * that cancel back (it yields once to do so). Each on_conn call starts
+ * unmarked. */
+void zzz_conn_cancel_on_drain(zzz_conn *conn, bool on);
 /* A pointer the protocol may keep with the connection across waits. */
 void *zzz_conn_data(const zzz_conn *conn);
 void zzz_conn_set_data(zzz_conn *conn, void *data);
@@ -533,7 +544,8 @@ void zzz_server_memory_info(const zzz_server *server, zzz_server_memory *out);
 
 /* HTTP/1.1, one protocol on this server. */
 #include <zzz_http.h>
-/* On HTTP: WebSocket. */
+/* On HTTP: server-sent events and WebSocket. */
+#include <zzz_sse.h>
 #include <zzz_ws.h>
 
 #endif /* ZZZ_H */

@@ -178,7 +178,8 @@ typedef struct zzz_compress_config {
 /* Adds a layer to prefix (as zzz_use) that compresses response bodies
  * with brotli or gzip, as the request's Accept-Encoding prefers them
  * (q-values; brotli on a tie; "*" counts; q=0 refuses). It compresses a
- * body whose Content-Type is in cfg->types, unless the response already
+ * body whose Content-Type is in cfg->types (never text/event-stream,
+ * whose events must leave as they are sent), unless the response already
  * has a Content-Encoding, is a 206 or has no content, or its length is
  * known and under min_bytes. A compressible response gets
  * Vary: Accept-Encoding (compressed or not); a compressed one gets

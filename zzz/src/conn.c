@@ -334,6 +334,24 @@ bool zzz_conn_closing(const zzz_conn *c)
     return c->worker->draining;
 }
 
+void zzz_conn_cancel_on_drain(zzz_conn *c, bool on)
+{
+    bool was = c->cancel_on_drain;
+    c->cancel_on_drain = on;
+    if (!c->worker->draining || !c->task.id)
+        return;
+    if (on) {
+        /* The shutdown's cancels went out before the mark: this one is
+         * the task's own, for its next call. */
+        tardy_cancel(c->task);
+    } else if (was) {
+        /* The shutdown may have cancelled the task after its wait ended
+         * (it was ready to run, not parked): that cancel waits for the
+         * next call, which is not the one it meant. A yield takes it. */
+        tardy_yield();
+    }
+}
+
 void *zzz_conn_data(const zzz_conn *c)
 {
     return c->data;

@@ -233,6 +233,7 @@ static zzz_conn_next conn_run_protocol(zzz_conn *c, bool expired)
             return ZZZ_WAIT;
         expired = false;
         c->deadline = 0;
+        c->cancel_on_drain = false;
         c->close_how = ZZZ_CLOSE_AUTO;
         c->arena_used = 0;
     }
@@ -247,6 +248,7 @@ static zzz_conn_next conn_serve_once(zzz_conn *c, bool expired, uint64_t *wait_d
     c->deadline = 0;
     c->wait_until = 0;
     c->expire_call = false;
+    c->cancel_on_drain = false;
     c->close_how = ZZZ_CLOSE_AUTO;
     /* A new TLS connection shakes hands before the protocol sees it, one
      * step each time the client's bytes arrive, waiting between them like
@@ -350,6 +352,7 @@ void zzz_conn_accepted(zzz_worker *w, int fd, const zzz_sockaddr *peer, socklen_
     c->in_small = false;
     c->expire_call = false;
     c->expired = false;
+    c->cancel_on_drain = false;
     c->in_since = 0;
     c->sent = 0;
     c->writing = false;

@@ -272,11 +272,16 @@ static void worker_sentinel(void *arg)
         if (fd >= 0)
             tardy_close(fd);
     }
-    /* Idle connections close now: their watches fire with -ECANCELED. */
+    /* Idle connections close now: their watches fire with -ECANCELED.
+     * Tasks that only wait for their client on a stream without end (an
+     * event stream) are cancelled too, so that they finish now rather
+     * than at the drain timeout. */
     for (unsigned i = 0; i < w->conns_used; i++) {
         zzz_conn *c = &w->conns[i];
         if (c->state == CONN_WAITING)
             zzz_conn_wait_cancel(c);
+        else if (c->state == CONN_ACTIVE && c->cancel_on_drain && c->task.id)
+            tardy_cancel(c->task);
     }
     /* Connections being served finish their request (HTTP answers with
      * Connection: close) until the drain timeout; then they are cut. */

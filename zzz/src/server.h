@@ -61,6 +61,7 @@ struct zzz_conn {
     bool handed;      /* this call handed it over (zzz_conn_hand_over) */
     bool wake;        /* zzz_conn_wake asked for a call not yet made */
     bool woken;       /* this call is that one (zzz_conn_woken) */
+    bool cancel_on_drain; /* zzz_conn_cancel_on_drain: a shutdown cancels its task */
     zzz_buf in;   /* data NULL when no buffer is held */
     zzz_buf out;
     size_t arena_used; /* scratch taken from the end of `out` (see zzz_conn_arena) */

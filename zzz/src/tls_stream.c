@@ -68,6 +68,11 @@ static ssize_t tls_recv_records(zzz_conn *c, zzz_tls_conn *t, bool now)
         ssize_t n = zzz_plain_recv(c, into, room, now);
         if (n == -EAGAIN && now)
             return -EAGAIN;
+        /* A wait that ran out (a deadline, a cancel) took no byte: the
+         * session is whole, and a later read goes on where this one
+         * stopped (an event stream waits in turns like that). */
+        if (n == -ETIMEDOUT || n == -ECANCELED)
+            return n;
         if (n <= 0) {
             t->broken = true;
             return n;

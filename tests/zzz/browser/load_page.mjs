@@ -4,16 +4,18 @@
 // type is refused under nosniff), no error in the console, and the line
 // the page's script (app.js) writes once it has checked the style sheet,
 // the picture and a JSON fetch. Each load gets a fresh browser context,
-// so nothing comes from the browser's cache.
+// so nothing comes from the browser's cache. With SSE_URL, the same
+// browser then loads the sse example's page there (sse_page.mjs).
 //
-//   node load_page.mjs URL LOADS
+//   node load_page.mjs URL LOADS [SSE_URL]
 // Exits 0 when every load is right; else prints what was wrong, exits 1.
 import { createRequire } from 'node:module';
+import { checkSsePage } from './sse_page.mjs';
 
 const require = createRequire(process.env.PLAYWRIGHT_DIR + '/');
 const { chromium } = require('playwright-core');
 
-const [url, loadsArg] = process.argv.slice(2);
+const [url, loadsArg, sseUrl] = process.argv.slice(2);
 const loads = Number(loadsArg || 1);
 const want = 'The script ran; style applied; picture shown; data read (application/json; charset=utf-8).';
 const types = {
@@ -56,6 +58,7 @@ try {
     console.log(`load ${load}: ${said}`);
     await context.close();
   }
+  if (sseUrl) console.log(await checkSsePage(browser, sseUrl, problems));
 } finally {
   await browser.close();
 }

@@ -162,6 +162,10 @@ bool zzz_http_res_whole(zzz_res *res)
      * otherwise it is cut, and must look cut. */
     if (res->head_only || !zzz_http_status_has_body(res->status))
         return true;
+    /* An event stream has no length to fall short of: it ends where its
+     * handler stops, with the final chunk (or, HTTP/1.0, the close). */
+    if (res->event_stream)
+        return zzz_res_end(res) == 0;
     if (res->filtering)
         return res->filter_promise && res->filter_in == res->filter_promised &&
                zzz_res_end(res) == 0;

@@ -131,6 +131,7 @@ struct zzz_res {
     bool length_set;
     bool upgrade;          /* an Upgrade field was added */
     bool taken_over;       /* zzz_res_take_over: the handler has the connection */
+    bool event_stream;     /* zzz_sse_start: whole whenever its handler returns */
     bool filter_decided;   /* the filter's begin has been asked */
     bool filtering;        /* its body goes through req->filter */
     bool filter_promise;   /* a length was promised before the filter */

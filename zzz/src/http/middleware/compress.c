@@ -287,6 +287,12 @@ static bool type_compressible(const compress_layer *layer, zzz_str type)
     size_t len = semi ? (size_t)(semi - type.ptr) : type.len;
     while (len > 0 && (type.ptr[len - 1] == ' ' || type.ptr[len - 1] == '\t'))
         len--;
+    /* An event stream is never compressed, whatever the list says: each
+     * event must reach the browser as it is sent, and a compressor holds
+     * bytes back (and some proxies and clients take it ill). */
+    static const char event_stream[] = "text/event-stream";
+    if (len == sizeof event_stream - 1 && strncasecmp(type.ptr, event_stream, len) == 0)
+        return false;
     for (char **t = layer->types; *t; t++) {
         size_t tlen = strlen(*t);
         bool prefix = tlen > 0 && (*t)[tlen - 1] == '/';
