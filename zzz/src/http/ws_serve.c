@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A waiting straight-line reader looks at the server's state this often,
- * so a shutdown is seen soon without a wake of its own. */
-#define WS_POLL_NS (1000u * 1000000u)
-
 static uint64_t ws_ping_due(const zzz_ws *ws)
 {
     uint64_t interval = (uint64_t)ws->ping_ms * 1000000u;
@@ -74,14 +70,14 @@ int zzz_ws_read(zzz_ws *ws, zzz_ws_msg *msg)
             zzz_conn_flush(c);
             return -ECANCELED;
         }
-        uint64_t now = tardy_now();
-        uint64_t until = ws_ping_due(ws);
-        if (until > now + WS_POLL_NS)
-            until = now + WS_POLL_NS;
-        zzz_conn_set_deadline(c, until);
+        /* Until the next ping is due; a shutdown cancels the wait at once
+         * (and so does a wake: see ws->wake). */
+        zzz_conn_set_deadline(c, ws_ping_due(ws));
+        zzz_conn_cancel_on_drain(c, true);
         ws->read_wait = true;
         ssize_t n = zzz_conn_fill(c);
         ws->read_wait = false;
+        zzz_conn_cancel_on_drain(c, false);
         zzz_conn_set_deadline(c, 0);
         if (ws->wake) {
             /* Another task queued something and cancelled this wait; if
