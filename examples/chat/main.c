@@ -81,29 +81,53 @@ static void join(zzz_req *req, zzz_res *res, void *user)
 
 static void on_start(zzz_server *server, const char *driver, void *arg)
 {
-    const char *host = arg;
-    printf("listening on %s:%u (driver %s, %u threads)\n", host, zzz_server_port(server), driver,
-           zzz_server_threads(server));
+    const zzz_server_config *cfg = arg;
+    printf("listening on %s%s:%u (driver %s, %u threads)\n", cfg->tls ? "https://" : "",
+           cfg->host, zzz_server_port(server), driver, zzz_server_threads(server));
     fflush(stdout);
+}
+
+static int usage(const char *prog)
+{
+    fprintf(stderr,
+            "usage: %s [--host ADDR] [--port N] [--threads N] [--conn-limit N]\n"
+            "  [--tls-cert FILE --tls-key FILE]\n",
+            prog);
+    return 2;
 }
 
 int main(int argc, char **argv)
 {
     zzz_http_config cfg = {.server = {.host = "127.0.0.1", .port = 8080, .threads = 1}};
+    zzz_tls_cert cert = {0};
+    zzz_tls_config tls = {.certs = &cert, .cert_count = 1};
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
-            cfg.server.port = (uint16_t)atoi(argv[++i]);
-        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-            cfg.server.threads = (unsigned)atoi(argv[++i]);
-        else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc)
-            cfg.server.host = argv[++i];
-        else if (strcmp(argv[i], "--conn-limit") == 0 && i + 1 < argc)
-            cfg.server.conn_limit = (unsigned)atoi(argv[++i]);
-        else {
-            fprintf(stderr, "usage: %s [--host ADDR] [--port N] [--threads N] [--conn-limit N]\n",
-                    argv[0]);
-            return 2;
+        if (i + 1 >= argc)
+            return usage(argv[0]);
+        const char *flag = argv[i], *arg = argv[++i];
+        if (strcmp(flag, "--port") == 0)
+            cfg.server.port = (uint16_t)atoi(arg);
+        else if (strcmp(flag, "--threads") == 0)
+            cfg.server.threads = (unsigned)atoi(arg);
+        else if (strcmp(flag, "--host") == 0)
+            cfg.server.host = arg;
+        else if (strcmp(flag, "--conn-limit") == 0)
+            cfg.server.conn_limit = (unsigned)atoi(arg);
+        else if (strcmp(flag, "--tls-cert") == 0)
+            cert.cert_file = arg;
+        else if (strcmp(flag, "--tls-key") == 0)
+            cert.key_file = arg;
+        else
+            return usage(argv[0]);
+    }
+    if (!cert.cert_file != !cert.key_file)
+        return usage(argv[0]);
+    if (cert.cert_file) {
+        if (!zzz_tls_available()) {
+            fprintf(stderr, "chat: this libzzz was built without TLS (BearSSL)\n");
+            return 1;
         }
+        cfg.server.tls = &tls; /* wss:// for the page's WebSocket */
     }
     zzz_router *router;
     int err = zzz_router_create(&router);
@@ -117,12 +141,12 @@ int main(int argc, char **argv)
     }
     cfg.router = router;
     cfg.server.on_start = on_start;
-    cfg.server.start_arg = (void *)cfg.server.host;
+    cfg.server.start_arg = &cfg.server;
     zzz_server *server;
     err = zzz_http_server_create(&server, &cfg);
     if (err) {
-        fprintf(stderr, "chat: cannot listen on %s:%u: %s\n", cfg.server.host, cfg.server.port,
-                strerror(-err));
+        fprintf(stderr, "chat: cannot listen on %s:%u: %s (%s)\n", cfg.server.host,
+                cfg.server.port, strerror(-err), zzz_last_error());
         return 1;
     }
     err = zzz_server_run(server);

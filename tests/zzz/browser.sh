@@ -10,13 +10,16 @@
 # of the page left alone long enough for the server's file cache to keep
 # it, so the second load comes from there. With ZZZ_SSE (the sse example),
 # the same browser then opens the sse example's page, served alongside,
-# and waits for its clock to show three events (browser/sse_page.mjs).
+# and waits for its clock to show three events (browser/sse_page.mjs);
+# with ZZZ_CHAT (the chat example), two pages chat over WebSocket
+# (browser/chat.mjs).
 #
 #   browser.sh FS PUBLIC NODE_DIR [TLS_DIR]
 #     FS: the fs example; PUBLIC: the page's directory; NODE_DIR: where
 #     playwright-core is installed from npm (browser/package.json) when it
 #     is not there yet. Inherits TARDY_DRIVER; CHROMIUM names the browser
-#     (default /usr/bin/chromium); ZZZ_SSE names the sse example.
+#     (default /usr/bin/chromium); ZZZ_SSE names the sse example, ZZZ_CHAT
+#     the chat example.
 set -euo pipefail
 export LC_ALL=C
 
@@ -49,12 +52,14 @@ fi
 export PLAYWRIGHT_DIR=$node_dir
 
 sse=${ZZZ_SSE:-}
+chat=${ZZZ_CHAT:-}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/zzz-browser-XXXXXX")
 pid=""
 sse_pid=""
+chat_pid=""
 cleanup() {
     local p
-    for p in $pid $sse_pid; do
+    for p in $pid $sse_pid $chat_pid; do
         kill "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
     done
@@ -108,6 +113,11 @@ check() {
         sse_pid=$!
         sse_url=("$scheme://127.0.0.1:$(port_of "$sse_pid" "$tmp/sse.log")/")
     fi
+    if [ -n "$chat" ]; then
+        "$chat" --port 0 --threads 2 "$@" >"$tmp/chat.log" 2>&1 &
+        chat_pid=$!
+        sse_url+=("$scheme://127.0.0.1:$(port_of "$chat_pid" "$tmp/chat.log")/")
+    fi
     if ! node "$here/browser/load_page.mjs" "$scheme://127.0.0.1:$port/" 2 "${sse_url[@]}" \
         >"$tmp/browser.log" 2>&1; then
         echo "browser: FAIL: $scheme (driver ${TARDY_DRIVER:-default}):"
@@ -120,6 +130,10 @@ check() {
     if [ -n "$sse_pid" ]; then
         stop "$sse_pid" "$tmp/sse.log"
         sse_pid=""
+    fi
+    if [ -n "$chat_pid" ]; then
+        stop "$chat_pid" "$tmp/chat.log"
+        chat_pid=""
     fi
 }
 

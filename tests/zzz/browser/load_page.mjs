@@ -5,17 +5,19 @@
 // the page's script (app.js) writes once it has checked the style sheet,
 // the picture and a JSON fetch. Each load gets a fresh browser context,
 // so nothing comes from the browser's cache. With SSE_URL, the same
-// browser then loads the sse example's page there (sse_page.mjs).
+// browser then loads the sse example's page there (sse_page.mjs); with
+// CHAT_URL, two members of the chat example's room talk (chat.mjs).
 //
-//   node load_page.mjs URL LOADS [SSE_URL]
+//   node load_page.mjs URL LOADS [SSE_URL [CHAT_URL]]
 // Exits 0 when every load is right; else prints what was wrong, exits 1.
 import { createRequire } from 'node:module';
+import { checkChat } from './chat.mjs';
 import { checkSsePage } from './sse_page.mjs';
 
 const require = createRequire(process.env.PLAYWRIGHT_DIR + '/');
 const { chromium } = require('playwright-core');
 
-const [url, loadsArg, sseUrl] = process.argv.slice(2);
+const [url, loadsArg, sseUrl, chatUrl] = process.argv.slice(2);
 const loads = Number(loadsArg || 1);
 const want = 'The script ran; style applied; picture shown; data read (application/json; charset=utf-8).';
 const types = {
@@ -59,6 +61,7 @@ try {
     await context.close();
   }
   if (sseUrl) console.log(await checkSsePage(browser, sseUrl, problems));
+  if (chatUrl) console.log(await checkChat(browser, chatUrl, problems));
 } finally {
   await browser.close();
 }
