@@ -443,6 +443,123 @@ Test(sse, shutdown_ends_the_streams)
     stream_close(&b);
 }
 
+/* ---- pushed streams --------------------------------------------------------- */
+
+/* /publish?data=D, over the keep-alive connection pub, until it reports
+ * `pushed` streams handed over (ever). */
+static void publish_when(client *pub, unsigned pushed, const char *data)
+{
+    char want[64], req[8192];
+    snprintf(want, sizeof want, "pushed %u\n", pushed);
+    snprintf(req, sizeof req, "GET /publish?data=%s HTTP/1.1\r\nHost: t\r\n\r\n", data);
+    uint64_t give_up = now_ms() + HANG_GUARD_MS;
+    for (;;) {
+        client_send_str(pub, req);
+        response r;
+        client_response(pub, &r);
+        expect_status(&r, 200);
+        bool ok = strstr(r.body, want) != NULL;
+        response_free(&r);
+        if (ok)
+            return;
+        cr_assert_lt(now_ms(), give_up, "never %u pushed streams", pushed);
+        sleep_ms(10);
+    }
+}
+
+/* Streams handed to publications get every event published (chunked and
+ * HTTP/1.0), a heartbeat when quiet, and end when their client speaks. */
+Test(sse, pushed_streams_get_publications)
+{
+    server s;
+    start_sse_server(&s);
+    stream a, b;
+    stream_open(&a, s.port, "GET /push HTTP/1.1\r\nHost: t\r\n\r\n");
+    expect_event_stream_head(&a.head);
+    cr_assert(a.chunked);
+    stream_open(&b, s.port, "GET /push HTTP/1.0\r\n\r\n");
+    cr_assert(!b.chunked);
+    client pub;
+    client_open(&pub, s.port);
+    publish_when(&pub, 2, "first");
+    stream_until(&a, "data: first\n\n");
+    stream_until(&b, "data: first\n\n");
+    publish_when(&pub, 2, "second");
+    stream_until(&a, "event: news\ndata: second\n\n");
+    stream_until(&b, "event: news\ndata: second\n\n");
+    /* Each event is one chunk; heartbeats (200 ms) are comments. */
+    for (size_t i = 0; i < a.chunks; i++) {
+        size_t len;
+        const char *got = chunk_at(&a, i, &len);
+        cr_assert(memcmp(got, "event: news\n", 12) == 0 || (len == 2 && memcmp(got, ":\n", 2) == 0),
+                  "chunk %zu: %.*s", i, (int)len, got);
+    }
+    size_t before = a.chunks;
+    uint64_t give_up = now_ms() + HANG_GUARD_MS;
+    while (a.chunks == before) {
+        cr_assert_lt(now_ms(), give_up, "no heartbeat");
+        client_recv_some(&a.c, 100);
+        stream_take(&a);
+    }
+    size_t len;
+    const char *beat = chunk_at(&a, a.chunks - 1, &len);
+    cr_assert(len == 2 && memcmp(beat, ":\n", 2) == 0, "not a heartbeat: %.*s", (int)len, beat);
+    /* A client that speaks has left: the server closes it. */
+    client_send_str(&a.c, "x");
+    cr_assert(client_wait_closed(&a.c, HANG_GUARD_MS, NULL));
+    stream_close(&a);
+    stream_close(&b);
+    client_close(&pub);
+    server_stop(&s);
+}
+
+/* A pushed stream that does not read is cut once its queue (64 KiB) is
+ * full; the others keep getting events. */
+Test(sse, a_pushed_stream_that_does_not_read_is_cut)
+{
+    server s;
+    start_sse_server(&s);
+    client slow;
+    client_open_small_rcvbuf(&slow, s.port, 4096);
+    client_send_str(&slow, "GET /push HTTP/1.1\r\nHost: t\r\n\r\n");
+    stream fast;
+    stream_open(&fast, s.port, "GET /push HTTP/1.1\r\nHost: t\r\n\r\n");
+    char data[3100];
+    memset(data, 'z', 3000);
+    data[3000] = '\0';
+    client pub;
+    client_open(&pub, s.port);
+    publish_when(&pub, 2, "go");
+    stream_until(&fast, "data: go\n\n");
+    /* 3 KB events until the slow one's socket buffers and then its
+     * queue are full: it is cut (its reads end), checked as it goes. */
+    for (int i = 0; i < 4000 && !slow.eof; i++) {
+        publish_when(&pub, 2, data);
+        /* The fast reader keeps up: what came is read and dropped. */
+        client_recv_some(&fast.c, 0);
+        stream_take(&fast);
+        free(fast.body);
+        fast.body = calloc(1, 1);
+        fast.body_len = 0;
+        fast.chunks = 0;
+        if (i % 64 == 63 && client_recv_some(&slow, 0) > 0)
+            client_consume(&slow, slow.len);
+    }
+    /* The slow one's socket is closed by the server: its reads end. */
+    uint64_t give_up = now_ms() + HANG_GUARD_MS;
+    while (!slow.eof && now_ms() < give_up) {
+        client_recv_some(&slow, 100);
+        client_consume(&slow, slow.len);
+    }
+    cr_assert(slow.eof, "the stream that did not read was not cut");
+    publish_when(&pub, 2, "still"); /* (streams ever pushed) */
+    stream_until(&fast, "data: still\n\n");
+    client_close(&pub);
+    client_close(&slow);
+    stream_close(&fast);
+    server_stop(&s);
+}
+
 /* ---- real clients and the example ---------------------------------------- */
 
 static int curl_get(uint16_t port, const char *path, const char *extra_header, char **out)

@@ -218,6 +218,36 @@ static void busy(zzz_req *req, zzz_res *res, void *user)
     zzz_res_text(res, 200, text);
 }
 
+/* GET /push: a pushed stream on topic "news", heartbeats every 200 ms. */
+static zzz_server *the_server;
+static atomic_uint pushed;
+
+static void push(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_sse sse;
+    if (zzz_sse_start(req, res, &sse) != 0)
+        return;
+    zzz_sse_push_opts opts = {.heartbeat_ms = 200, .max_queue = 64 * 1024};
+    if (zzz_sse_push(&sse, "news", &opts) == 0)
+        atomic_fetch_add(&pushed, 1);
+}
+
+/* GET /publish?data=TEXT: an event to every pushed stream; answers how
+ * many threads it went to. */
+static void publish(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_str data = {"", 0};
+    zzz_req_query_param(req, "data", &data);
+    char text[4096];
+    snprintf(text, sizeof text, "%.*s", (int)data.len, data.ptr);
+    int n = zzz_sse_publish(the_server, "news",
+                            &(zzz_sse_event){.event = "news", .data = text});
+    snprintf(text, sizeof text, "published %d pushed %u\n", n, atomic_load(&pushed));
+    zzz_res_text(res, 200, text);
+}
+
 static void stats(zzz_req *req, zzz_res *res, void *user)
 {
     (void)req;
@@ -282,7 +312,7 @@ int main(int argc, char **argv)
     } routes[] = {
         {"GET", "/events", events}, {"GET", "/forever", forever}, {"GET", "/fields", fields},
         {"GET", "/unit", unit},     {"POST", "/busy", busy},      {"GET", "/stats", stats},
-        {"GET", "/big", big},
+        {"GET", "/big", big},       {"GET", "/push", push},       {"GET", "/publish", publish},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
         err = zzz_route(router, routes[i].method, routes[i].pattern, routes[i].handler, NULL);
@@ -298,6 +328,7 @@ int main(int argc, char **argv)
         zzz_router_destroy(router);
         return fail("server", err);
     }
+    the_server = server;
     err = zzz_server_run(server);
     zzz_server_destroy(server);
     zzz_router_destroy(router);

@@ -89,6 +89,36 @@ int zzz_sse_comment(zzz_sse *sse, const char *text);
  * tardy_deadline_set); or a heartbeat's write error. */
 int zzz_sse_wait(zzz_sse *sse, uint32_t timeout_ms, uint32_t heartbeat_ms);
 
+/* ---- pushed streams: no task while quiet -------------------------------- */
+
+typedef struct zzz_sse_push_opts {
+    uint32_t heartbeat_ms; /* a comment after this much quiet; 0: 15 s */
+    size_t max_queue;      /* bytes of events waiting for a client that does
+                              not read before it is cut; 0: 1 MiB */
+} zzz_sse_push_opts;
+
+/* Hands a started stream over to publications: the handler returns after
+ * this call, and the connection then waits holding no task, stack or
+ * buffer (only a record of a few hundred bytes) until an event published
+ * to topic (zzz_sse_publish, a C string of at most 255 bytes) is to be
+ * sent, a heartbeat is due, or the client leaves (a byte, FIN or reset,
+ * or a heartbeat that cannot be written), which ends it. A client that
+ * stops reading while max_queue bytes of events pile up is cut. A
+ * graceful shutdown closes it. Returns 0; -EINVAL for a NULL or long
+ * topic or a stream that was not started (or is gone); -EPIPE after a
+ * failed write; -ENOMEM. For a HEAD request (nothing to push) it returns
+ * 0 and does nothing: the answer is complete. Only one call per stream;
+ * the stream and its zzz_sse are the library's afterwards. */
+int zzz_sse_push(zzz_sse *sse, const char *topic, const zzz_sse_push_opts *opts);
+
+/* Sends an event to every stream pushed with this topic, on every thread
+ * of server, without waiting for any of them: the event is composed once
+ * and copied once, and each stream gets it through its queue. Callable
+ * from any thread, in a task or not. Returns the number of threads it was
+ * handed to; -EINVAL for a NULL server or topic, a topic over 255 bytes,
+ * or an event zzz_sse_send refuses; -ENOMEM. */
+int zzz_sse_publish(zzz_server *server, const char *topic, const zzz_sse_event *ev);
+
 /* The Last-Event-ID field a reconnecting browser sends: true and *id set
  * (when id is not NULL; pointing into the request, valid while its
  * strings are, the whole stream long) when there is one, not empty, with

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SSE_HEARTBEAT_MS 15000u
@@ -88,12 +89,15 @@ int zzz_sse_start(zzz_req *req, zzz_res *res, zzz_sse *sse)
  * same code does both, so the chunk's size line says what follows. */
 typedef struct sse_put {
     zzz_conn *conn;
+    char *buf; /* or written here (room counted first) */
     size_t len;
     int err;
 } sse_put;
 
 static void put(sse_put *p, const void *s, size_t n)
 {
+    if (p->buf)
+        memcpy(p->buf + p->len, s, n);
     p->len += n;
     if (p->conn && p->err == 0)
         p->err = zzz_conn_out(p->conn, s, n);
@@ -202,18 +206,43 @@ static bool has_line_end(const char *text)
     return text && strpbrk(text, "\r\n") != NULL;
 }
 
-int zzz_sse_send(zzz_sse *sse, const zzz_sse_event *ev)
+/* What zzz_sse_send refuses; fills *w for a good event. */
+static int sse_event_check(const zzz_sse_event *ev, sse_what *w)
 {
-    if (!sse || !sse->res || !ev)
-        return -EINVAL;
-    if (!ev->event && !ev->id && !ev->data && !ev->retry_ms)
+    if (!ev || (!ev->event && !ev->id && !ev->data && !ev->retry_ms))
         return -EINVAL;
     if (has_line_end(ev->event) || has_line_end(ev->id) || (!ev->data && ev->data_len))
         return -EINVAL;
-    sse_what w = {.ev = ev};
+    *w = (sse_what){.ev = ev};
     if (ev->data)
-        w.data_len = ev->data_len ? ev->data_len : strlen(ev->data);
-    return sse_emit(sse, &w);
+        w->data_len = ev->data_len ? ev->data_len : strlen(ev->data);
+    return 0;
+}
+
+int zzz_sse_send(zzz_sse *sse, const zzz_sse_event *ev)
+{
+    if (!sse || !sse->res)
+        return -EINVAL;
+    sse_what w;
+    int err = sse_event_check(ev, &w);
+    return err ? err : sse_emit(sse, &w);
+}
+
+int zzz_sse_compose(const zzz_sse_event *ev, char **out, size_t *len)
+{
+    sse_what w;
+    int err = sse_event_check(ev, &w);
+    if (err)
+        return err;
+    sse_put count = {0};
+    compose(&count, &w);
+    sse_put text = {.buf = malloc(count.len)};
+    if (!text.buf)
+        return -ENOMEM;
+    compose(&text, &w);
+    *out = text.buf;
+    *len = text.len;
+    return 0;
 }
 
 int zzz_sse_comment(zzz_sse *sse, const char *text)

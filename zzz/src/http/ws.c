@@ -7,6 +7,7 @@
 #include "ws_impl.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -66,8 +67,32 @@ int zzz_ws_write_frame(zzz_ws *ws, bool fin, uint8_t rsv, uint8_t op, const void
     return err;
 }
 
+/* A pushed event stream's message: one chunk (bare with HTTP/1.0), sent
+ * at once. */
+int zzz_ws_write_chunk(zzz_ws *ws, const void *data, size_t len)
+{
+    char size_line[24];
+    int n = ws->sse_chunked ? snprintf(size_line, sizeof size_line, "%zx\r\n", len) : 0;
+    struct iovec iov[3] = {
+        {size_line, (size_t)n},
+        {(void *)data, len},
+        {(void *)"\r\n", ws->sse_chunked ? 2u : 0u},
+    };
+    int err = zzz_conn_flush(ws->conn);
+    if (err == 0)
+        err = zzz_conn_writev(ws->conn, iov, 3);
+    if (err) {
+        ws->closed = true;
+        ws->failed = true;
+    }
+    ws->quiet_since = tardy_now();
+    return err;
+}
+
 static int ws_write_message(zzz_ws *ws, zzz_ws_type type, const void *data, size_t len)
 {
+    if (ws->sse)
+        return zzz_ws_write_chunk(ws, data, len);
     uint8_t op = type == ZZZ_WS_TEXT ? ZZZ_WS_OP_TEXT : ZZZ_WS_OP_BINARY;
     /* zlib has no window of 8: a client that asked for one gets our
      * messages uncompressed, as the extension allows. */
@@ -125,6 +150,13 @@ int zzz_ws_drain(zzz_ws *ws)
 {
     if (ws->streaming || ws->closed)
         return 0;
+    if (ws->overflowed && ws->sse) {
+        /* An event stream has no close of its own: it is cut. */
+        zzz_ws_queue_clear(ws);
+        ws->closed = true;
+        ws->failed = true;
+        return -EPIPE;
+    }
     if (ws->overflowed && !ws->close_sent) {
         zzz_ws_queue_clear(ws);
         static const char why[] = "too slow";

@@ -35,6 +35,10 @@ struct zzz_ws {
     tardy_runtime *rt;  /* the thread that serves it */
     tardy_task task;    /* the task serving it now; zero between calls */
     bool callback;      /* opts.on_message: callback mode */
+    bool sse;           /* not a WebSocket: a pushed event stream
+                           (zzz_sse_push), whose messages are composed
+                           events, sent as chunks (or bare, HTTP/1.0) */
+    bool sse_chunked;
     bool read_wait;     /* its straight-line task waits for bytes (a wake
                            cancels that wait) */
     bool wake;          /* a wake came during read_wait */
@@ -96,6 +100,7 @@ int zzz_ws_write_frame(zzz_ws *ws, bool fin, uint8_t rsv, uint8_t op, const void
                        size_t len);
 int zzz_ws_write_close(zzz_ws *ws, uint16_t code, const void *reason, size_t reason_len);
 int zzz_ws_drain(zzz_ws *ws);
+int zzz_ws_write_chunk(zzz_ws *ws, const void *data, size_t len);
 void zzz_ws_queue_clear(zzz_ws *ws);
 int zzz_ws_pump(zzz_ws *ws, zzz_ws_msg *msg);
 
@@ -109,6 +114,18 @@ void zzz_ws_conn_closed(zzz_conn *conn, void *user);
 int zzz_ws_enqueue(zzz_ws *ws, ws_shared *msg);
 ws_shared *zzz_ws_shared_new(zzz_ws_type type, const void *data, size_t len, unsigned refs);
 void zzz_ws_shared_put(ws_shared *msg);
+
+/* Publishes to the subscribers of topic of one kind: WebSockets, or
+ * pushed event streams (sse: the message is a composed event). */
+int zzz_ws_publish_kind(zzz_server *server, const char *topic, bool sse, zzz_ws_type type,
+                        const void *data, size_t len);
+
+/* An event's text as a stream carries it (sse.c): *out is malloc'd.
+ * Returns 0; -EINVAL for an event zzz_sse_send refuses; -ENOMEM. */
+int zzz_sse_compose(const zzz_sse_event *ev, char **out, size_t *len);
+
+/* A pushed event stream's turn (sse_push.c), from zzz_ws_on_conn. */
+zzz_conn_next zzz_sse_push_serve(zzz_conn *conn, zzz_ws *ws);
 
 /* Publish/subscribe's part of a connection's end (ws_pubsub.c). */
 void zzz_ws_unsubscribe_all(zzz_ws *ws);

@@ -21,6 +21,7 @@
 typedef struct ws_topic {
     struct ws_topic *next; /* in its bucket */
     ws_sub *subs;
+    bool sse; /* event streams' topics are apart from WebSockets' */
     size_t len;
     char name[];
 } ws_topic;
@@ -37,6 +38,7 @@ struct ws_sub {
 typedef struct ws_post {
     atomic_uint refs;
     ws_shared *msg;
+    bool sse;
     size_t topic_len;
     char topic[];
 } ws_post;
@@ -95,11 +97,12 @@ static size_t ws_hash(const char *s, size_t len)
     return h % WS_TOPIC_BUCKETS;
 }
 
-static ws_topic *ws_topic_find(struct zzz_ws_hub *hub, const char *name, size_t len, bool make)
+static ws_topic *ws_topic_find(struct zzz_ws_hub *hub, const char *name, size_t len, bool sse,
+                               bool make)
 {
     ws_topic **bucket = &hub->buckets[ws_hash(name, len)];
     for (ws_topic *t = *bucket; t; t = t->next)
-        if (t->len == len && memcmp(t->name, name, len) == 0)
+        if (t->sse == sse && t->len == len && memcmp(t->name, name, len) == 0)
             return t;
     if (!make)
         return NULL;
@@ -107,6 +110,7 @@ static ws_topic *ws_topic_find(struct zzz_ws_hub *hub, const char *name, size_t 
     if (!t)
         return NULL;
     t->len = len;
+    t->sse = sse;
     memcpy(t->name, name, len);
     t->next = *bucket;
     *bucket = t;
@@ -130,7 +134,7 @@ static void ws_topic_drop_if_empty(struct zzz_ws_hub *hub, ws_topic *t)
 
 static void ws_deliver(struct zzz_ws_hub *hub, ws_post *p)
 {
-    ws_topic *t = ws_topic_find(hub, p->topic, p->topic_len, false);
+    ws_topic *t = ws_topic_find(hub, p->topic, p->topic_len, p->sse, false);
     for (ws_sub *s = t ? t->subs : NULL; s; s = s->next_of_topic)
         zzz_ws_enqueue(s->ws, p->msg);
 }
@@ -249,7 +253,7 @@ int zzz_ws_subscribe(zzz_ws *ws, const char *topic)
     if (hub->stopping)
         return -ECANCELED;
     ws_sub *s = calloc(1, sizeof *s);
-    ws_topic *t = s ? ws_topic_find(hub, topic, len, true) : NULL;
+    ws_topic *t = s ? ws_topic_find(hub, topic, len, ws->sse, true) : NULL;
     if (!t) {
         free(s);
         return -ENOMEM;
@@ -303,6 +307,12 @@ void zzz_ws_unsubscribe_all(zzz_ws *ws)
 int zzz_ws_publish(zzz_server *server, const char *topic, zzz_ws_type type, const void *data,
                    size_t len)
 {
+    return zzz_ws_publish_kind(server, topic, false, type, data, len);
+}
+
+int zzz_ws_publish_kind(zzz_server *server, const char *topic, bool sse, zzz_ws_type type,
+                        const void *data, size_t len)
+{
     size_t topic_len = topic ? strlen(topic) : 0;
     if (!server || !topic || topic_len > WS_TOPIC_MAX || (!data && len) ||
         (type != ZZZ_WS_TEXT && type != ZZZ_WS_BINARY))
@@ -317,6 +327,7 @@ int zzz_ws_publish(zzz_server *server, const char *topic, zzz_ws_type type, cons
     }
     atomic_init(&p->refs, 1);
     p->msg = m;
+    p->sse = sse;
     p->topic_len = topic_len;
     memcpy(p->topic, topic, topic_len);
     int handed = 0;

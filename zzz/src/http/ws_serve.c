@@ -113,6 +113,8 @@ int zzz_ws_read(zzz_ws *ws, zzz_ws_msg *msg)
 zzz_conn_next zzz_ws_on_conn(zzz_conn *c, void *user)
 {
     zzz_ws *ws = user;
+    if (ws->sse)
+        return zzz_sse_push_serve(c, ws);
     ws->task = tardy_self();
     if (!ws->quiet_since)
         ws->quiet_since = tardy_now();
