@@ -528,6 +528,43 @@ Test(ws, quiet_client_is_pinged_then_closed)
     client_close(&c);
 }
 
+/* A straight-line reader's wait ends at each ping time (300 ms here):
+ * the connection, TLS included, stays good across those ends. */
+Test(ws, straight_line_pings_and_reads_on)
+{
+    client c = open_ws("/sleepyline", NULL);
+    send_text(&c, "before");
+    expect_text(&c, "before");
+    for (int i = 0; i < 2; i++) {
+        frame f;
+        cr_assert(read_frame(&c, &f), "no ping came");
+        cr_assert_eq(f.b0, 0x89);
+        free(f.data);
+        send_frame(&c, 0x8A, true, "zzz", 3);
+    }
+    send_text(&c, "after");
+    expect_text(&c, "after");
+    client_close(&c);
+}
+
+/* A client that ignores our close and goes on sending is cut after the
+ * ping interval all the same (300 ms). */
+Test(ws, an_unanswered_close_ends)
+{
+    client c = open_ws("/sleepy", NULL);
+    send_text(&c, "close-me");
+    expect_close(&c, 4000);
+    uint64_t give_up = now_ms() + HANG_GUARD_MS;
+    while (!c.eof && now_ms() < give_up) {
+        if (client_send(&c, "\x81\x82\0\0\0\0hi", 8) != 0)
+            break;
+        client_recv_some(&c, 50);
+        client_consume(&c, c.len);
+    }
+    expect_tcp_close(&c);
+    client_close(&c);
+}
+
 /* ---- publish / subscribe ------------------------------------------------- */
 
 Test(ws, room_broadcasts_to_everyone)
@@ -602,6 +639,8 @@ Test(ws, shutdown_says_going_away)
     cr_assert_eq(kill(srv.pid, SIGTERM), 0);
     expect_close(&a, 1001);
     expect_tcp_close(&a);
+    /* A quiet callback-mode connection is served once more to say so. */
+    expect_close(&b, 1001);
     expect_tcp_close(&b);
     int status = server_wait(&srv, HANG_GUARD_MS);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);

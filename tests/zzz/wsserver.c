@@ -8,6 +8,7 @@
  *   /small     straight-line, max_message 1024
  *   /strict    subprotocol "v1" required
  *   /sleepy    callback, pings after 300 ms of quiet
+ *   /sleepyline  straight-line, pings after 300 ms of quiet
  *   /room      callback: subscribed to "room", each message published there
  *   /slowroom  /room with a 4 KiB queue that closes on overflow
  *   /droproom  /room with a 4 KiB queue that drops
@@ -148,6 +149,18 @@ static void strict(zzz_req *req, zzz_res *res, void *user)
     callback_mode(req, res, &opts);
 }
 
+static void sleepyline(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    zzz_ws_opts opts = {.ping_interval_ms = 300};
+    zzz_ws *ws;
+    if (zzz_ws_accept(req, res, &opts, &ws) != 0)
+        return;
+    zzz_ws_msg msg;
+    while (zzz_ws_read(ws, &msg) == 0)
+        echo_back(ws, &msg);
+}
+
 static void sleepy(zzz_req *req, zzz_res *res, void *user)
 {
     (void)user;
@@ -249,6 +262,7 @@ int main(int argc, char **argv)
         {"/echo", echo},         {"/cb", cb},         {"/small", small},
         {"/strict", strict},     {"/sleepy", sleepy}, {"/room", room},
         {"/slowroom", slowroom}, {"/droproom", droproom}, {"/stats", stats},
+        {"/sleepyline", sleepyline},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
         err = zzz_route(router, "GET", routes[i].pattern, routes[i].handler, NULL);

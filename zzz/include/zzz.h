@@ -429,7 +429,11 @@ void zzz_conn_linger(zzz_conn *conn);
  * after idle_timeout_ms, and at that time runs on_conn once more, with
  * zzz_conn_expired() true, instead of closing the connection: the
  * protocol can answer (HTTP: 408 for a head that arrives too slowly).
- * Applies to one wait; each on_conn call starts without it. */
+ * Applies to one wait; each on_conn call starts without it. A protocol
+ * the connection was handed to (zzz_conn_hand_over) that waits this way
+ * is also served once more when a graceful shutdown begins, with
+ * zzz_conn_closing() true, to say goodbye (a WebSocket's 1001); whatever
+ * it returns, the connection then closes. */
 void zzz_conn_wait_until(zzz_conn *conn, uint64_t when_ns);
 
 /* True in an on_conn call made because the time of zzz_conn_wait_until

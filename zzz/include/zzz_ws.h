@@ -90,7 +90,8 @@ typedef struct zzz_ws_opts {
     void (*on_close)(zzz_ws *ws, uint16_t code, void *user);
     void *user; /* given to the three callbacks */
     /* Bytes of messages from other connections queued for this one
-     * before overflow applies; 0: 1 MiB. */
+     * (each counted with 64 bytes of its own) before overflow applies;
+     * an empty queue takes any one message. 0: 1 MiB. */
     size_t max_queue;
     zzz_ws_overflow overflow;
 } zzz_ws_opts;
@@ -159,7 +160,8 @@ int zzz_ws_ping(zzz_ws *ws, const void *data, size_t len);
 /* Starts the close handshake: sends a close with code (1000..4999, not
  * 1004-1006, 1015 or an unassigned 1xxx) and a reason of at most 123
  * bytes of UTF-8 (may be NULL). zzz_ws_read then returns -EPIPE once
- * the client answers (or after ping_interval_ms without an answer), and
+ * the client answers (or after ping_interval_ms without an answer,
+ * whatever else it sends meanwhile), and
  * the connection closes after it. From another task of the thread the
  * close is sent after what is queued. Returns 0; -EINVAL for a bad code
  * or reason; -EALREADY when a close was already sent or asked for; as
@@ -186,9 +188,10 @@ int zzz_ws_stream_end(zzz_ws *ws);
  * zzz_ws_send from another task, through the connection's queue. From a
  * task of the connection's thread. Returns 0 (also when already
  * subscribed); -EINVAL; -EXDEV from another thread; -EPIPE once closed;
- * -ECANCELED while the server stops; -ENOMEM. A connection's
- * subscriptions end with it. zzz_ws_unsubscribe returns 0, or -ENOENT
- * when it was not subscribed. */
+ * -ENOSPC past 64 subscriptions of one connection; -ECANCELED while the
+ * server stops; -ENOMEM. A connection's subscriptions end with it.
+ * zzz_ws_unsubscribe returns 0, -ENOENT when it was not subscribed, or
+ * -EXDEV from another thread. */
 int zzz_ws_subscribe(zzz_ws *ws, const char *topic);
 int zzz_ws_unsubscribe(zzz_ws *ws, const char *topic);
 

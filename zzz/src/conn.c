@@ -381,12 +381,11 @@ int zzz_conn_wake(zzz_conn *c)
 {
     if (c->state == CONN_FREE || c->fd < 0)
         return -ENOTCONN;
-    if (c->wake)
-        return 0;
     c->wake = true;
     /* A waiting connection's wait ends now (its woken function sees
      * -ECANCELED and the flag); an active one is served again when its
-     * call returns (conn_serve). */
+     * call returns, or, when the wake comes while it is being put back
+     * to waiting, as soon as its wait is armed (conn_serve). */
     zzz_conn_wait_cancel(c);
     return 0;
 }

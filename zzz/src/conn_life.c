@@ -168,8 +168,16 @@ static void conn_woken(void *arg)
 {
     zzz_conn *c = arg;
     int result = c->ahead ? tardy_stream_result(&c->rx.stream) : tardy_watch_result(&c->rx.watch);
-    if (result == -ECANCELED && c->wake && !c->worker->draining) {
-        /* zzz_conn_wake: served with no new bytes. */
+    if (c->wake && !c->worker->draining) {
+        /* zzz_conn_wake (whatever else ended the wait): served now; what
+         * arrived, if anything, is the protocol's to read. */
+        conn_serve(c);
+        return;
+    }
+    if (c->worker->draining && c->on_conn && c->expire_call) {
+        /* A protocol handed the connection that answers its own deadlines
+         * answers the shutdown too (a WebSocket's 1001): served once
+         * more, with zzz_conn_closing() true, then closed. */
         conn_serve(c);
         return;
     }
@@ -323,8 +331,14 @@ static void conn_serve(void *arg)
     }
     if (!wait_deadline)
         wait_deadline = tardy_now() + (uint64_t)s->cfg.idle_timeout_ms * 1000000u;
-    if (conn_wait(c, POLLIN, wait_deadline) != 0)
+    if (conn_wait(c, POLLIN, wait_deadline) != 0) {
         conn_close(c);
+        return;
+    }
+    /* A wake that came while the flush above parked found the
+     * connection neither served nor waiting: it is honoured now. */
+    if (c->wake)
+        zzz_conn_wait_cancel(c);
 }
 
 /* The start of a connection's life: a record for a socket the listener

@@ -337,6 +337,12 @@ static void worker_fini(zzz_worker *w)
     if (w->conns) {
         for (unsigned i = 0; i < w->conns_used; i++)
             if (w->conns[i].state != CONN_FREE && w->conns[i].fd >= 0) {
+                zzz_conn *c = &w->conns[i];
+                if (c->on_close) {
+                    void (*fn)(zzz_conn *, void *) = c->on_close;
+                    c->on_close = NULL;
+                    fn(c, c->on_close_user);
+                }
                 zzz_stream_close(&w->conns[i], false);
                 close(w->conns[i].fd);
             }

@@ -35,6 +35,10 @@ static zzz_ws_zlib *ws_zlib(zzz_ws *ws)
 
 /* ---- sending ---------------------------------------------------------- */
 
+/* What a queued message costs beyond its bytes (its record, the frame
+ * head), counted against max_queue. */
+#define WS_ITEM_COST 64u
+
 static bool ws_own(const zzz_ws *ws)
 {
     return ws->task.id != 0 && ws->task.id == tardy_self().id;
@@ -49,17 +53,13 @@ int zzz_ws_write_frame(zzz_ws *ws, bool fin, uint8_t rsv, uint8_t op, const void
     uint8_t head[10];
     size_t head_len = zzz_ws_frame_head(head, fin, rsv, op, len);
     zzz_conn *c = ws->conn;
-    int err;
-    if (head_len + len <= zzz_conn_out_room(c)) {
-        err = zzz_conn_out(c, head, head_len);
-        if (err == 0 && len)
-            err = zzz_conn_out(c, data, len);
-    } else {
-        err = zzz_conn_flush(c);
-        struct iovec iov[2] = {{head, head_len}, {(void *)data, len}};
-        if (err == 0)
-            err = zzz_conn_writev(c, iov, len ? 2 : 1);
-    }
+    /* A write buffer while the task serves (the server takes it back
+     * when the connection waits), so that frames made in one turn leave
+     * together; a large payload goes out straight after them, uncopied. */
+    zzz_conn_outbuf(c);
+    int err = zzz_conn_out(c, head, head_len);
+    if (err == 0 && len)
+        err = zzz_conn_out(c, data, len);
     if (err) {
         ws->closed = true;
         ws->failed = true;
@@ -73,14 +73,13 @@ int zzz_ws_write_chunk(zzz_ws *ws, const void *data, size_t len)
 {
     char size_line[24];
     int n = ws->sse_chunked ? snprintf(size_line, sizeof size_line, "%zx\r\n", len) : 0;
-    struct iovec iov[3] = {
-        {size_line, (size_t)n},
-        {(void *)data, len},
-        {(void *)"\r\n", ws->sse_chunked ? 2u : 0u},
-    };
-    int err = zzz_conn_flush(ws->conn);
+    zzz_conn *c = ws->conn;
+    zzz_conn_outbuf(c);
+    int err = zzz_conn_out(c, size_line, (size_t)n);
     if (err == 0)
-        err = zzz_conn_writev(ws->conn, iov, 3);
+        err = zzz_conn_out(c, data, len);
+    if (err == 0 && ws->sse_chunked)
+        err = zzz_conn_out(c, "\r\n", 2);
     if (err) {
         ws->closed = true;
         ws->failed = true;
@@ -123,6 +122,7 @@ int zzz_ws_write_close(zzz_ws *ws, uint16_t code, const void *reason, size_t rea
         len = 2 + reason_len;
     }
     ws->close_sent = true;
+    ws->close_sent_at = tardy_now();
     return zzz_ws_write_frame(ws, true, 0, ZZZ_WS_OP_CLOSE, body, len);
 }
 
@@ -171,7 +171,7 @@ int zzz_ws_drain(zzz_ws *ws)
         ws->q_head = item->next;
         if (!ws->q_head)
             ws->q_tail = NULL;
-        ws->q_bytes -= item->msg->len;
+        ws->q_bytes -= item->msg->len + WS_ITEM_COST;
         int err = ws_write_message(ws, item->msg->type, item->msg->data, item->msg->len);
         ws_item_free(item);
         if (err)
@@ -220,7 +220,10 @@ int zzz_ws_enqueue(zzz_ws *ws, ws_shared *msg)
 {
     if (ws->closed || ws->close_sent || ws->overflowed || ws->close_asked)
         return -EPIPE;
-    if (ws->q_bytes + msg->len > ws->max_queue) {
+    /* Each waiting message costs its bytes and its record; a queue with
+     * nothing waiting takes any one message, however large. */
+    size_t cost = msg->len + WS_ITEM_COST;
+    if (ws->q_head && ws->q_bytes + cost > ws->max_queue) {
         if (ws->overflow == ZZZ_WS_OVERFLOW_DROP) {
             zzz_ws_count(ws, true);
             return -ENOBUFS;
@@ -241,7 +244,7 @@ int zzz_ws_enqueue(zzz_ws *ws, ws_shared *msg)
     else
         ws->q_head = item;
     ws->q_tail = item;
-    ws->q_bytes += msg->len;
+    ws->q_bytes += cost;
     ws_wake(ws);
     return 0;
 }
@@ -260,7 +263,12 @@ static int ws_send(zzz_ws *ws, zzz_ws_type type, const void *data, size_t len)
         if (ws->streaming)
             return -EBUSY;
         int err = zzz_ws_drain(ws);
-        return err ? err : ws_write_message(ws, type, data, len);
+        if (err)
+            return err;
+        /* The drain may have sent a close another task asked for. */
+        if (ws->close_sent || ws->closed)
+            return -EPIPE;
+        return ws_write_message(ws, type, data, len);
     }
     ws_shared *m = zzz_ws_shared_new(type, data, len, 1);
     if (!m)

@@ -84,6 +84,8 @@ struct zzz_ws {
     uint8_t close_req_len;
     uint8_t close_req[125]; /* the close another task asked for */
     uint64_t quiet_since;   /* when bytes last arrived */
+    uint64_t close_sent_at; /* when our close left */
+    unsigned turns;         /* messages served, for WS_TURN */
     ws_item *q_head;
     ws_item *q_tail;
     size_t q_bytes;

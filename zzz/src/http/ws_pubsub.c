@@ -16,6 +16,7 @@
 
 #define WS_HUB_POSTS 4096u /* posts waiting for a hub's task, at most */
 #define WS_TOPIC_MAX 255u
+#define WS_SUBS_MAX 64u /* subscriptions of one connection, at most */
 #define WS_TOPIC_BUCKETS 64u
 
 typedef struct ws_topic {
@@ -220,10 +221,23 @@ static struct zzz_ws_hub *ws_hub(zzz_ws *ws)
         pthread_mutex_unlock(&ws_lock);
         if (!reg)
             return NULL;
+        if (tardy_spawn(ws_hub_run, hub, NULL) != 0) {
+            /* No task to be had now: out of the registry, and tried again
+             * at the next subscription. */
+            pthread_mutex_lock(&ws_lock);
+            for (struct zzz_ws_hub **pp = &reg->hubs; *pp; pp = &(*pp)->next) {
+                if (*pp == hub) {
+                    *pp = hub->next;
+                    break;
+                }
+            }
+            pthread_mutex_unlock(&ws_lock);
+            return NULL;
+        }
         memset(&hub->stop, 0, sizeof hub->stop);
         if (tardy_watch_start(&hub->stop, zzz_server_stop_fd(server), POLLIN, 0, ws_hub_stop,
-                              hub) != 0 ||
-            tardy_spawn(ws_hub_run, hub, NULL) != 0) {
+                              hub) != 0) {
+            /* Its task ends with the channel; the hub serves no more. */
             ws_hub_stop(hub);
             return NULL;
         }
@@ -244,9 +258,12 @@ int zzz_ws_subscribe(zzz_ws *ws, const char *topic)
         return -EXDEV;
     if (ws->closed)
         return -EPIPE;
-    for (ws_sub *s = ws->subs; s; s = s->next_of_ws)
+    unsigned count = 0;
+    for (ws_sub *s = ws->subs; s; s = s->next_of_ws, count++)
         if (s->topic->len == len && memcmp(s->topic->name, topic, len) == 0)
             return 0;
+    if (count >= WS_SUBS_MAX)
+        return -ENOSPC;
     struct zzz_ws_hub *hub = ws_hub(ws);
     if (!hub)
         return -ENOMEM;
@@ -283,6 +300,8 @@ int zzz_ws_unsubscribe(zzz_ws *ws, const char *topic)
 {
     if (!ws || !topic)
         return -EINVAL;
+    if (tardy_runtime_self() != ws->rt)
+        return -EXDEV;
     size_t len = strlen(topic);
     for (ws_sub **pp = &ws->subs; *pp; pp = &(*pp)->next_of_ws) {
         ws_sub *s = *pp;

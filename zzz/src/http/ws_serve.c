@@ -9,23 +9,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Messages served in one go before the task lets the thread's others
+ * run: a client that never stops sending must not starve them. */
+#define WS_TURN 32u
+
 static uint64_t ws_ping_due(const zzz_ws *ws)
 {
     uint64_t interval = (uint64_t)ws->ping_ms * 1000000u;
-    /* A ping unanswered has as long again; a close we sent, as long. */
+    /* A close we sent waits that long for its answer, whatever else the
+     * client sends; a ping unanswered has as long again. */
+    if (ws->close_sent)
+        return ws->close_sent_at + interval;
     return ws->quiet_since + (ws->ping_out ? 2 * interval : interval);
 }
 
 /* Time passed with the client quiet: the first time a ping, the second
- * the end. Returns 0 to go on waiting, -ETIMEDOUT when it is over. */
+ * the end. Returns 0 to go on waiting; -ETIMEDOUT when it is over;
+ * -EPIPE when our close went unanswered (the handshake ends there). */
 static int ws_quiet(zzz_ws *ws)
 {
     if (tardy_now() < ws_ping_due(ws))
         return 0;
-    if (ws->ping_out || ws->close_sent) {
+    if (ws->close_sent) {
         ws->closed = true;
-        if (!ws->close_sent)
-            ws->close_code = ZZZ_WS_ABNORMAL;
+        return -EPIPE;
+    }
+    if (ws->ping_out) {
+        ws->closed = true;
+        ws->close_code = ZZZ_WS_ABNORMAL;
         return -ETIMEDOUT;
     }
     ws->ping_out = true;
@@ -55,8 +66,11 @@ int zzz_ws_read(zzz_ws *ws, zzz_ws_msg *msg)
         ws->quiet_since = tardy_now();
     for (;;) {
         int r = zzz_ws_pump(ws, msg);
-        if (r == 1)
+        if (r == 1) {
+            if (++ws->turns % WS_TURN == 0)
+                tardy_yield();
             return 0;
+        }
         if (r == 0 && zzz_ws_drain(ws) != 0)
             r = -EPIPE;
         if (zzz_conn_flush(c) != 0) {
@@ -70,6 +84,9 @@ int zzz_ws_read(zzz_ws *ws, zzz_ws_msg *msg)
             zzz_conn_flush(c);
             return -ECANCELED;
         }
+        /* Queued while the flush parked (no wait to cancel then). */
+        if ((ws->q_head || ws->close_asked || ws->overflowed) && !ws->close_sent)
+            continue;
         /* Until the next ping is due; a shutdown cancels the wait at once
          * (and so does a wake: see ws->wake). */
         zzz_conn_set_deadline(c, ws_ping_due(ws));
@@ -94,9 +111,10 @@ int zzz_ws_read(zzz_ws *ws, zzz_ws_msg *msg)
             continue;
         }
         if (n == -ETIMEDOUT) {
-            if (ws_quiet(ws) != 0) {
+            int err = ws_quiet(ws);
+            if (err) {
                 zzz_conn_flush(c);
-                return -ETIMEDOUT;
+                return err;
             }
             continue;
         }
@@ -136,6 +154,8 @@ zzz_conn_next zzz_ws_on_conn(zzz_conn *c, void *user)
             ws->on_message(ws, &msg, ws->user);
             if (!ws->closed)
                 zzz_ws_drain(ws);
+            if (++ws->turns % WS_TURN == 0)
+                tardy_yield();
             continue;
         }
         if (r < 0)
