@@ -20,6 +20,7 @@ typedef struct zzz_sse {
     bool head_only;      /* a HEAD request: no body is sent */
     bool gone;           /* the client went away, or a write failed */
     uint64_t last_write; /* tardy_now() of the last bytes sent */
+    uint32_t unacked_ms; /* the limit set on unacknowledged bytes */
 } zzz_sse;
 
 /* One event. Every field may be NULL or 0 (left out); an event with none

@@ -12,7 +12,10 @@
 #include "router.h"
 #include "zzz.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #define ZZZ_HTTP_DEFAULT_MAX_TARGET ((size_t)8 * 1024)
 #define ZZZ_HTTP_DEFAULT_MAX_HEADER_BYTES ((size_t)16 * 1024)
@@ -291,5 +294,16 @@ void *zzz_http_thread_local(zzz_conn *conn, const void *key, void *(*make)(const
  * when the head's 4 KiB of lines are full, or when the write buffer's
  * arena has no room left. */
 char *zzz_http_res_lines_room(zzz_res *res, size_t len);
+
+/* Bounds how long bytes we sent may stay unacknowledged before the kernel
+ * gives up on the connection (TCP_USER_TIMEOUT; a no-op where the socket
+ * is not TCP): a long-lived stream's heartbeats to a client that vanished
+ * without a FIN would otherwise sit retransmitted for TCP's quarter of an
+ * hour before a read or write saw the end. */
+static inline void zzz_http_unacked_limit(zzz_conn *conn, uint32_t ms)
+{
+    unsigned int value = ms;
+    setsockopt(zzz_conn_fd(conn), IPPROTO_TCP, TCP_USER_TIMEOUT, &value, sizeof value);
+}
 
 #endif

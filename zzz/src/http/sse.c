@@ -289,6 +289,13 @@ int zzz_sse_wait(zzz_sse *sse, uint32_t timeout_ms, uint32_t heartbeat_ms)
         uint64_t now = tardy_now();
         if (now >= end)
             return 0;
+        /* A client gone without a word leaves the heartbeats unanswered:
+         * the kernel ends the connection after two of them. */
+        uint32_t unacked = (uint32_t)(2 * (beat / 1000000u));
+        if (sse->unacked_ms != unacked) {
+            zzz_http_unacked_limit(conn, unacked);
+            sse->unacked_ms = unacked;
+        }
         uint64_t beat_at = sse->last_write + beat;
         if (now >= beat_at) {
             int err = zzz_sse_comment(sse, NULL);

@@ -34,6 +34,7 @@ int zzz_sse_push(zzz_sse *sse, const char *topic, const zzz_sse_push_opts *opts)
     ws->overflow = ZZZ_WS_OVERFLOW_CLOSE;
     ws->close_code = ZZZ_WS_ABNORMAL;
     ws->quiet_since = tardy_now();
+    zzz_http_unacked_limit(ws->conn, 2 * ws->ping_ms);
     int err = zzz_ws_subscribe(ws, topic);
     if (err) {
         free(ws);

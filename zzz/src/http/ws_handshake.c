@@ -333,6 +333,9 @@ int zzz_ws_accept(zzz_req *req, zzz_res *res, const zzz_ws_opts *opts, zzz_ws **
     }
     ws->conn = conn;
     ws->rt = tardy_runtime_self();
+    /* A client gone without a close leaves our pings unacknowledged: the
+     * kernel ends the connection after two ping intervals. */
+    zzz_http_unacked_limit(conn, 2 * ws->ping_ms);
     zzz_conn_on_close(conn, zzz_ws_conn_closed, ws);
     if (ws->callback) {
         /* From the next call on, the engine serves the connection; the
