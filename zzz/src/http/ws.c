@@ -39,11 +39,6 @@ static zzz_ws_zlib *ws_zlib(zzz_ws *ws)
  * head), counted against max_queue. */
 #define WS_ITEM_COST 64u
 
-static bool ws_own(const zzz_ws *ws)
-{
-    return ws->task.id != 0 && ws->task.id == tardy_self().id;
-}
-
 /* Writes one frame: into the write buffer when it fits (it leaves with
  * the next flush, before the task waits), else straight out. A failed
  * write leaves the WebSocket good only for closing. */
@@ -259,7 +254,7 @@ static int ws_send(zzz_ws *ws, zzz_ws_type type, const void *data, size_t len)
         return -EPIPE;
     if (tardy_runtime_self() != ws->rt)
         return -EXDEV;
-    if (ws_own(ws)) {
+    if (zzz_ws_own(ws)) {
         if (ws->streaming)
             return -EBUSY;
         int err = zzz_ws_drain(ws);
@@ -296,7 +291,7 @@ int zzz_ws_ping(zzz_ws *ws, const void *data, size_t len)
         return -EMSGSIZE;
     if (ws->closed || ws->close_sent)
         return -EPIPE;
-    if (!ws_own(ws))
+    if (!zzz_ws_own(ws))
         return -EXDEV;
     return zzz_ws_write_frame(ws, true, 0, ZZZ_WS_OP_PING, data, len);
 }
@@ -313,7 +308,7 @@ int zzz_ws_close(zzz_ws *ws, uint16_t code, const char *reason)
         return -EPIPE;
     if (tardy_runtime_self() != ws->rt)
         return -EXDEV;
-    if (ws_own(ws) && !ws->streaming) {
+    if (zzz_ws_own(ws) && !ws->streaming) {
         int err = zzz_ws_drain(ws);
         if (err)
             return err;
@@ -333,67 +328,6 @@ int zzz_ws_close(zzz_ws *ws, uint16_t code, const char *reason)
 uint16_t zzz_ws_close_code(const zzz_ws *ws)
 {
     return ws->close_code;
-}
-
-/* ---- streamed messages ---------------------------------------------------- */
-
-int zzz_ws_stream_begin(zzz_ws *ws, zzz_ws_type type)
-{
-    if (!ws || (type != ZZZ_WS_TEXT && type != ZZZ_WS_BINARY))
-        return -EINVAL;
-    if (!ws_own(ws))
-        return -EXDEV;
-    if (ws->streaming)
-        return -EBUSY;
-    if (ws->closed || ws->close_sent)
-        return -EPIPE;
-    int err = zzz_ws_drain(ws);
-    if (err)
-        return err;
-    ws->streaming = true;
-    ws->stream_text = type == ZZZ_WS_TEXT;
-    ws->stream_utf8 = (zzz_utf8){0};
-    ws->stream_sent = false;
-    return 0;
-}
-
-static int ws_stream_frame(zzz_ws *ws, bool fin, const void *data, size_t len)
-{
-    uint8_t op = ZZZ_WS_OP_CONT;
-    if (!ws->stream_sent)
-        op = ws->stream_text ? ZZZ_WS_OP_TEXT : ZZZ_WS_OP_BINARY;
-    ws->stream_sent = true;
-    return zzz_ws_write_frame(ws, fin, 0, op, data, len);
-}
-
-int zzz_ws_stream_part(zzz_ws *ws, const void *data, size_t len)
-{
-    if (!ws || (!data && len) || !ws->streaming)
-        return -EINVAL;
-    if (!ws_own(ws))
-        return -EXDEV;
-    if (ws->closed)
-        return -EPIPE;
-    if (ws->stream_text && !zzz_utf8_feed(&ws->stream_utf8, data, len))
-        return -EINVAL;
-    if (len == 0)
-        return 0;
-    return ws_stream_frame(ws, false, data, len);
-}
-
-int zzz_ws_stream_end(zzz_ws *ws)
-{
-    if (!ws || !ws->streaming)
-        return -EINVAL;
-    if (!ws_own(ws))
-        return -EXDEV;
-    if (ws->closed)
-        return -EPIPE;
-    if (ws->stream_text && !zzz_utf8_complete(&ws->stream_utf8))
-        return -EINVAL;
-    int err = ws_stream_frame(ws, true, NULL, 0);
-    ws->streaming = false;
-    return err ? err : zzz_ws_drain(ws);
 }
 
 /* ---- reading -------------------------------------------------------------- */

@@ -93,7 +93,13 @@ struct zzz_ws {
     struct zzz_ws_hub *hub; /* its thread's publish/subscribe state */
 };
 
-/* The frame engine (ws.c), for ws_serve.c: a frame out (into the write
+/* True when the calling task is the one serving ws now. */
+static inline bool zzz_ws_own(const zzz_ws *ws)
+{
+    return ws->task.id != 0 && ws->task.id == tardy_self().id;
+}
+
+/* The frame engine (ws.c), for ws_serve.c and ws_stream.c: a frame out (into the write
  * buffer when it fits); a close out (close_sent set); what other tasks
  * queued, sent from ws's own task; the queue dropped; and the receive
  * buffer read: 1 with a whole message in *msg, 0 when more bytes are
