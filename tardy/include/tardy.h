@@ -82,6 +82,14 @@ typedef struct tardy_config {
      * next to this header); when set it overrides `driver` and
      * TARDY_DRIVER. tardy_run checks it before starting (see there). */
     const struct tardy_driver_ops *custom_driver;
+    /* Threads of the blocking-work pool (tardy_blocking, tardy_resolve,
+     * and file calls on the epoll and busy drivers), shared by all the
+     * runtimes of the run. 0: 16. At most 1024. They start one at a time
+     * as jobs arrive and none is idle. */
+    unsigned blocking_threads;
+    /* A pool thread with no job for this many milliseconds exits (the
+     * next job starts a new one). 0: 10000. */
+    unsigned blocking_idle_ms;
 } tardy_config;
 
 /* A task's body. It finishes by returning. */
@@ -251,16 +259,26 @@ ssize_t tardy_send(int fd, const void *buf, size_t len, int flags);
 ssize_t tardy_recvmsg(int fd, struct msghdr *msg, int flags);
 ssize_t tardy_sendmsg(int fd, const struct msghdr *msg, int flags);
 
-/* read/write at `offset` (-1: current position). On regular files the
- * epoll and busy drivers do these synchronously (files are always
- * "ready" to those kernels' readiness APIs); io_uring does them
- * asynchronously. */
+/* read/write at `offset` (-1: current position). io_uring does these in
+ * the ring. On regular files (and block devices) epoll and busy cannot
+ * wait for readiness (a file is always "ready" to them), so: a read first
+ * tries to take the bytes from the page cache without waiting
+ * (RWF_NOWAIT), and when they are not all there, the call goes to the
+ * blocking pool (see tardy_blocking); a write goes to the pool. Either
+ * way other tasks of the runtime keep running while the disk works. On
+ * sockets and pipes they wait for readiness as every driver does. A
+ * deadline or cancel ends such a call only while it is queued for the
+ * pool; once a pool thread has started it, the call returns its real
+ * result (the buffer stays in use until then). */
 ssize_t tardy_read(int fd, void *buf, size_t len, int64_t offset);
 ssize_t tardy_write(int fd, const void *buf, size_t len, int64_t offset);
 ssize_t tardy_readv(int fd, const struct iovec *iov, int iovcnt, int64_t offset);
 ssize_t tardy_writev(int fd, const struct iovec *iov, int iovcnt, int64_t offset);
 
-/* open(2) relative to the working directory; O_CLOEXEC is added. */
+/* open(2) relative to the working directory; O_CLOEXEC is added. On epoll
+ * and busy, tardy_open, tardy_stat, tardy_unlink and tardy_mkdir run on
+ * the blocking pool (a path lookup can wait on the disk), with the same
+ * deadline rule as a file read above. */
 int tardy_open(const char *path, int flags, mode_t mode);
 
 /* Closes fd. Always use this (not close(2)) for a descriptor that tardy
@@ -392,6 +410,98 @@ int tardy_stream_close(tardy_stream *s);
  * outside a task. Sleeps that end at the same instant wake in the order
  * they were started. */
 int tardy_sleep(uint64_t ns);
+
+/* ------------------------------------------------------------------------
+ * Blocking work: calls that would block the thread (a library that does
+ * its own I/O, a long computation, getaddrinfo) run on a pool of threads
+ * shared by the runtimes of the run, while the calling task parks and its
+ * runtime serves other tasks. The pool has at most
+ * tardy_config.blocking_threads threads; jobs beyond that wait in a FIFO
+ * queue, which cannot outgrow the parked tasks (one job each). A job
+ * that finishes wakes its task through the runtime's wake-up path (the
+ * same one tardy_spawn_on uses), so nothing polls for it.
+ * ---------------------------------------------------------------------- */
+
+/* A job for the pool. It runs on a pool thread, outside any runtime:
+ * task-only calls made from it return -EPERM. */
+typedef int64_t (*tardy_blocking_fn)(void *arg);
+
+/* Runs fn(arg) on a pool thread and parks the calling task until it has
+ * returned. Returns 0 and stores fn's return value in *result (when
+ * result is non-NULL); -EINVAL when fn is NULL; -EPERM outside a task;
+ * -EAGAIN when the pool has no thread and cannot start one (the error of
+ * pthread_create); -ESRCH when the run is stopping. As every task-only
+ * call it returns -ETIMEDOUT at the task's deadline and -ECANCELED when
+ * cancelled (tardy_cancel), and then:
+ *   - a job that had not started is taken off the queue and never runs;
+ *   - a job that had started runs to its end on the pool thread, and
+ *     its result is dropped: *result is not written, and arg must stay
+ *     valid until fn returns (see tardy_blocking_drop for a way to free
+ *     it then).
+ * If tardy_stop ends the run while a job runs, tardy_run returns once
+ * the job has returned; jobs still queued never run. */
+int tardy_blocking(tardy_blocking_fn fn, void *arg, int64_t *result);
+
+/* tardy_blocking for an arg that the job owns. Unless it returns 0
+ * (fn's result delivered to the caller), drop(arg, r) is called exactly
+ * once: before it returns, with r its error, when fn never ran (a
+ * refused call, a job taken off the queue); or, when the caller stopped
+ * waiting after fn had started (-ETIMEDOUT, -ECANCELED, the run
+ * stopping), on the pool thread as soon as fn returns, with r fn's
+ * result. So drop is the place to free arg and whatever fn made, and
+ * after a non-zero return the caller must not touch arg. drop may be
+ * NULL. Returns as tardy_blocking. */
+int tardy_blocking_drop(tardy_blocking_fn fn, void *arg, void (*drop)(void *arg, int64_t result),
+                        int64_t *result);
+
+/* ------------------------------------------------------------------------
+ * Names: getaddrinfo on the blocking pool, and connecting to a host name.
+ *
+ * getaddrinfo's EAI_* codes read as -errno values:
+ *   EAI_NONAME     -ENOENT        the name (or service) is not known
+ *   EAI_NODATA     -ENODATA       the name is known but has no address
+ *   EAI_ADDRFAMILY -ENODATA       (no address of the requested family)
+ *   EAI_AGAIN      -EAGAIN        temporary failure, such as no resolver
+ *                                 reachable; trying later may succeed
+ *   EAI_FAIL       -EIO           the resolver failed for good
+ *   EAI_FAMILY     -EAFNOSUPPORT  hints->ai_family is not supported
+ *   EAI_SOCKTYPE   -ESOCKTNOSUPPORT hints->ai_socktype is not supported
+ *   EAI_SERVICE    -EPROTONOSUPPORT the service is not available for the
+ *                                 socket type
+ *   EAI_BADFLAGS   -EINVAL        bad hints->ai_flags
+ *   EAI_MEMORY     -ENOMEM
+ *   EAI_OVERFLOW   -EOVERFLOW
+ *   EAI_SYSTEM     -errno         the errno getaddrinfo left
+ *   anything else  -EIO
+ * ---------------------------------------------------------------------- */
+
+/* Resolves host and/or service as getaddrinfo(3) does (either may be
+ * NULL, not both; hints may be NULL), on the blocking pool, so that the
+ * runtime keeps serving other tasks. Numeric addresses are converted on
+ * the spot. Returns 0 and sets *list to a list the caller frees with
+ * tardy_resolve_free; a mapped EAI error (table above); -EINVAL when list
+ * is NULL or both host and service are; -ENOMEM; and as tardy_blocking
+ * (-ETIMEDOUT, -ECANCELED, -EPERM...). A lookup given up on (deadline,
+ * cancel) still finishes on the pool, and its result is freed there. */
+struct addrinfo; /* <netdb.h> */
+
+int tardy_resolve(const char *host, const char *service, const struct addrinfo *hints,
+                  struct addrinfo **list);
+
+/* Frees a list from tardy_resolve. NULL is allowed. Usable anywhere. */
+void tardy_resolve_free(struct addrinfo *list);
+
+/* Resolves host (a name or a numeric IPv4/IPv6 address) for a TCP
+ * connection to `port` and connects to its addresses one after another,
+ * in the order the resolver gave, until one accepts. timeout_ns bounds the
+ * whole call, lookup included (0: no bound of its own; the task's deadline
+ * applies in any case, the sooner wins). Returns a connected, non-blocking,
+ * close-on-exec socket, which the caller closes with tardy_close; or a
+ * resolver error (table above), the last connect's -errno
+ * (-ECONNREFUSED, -ENETUNREACH...) when every address failed, -ETIMEDOUT
+ * when timeout_ns (or the deadline) passed, -ECANCELED, -EINVAL when host
+ * is NULL or empty or port is 0, -EPERM outside a task. Task only. */
+int tardy_connect_host(const char *host, uint16_t port, uint64_t timeout_ns);
 
 /* ------------------------------------------------------------------------
  * Channels: bounded FIFO queues of fixed-size messages between tasks on

@@ -1,5 +1,6 @@
 /* The blocking-style I/O calls: each fills a tardy_op in the caller's
  * frame, hands it to the driver and parks the task until it completes. */
+#include "blocking.h"
 #include "runtime.h"
 
 #include <errno.h>
@@ -38,6 +39,11 @@ static int64_t io_run(tardy_op *op)
          op->kind == TARDY_OP_SENDMSG) &&
         (op->flags & MSG_DONTWAIT))
         return tardy_op_now(rt, op);
+    if (tardy_file_wants_pool(rt, op)) {
+        int64_t r = tardy_file_op(rt, op);
+        if (r != TARDY_OP_PENDING)
+            return r;
+    }
     op->owner = t;
     int64_t r = rt->drv->submit(rt->drv_state, op);
     if (r != TARDY_OP_PENDING)

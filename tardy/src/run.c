@@ -1,6 +1,7 @@
 /* Runs: starting a run's runtimes (a thread each, its driver, its task
  * pool), stopping them, the queries about them, and the process-wide
  * registry of live runtimes. The loop each one runs is runtime.c. */
+#include "blocking.h"
 #include "runtime.h"
 
 #include <errno.h>
@@ -316,6 +317,12 @@ int tardy_run(const tardy_config *config, tardy_fn entry, void *arg)
         cfg.recv_buffer_size = TARDY_DEFAULT_RECV_BUFFER_SIZE;
     if (cfg.recv_buffer_size > TARDY_MAX_RECV_BUFFER_SIZE)
         return -EINVAL;
+    if (cfg.blocking_threads == 0)
+        cfg.blocking_threads = TARDY_DEFAULT_BLOCKING_THREADS;
+    if (cfg.blocking_threads > TARDY_MAX_BLOCKING_THREADS)
+        return -EINVAL;
+    if (cfg.blocking_idle_ms == 0)
+        cfg.blocking_idle_ms = TARDY_DEFAULT_BLOCKING_IDLE_MS;
 
     struct tardy_run *run = calloc(1, sizeof *run);
     if (!run)
@@ -324,6 +331,12 @@ int tardy_run(const tardy_config *config, tardy_fn entry, void *arg)
     if (!run->rts) {
         free(run);
         return -ENOMEM;
+    }
+    err = tardy_blocking_pool_create(&run->pool, cfg.blocking_threads, cfg.blocking_idle_ms);
+    if (err) {
+        free(run->rts);
+        free(run);
+        return err;
     }
     run->config = cfg;
     run->count = cfg.threads;
@@ -363,6 +376,7 @@ int tardy_run(const tardy_config *config, tardy_fn entry, void *arg)
         err = run->rts[i].init_err;
     gate_destroy(&run->start_gate);
     gate_destroy(&run->end_gate);
+    tardy_blocking_pool_destroy(run->pool);
     free(run->rts);
     free(run);
     return err;

@@ -167,6 +167,7 @@ struct tardy_run {
     struct tardy_gate end_gate;
     tardy_fn entry;
     void *entry_arg;
+    struct tardy_blocking_pool *pool; /* blocking.c */
 };
 
 extern _Thread_local struct tardy_runtime *tardy_tls_rt;
