@@ -51,6 +51,18 @@ static int64_t file_try_nowait(tardy_op *op)
     return r < 0 ? -(int64_t)errno : (int64_t)r;
 }
 
+static bool file_wants_bytes(const tardy_op *op)
+{
+    if (op->kind == TARDY_OP_READ)
+        return op->len > 0;
+    if (op->kind != TARDY_OP_READV)
+        return false;
+    for (int i = 0; i < op->iovcnt; i++)
+        if (op->iov[i].iov_len > 0)
+            return true;
+    return false;
+}
+
 static bool is_disk_file(int fd)
 {
     struct stat st;
@@ -65,9 +77,13 @@ int64_t tardy_file_op(struct tardy_runtime *rt, tardy_op *op)
         int64_t r = file_try_nowait(op);
         /* EAGAIN: not cached (or a socket with nothing to give);
          * EOPNOTSUPP: this file (or kernel) cannot say without waiting;
-         * EINVAL and ENOSYS: a kernel without the flag. The plain call
-         * tells the real outcome in all these cases. */
-        if (r != -EAGAIN && r != -EOPNOTSUPP && r != -EINVAL && r != -ENOSYS) {
+         * EINVAL and ENOSYS: a kernel without the flag. And 0: some
+         * kernels answer a non-waiting read of uncached pages with 0, as
+         * at the end of the file. The plain call tells the real outcome
+         * in all these cases. */
+        bool unsure = r == -EAGAIN || r == -EOPNOTSUPP || r == -EINVAL || r == -ENOSYS ||
+                      (r == 0 && file_wants_bytes(op));
+        if (!unsure) {
             if (rt->drv->observe)
                 rt->drv->observe(rt->drv_state, op, r);
             return r;
