@@ -19,6 +19,13 @@
 extern "C" {
 #endif
 
+/* The opaque records below are aligned for what they hold, in C and C++. */
+#ifdef __cplusplus
+#define TARDY_ALIGNAS_(n) alignas(n)
+#else
+#define TARDY_ALIGNAS_(n) _Alignas(n)
+#endif
+
 /* ------------------------------------------------------------------------
  * Conventions
  *
@@ -306,7 +313,7 @@ int tardy_poll(int fd, short events);
  * ---------------------------------------------------------------------- */
 
 typedef struct tardy_watch {
-    _Alignas(16) unsigned char opaque[320];
+    TARDY_ALIGNAS_(16) unsigned char opaque[320];
 } tardy_watch;
 
 /* Starts watching fd for `events` (POLLIN, ...). When one is ready, when
@@ -349,7 +356,7 @@ int tardy_watch_result(const tardy_watch *w);
  * ---------------------------------------------------------------------- */
 
 typedef struct tardy_stream {
-    _Alignas(16) unsigned char opaque[320];
+    TARDY_ALIGNAS_(16) unsigned char opaque[320];
 } tardy_stream;
 
 /* Opens a receive stream on socket fd, on the calling thread's runtime.
@@ -542,6 +549,94 @@ int tardy_chan_try_recv(tardy_chan *ch, void *msg);
  * receivers drain what is left, then get -EPIPE). Usable anywhere;
  * idempotent. */
 void tardy_chan_close(tardy_chan *ch);
+
+/* ========================================================================
+ * Task-aware locks (mutex.c). A section of its own.
+ * ====================================================================== */
+
+/* ------------------------------------------------------------------------
+ * Mutexes and condition variables that park the task, not the thread.
+ *
+ * The tasks of one tardy_run run at once on several threads; state they
+ * share needs a lock. A pthread mutex held across a call that parks
+ * (tardy_send to a slow client, tardy_sleep ...) blocks every other task
+ * of each thread that then waits for it, so the whole run can freeze
+ * behind one slow peer. A tardy_mutex instead parks only the tasks that
+ * wait for it; their threads run other tasks meanwhile, and the holder may
+ * park as long as it likes.
+ *
+ * Both work between the tasks of every runtime (thread) of a run, and a
+ * task that waits for one wakes through its runtime's usual wake-up path
+ * (no polling). Neither holds any resource: an all-zero one is ready to
+ * use, so one can be embedded in any struct (`user` state) or be static,
+ * and there is nothing to destroy.
+ *
+ * A run that stops (tardy_stop) while a task holds a mutex leaves it held:
+ * tasks are not resumed at a stop. Zero it before another run uses it.
+ * ---------------------------------------------------------------------- */
+
+typedef struct tardy_mutex {
+    TARDY_ALIGNAS_(8) unsigned char opaque[32];
+} tardy_mutex;
+
+typedef struct tardy_cond {
+    TARDY_ALIGNAS_(8) unsigned char opaque[32];
+} tardy_cond;
+
+/* Static initialisers: an unlocked mutex, a condition nobody waits on. */
+#define TARDY_MUTEX_INIT {{0}}
+#define TARDY_COND_INIT {{0}}
+
+/* Makes m an unlocked mutex (the same as zeroing it). No task may be
+ * waiting on it or holding it. */
+void tardy_mutex_init(tardy_mutex *m);
+
+/* Locks m, parking the calling task while another task holds it. Waiters
+ * get the mutex in the order they asked for it: an unlock hands it to the
+ * first waiter directly, so no task can take it ahead of one that waits.
+ * Returns 0 with m held; -EDEADLK when the caller holds m already (it is
+ * not recursive); -ETIMEDOUT at the task's deadline and -ECANCELED when
+ * cancelled (m is not held then, and the waiter's place is given up; if
+ * the mutex was handed over first, the call returns 0 and the cancel stays
+ * pending for the next call); -EINVAL when m is NULL; -EPERM outside a
+ * task. Task only. */
+int tardy_mutex_lock(tardy_mutex *m);
+
+/* Locks m if it is free and nobody waits for it, without parking.
+ * Returns 0 with m held, -EBUSY when it is held or has waiters, -EDEADLK
+ * when the caller holds it, -EINVAL when m is NULL, -EPERM outside a task.
+ * It never parks, so a deadline or a pending cancel does not affect it. */
+int tardy_mutex_trylock(tardy_mutex *m);
+
+/* Unlocks m, handing it to its first waiter if there is one (on whatever
+ * runtime that waiter lives). Returns 0, -EPERM when the calling task does
+ * not hold m (or outside a task), -EINVAL when m is NULL. Never parks. */
+int tardy_mutex_unlock(tardy_mutex *m);
+
+/* Makes c a condition nobody waits on (the same as zeroing it). */
+void tardy_cond_init(tardy_cond *c);
+
+/* Unlocks m and waits on c, in one step (a signal sent after the unlock
+ * is not lost), then locks m again (in the mutex's FIFO order) before it
+ * returns. It returns with m held whatever the result: 0 when signalled;
+ * -ETIMEDOUT at the task's deadline and -ECANCELED when cancelled (a
+ * signal that came first wins, and a cancel then stays pending); the
+ * wait for m after a signal or an interruption does not end early. It
+ * may also return 0 for a broadcast the caller's state does not warrant,
+ * so wait in a loop that checks the state. Returns -EPERM, with nothing
+ * done, when the caller does not hold m (or outside a task), -EINVAL when
+ * c or m is NULL. Task only. */
+int tardy_cond_wait(tardy_cond *c, tardy_mutex *m);
+
+/* Wakes the first task waiting on c (signal) or all of them (broadcast),
+ * in the order they started waiting; each then locks its mutex again.
+ * Usable anywhere: from any task, any thread, holding the mutex or not.
+ * Returns the number of tasks woken (0 when none waited), -EINVAL when c
+ * is NULL. */
+int tardy_cond_signal(tardy_cond *c);
+int tardy_cond_broadcast(tardy_cond *c);
+
+/* ======================================================================== */
 
 #ifdef __cplusplus
 }

@@ -64,6 +64,8 @@ static void conn_close_as(zzz_conn *c, bool reset)
     w->free_conns = c;
     w->open--;
     atomic_fetch_sub(&w->server->open_total, 1);
+    if (w->open == 0 && w->drain_sleeper.id)
+        tardy_cancel(w->drain_sleeper);
 }
 
 static void conn_close(zzz_conn *c)

@@ -286,8 +286,10 @@ static void worker_sentinel(void *arg)
     /* Connections being served finish their request (HTTP answers with
      * Connection: close) until the drain timeout; then they are cut. */
     uint64_t give_up = tardy_now() + (uint64_t)s->cfg.drain_timeout_ms * 1000000u;
+    w->drain_sleeper = tardy_self();
     while (w->open > 0 && tardy_now() < give_up)
-        tardy_sleep(5 * 1000000u);
+        tardy_sleep(give_up - tardy_now());
+    w->drain_sleeper = (tardy_task){0};
     for (unsigned i = 0; i < w->conns_used && w->open > 0; i++) {
         zzz_conn *c = &w->conns[i];
         if (c->state == CONN_ACTIVE && c->task.id)

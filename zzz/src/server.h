@@ -105,6 +105,10 @@ typedef struct zzz_worker {
     zzz_pool tls_pool; /* TLS state, one per open connection (with TLS) */
     tardy_task acceptor;
     bool draining;
+    /* The sentinel sleeps until the drain timeout; the last connection to
+     * close wakes it (cancels its sleep), so a stop takes no longer than
+     * the requests in flight. Set only while it sleeps so. */
+    tardy_task drain_sleeper;
     bool thread_started; /* on_thread_start returned 0: on_thread_stop is due */
     void *thread_data;   /* what on_thread_start stored (zzz_conn_thread_data) */
 } zzz_worker;
