@@ -481,3 +481,68 @@ Test(runtime, stop_from_inside_wakes_a_parked_runtime)
     close(s.sv[0]);
     close(s.sv[1]);
 }
+
+/* tardy_stop from a thread outside the run, every task parked (a 60 s
+ * sleep, a receive that never completes): the runtimes wake for it at
+ * once, not at their next timer. The figure is printed; the bound is
+ * loose (a stop that waited for the sleep would take a minute). */
+
+struct idle_stop {
+    int sv[2];
+    atomic_int parked;
+};
+
+static void idle_sleeper(void *arg)
+{
+    struct idle_stop *s = arg;
+    atomic_fetch_add(&s->parked, 1);
+    tardy_sleep(60000 * TT_MS);
+}
+
+static void idle_receiver(void *arg)
+{
+    struct idle_stop *s = arg;
+    char b;
+    atomic_fetch_add(&s->parked, 1);
+    tardy_recv(s->sv[0], &b, 1, 0);
+}
+
+static void idle_stop_entry(void *arg)
+{
+    if (tt_rt_index() == 0)
+        TT_CHECK_EQ(tardy_spawn(idle_receiver, arg, NULL), 0);
+    idle_sleeper(arg);
+}
+
+static void *idle_stopper(void *arg)
+{
+    struct idle_stop *s = arg;
+    while (atomic_load(&s->parked) < 3)
+        usleep(1000);
+    usleep(20000);
+    uint64_t *t0 = malloc(sizeof *t0);
+    *t0 = tt_clock_ns();
+    tardy_stop();
+    return t0;
+}
+
+Test(runtime, stop_from_another_thread_wakes_idle_runtimes_at_once)
+{
+    static struct idle_stop s;
+    memset(&s, 0, sizeof s);
+    tt_socketpair(s.sv);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, idle_stopper, &s), 0);
+    tardy_config cfg = {.threads = 2};
+    TT_RUN(&cfg, idle_stop_entry, &s);
+    uint64_t returned = tt_clock_ns();
+    void *t0;
+    pthread_join(th, &t0);
+    uint64_t took = returned - *(uint64_t *)t0;
+    free(t0);
+    printf("runtime: tardy_stop to tardy_run's return took %.2f ms (2 idle runtimes)\n",
+           took / 1e6);
+    cr_expect_lt(took, 1000 * TT_MS, "an idle run took %.1f ms to stop", took / 1e6);
+    close(s.sv[0]);
+    close(s.sv[1]);
+}
