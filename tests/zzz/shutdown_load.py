@@ -253,6 +253,13 @@ def main():
           "%d answered whole, %d unanswered and closed; connections ended %s" %
           ("TLS" if tls_dir else "plain", driver, CLIENTS, sent, sent_before, answered,
            sent - answered, ends))
+    kinds = {}
+    for c in clients:
+        k = kinds.setdefault(c.kind, [0, 0])
+        k[0] += len(c.sent)
+        k[1] += getattr(c, "answered_count", 0)
+    print("shutdown-load: by kind (sent/answered): %s" %
+          ", ".join("%s %d/%d" % (name, v[0], v[1]) for name, v in sorted(kinds.items())))
     print("shutdown-load: exit status %d, %.0f ms after SIGTERM (drain timeout %d ms)" %
           (status, took_ms, DRAIN_MS))
     for i, p in sorted(problems.items()):
