@@ -68,6 +68,10 @@ static void guard_on_segv(int sig, siginfo_t *si, void *ctx)
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
     sigaction(sig, &dfl, NULL);
+    /* A SIGSEGV sent by kill() repeats nothing on return: send it again,
+     * to be delivered (with the default action) as the handler returns. */
+    if (si->si_code <= 0)
+        raise(sig);
 }
 
 void tardy_guard_install(void)

@@ -240,3 +240,28 @@ Test(stack_overflow, application_handler_is_kept)
               out);
     cr_assert(!strstr(out, "stack overflow"), "stderr: %s", out);
 }
+
+/* A SIGSEGV sent with kill() (no fault) still kills with SIGSEGV, and
+ * gets no message. */
+static void self_kill_task(void *arg)
+{
+    (void)arg;
+    kill(getpid(), SIGSEGV);
+    for (int i = 0; i < 100; i++)
+        tardy_sleep(10 * TT_MS);
+}
+
+Test(stack_overflow, sent_sigsegv_still_kills)
+{
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        signal(SIGSEGV, SIG_DFL);
+        tardy_config cfg = {.threads = 1};
+        tardy_run(&cfg, self_kill_task, NULL);
+        _exit(3);
+    }
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "status %#x", status);
+}
