@@ -542,3 +542,62 @@ Test(tls_abuse, handshakes_left_half_done)
     client_close(&kept);
     server_stop(&s);
 }
+
+/* The rule for records inside a session, at its limit and past it: a
+ * request record that arrives in two parts 150 ms apart (a handshake
+ * timeout of 500 ms) is served; one trickled a byte every 100 ms, which
+ * would take seconds, is closed about 500 ms after its first byte. */
+static size_t session_request_record(mclient *m, uint8_t *buf, size_t cap)
+{
+    uint8_t flight[16384];
+    int done = 0;
+    while (!done) {
+        size_t n = mclient_next_flight(m, flight, sizeof flight, &done);
+        raw_send(m->fd, flight, n, "handshake");
+    }
+    const char *req = "GET /users/6 HTTP/1.1\r\nHost: x\r\n\r\n";
+    cr_assert_eq(SSL_write(m->ssl, req, (int)strlen(req)), (int)strlen(req));
+    return mclient_take(m, buf, cap);
+}
+
+Test(tls_abuse, session_record_deadline_at_and_past_the_limit)
+{
+    server s;
+    start(&s);
+    mclient m;
+    mclient_open(&m, s.port);
+    uint8_t rec[4096];
+    size_t n = session_request_record(&m, rec, sizeof rec);
+    cr_assert(n > 20);
+    raw_send(m.fd, rec, 10, "first part");
+    sleep_ms(150);
+    raw_send(m.fd, rec + 10, n - 10, "second part");
+    char answer[1024] = "";
+    size_t alen = 0;
+    while (!strstr(answer, "user 6\n") && alen < sizeof answer - 1) {
+        int r = SSL_read(m.ssl, answer + alen, (int)(sizeof answer - 1 - alen));
+        if (r > 0) {
+            alen += (size_t)r;
+            answer[alen] = '\0';
+            continue;
+        }
+        cr_assert(SSL_get_error(m.ssl, r) == SSL_ERROR_WANT_READ && mclient_feed(&m, 3000),
+                  "a record in two parts 150 ms apart was not answered");
+    }
+    mclient_close(&m);
+
+    mclient_open(&m, s.port);
+    n = session_request_record(&m, rec, sizeof rec);
+    uint64_t t0 = now_ms();
+    size_t sent = 0;
+    for (; sent < n; sent++) {
+        raw_send(m.fd, rec + sent, 1, "trickle");
+        struct pollfd p = {.fd = m.fd, .events = POLLIN};
+        if (poll(&p, 1, 100) > 0)
+            break; /* the server's alert or its close */
+    }
+    expect_closed(m.fd, t0, 5000, "a request record trickled a byte per 100 ms");
+    cr_assert(sent < n, "the whole trickled record (%zu bytes) was taken", n);
+    mclient_close(&m);
+    server_stop(&s);
+}
