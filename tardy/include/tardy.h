@@ -65,7 +65,15 @@ typedef struct tardy_config {
     unsigned max_tasks;
     /* Usable stack bytes per task, rounded up to whole pages. 0: 64 KiB.
      * Each stack also gets a PROT_NONE guard below it, so an overflow
-     * dies of SIGSEGV instead of corrupting memory. */
+     * dies of SIGSEGV instead of corrupting memory. When SIGSEGV has its
+     * default action as tardy_run starts, tardy installs a handler (on an
+     * alternate signal stack it gives each runtime thread that has none)
+     * that writes "tardy: task stack overflow (stack size N bytes); raise
+     * tardy_config.stack_size" to stderr for a fault in a task's guard,
+     * then restores the default action so that the process still dies of
+     * SIGSEGV; other faults pass through unchanged. A SIGSEGV handler the
+     * application installed before tardy_run is kept, and one installed
+     * later replaces tardy's: it then sees the overflows itself. */
     size_t stack_size;
     /* The driver. The environment variable TARDY_DRIVER
      * (io_uring | epoll | busy) overrides this field. */

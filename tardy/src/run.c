@@ -2,6 +2,7 @@
  * pool), stopping them, the queries about them, and the process-wide
  * registry of live runtimes. The loop each one runs is runtime.c. */
 #include "blocking.h"
+#include "guard.h"
 #include "runtime.h"
 
 #include <errno.h>
@@ -249,6 +250,8 @@ static void *runtime_thread(void *arg)
     struct tardy_runtime *rt = arg;
     struct tardy_run *run = rt->run;
     tardy_tls_rt = NULL;
+    tardy_guard_thread guard;
+    tardy_guard_thread_enter(&guard);
     rt->init_err = runtime_init(rt);
     gate_arrive(&run->start_gate);
     bool all_ok = true;
@@ -270,6 +273,7 @@ static void *runtime_thread(void *arg)
     gate_arrive(&run->end_gate);
     tardy_tls_rt = NULL;
     runtime_fini(rt);
+    tardy_guard_thread_leave(&guard);
     return NULL;
 }
 
@@ -351,6 +355,7 @@ int tardy_run(const tardy_config *config, tardy_fn entry, void *arg)
         run->rts[i].index = i;
     }
 
+    tardy_guard_install();
     unsigned started = 1;
     for (unsigned i = 1; i < cfg.threads; i++) {
         int rc = pthread_create(&run->rts[i].thread, NULL, runtime_thread, &run->rts[i]);

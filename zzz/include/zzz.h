@@ -123,7 +123,10 @@ typedef struct zzz_tls_config {
     uint32_t handshake_timeout_ms; /* from the first byte to a finished
                                       handshake; 0: 10 s. Between the
                                       client's flights the connection
-                                      waits holding no task. */
+                                      waits holding no task. After the
+                                      handshake, a record must also
+                                      arrive whole within it of its
+                                      first byte (else: closed) */
     size_t record_size;            /* plaintext bytes per record sent, 512
                                       to 16384; 0: 16384 */
     uint32_t idle_trim_ms;         /* a connection idle this long gives its
@@ -181,7 +184,12 @@ typedef struct zzz_server_config {
                                   once it has run write_timeout_ms (a peer
                                   that takes a byte now and then is cut);
                                   0: no minimum */
-    uint32_t drain_timeout_ms; /* graceful shutdown waits at most; 0: 10 s */
+    uint32_t drain_timeout_ms; /* graceful shutdown waits at most; 0: 10 s.
+                                  Tasks still serving are cancelled 100 ms
+                                  (or a quarter of it, if less) before it
+                                  passes; at it, the runtimes stop even
+                                  under a handler that ignores the cancel
+                                  (it is not resumed again) */
     uint32_t linger_timeout_ms; /* a lingering close (zzz_conn_linger) reads
                                   and drops the client's bytes for at most;
                                   0: 2 s */

@@ -333,6 +333,14 @@ static void conn_serve(void *arg)
     }
     if (!wait_deadline)
         wait_deadline = tardy_now() + (uint64_t)s->cfg.idle_timeout_ms * 1000000u;
+    /* A message of the stream's own begun and unfinished (a TLS record)
+     * ends in time whatever the protocol waits for: past it, the
+     * connection closes. */
+    uint64_t stream_deadline = zzz_stream_open_deadline(c);
+    if (stream_deadline && stream_deadline < wait_deadline) {
+        wait_deadline = stream_deadline;
+        c->expire_call = false;
+    }
     if (conn_wait(c, POLLIN, wait_deadline) != 0) {
         conn_close(c);
         return;

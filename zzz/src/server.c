@@ -236,6 +236,11 @@ static void worker_trim_idle(zzz_worker *w, uint64_t idle_before)
 }
 #endif
 
+/* Before the drain timeout, the time between cancelling the tasks still
+ * serving and stopping the runtimes under those that ignore it (at most
+ * a quarter of the drain timeout). */
+#define DRAIN_CUT_GRACE_NS (100 * 1000000ull)
+
 /* Waits for the stop signal, then drains this worker. */
 static void worker_sentinel(void *arg)
 {
@@ -284,12 +289,17 @@ static void worker_sentinel(void *arg)
             tardy_cancel(c->task);
     }
     /* Connections being served finish their request (HTTP answers with
-     * Connection: close) until the drain timeout; then they are cut. */
-    uint64_t give_up = tardy_now() + (uint64_t)s->cfg.drain_timeout_ms * 1000000u;
+     * Connection: close) until shortly before the drain timeout; then
+     * their tasks are cancelled (their waits fail with -ECANCELED). The
+     * last connection to close wakes this task (drain_sleeper), so an
+     * idle server stops at once. */
+    uint64_t drain_ns = (uint64_t)s->cfg.drain_timeout_ms * 1000000u;
+    uint64_t grace_ns = drain_ns / 4 < DRAIN_CUT_GRACE_NS ? drain_ns / 4 : DRAIN_CUT_GRACE_NS;
+    uint64_t start = tardy_now();
+    uint64_t cut_at = start + drain_ns - grace_ns, stop_at = start + drain_ns;
     w->drain_sleeper = tardy_self();
-    while (w->open > 0 && tardy_now() < give_up)
-        tardy_sleep(give_up - tardy_now());
-    w->drain_sleeper = (tardy_task){0};
+    while (w->open > 0 && tardy_now() < cut_at)
+        tardy_sleep(cut_at - tardy_now());
     for (unsigned i = 0; i < w->conns_used && w->open > 0; i++) {
         zzz_conn *c = &w->conns[i];
         if (c->state == CONN_ACTIVE && c->task.id)
@@ -297,6 +307,15 @@ static void worker_sentinel(void *arg)
         else if (c->state == CONN_WAITING)
             zzz_conn_wait_cancel(c);
     }
+    /* A handler that ignores the cancel (it loops on, sleeping or
+     * yielding) must not keep the process alive past the drain timeout:
+     * the runtimes stop, its task is never resumed, and the connections
+     * it held are closed as the server tears down (worker_fini). */
+    while (w->open > 0 && tardy_now() < stop_at)
+        tardy_sleep(stop_at - tardy_now());
+    w->drain_sleeper = (tardy_task){0};
+    if (w->open > 0)
+        tardy_stop();
 }
 
 static int worker_init(zzz_worker *w)

@@ -24,8 +24,10 @@ typedef struct zzz_stream_ops {
      * client spoke something other than acceptable TLS), or the socket's
      * error. */
     int (*open)(zzz_conn *conn);
-    /* When an unfinished handshake gives up (tardy_now clock); 0 without
-     * one. */
+    /* When an unfinished handshake gives up (tardy_now clock); after the
+     * handshake, when a TLS record begun and not yet whole does (the
+     * connection then closes, whatever the protocol waits for); 0 when
+     * neither applies. */
     uint64_t (*open_deadline)(const zzz_conn *conn);
     /* The connection's wait ended with bytes in its receive stream, and a
      * task now serves it: moves what it can where the protocol reads it

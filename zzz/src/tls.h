@@ -64,6 +64,7 @@ struct zzz_tls_conn {
     uint8_t header_have;
     uint8_t header[5];
     uint32_t body_left;
+    uint64_t record_since;  /* when the record being received began */
     uint64_t idle_since;    /* when it last went idle (tardy_now) */
     uint64_t open_deadline; /* when an unfinished handshake gives up */
     bool trimmed;           /* its buffer pages went back to the kernel */

@@ -41,6 +41,8 @@ static void tls_track_records(zzz_tls_conn *t, const unsigned char *p, size_t n)
             n -= k;
             continue;
         }
+        if (t->header_have == 0)
+            t->record_since = tardy_now();
         t->header[t->header_have++] = *p++;
         n--;
         if (t->header_have == sizeof t->header) {
@@ -166,7 +168,17 @@ static int tls_open(zzz_conn *c)
 
 static uint64_t tls_open_deadline(const zzz_conn *c)
 {
-    return c->tls && !c->tls->established ? c->tls->open_deadline : 0;
+    const zzz_tls_conn *t = c->tls;
+    if (!t)
+        return 0;
+    if (!t->established)
+        return t->open_deadline;
+    /* A record trickled in a byte at a time gives the protocol nothing,
+     * so its own timeouts never start: the record must be whole within
+     * the handshake timeout of its first byte. */
+    if (t->header_have > 0 || t->body_left > 0)
+        return t->record_since + t->ctx->handshake_ns;
+    return 0;
 }
 
 static ssize_t tls_recv(zzz_conn *c, void *buf, size_t len, bool now)
