@@ -417,6 +417,9 @@ static void check_cert_pair(const char *chain, const char *key, bool rsa, const 
     cr_assert(strstr(out, " 1 s:CN = zzz test intermediate"), "no intermediate:\n%s", out);
     cr_assert(!strstr(out, " 2 s:"), "more than the chain:\n%s", out);
     cr_assert_str_eq(field(out, "Server public key is "), key_bits, "%s", out);
+    /* OpenSSL offers X25519 first: the key exchange that Nettle does
+     * when built with it. */
+    cr_assert(strstr(field(out, "Server Temp Key: "), "X25519"), "%s", out);
     free(out);
     server_stop(&s);
 }
@@ -444,6 +447,11 @@ Test(tls, rsa_pkcs8_key)
 Test(tls, p384_key)
 {
     check_cert_pair("p384-chain.pem", "p384-key.pem", false, "384 bit");
+}
+
+Test(tls, p521_key)
+{
+    check_cert_pair("p521-chain.pem", "p521-key.pem", false, "521 bit");
 }
 
 /* ======================================================================
@@ -1496,23 +1504,34 @@ Test(tls, failed_handshakes_free_their_slots)
 
 /* ECDHE over each curve a client may insist on (with the RSA certificate:
  * an OpenSSL client wants the EC certificate's own curve among its groups). */
+/* Every group with an RSA and an EC certificate: X25519 goes through
+ * Nettle when built with it, the NIST curves through BearSSL. */
 Test(tls, key_exchange_groups)
 {
-    server s;
-    start_tls(&s, "rsa-chain.pem", "rsa-key.pem", NULL);
-    const char *groups[][2] = {{"X25519", "X25519"},
-                               {"P-256", "prime256v1"},
-                               {"P-384", "secp384r1"},
-                               {"P-521", "secp521r1"}};
-    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
-        char *out;
-        int rc = S_CLIENT(s.port, NULL, &out, "-alpn", "http/1.1", "-groups", groups[i][0]);
-        expect_handshake(rc, out, true);
-        cr_assert(strstr(field(out, "Server Temp Key: "), groups[i][1]), "-groups %s:\n%s",
-                  groups[i][0], out);
-        free(out);
+    const char *pairs[][2] = {{"rsa-chain.pem", "rsa-key.pem"}, {"ec-chain.pem", "ec-key.pem"}};
+    for (size_t p = 0; p < 2; p++) {
+        server s;
+        start_tls(&s, pairs[p][0], pairs[p][1], NULL);
+        const char *groups[][2] = {{"X25519", "X25519"},
+                                   {"P-256", "prime256v1"},
+                                   {"P-384", "secp384r1"},
+                                   {"P-521", "secp521r1"}};
+        /* In TLS 1.2 the client's groups also name the curves it takes
+         * certificates on: the EC pair needs P-256 listed, and then the
+         * server may pick P-256 over the other NIST curves. */
+        size_t count = p == 0 ? sizeof groups / sizeof groups[0] : 2;
+        for (size_t i = 0; i < count; i++) {
+            char list[64];
+            snprintf(list, sizeof list, "%s%s", groups[i][0], p == 1 && i == 0 ? ":P-256" : "");
+            char *out;
+            int rc = S_CLIENT(s.port, NULL, &out, "-alpn", "http/1.1", "-groups", list);
+            expect_handshake(rc, out, p == 0);
+            cr_assert(strstr(field(out, "Server Temp Key: "), groups[i][1]), "-groups %s:\n%s",
+                      groups[i][0], out);
+            free(out);
+        }
+        server_stop(&s);
     }
-    server_stop(&s);
 }
 
 /* A client that asks to renegotiate does not hurt the server. */

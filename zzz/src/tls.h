@@ -22,6 +22,9 @@ typedef struct tls_cert {
     unsigned char *key_mem; /* the key's numbers, which rsa / ec point into */
     char **names;
     size_t name_count;
+    /* The same key as Nettle takes it (tls_nettle.c); NULL without
+     * Nettle. The signing hooks find it from &rsa or &ec. */
+    struct tls_nettle_key *nettle;
 } tls_cert;
 
 /* A session cache all threads share: BearSSL's LRU behind a lock (taken
@@ -92,6 +95,41 @@ int zzz_pem_read(const char *path, const char *mem, size_t mem_len, const char *
  * Returns 0, the first non-zero return of fn, -EINVAL for broken PEM. */
 int zzz_pem_each(const zzz_bytes *pem,
                  int (*fn)(const char *label, const zzz_bytes *der, void *arg), void *arg);
+
+/* ---- Nettle's arithmetic (tls_nettle.c, only with ZZZ_HAVE_NETTLE) ---- */
+
+#ifdef ZZZ_HAVE_NETTLE
+/* BearSSL's curve interface with Curve25519 (X25519) through Nettle and
+ * P-256, P-384, P-521 through BearSSL's default code. Curve25519
+ * scalars and points are RFC 7748's 32 little-endian bytes, as BearSSL
+ * gives them.
+ * mul() returns 0 for a bad length or an all-zero shared secret. */
+extern const br_ec_impl zzz_tls_nettle_ec;
+
+/* Converts the certificate's key (tc->ec or tc->rsa, already checked
+ * against the certificate) into tc->nettle. 0, -ENOMEM, -ENOTSUP (a
+ * curve Nettle does not sign on here), -EINVAL (Nettle refuses the
+ * numbers). tc->nettle is set even on failure: free it with
+ * zzz_tls_nettle_key_free, which wipes the key. */
+int zzz_tls_nettle_key_load(tls_cert *tc);
+void zzz_tls_nettle_key_free(tls_cert *tc);
+
+/* A br_ecdsa_sign for br_ssl_server_set_single_ec: `sk` must be the `ec`
+ * field of a tls_cert whose key was loaded. Signs the hash (truncated to
+ * the curve's order as ECDSA does) with a nonce from getrandom, writes
+ * the ASN.1 (DER) signature into sig (room for 139 bytes) and returns
+ * its length, or 0 (no key, or no randomness). */
+size_t zzz_tls_nettle_ecdsa_sign(const br_ec_impl *impl, const br_hash_class *hf,
+                                 const void *hash_value, const br_ec_private_key *sk, void *sig);
+
+/* A br_rsa_pkcs1_sign for br_ssl_server_set_single_rsa: `sk` must be the
+ * `rsa` field of a tls_cert whose key was loaded. PKCS#1 v1.5 with the
+ * DigestInfo for hash_oid (BearSSL's encoding; NULL: the bare hash),
+ * blinded and side-channel silent. Writes the modulus-sized signature
+ * into x; 1 on success, 0 on failure. */
+uint32_t zzz_tls_nettle_rsa_sign(const unsigned char *hash_oid, const unsigned char *hash,
+                                 size_t hash_len, const br_rsa_private_key *sk, unsigned char *x);
+#endif
 
 /* ---- the context (tls_config.c) ---- */
 

@@ -28,6 +28,18 @@ static const uint16_t tls_suites[] = {
     BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 };
 
+/* Where the public-key arithmetic comes from: Nettle's (tls_nettle.c)
+ * when built with it, BearSSL's own otherwise. */
+#ifdef ZZZ_HAVE_NETTLE
+#define TLS_EC (&zzz_tls_nettle_ec)
+#define TLS_ECDSA_SIGN zzz_tls_nettle_ecdsa_sign
+#define TLS_RSA_SIGN zzz_tls_nettle_rsa_sign
+#else
+#define TLS_EC br_ec_get_default()
+#define TLS_ECDSA_SIGN br_ecdsa_sign_asn1_get_default()
+#define TLS_RSA_SIGN br_rsa_pkcs1_sign_get_default()
+#endif
+
 /* ALPN names: RFC 7301 allows 1 to 255 bytes; a server speaks a few. */
 #define TLS_ALPN_MAX_NAMES 16u
 #define TLS_ALPN_MAX_LEN 255u
@@ -270,6 +282,10 @@ static int load_key(tls_cert *tc, const zzz_tls_cert *src, const char *name, con
     zzz_bytes_free(&pem);
     if (err == 0)
         err = key_matches(tc, name, cert_name);
+#ifdef ZZZ_HAVE_NETTLE
+    if (err == 0 && (err = zzz_tls_nettle_key_load(tc)) != 0 && err != -ENOMEM)
+        zzz_set_error("tls: %s: Nettle does not take this key", name);
+#endif
     return err;
 }
 
@@ -312,6 +328,9 @@ static void cert_free(tls_cert *tc)
     for (size_t i = 0; i < tc->name_count; i++)
         free(tc->names[i]);
     free(tc->names);
+#ifdef ZZZ_HAVE_NETTLE
+    zzz_tls_nettle_key_free(tc);
+#endif
     memset(tc, 0, sizeof *tc);
 }
 
@@ -519,11 +538,10 @@ static int tls_choose(const br_ssl_server_policy_class **pctx, const br_ssl_serv
     const tls_cert *tc = cert_for(t->ctx, br_ssl_engine_get_server_name(&sc->eng));
     if (tc->key_type == BR_KEYTYPE_RSA)
         br_ssl_server_set_single_rsa(sc, tc->chain, tc->chain_len, &tc->rsa, BR_KEYTYPE_SIGN,
-                                     br_rsa_private_get_default(), br_rsa_pkcs1_sign_get_default());
+                                     br_rsa_private_get_default(), TLS_RSA_SIGN);
     else
         br_ssl_server_set_single_ec(sc, tc->chain, tc->chain_len, &tc->ec, BR_KEYTYPE_SIGN,
-                                    BR_KEYTYPE_EC, br_ec_get_default(),
-                                    br_ecdsa_sign_asn1_get_default());
+                                    BR_KEYTYPE_EC, TLS_EC, TLS_ECDSA_SIGN);
     const br_ssl_server_policy_class **chosen = sc->policy_vtable;
     return (*chosen)->choose(chosen, sc, choices);
 }
@@ -545,15 +563,17 @@ void zzz_tls_engine_setup(zzz_tls_conn *t, const zzz_tls_ctx *ctx)
     br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
     br_ssl_engine_set_suites(eng, tls_suites, sizeof tls_suites / sizeof tls_suites[0]);
     /* Hashes for the transcript, the PRF and the ServerKeyExchange
-     * signature (whichever the client supports). */
+     * signature (whichever the client supports). Each one set runs over
+     * every handshake message: SHA-224, which no client needs (TLS 1.2
+     * clients all take SHA-256), is left out. SHA-1 stays for clients
+     * that send no signature_algorithms (RFC 5246 then means SHA-1). */
     br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
-    br_ssl_engine_set_hash(eng, br_sha224_ID, &br_sha224_vtable);
     br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
     br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
     br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
     br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
     br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-    br_ssl_engine_set_default_ec(eng);
+    br_ssl_engine_set_ec(eng, TLS_EC);
     br_ssl_engine_set_default_aes_gcm(eng);
     br_ssl_engine_set_default_chapol(eng);
     /* A client that offers ALPN but none of ours is refused

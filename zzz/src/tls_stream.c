@@ -30,6 +30,59 @@ static int tls_send_records(zzz_conn *c, zzz_tls_conn *t)
     return 0;
 }
 
+/* Small records the engine makes one after another in the handshake
+ * (ServerHello, ChangeCipherSpec, Finished) are gathered up to this many
+ * bytes on the task's stack and leave in one send: one syscall and one
+ * packet for the flight instead of one per record. */
+#define TLS_GATHER 512u
+
+static int tls_send_all(zzz_conn *c, zzz_tls_conn *t, const unsigned char *p, size_t len)
+{
+    while (len > 0) {
+        zzz_conn_send_arm(c);
+        ssize_t n = tardy_send(c->fd, p, len, 0);
+        if (n < 0) {
+            t->broken = true;
+            return (int)n;
+        }
+        zzz_conn_send_progress(c, (size_t)n);
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Sends the handshake's records: the small ones gathered, a record too
+ * big to gather (a certificate chain) after what was gathered before it.
+ * Acking a record lets the engine write the next, so the whole flight is
+ * out when this returns. */
+static int tls_send_flight(zzz_conn *c, zzz_tls_conn *t)
+{
+    br_ssl_engine_context *eng = &t->sc.eng;
+    unsigned char gather[TLS_GATHER];
+    size_t have = 0;
+    int err = 0;
+    while (err == 0 && (br_ssl_engine_current_state(eng) & BR_SSL_SENDREC)) {
+        size_t len;
+        unsigned char *rec = br_ssl_engine_sendrec_buf(eng, &len);
+        if (have + len <= sizeof gather) {
+            memcpy(gather + have, rec, len);
+            have += len;
+            br_ssl_engine_sendrec_ack(eng, len);
+            continue;
+        }
+        if (have > 0) {
+            err = tls_send_all(c, t, gather, have);
+            have = 0;
+        }
+        if (err == 0 && len > sizeof gather)
+            err = tls_send_records(c, t);
+    }
+    if (err == 0 && have > 0)
+        err = tls_send_all(c, t, gather, have);
+    return err;
+}
+
 /* Follows the record framing of n bytes about to be fed to the engine. */
 static void tls_track_records(zzz_tls_conn *t, const unsigned char *p, size_t n)
 {
@@ -142,7 +195,7 @@ static int tls_open(zzz_conn *c)
         unsigned st = br_ssl_engine_current_state(eng);
         if (st & BR_SSL_SENDREC) {
             /* Our flight (or an alert) first: the client waits for it. */
-            if ((err = tls_send_records(c, t)) != 0)
+            if ((err = tls_send_flight(c, t)) != 0)
                 break;
         } else if (st & BR_SSL_CLOSED) {
             tls_closed_error(t);

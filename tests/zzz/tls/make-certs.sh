@@ -13,6 +13,8 @@
 #   rsa-key-pkcs8.pem      the same key as "PRIVATE KEY" (PKCS#8)
 #   p384-chain.pem         leaf "localhost" (EC P-384), then the intermediate
 #   p384-key.pem           its key (PKCS#8)
+#   p521-chain.pem         leaf "localhost" (EC P-521), then the intermediate
+#   p521-key.pem           its key (PKCS#8)
 #   alpha-chain.pem        leaf "alpha.test" (EC P-256) + intermediate, for SNI
 #   alpha-key.pem
 #   beta-chain.pem         leaf "beta.test" and "*.beta.test" (RSA 2048) +
@@ -67,6 +69,10 @@ ossl rsa -in "$tmp/leaf-key.pem" -traditional -out rsa-key.pem
 leaf localhost "DNS:localhost,IP:127.0.0.1" ec -pkeyopt ec_paramgen_curve:P-384
 cat "$tmp/leaf.pem" inter.pem >p384-chain.pem
 cp "$tmp/leaf-key.pem" p384-key.pem
+
+leaf localhost "DNS:localhost,IP:127.0.0.1" ec -pkeyopt ec_paramgen_curve:P-521
+cat "$tmp/leaf.pem" inter.pem >p521-chain.pem
+cp "$tmp/leaf-key.pem" p521-key.pem
 
 leaf alpha.test "DNS:alpha.test,IP:127.0.0.1" ec -pkeyopt ec_paramgen_curve:P-256
 cat "$tmp/leaf.pem" inter.pem >alpha-chain.pem
