@@ -2148,3 +2148,30 @@ Test(static_files, cached_precompressed)
     expect_coding(port, "gzip, br", NULL, css, css_len);
     server_stop(&s);
 }
+
+/* A sibling kept in the cache as the gzip answer for style.css is not
+ * what a request for style.css.gz itself gets: that is a file like any
+ * other (its own type, no Content-Encoding), cached or not. */
+Test(static_files, cached_sibling_is_not_the_file)
+{
+    put_str("style.css", "s{}\n");
+    put_str("style.css.gz", "GZ-SETTLED");
+    set_mtime("style.css", T0, 0);
+    set_mtime("style.css.gz", T0 + 1, 0);
+    settle();
+    server s;
+    fs_start(&s, NULL);
+    for (int i = 0; i < 2; i++) {
+        expect_coding(s.port, "gzip", "gzip", "GZ-SETTLED", 10);
+        response r;
+        get(s.port, "/style.css.gz", NULL, &r);
+        expect_status(&r, 200);
+        expect_bytes(&r, "GZ-SETTLED", 10);
+        expect_no_header(&r, "Content-Encoding");
+        const char *type = resp_header(&r, "Content-Type");
+        cr_assert(type && strncmp(type, "text/css", 8) != 0,
+                  "style.css.gz answered as the sibling of style.css:\n%s", r.head);
+        response_free(&r);
+    }
+    server_stop(&s);
+}

@@ -102,7 +102,10 @@ static bool sibling(const static_mount *m, static_cache *c, const zzz_req *req, 
         if (!zzz_http_accepts(ae.ptr, ae.len, codings[i][0]))
             continue;
         memcpy(rel + rel_len, codings[i][1], 4);
-        size_t len = rel_len + 3;
+        /* Cached under its name and the NUL after it: a key no request
+         * has (a NUL in a path is refused), so a request for NAME.gz
+         * itself never gets the entry that answers NAME gzip-encoded. */
+        size_t len = rel_len + 4;
         const static_cached *known = c ? zzz_http_static_cache_get(c, m->root_fd, rel, len) : NULL;
         if (known) {
             rel[rel_len] = '\0';
