@@ -185,7 +185,8 @@ static void check_match(const zzz_router *router, zzz_str method, zzz_str path)
     }
     if (want_405) {
         CHECK(status == 405);
-        CHECK(memchr(m.allow, '\0', sizeof m.allow) && m.allow[0]);
+        /* Allow may be empty: a method too long for it is left out. */
+        CHECK(memchr(m.allow, '\0', sizeof m.allow));
         /* Every method in Allow has a route that matches the path; the
          * list may leave a method out only when it would not fit. */
         for (size_t i = 0; i < route_count; i++) {

@@ -37,6 +37,7 @@ build=build-fuzz
 if [ ! -f "$build/build.ninja" ]; then
     CC=clang meson setup "$build" -Dexamples=false -Dbench=false -Dbuildtype=debugoptimized
 fi
+ninja -C "$build" build.ninja # so that meson compile knows new targets
 meson compile -C "$build" "${targets[@]/%/_fuzz}"
 mkdir -p "$build/crashes"
 for target in "${targets[@]}"; do
