@@ -37,7 +37,9 @@ if [ ! -f "$dir/fuzz/build.ninja" ]; then
     CC=clang meson setup "$dir/fuzz" -Dexamples=false -Dbench=false \
         -Dbuildtype=debugoptimized >"$dir/setup.log" || exit 1
 fi
-meson compile -C "$dir/fuzz" "${targets[@]/%/_fuzz}" >"$dir/build.log" || {
+# (build.ninja first: meson compile names only targets it already knows)
+ninja -C "$dir/fuzz" build.ninja >"$dir/build.log" &&
+    meson compile -C "$dir/fuzz" "${targets[@]/%/_fuzz}" >>"$dir/build.log" || {
     tail -20 "$dir/build.log"
     exit 1
 }
@@ -83,7 +85,8 @@ if [ "${COVERAGE:-0}" = 1 ]; then
             -Dbuildtype=debugoptimized -Dc_args="$cov_args" -Dc_link_args="$cov_args" \
             >"$dir/cov-setup.log" || exit 1
     fi
-    meson compile -C "$dir/cov" "${targets[@]/%/_fuzz}" >"$dir/cov-build.log" || exit 1
+    ninja -C "$dir/cov" build.ninja >"$dir/cov-build.log" &&
+        meson compile -C "$dir/cov" "${targets[@]/%/_fuzz}" >>"$dir/cov-build.log" || exit 1
     echo
     echo "line coverage of the files each target compiles in, over its final corpus:"
     for t in "${targets[@]}"; do
