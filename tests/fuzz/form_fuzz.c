@@ -166,9 +166,11 @@ static void check_form(zzz_form *f, const ref_field *fields, long count)
         CHECK(same(value, fields[i].value, fields[i].value_len));
         CHECK(!memchr(name.ptr, 0, name.len) && !memchr(value.ptr, 0, value.len));
         /* get: the first field of that name (names without NUL, so the
-         * C string is the whole name). */
+         * C string is the whole name). Each look-up walks the form, so
+         * only the first fields are looked up: checking them all would
+         * make a long input cost the square of its fields. */
         char cname[256];
-        if (name.len < sizeof cname) {
+        if (i < 64 && name.len < sizeof cname) {
             memcpy(cname, name.ptr, name.len);
             cname[name.len] = '\0';
             long first = 0;

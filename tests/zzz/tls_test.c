@@ -1734,6 +1734,33 @@ Test(tls, startup_errors)
                   cert_file("ec-key.pem"), "--record-size", "20000");
 }
 
+/* A CERTIFICATE block with nothing inside (found by the tls_pem fuzz
+ * target: appending its zero bytes used a NULL buffer, undefined
+ * behaviour that UBSan stops on) is refused like any certificate that
+ * cannot be decoded, naming the file; and an empty key block likewise. */
+Test(tls, empty_pem_blocks)
+{
+    char dir[256], chain[300], key[300];
+    harness_temp_dir(dir, sizeof dir, "tls-empty");
+    snprintf(chain, sizeof chain, "%s/empty-chain.pem", dir);
+    snprintf(key, sizeof key, "%s/empty-key.pem", dir);
+    FILE *f = fopen(chain, "w");
+    cr_assert(f);
+    fputs("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", f);
+    fclose(f);
+    f = fopen(key, "w");
+    cr_assert(f);
+    fputs("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n", f);
+    fclose(f);
+    STARTUP_ERROR(chain, "Invalid argument", "--tls-cert", chain, "--tls-key",
+                  cert_file("ec-key.pem"));
+    STARTUP_ERROR(key, "Invalid argument", "--tls-cert", cert_file("ec-chain.pem"), "--tls-key",
+                  key);
+    STARTUP_ERROR("certificate 1 (in memory)", "Invalid argument", "--tls-cert", chain,
+                  "--tls-key", cert_file("ec-key.pem"), "--tls-in-memory", "1");
+    harness_remove_tree(dir);
+}
+
 /* Certificates and keys handed over as PEM text in memory: served alike;
  * a bad in-memory pair is named by its place in the list. */
 Test(tls, pem_in_memory)

@@ -13,6 +13,8 @@
 
 int zzz_bytes_append(zzz_bytes *b, const void *data, size_t len)
 {
+    if (len == 0)
+        return 0; /* an empty PEM object: b->data may still be NULL */
     if (b->len + len > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 4096;
         while (cap < b->len + len)
