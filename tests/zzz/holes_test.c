@@ -615,6 +615,60 @@ Test(holes, body_buffers_taken_lazily)
     server_stop(&s);
 }
 
+/* body_buffers at its limit and past it: two uploads whose bodies have
+ * begun hold the two buffers and both complete; a third whole upload
+ * meanwhile is answered 503 at once (no buffer), and once a buffer is back
+ * an upload is served again. */
+Test(holes, body_buffers_at_and_past_the_limit)
+{
+    server s;
+    start_testserver(&s, (const char *const[]){"--body-buffers", "2", "--max-body", "1000",
+                                               "--body-timeout-ms", "20000", NULL});
+    client holding[2];
+    for (int i = 0; i < 2; i++) {
+        client_open(&holding[i], s.port);
+        client_send_str(&holding[i], "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+                                     "\r\nhello");
+    }
+    /* The third may come before a holder's handler has taken its buffer:
+     * asked again until the two are seen held (bounded). */
+    response r;
+    int status = 0;
+    for (int attempt = 0; attempt < 50 && status != 503; attempt++) {
+        client c;
+        client_open(&c, s.port);
+        client_send_str(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nthird");
+        expect_response_within(&c, &r, 3000, "an upload past the body buffers");
+        status = r.status;
+        if (status != 503) {
+            cr_assert_eq(status, 200, "an upload answered %d:\n%s", status, r.head);
+            sleep_ms(20);
+        }
+        response_free(&r);
+        client_close(&c);
+    }
+    cr_assert_eq(status, 503,
+                 "a third upload while two bodies hold both buffers was never "
+                 "refused with 503");
+    for (int i = 0; i < 2; i++) {
+        client_send_str(&holding[i], "world");
+        expect_response_within(&holding[i], &r, 3000, "an upload that holds a buffer");
+        expect_status(&r, 200);
+        expect_body(&r, "helloworld");
+        response_free(&r);
+        client_close(&holding[i]);
+    }
+    client c;
+    client_open(&c, s.port);
+    client_send_str(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nagain");
+    expect_response_within(&c, &r, 3000, "an upload once the buffers are back");
+    expect_status(&r, 200);
+    expect_body(&r, "again");
+    response_free(&r);
+    client_close(&c);
+    server_stop(&s);
+}
+
 /* ======================================================================
  * Tasks: busy handlers and slow heads
  * ==================================================================== */
@@ -692,6 +746,45 @@ Test(holes, busy_burst_shares_the_reserve)
     cr_assert_eq(status, 200, "answered %d:\n%s", status, r.head);
     response_free(&r);
     server_stop(&s);
+}
+
+/* A lingering close holds no task: with one handler task and one reserve
+ * task, four clients that are answered 413 and then neither send nor
+ * close (each lingers for 20 s) leave the next request served at once,
+ * 200; the lingering ones stay open (the server still reads them) until a
+ * shutdown, which closes them at once rather than after their linger. */
+Test(holes, lingering_closes_hold_no_task)
+{
+    enum { LINGERING = 4 };
+    server s;
+    start_testserver(&s,
+                     (const char *const[]){"--active-limit", "1", "--busy-tasks", "1", "--max-body",
+                                           "1000", "--linger-timeout-ms", "20000", NULL});
+    client lingering[LINGERING];
+    for (int i = 0; i < LINGERING; i++) {
+        client_open(&lingering[i], s.port);
+        client_send_str(&lingering[i], "POST /echo HTTP/1.1\r\nHost: x\r\n"
+                                       "Content-Length: 100000\r\n\r\n");
+        response r;
+        expect_response_within(&lingering[i], &r, 3000, "a refused upload's 413");
+        expect_status(&r, 413);
+        response_free(&r);
+    }
+    response r;
+    int status = get_within(s.port, 3000, &r, "GET / while four closes linger");
+    cr_assert_eq(status, 200, "answered %d while four closes linger:\n%s", status, r.head);
+    response_free(&r);
+    for (int i = 0; i < LINGERING; i++)
+        cr_assert_eq(client_send(&lingering[i], "more body", 9), 0,
+                     "lingering connection %d no longer takes bytes", i);
+    cr_assert_eq(kill(s.pid, SIGTERM), 0);
+    status = server_wait(&s, 5000);
+    cr_assert_neq(status, -1,
+                  "the server did not exit within 5 s of SIGTERM with four "
+                  "connections lingering for 20 s");
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the server exited with %d", status);
+    for (int i = 0; i < LINGERING; i++)
+        client_close(&lingering[i]);
 }
 
 /* Under the active limit, stalled uploads leave the other tasks free. */

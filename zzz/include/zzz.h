@@ -427,7 +427,9 @@ typedef enum zzz_close {
  * ends our side (close_notify with TLS, then FIN) and reads and drops what
  * still arrives until the client closes or linger_timeout_ms passes, so
  * the client reads the answer instead of a connection reset destroying it.
- * No lingering during a graceful shutdown. */
+ * While it lingers the connection holds no task and no buffer, and the
+ * protocol may no longer wake it. No lingering during a graceful
+ * shutdown. */
 void zzz_conn_close_mode(zzz_conn *conn, zzz_close how);
 
 /* zzz_conn_close_mode(conn, ZZZ_CLOSE_LINGER). */
@@ -501,7 +503,7 @@ int zzz_conn_hand_over(zzz_conn *conn, zzz_on_conn_fn on_conn, void *user);
  * bytes. Call it from a task of the connection's own thread (another
  * thread hands the work over through a channel first). Returns 0 (also
  * when a wake is pending already), -ENOTCONN when the connection has
- * closed. */
+ * closed, or is closing (its protocol ended it and it lingers). */
 int zzz_conn_wake(zzz_conn *conn);
 /* True in an on_conn call that a zzz_conn_wake asked for (bytes may have
  * arrived too). */

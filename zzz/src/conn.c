@@ -379,7 +379,8 @@ int zzz_conn_hand_over(zzz_conn *c, zzz_on_conn_fn on_conn, void *user)
 
 int zzz_conn_wake(zzz_conn *c)
 {
-    if (c->state == CONN_FREE || c->fd < 0)
+    /* A lingering connection's protocol is done with it: it only closes. */
+    if (c->state == CONN_FREE || c->state == CONN_LINGERING || c->fd < 0)
         return -ENOTCONN;
     c->wake = true;
     /* A waiting connection's wait ends now (its woken function sees

@@ -75,6 +75,8 @@ static void conn_close(zzz_conn *c)
 
 static void conn_serve(void *arg);
 
+static void conn_linger_woken(void *arg);
+
 /* A lingering close (RFC 9112, 9.6): closing a socket with client bytes
  * unread makes the kernel reset the connection, and the reset can destroy
  * the end of our answer before the client reads it. So: send what is
@@ -82,27 +84,62 @@ static void conn_serve(void *arg);
  * drop what the client still sends until it closes or linger_timeout_ms
  * passes. `always`: linger even when nothing is seen unread now (the
  * client may still be sending a body); otherwise only when bytes are left
- * in the buffer or have already arrived. */
-static void conn_linger(zzz_conn *c, bool always)
+ * in the buffer or have already arrived. Returns true when the connection
+ * now lingers: it waits like an idle one, holding no task and no buffer
+ * (a client that never closes must not keep a task for the whole
+ * linger_timeout_ms: enough of them would starve every other request). */
+static bool conn_linger(zzz_conn *c, bool always)
 {
     zzz_server *s = c->worker->server;
     if (zzz_conn_flush(c) != 0)
-        return;
+        return false;
     bool unread = c->in.len > 0;
     zzz_stream_close(c, true);
     if (shutdown(c->fd, SHUT_WR) != 0)
-        return;
-    char scratch[4096];
-    char *sink = c->in.data ? c->in.data : scratch;
-    size_t sink_len = c->in.data ? c->in.cap : sizeof scratch;
-    if (!always && !unread && zzz_plain_recv(c, sink, sink_len, true) <= 0)
-        return; /* nothing more came: the client is done (or gone) */
-    /* Its own time, whatever deadline the protocol left on the task. */
-    uint64_t saved =
-        zzz_deadline_push_exact(tardy_now() + (uint64_t)s->cfg.linger_timeout_ms * 1000000u);
-    while (zzz_plain_recv(c, sink, sink_len, false) > 0) {
+        return false;
+    if (!always && !unread) {
+        char scratch[4096];
+        char *sink = c->in.data ? c->in.data : scratch;
+        size_t sink_len = c->in.data ? c->in.cap : sizeof scratch;
+        if (zzz_plain_recv(c, sink, sink_len, true) <= 0)
+            return false; /* nothing more came: the client is done (or gone) */
     }
-    zzz_deadline_pop(saved);
+    conn_release_buffers(c, false);
+    if (!c->stream) {
+        if (tardy_stream_open(&c->rx.stream, c->fd) != 0)
+            return false;
+        c->stream = true;
+    }
+    c->state = CONN_LINGERING;
+    c->ahead = true;
+    c->wait_deadline = tardy_now() + (uint64_t)s->cfg.linger_timeout_ms * 1000000u;
+    if (tardy_stream_wait(&c->rx.stream, c->wait_deadline, conn_linger_woken, c) != 0) {
+        c->state = CONN_ACTIVE;
+        return false;
+    }
+    return true;
+}
+
+/* A lingering connection's bytes arrived (or its time ran out, or the
+ * server drains): drops what came and waits again, or closes. */
+static void conn_linger_woken(void *arg)
+{
+    zzz_conn *c = arg;
+    if (tardy_stream_result(&c->rx.stream) <= 0 || c->worker->draining) {
+        conn_close(c);
+        return;
+    }
+    char scratch[4096];
+    ssize_t n = 0;
+    /* A bounded helping: a client that sends fast waits its turn again. */
+    for (int i = 0; i < 16; i++) {
+        n = tardy_stream_take(&c->rx.stream, scratch, sizeof scratch);
+        if (n <= 0)
+            break;
+    }
+    if ((n <= 0 && n != -EAGAIN) || tardy_now() >= c->wait_deadline ||
+        tardy_stream_wait(&c->rx.stream, c->wait_deadline, conn_linger_woken, c) != 0)
+        conn_close(c);
 }
 
 /* Closes a connection whose protocol is done with it, as it asked. */
@@ -124,8 +161,8 @@ static void conn_end(zzz_conn *c)
     case ZZZ_CLOSE_AUTO:
         if (draining)
             zzz_conn_flush(c);
-        else
-            conn_linger(c, c->close_how == ZZZ_CLOSE_LINGER);
+        else if (conn_linger(c, c->close_how == ZZZ_CLOSE_LINGER))
+            return; /* closed by conn_linger_woken */
         break;
     }
     conn_close(c);
@@ -158,7 +195,7 @@ static int conn_wait(zzz_conn *c, short events, uint64_t deadline)
 
 void zzz_conn_wait_cancel(zzz_conn *c)
 {
-    if (c->state != CONN_WAITING)
+    if (c->state != CONN_WAITING && c->state != CONN_LINGERING)
         return;
     if (c->ahead)
         tardy_stream_cancel(&c->rx.stream);

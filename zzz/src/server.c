@@ -283,7 +283,7 @@ static void worker_sentinel(void *arg)
      * than at the drain timeout. */
     for (unsigned i = 0; i < w->conns_used; i++) {
         zzz_conn *c = &w->conns[i];
-        if (c->state == CONN_WAITING)
+        if (c->state == CONN_WAITING || c->state == CONN_LINGERING)
             zzz_conn_wait_cancel(c);
         else if (c->state == CONN_ACTIVE && c->cancel_on_drain && c->task.id)
             tardy_cancel(c->task);
@@ -304,7 +304,7 @@ static void worker_sentinel(void *arg)
         zzz_conn *c = &w->conns[i];
         if (c->state == CONN_ACTIVE && c->task.id)
             tardy_cancel(c->task);
-        else if (c->state == CONN_WAITING)
+        else if (c->state == CONN_WAITING || c->state == CONN_LINGERING)
             zzz_conn_wait_cancel(c);
     }
     /* A handler that ignores the cancel (it loops on, sleeping or

@@ -25,7 +25,9 @@
 /* Tasks kept beyond active_limit for on_busy answers, at most. */
 #define ZZZ_DEFAULT_BUSY_TASKS 16u
 
-typedef enum conn_state { CONN_FREE, CONN_ACTIVE, CONN_WAITING } conn_state;
+/* LINGERING: its protocol is done and our side is closed; it waits, like
+ * a WAITING one, only to drop the client's last bytes (conn_life.c). */
+typedef enum conn_state { CONN_FREE, CONN_ACTIVE, CONN_WAITING, CONN_LINGERING } conn_state;
 
 typedef union zzz_sockaddr {
     struct sockaddr sa;
