@@ -394,8 +394,9 @@ def part_fds(exe):
 
 
 def upload(port, size, chunked, over):
-    """A non-blocking upload's socket with its head and first half sent;
-    the caller sends the rest."""
+    """An upload to POST /echo: its connected socket, made non-blocking,
+    and the bytes to send on it (the head, and the body unless `over`: a
+    Content-Length past the limit is refused before its bytes)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
     if chunked:
         head = b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
