@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """The probe of slow_clients.sh: while slow clients attack the server, opens
-a fresh connection every --interval-ms for GET / (Connection: close) and
-times the whole answer. Stops starting probes on SIGTERM (or after --max-s),
-waits for those in flight, prints what they got and their latency, and
-exits 1 when a probe got no proper answer (200 "Hello, World!", or 503 with
-Retry-After while every task is busy) or when the 95th percentile is past
---p95-limit-ms (a sanity bound for a starved server, not a target)."""
+a fresh connection every --interval-ms for GET / (Connection: close; over
+TLS with --tls, the handshake included) and times the whole answer. Stops
+starting probes on SIGTERM (or after --max-s), waits for those in flight,
+prints what they got and their latency, and exits 1 when a probe got no
+proper answer (200 "Hello, World!", or 503 with Retry-After while every
+task is busy) or when the 95th percentile is past --p95-limit-ms (a sanity
+bound for a starved server, not a target)."""
 
 import argparse
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -17,7 +19,7 @@ import time
 REQUEST = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
 
 
-def probe(port, timeout_s):
+def probe(port, timeout_s, tls):
     """One request on a fresh connection: (outcome, seconds, detail), outcome
     one of "200", "503", "fail"."""
     start = time.monotonic()
@@ -31,7 +33,10 @@ def probe(port, timeout_s):
 
     data = b""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=left()) as sock:
+        with socket.create_connection(("127.0.0.1", port), timeout=left()) as plain:
+            sock = plain
+            if tls:
+                sock = tls.wrap_socket(plain)
             sock.settimeout(left())
             sock.sendall(REQUEST)
             head_end = -1
@@ -51,6 +56,8 @@ def probe(port, timeout_s):
                                 body_len = int(value.strip())
                 if head_end >= 0 and body_len is not None and len(data) >= head_end + 4 + body_len:
                     break
+    except ssl.SSLError as err:
+        return "fail", time.monotonic() - start, f"TLS: {err.reason or err}"
     except socket.timeout:
         return "fail", time.monotonic() - start, f"no whole answer within {timeout_s:g} s"
     except OSError as err:
@@ -95,7 +102,14 @@ def main():
     parser.add_argument("--timeout-s", type=float, default=5)
     parser.add_argument("--max-s", type=float, default=20)
     parser.add_argument("--p95-limit-ms", type=float, default=2000)
+    parser.add_argument("--tls", action="store_true",
+                        help="speak TLS (the certificate is not verified: the test's own)")
     args = parser.parse_args()
+    tls = None
+    if args.tls:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -103,10 +117,13 @@ def main():
 
     results = []  # (start offset, outcome, seconds, detail)
     lock = threading.Lock()
+    # The caller starts its attack on this line, so that probing covers
+    # the whole of it however long the interpreter took to start.
+    print(f"{args.label}: probing every {args.interval_ms:g} ms", flush=True)
     began = time.monotonic()
 
     def run_one(offset):
-        outcome, took, detail = probe(args.port, args.timeout_s)
+        outcome, took, detail = probe(args.port, args.timeout_s, tls)
         with lock:
             results.append((offset, outcome, took, detail))
 
