@@ -8,7 +8,7 @@
 # the test that stops it fails too.
 #
 #   tests/valgrind.sh                       the main suites on epoll and io_uring
-#   tests/valgrind.sh --quick               the subset CI runs: upload and sse
+#   tests/valgrind.sh --quick               the subset CI runs: the upload suite
 #                                           on epoll (about a minute)
 #   tests/valgrind.sh --drivers "epoll" --suites "http ws"
 #
@@ -24,7 +24,7 @@ drivers="epoll io_uring"
 suites="http http-tls static static-tls layers layers-tls upload cookie-http sse sse-tls ws ws-tls tls"
 while [ $# -gt 0 ]; do
     case $1 in
-    --quick) drivers="epoll" suites="upload sse" ;;
+    --quick) drivers="epoll" suites="upload" ;;
     --drivers) drivers=$2; shift ;;
     --suites) suites=$2; shift ;;
     -h | --help) sed -n '2,/^set -e/p' "$self" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
