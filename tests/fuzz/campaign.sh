@@ -80,6 +80,9 @@ echo "total executions: $total"
 
 if [ "${COVERAGE:-0}" = 1 ]; then
     cov_args='-fprofile-instr-generate -fcoverage-mapping'
+    # What else runs instrumented (meson's compiler checks) writes its
+    # profile there, not into the source tree.
+    export LLVM_PROFILE_FILE=$dir/cov/other-%p.profraw
     if [ ! -f "$dir/cov/build.ninja" ]; then
         CC=clang meson setup "$dir/cov" -Dexamples=false -Dbench=false \
             -Dbuildtype=debugoptimized -Dc_args="$cov_args" -Dc_link_args="$cov_args" \
