@@ -335,8 +335,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "proxy: signalfd: %s\n", strerror(errno));
         return 1;
     }
+    /* Any runtime may get all the connections: two tasks each, and a
+     * connect's racing attempts for a moment. */
     tardy_config cfg = {.threads = (unsigned)threads,
-                        .max_tasks = (unsigned)(opt.max_conns / threads * 2 + 16)};
+                        .max_tasks = (unsigned)(opt.max_conns * 3 + 16)};
     int r = tardy_run(&cfg, entry, NULL);
     if (r < 0) {
         fprintf(stderr, "proxy: tardy_run: %s\n", strerror(-r));

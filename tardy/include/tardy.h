@@ -507,15 +507,21 @@ int tardy_resolve(const char *host, const char *service, const struct addrinfo *
 void tardy_resolve_free(struct addrinfo *list);
 
 /* Resolves host (a name or a numeric IPv4/IPv6 address) for a TCP
- * connection to `port` and connects to its addresses one after another,
- * in the order the resolver gave, until one accepts. timeout_ns bounds the
- * whole call, lookup included (0: no bound of its own; the task's deadline
- * applies in any case, the sooner wins). Returns a connected, non-blocking,
+ * connection to `port` and connects as RFC 8305 (Happy Eyeballs) says:
+ * the addresses in the resolver's order with the address families
+ * alternating; each attempt has 250 ms alone before the next starts beside
+ * it, a failed one starts the next at once, the first to connect wins and
+ * the others are cancelled and closed. Each racing attempt is a task of
+ * the caller's runtime (when max_tasks leaves none free, that attempt
+ * runs alone, in order). timeout_ns bounds the whole call, lookup
+ * included (0: no bound of its own; the task's deadline applies in any
+ * case, the sooner wins). Returns a connected, non-blocking,
  * close-on-exec socket, which the caller closes with tardy_close; or a
- * resolver error (table above), the last connect's -errno
+ * resolver error (table above), the last attempt's -errno
  * (-ECONNREFUSED, -ENETUNREACH...) when every address failed, -ETIMEDOUT
- * when timeout_ns (or the deadline) passed, -ECANCELED, -EINVAL when host
- * is NULL or empty or port is 0, -EPERM outside a task. Task only. */
+ * when timeout_ns (or the deadline) passed first, -ECANCELED, -ENOMEM,
+ * -EINVAL when host is NULL or empty or port is 0, -EPERM outside a
+ * task. At most the first 32 addresses are tried. Task only. */
 int tardy_connect_host(const char *host, uint16_t port, uint64_t timeout_ns);
 
 /* ------------------------------------------------------------------------

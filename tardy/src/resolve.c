@@ -157,6 +157,156 @@ void tardy_resolve_free(struct addrinfo *list)
         freeaddrinfo(list);
 }
 
+/* ---- connecting: Happy Eyeballs (RFC 8305) ------------------------------ */
+
+/* The addresses tried, at most; a resolver answer rarely has more. */
+#define HE_MAX_ADDRS 32
+/* How long an attempt has alone before the next one starts beside it
+ * (RFC 8305's Connection Attempt Delay, its recommended value). */
+#define HE_ATTEMPT_DELAY_NS (250ull * 1000000u)
+
+typedef struct he_result {
+    int index;
+    int fd_or_err;
+} he_result;
+
+typedef struct he_attempt {
+    const struct addrinfo *ai;
+    tardy_chan *results;
+    uint64_t deadline;
+    int index;
+    tardy_task task;
+    bool reported;
+} he_attempt;
+
+/* One attempt: a socket and a connect, reported on the race's channel
+ * (room for every attempt, so the send never waits). */
+static void he_attempt_run(void *arg)
+{
+    he_attempt *a = arg;
+    tardy_deadline_set(a->deadline);
+    int fd = tardy_socket(a->ai->ai_family, SOCK_STREAM, a->ai->ai_protocol);
+    int r = fd;
+    if (fd >= 0) {
+        r = tardy_connect(fd, a->ai->ai_addr, a->ai->ai_addrlen);
+        if (r == 0)
+            r = fd;
+        else
+            tardy_close(fd);
+    }
+    he_result res = {.index = a->index, .fd_or_err = r};
+    tardy_chan_try_send(a->results, &res);
+}
+
+/* RFC 8305 section 4: alternate the address families, starting with the
+ * resolver's first. */
+static int he_order(const struct addrinfo *list, const struct addrinfo **out)
+{
+    const struct addrinfo *first[HE_MAX_ADDRS], *other[HE_MAX_ADDRS];
+    int nf = 0, no = 0;
+    int family = list ? list->ai_family : AF_UNSPEC;
+    for (const struct addrinfo *ai = list; ai; ai = ai->ai_next) {
+        if (ai->ai_family == family && nf < HE_MAX_ADDRS)
+            first[nf++] = ai;
+        else if (ai->ai_family != family && no < HE_MAX_ADDRS)
+            other[no++] = ai;
+    }
+    int n = 0;
+    for (int i = 0; (i < nf || i < no) && n < HE_MAX_ADDRS; i++) {
+        if (i < nf)
+            out[n++] = first[i];
+        if (i < no && n < HE_MAX_ADDRS)
+            out[n++] = other[i];
+    }
+    return n;
+}
+
+/* Races connections to list's addresses: a new attempt starts when the
+ * previous ones have had HE_ATTEMPT_DELAY_NS, or at once when one fails;
+ * the first to connect wins and the others are cancelled. Returns the
+ * winner's descriptor or the last error. The caller's deadline is
+ * `deadline` (0: none) meanwhile. */
+static int he_race(const struct addrinfo *list, uint64_t deadline)
+{
+    const struct addrinfo *order[HE_MAX_ADDRS];
+    int n = he_order(list, order);
+    if (n == 0)
+        return -ENOENT;
+    tardy_chan *results;
+    int r = tardy_chan_create(&results, sizeof(he_result), (size_t)n);
+    if (r)
+        return r;
+    he_attempt attempts[HE_MAX_ADDRS];
+    int started = 0, pending = 0, winner = -1, last_err = -ENOENT;
+    bool start_next = true;
+    while (winner < 0) {
+        if (start_next && started < n) {
+            he_attempt *a = &attempts[started];
+            *a = (he_attempt){.ai = order[started], .results = results, .deadline = deadline,
+                              .index = started};
+            started++;
+            pending++;
+            /* Without a free task slot, the attempt runs here, alone. */
+            if (tardy_spawn(he_attempt_run, a, &a->task) != 0) {
+                a->task = (tardy_task){0};
+                he_attempt_run(a);
+                tardy_deadline_set(deadline);
+            }
+        }
+        start_next = false;
+        if (pending == 0)
+            break; /* every address has failed */
+        uint64_t wait_until = deadline;
+        if (started < n) {
+            uint64_t next = tardy_now() + HE_ATTEMPT_DELAY_NS;
+            if (!wait_until || next < wait_until)
+                wait_until = next;
+        }
+        tardy_deadline_set(wait_until);
+        he_result res;
+        r = tardy_chan_recv(results, &res);
+        tardy_deadline_set(deadline);
+        if (r == -ETIMEDOUT && wait_until != deadline) {
+            start_next = true; /* the attempt delay passed */
+            continue;
+        }
+        if (r < 0) {
+            last_err = r;
+            break;
+        }
+        attempts[res.index].reported = true;
+        pending--;
+        if (res.fd_or_err >= 0)
+            winner = res.fd_or_err;
+        else
+            last_err = res.fd_or_err, start_next = true;
+    }
+    /* The losers: cancelled and waited for (they use this frame), and a
+     * late success closed. Neither a deadline nor a cancel may cut this
+     * short, so they are set aside. */
+    tardy_deadline_set(0);
+    for (int i = 0; i < started; i++)
+        if (!attempts[i].reported && attempts[i].task.id)
+            tardy_cancel(attempts[i].task);
+    bool cancelled = false;
+    for (int i = 0; i < started; i++) {
+        if (!attempts[i].task.id)
+            continue;
+        int j;
+        while ((j = tardy_join(attempts[i].task)) != 0)
+            cancelled = cancelled || j == -ECANCELED;
+    }
+    he_result res;
+    while (tardy_chan_try_recv(results, &res) == 0)
+        if (res.fd_or_err >= 0 && res.fd_or_err != winner)
+            tardy_close(res.fd_or_err);
+    tardy_chan_destroy(results);
+    tardy_deadline_set(deadline);
+    if (cancelled && winner < 0)
+        last_err = -ECANCELED;
+    return winner >= 0 ? winner : last_err;
+}
+
 int tardy_connect_host(const char *host, uint16_t port, uint64_t timeout_ns)
 {
     if (!tardy_runtime_self() || tardy_self().id == 0)
@@ -164,12 +314,14 @@ int tardy_connect_host(const char *host, uint16_t port, uint64_t timeout_ns)
     if (!host || !*host || port == 0)
         return -EINVAL;
     uint64_t saved = tardy_deadline();
+    uint64_t deadline = saved;
     if (timeout_ns) {
         uint64_t now = tardy_now();
         uint64_t mine = now + timeout_ns < now ? UINT64_MAX : now + timeout_ns;
-        if (!saved || mine < saved)
-            tardy_deadline_set(mine);
+        if (!deadline || mine < deadline)
+            deadline = mine;
     }
+    tardy_deadline_set(deadline);
     char service[8];
     snprintf(service, sizeof service, "%u", (unsigned)port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -178,22 +330,7 @@ int tardy_connect_host(const char *host, uint16_t port, uint64_t timeout_ns)
     struct addrinfo *list = NULL;
     int r = tardy_resolve(host, service, &hints, &list);
     if (r == 0) {
-        r = -ENOENT; /* an empty answer */
-        for (struct addrinfo *ai = list; ai; ai = ai->ai_next) {
-            int fd = tardy_socket(ai->ai_family, SOCK_STREAM, ai->ai_protocol);
-            if (fd < 0) {
-                r = fd;
-                continue;
-            }
-            r = tardy_connect(fd, ai->ai_addr, ai->ai_addrlen);
-            if (r == 0) {
-                r = fd;
-                break;
-            }
-            tardy_close(fd);
-            if (r == -ETIMEDOUT || r == -ECANCELED)
-                break;
-        }
+        r = he_race(list, deadline);
         tardy_resolve_free(list);
     }
     tardy_deadline_set(saved);

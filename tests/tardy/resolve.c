@@ -229,3 +229,32 @@ Test(resolve, failing_lookup_without_a_resolver)
              -EAGAIN, -EAGAIN);
     cr_expect_str_eq(out, expect);
 }
+
+Test(resolve, connect_host_races_a_silent_address)
+{
+    const char *helper = getenv("TARDY_RESOLVE_NETNS");
+    cr_assert(helper != NULL, "TARDY_RESOLVE_NETNS (the helper's path) is not set");
+    char out[1024];
+    if (run_capture("unshare -rnm sh -c 'ip link set lo up && mount --bind /dev/null /etc/hosts' 2>&1",
+                    out, sizeof out) != 0)
+        cr_skip_test("cannot make a network and mount namespace with its own /etc/hosts here "
+                     "(unshare -rnm, ip, mount --bind: %s); the racing is not checked",
+                     out);
+    char hosts[] = "/tmp/tardy-hosts-XXXXXX";
+    int fd = mkstemp(hosts);
+    cr_assert(fd >= 0);
+    static const char text[] = "::1 he-test.tardy\n127.0.0.1 he-test.tardy\n"
+                               "::1 he-dead.tardy\n127.0.0.1 localhost\n";
+    cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "unshare -rnm sh -c 'ip link set lo up && mount --bind %s /etc/hosts && exec %s race'",
+             hosts, helper);
+    int rc = run_capture(cmd, out, sizeof out);
+    unlink(hosts);
+    cr_assert_eq(rc, 0, "helper failed (%d): %s", rc, out);
+    char expect[128];
+    snprintf(expect, sizeof expect, "race connected ipv4\ndead %d\nrun 0\n", -ETIMEDOUT);
+    cr_expect_str_eq(out, expect);
+}
