@@ -341,7 +341,7 @@ Test(blocking, lazy_start_and_idle_reaping)
 
 /* ---- tardy_stop with jobs running and queued --------------------------- */
 
-static atomic_int stop_started, stop_finished, stop_delivered;
+static atomic_int stop_entered, stop_started, stop_finished, stop_delivered;
 
 static int64_t job_stop(void *arg)
 {
@@ -358,6 +358,7 @@ static void stop_job_task(void *arg)
     (void)arg;
     int *owned = malloc(sizeof *owned);
     int64_t r;
+    atomic_fetch_add(&stop_entered, 1);
     /* On 0 the result was delivered and owned is still ours. */
     if (tardy_blocking_drop(job_stop, owned, drop_count, &r) == 0) {
         free(owned);
@@ -374,7 +375,10 @@ static void stop_entry(void *arg)
         TT_CHECK_EQ(tardy_spawn_on(tardy_runtime_at(1), stop_job_task, NULL), 0);
     for (int i = 0; i < 8; i++)
         TT_CHECK_EQ(tardy_spawn(stop_job_task, NULL, NULL), 0);
-    while (atomic_load(&stop_started) < 2)
+    /* Every task has run up to its call (a task spawned on the other
+     * runtime may start late; one that never ran would count neither as
+     * dropped nor delivered), and the pool is busy. */
+    while (atomic_load(&stop_entered) < 10 || atomic_load(&stop_started) < 2)
         tardy_sleep(TT_MS);
     tardy_stop();
 }
