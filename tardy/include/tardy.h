@@ -462,10 +462,14 @@ int tardy_blocking(tardy_blocking_fn fn, void *arg, int64_t *result);
  * once: before it returns, with r its error, when fn never ran (a
  * refused call, a job taken off the queue); or, when the caller stopped
  * waiting after fn had started (-ETIMEDOUT, -ECANCELED, the run
- * stopping), on the pool thread as soon as fn returns, with r fn's
- * result. So drop is the place to free arg and whatever fn made, and
+ * stopping), as soon as fn returns, with r fn's result: on the pool
+ * thread, or, when the run is ending, on the runtime's thread while it
+ * stops. So drop is the place to free arg and whatever fn made, and
  * after a non-zero return the caller must not touch arg. drop may be
- * NULL. Returns as tardy_blocking. */
+ * NULL. One case escapes it: a job that had finished, and whose task
+ * was ready to take the result but never ran again because the run
+ * stopped, is neither delivered nor dropped (what it made is lost with
+ * the run, as a task's own memory is). Returns as tardy_blocking. */
 int tardy_blocking_drop(tardy_blocking_fn fn, void *arg, void (*drop)(void *arg, int64_t result),
                         int64_t *result);
 

@@ -221,8 +221,11 @@ static void job_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
         }
         if (job->hold) {
             /* The result will come; let a later interrupt (the runtime
-             * ending) reach this wait again. */
+             * ending) reach this wait again. A cancel is not lost: the
+             * task's next wait fails with it. */
             t->interrupt_err = 0;
+            if (err == -ECANCELED)
+                t->cancel_pending = true;
             pthread_mutex_unlock(&p->lock);
             return;
         }

@@ -177,9 +177,14 @@ static void mutex_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
         w->place = IN_NONE;
     }
     guard_unlock(&m->guard);
-    if (was_queued)
+    if (was_queued) {
         tardy_task_ready(rt, t, err);
-    else if (err == -ECANCELED)
+        return;
+    }
+    /* Still parked until the hand-over's wake-up: let a later interrupt
+     * (the runtime ending) reach this wait again. */
+    t->interrupt_err = 0;
+    if (err == -ECANCELED)
         t->cancel_pending = true;
 }
 
@@ -282,8 +287,15 @@ static void cond_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
     guard_unlock(&c->guard);
     if (signalled && err == -ECANCELED)
         t->cancel_pending = true;
-    if (wake)
+    if (wake) {
         tardy_task_ready(rt, t, 0);
+        return;
+    }
+    /* Still parked, now for the mutex (err is kept in w->err or as a
+     * pending cancel): a later interrupt, the runtime ending above all,
+     * must reach this wait again so that the waiter leaves the mutex's
+     * list before its stack goes. */
+    t->interrupt_err = 0;
 }
 
 static const park_kind park_cond = {.interrupt = cond_interrupt, .leave_at_exit = true};

@@ -189,7 +189,10 @@ typedef struct zzz_server_config {
                                   (or a quarter of it, if less) before it
                                   passes; at it, the runtimes stop even
                                   under a handler that ignores the cancel
-                                  (it is not resumed again) */
+                                  (it is not resumed again); only a call
+                                  running on tardy's blocking pool (a
+                                  getaddrinfo, a file call on epoll/busy)
+                                  is waited for until it returns */
     uint32_t linger_timeout_ms; /* a lingering close (zzz_conn_linger) reads
                                   and drops the client's bytes for at most;
                                   0: 2 s */

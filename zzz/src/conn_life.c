@@ -93,6 +93,10 @@ static bool conn_linger(zzz_conn *c, bool always)
     zzz_server *s = c->worker->server;
     if (zzz_conn_flush(c) != 0)
         return false;
+    /* The flush may have parked while a drain began and swept: such a
+     * connection just closes. */
+    if (c->worker->draining)
+        return false;
     bool unread = c->in.len > 0;
     zzz_stream_close(c, true);
     if (shutdown(c->fd, SHUT_WR) != 0)
