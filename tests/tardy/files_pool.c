@@ -208,3 +208,54 @@ Test(files_pool, cold_read_while_a_task_ticks)
     unlink(path);
     rmdir(dir);
 }
+
+/* A cancel that reaches a file call already running on the pool cannot
+ * stop it (the kernel writes into the caller's memory), so the call
+ * returns its real result; the cancel is kept for the task's next wait. */
+static tardy_task fifo_victim;
+static atomic_int fifo_state;
+static char fifo_path[64];
+
+static void fifo_opener(void *arg)
+{
+    (void)arg;
+    atomic_store(&fifo_state, 1);
+    int fd = tardy_open(fifo_path, O_RDONLY, 0); /* blocks until a writer opens */
+    TT_CHECK(fd >= 0);
+    if (fd >= 0)
+        tardy_close(fd);
+    uint64_t t0 = tardy_now();
+    TT_CHECK_EQ(tardy_sleep(2000 * TT_MS), -ECANCELED);
+    TT_CHECK(tardy_now() - t0 < 1000 * TT_MS);
+    atomic_store(&fifo_state, 3);
+}
+
+static void fifo_entry(void *arg)
+{
+    (void)arg;
+    TT_CHECK_EQ(tardy_spawn(fifo_opener, NULL, &fifo_victim), 0);
+    while (atomic_load(&fifo_state) < 1)
+        tardy_sleep(TT_MS);
+    tardy_sleep(50 * TT_MS); /* the open is running on a pool thread */
+    TT_CHECK_EQ(tardy_cancel(fifo_victim), 0);
+    tardy_sleep(20 * TT_MS);
+    int w = open(fifo_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    TT_CHECK(w >= 0);
+    tardy_join(fifo_victim);
+    if (w >= 0)
+        close(w);
+}
+
+Test(files_pool, a_cancel_during_a_running_call_stays_pending)
+{
+    const char *drv = getenv("TARDY_DRIVER");
+    if (!drv || (strcmp(drv, "epoll") != 0 && strcmp(drv, "busy") != 0))
+        cr_skip_test("only epoll and busy take file calls to the pool");
+    snprintf(fifo_path, sizeof fifo_path, "/tmp/tardy-fifo-%d", (int)getpid());
+    unlink(fifo_path);
+    cr_assert_eq(mkfifo(fifo_path, 0600), 0);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, fifo_entry, NULL);
+    unlink(fifo_path);
+    cr_expect_eq(atomic_load(&fifo_state), 3);
+}

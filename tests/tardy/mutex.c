@@ -525,3 +525,87 @@ Test(mutex, stop_with_waiters_on_two_runtimes)
     tardy_mutex_init(&s.lock);
     tardy_cond_init(&s.cond);
 }
+
+/* A condition waiter whose deadline passes after it was signalled waits
+ * on for the mutex (the holder sleeps on), with another waiter queued
+ * behind it on the other runtime; then the run stops. The waiter must
+ * leave the mutex's list before its stack goes, or the other runtime's
+ * teardown writes into freed memory (the sanitizer build sees it). */
+struct late {
+    tardy_mutex lock;
+    tardy_cond cond;
+    atomic_int stage;
+};
+
+static void late_cond_waiter(void *arg)
+{
+    struct late *l = arg;
+    if (tardy_mutex_lock(&l->lock) != 0)
+        return;
+    tardy_deadline_after(50 * TT_MS);
+    atomic_store(&l->stage, 1);
+    tardy_cond_wait(&l->cond, &l->lock);
+    TT_CHECK(!"resumed while the holder sleeps");
+}
+
+static void late_holder(void *arg)
+{
+    struct late *l = arg;
+    while (atomic_load(&l->stage) < 1)
+        tardy_sleep(TT_MS);
+    if (tardy_mutex_lock(&l->lock) != 0)
+        return;
+    tardy_cond_signal(&l->cond); /* the waiter now waits for the lock */
+    atomic_store(&l->stage, 2);
+    tardy_sleep(10000 * TT_MS);
+}
+
+static void late_queued(void *arg)
+{
+    struct late *l = arg;
+    while (atomic_load(&l->stage) < 2)
+        tardy_sleep(TT_MS);
+    tardy_sleep(5 * TT_MS);
+    tardy_mutex_lock(&l->lock); /* behind the condition waiter */
+}
+
+static int64_t late_slow_job(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 300 * 1000000L};
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
+/* Holds runtime 0's teardown (it waits for the running job) until
+ * runtime 1's is over. */
+static void late_blocker(void *arg)
+{
+    (void)arg;
+    int64_t r;
+    tardy_blocking(late_slow_job, NULL, &r);
+}
+
+static void late_entry(void *arg)
+{
+    struct late *l = arg;
+    if (tt_rt_index() == 1) {
+        late_cond_waiter(l);
+        return;
+    }
+    TT_CHECK_EQ(tardy_spawn(late_blocker, NULL, NULL), 0);
+    TT_CHECK_EQ(tardy_spawn(late_holder, l, NULL), 0);
+    TT_CHECK_EQ(tardy_spawn(late_queued, l, NULL), 0);
+    while (atomic_load(&l->stage) < 2)
+        tardy_sleep(TT_MS);
+    tardy_sleep(150 * TT_MS); /* past the waiter's deadline */
+    tardy_stop();
+}
+
+Test(mutex, stop_after_a_signalled_waiter_missed_its_deadline)
+{
+    static struct late l;
+    memset(&l, 0, sizeof l);
+    tardy_config cfg = {.threads = 2};
+    TT_RUN(&cfg, late_entry, &l);
+}
