@@ -111,15 +111,16 @@ typedef struct zzz_tls_cert {
 
 /* TLS for every connection of a server. TLS 1.2 only, ECDHE key exchange
  * with AES-GCM or ChaCha20-Poly1305 only; ALPN as `alpn` says; sessions
- * are resumed from an LRU cache per thread. A zero field means "the
- * default". */
+ * are resumed from one LRU cache that all the server's threads share
+ * (behind a lock). A zero field means "the default". */
 typedef struct zzz_tls_config {
     const zzz_tls_cert *certs; /* required; certs[0] is the default: it
                                   serves clients that name no host or a
                                   host no pair lists */
     unsigned cert_count;
-    unsigned session_cache_size;   /* sessions remembered per thread
-                                      (about 100 bytes each); 0: 1024 */
+    unsigned session_cache_size;   /* sessions remembered, by all threads
+                                      together (about 100 bytes each);
+                                      0: 1024 */
     uint32_t handshake_timeout_ms; /* from the first byte to a finished
                                       handshake; 0: 10 s. Between the
                                       client's flights the connection
@@ -548,7 +549,8 @@ typedef struct zzz_server_memory {
     size_t stack;          /* per active connection's task */
     size_t tls_state;      /* per TLS connection, for its whole life: the
                               engine and its record buffers; 0 without TLS */
-    size_t tls_session_cache; /* the per-thread session cache */
+    size_t tls_session_cache; /* the session cache, once for the whole
+                                 server (its threads share it) */
 } zzz_server_memory;
 
 void zzz_server_memory_info(const zzz_server *server, zzz_server_memory *out);
