@@ -105,9 +105,11 @@ static uint32_t nettle_ec_mul(unsigned char *G, size_t Glen, const unsigned char
     if (Glen != 32 || !scalar_le(k, kb, kblen))
         return 0;
     curve25519_mul(out, k, G); /* ignores the point's top bit (RFC 7748) */
-    memset(k, 0, sizeof k);
+    explicit_bzero(k, sizeof k); /* a plain memset of a dead local may go */
     memcpy(G, out, 32);
-    return nonzero(out, sizeof out);
+    uint32_t ok = nonzero(out, sizeof out);
+    explicit_bzero(out, sizeof out);
+    return ok;
 }
 
 static size_t nettle_ec_mulgen(unsigned char *R, const unsigned char *x, size_t xlen, int curve)
@@ -118,7 +120,7 @@ static size_t nettle_ec_mulgen(unsigned char *R, const unsigned char *x, size_t 
     if (!scalar_le(k, x, xlen))
         return 0;
     curve25519_mul_g(R, k);
-    memset(k, 0, sizeof k);
+    explicit_bzero(k, sizeof k);
     return 32;
 }
 
