@@ -44,11 +44,19 @@ static int64_t file_try_nowait(tardy_op *op)
         iov = op->iov;
         iovcnt = op->iovcnt;
     }
+#ifdef RWF_NOWAIT
     off_t offset = op->offset < 0 ? -1 : (off_t)op->offset;
     ssize_t r = op->kind == TARDY_OP_READ || op->kind == TARDY_OP_READV
                     ? preadv2(op->fd, iov, iovcnt, offset, RWF_NOWAIT)
                     : pwritev2(op->fd, iov, iovcnt, offset, RWF_NOWAIT);
     return r < 0 ? -(int64_t)errno : (int64_t)r;
+#else
+    /* A C library without preadv2 (musl): no way to ask without waiting,
+     * so the caller decides by the descriptor's type. */
+    (void)iov;
+    (void)iovcnt;
+    return -EOPNOTSUPP;
+#endif
 }
 
 static bool file_wants_bytes(const tardy_op *op)
