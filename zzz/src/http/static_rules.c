@@ -313,6 +313,10 @@ static bool convert(struct tm *tm, time_t *when)
     if (t == (time_t)-1 && !(tm->tm_year == 69 && tm->tm_mon == 11 && tm->tm_mday == 31 &&
                              tm->tm_hour == 23 && tm->tm_min == 59 && tm->tm_sec == 59))
         return false;
+    /* A leap second on 9999-12-31 carries into a year four digits
+     * cannot write: no date we could ever send back. */
+    if ((int64_t)t > DATE_MAX)
+        return false;
     *when = t;
     return true;
 }
