@@ -27,7 +27,7 @@ bench_opt() {
     bench_shift=1
     case $1 in
     --quick)
-        secs=2
+        secs=1
         rounds=1
         ;;
     --out | --secs | --rounds)

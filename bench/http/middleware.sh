@@ -16,7 +16,7 @@
 # (medians over the rounds) and the ratio zzz / nginx.
 #
 #   bench/http/middleware.sh                 10 s per run, 3 rounds
-#   bench/http/middleware.sh --quick         2 s per run, 1 round (for CI)
+#   bench/http/middleware.sh --quick         1 s per run, 1 round (for CI)
 #   bench/http/middleware.sh --out FILE.csv  also write the figures as CSV
 #   bench/http/middleware.sh --secs N --rounds N
 #

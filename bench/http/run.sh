@@ -15,7 +15,7 @@
 # rounds, with ratios to the best peer. See bench/http/README.md.
 #
 #   bench/http/run.sh                  10 s per run, 3 rounds (~13 minutes)
-#   bench/http/run.sh --quick          2 s per run, 1 round (for CI)
+#   bench/http/run.sh --quick          1 s per run, 1 round (for CI)
 #   bench/http/run.sh --out FILE.csv   also write the figures as CSV
 #   bench/http/run.sh --charts DIR     also write DIR/results.csv and PNG
 #                                      charts (gnuplot) into DIR

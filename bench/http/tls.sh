@@ -9,7 +9,7 @@
 # medians over the rounds and ratios zzz/nginx. See bench/http/README.md.
 #
 #   bench/http/tls.sh                  10 s per run, 3 rounds (~6 minutes)
-#   bench/http/tls.sh --quick          2 s per run, 1 round (for CI)
+#   bench/http/tls.sh --quick          1 s per run, 1 round (for CI)
 #   bench/http/tls.sh --out FILE.csv   also write the figures as CSV
 #   bench/http/tls.sh --secs N --rounds N
 #
