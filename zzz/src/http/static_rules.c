@@ -309,13 +309,11 @@ static bool convert(struct tm *tm, time_t *when)
     tm->tm_wday = tm->tm_yday = 0;
     struct tm copy = *tm;
     time_t t = timegm(&copy);
-    /* -1 is also 1969-12-31T23:59:59Z: an error only for another date */
-    if (t == (time_t)-1 && !(tm->tm_year == 69 && tm->tm_mon == 11 && tm->tm_mday == 31 &&
-                             tm->tm_hour == 23 && tm->tm_min == 59 && tm->tm_sec == 59))
-        return false;
-    /* A leap second on 9999-12-31 carries into a year four digits
-     * cannot write: no date we could ever send back. */
-    if ((int64_t)t > DATE_MAX)
+    /* -1 is also 1969-12-31T23:59:59Z: an error only for another date; past
+     * DATE_MAX (9999-12-31 23:59:60) is a year we cannot write */
+    if ((int64_t)t > DATE_MAX ||
+        (t == (time_t)-1 && !(tm->tm_year == 69 && tm->tm_mon == 11 && tm->tm_mday == 31 &&
+                              tm->tm_hour == 23 && tm->tm_min == 59 && tm->tm_sec == 59)))
         return false;
     *when = t;
     return true;
