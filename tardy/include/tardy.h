@@ -173,6 +173,26 @@ const char *tardy_driver_name(void);
  * the clock. */
 uint64_t tardy_now(void);
 
+/* The I/O epoch of the calling thread's runtime: a count that advances
+ * whenever tasks may be about to see bytes that arrived after it was last
+ * read. It advances once per scheduler turn, before the turn's ready tasks
+ * run (their I/O was collected from the driver before that), and each time
+ * a tardy receive (tardy_recv, tardy_recvmsg, tardy_read, tardy_readv,
+ * tardy_recv_now, a stream's read or take) returns bytes at once, without
+ * the task parking. It never goes back and is never 0 inside a runtime.
+ *
+ * The promise: if two calls in the same thread return the same value, the
+ * bytes that any task of this runtime received through tardy between the
+ * two had reached the kernel by the first call. So a check made while the
+ * epoch reads E (a file's stat, say) is at least as recent as the arrival
+ * of every request a task serves while it still reads E, and need not be
+ * repeated for each of them: zzz's static-file cache checks a file once
+ * per epoch instead of once per request. Bytes read past tardy (a plain
+ * recv(2) on the socket) are not counted; a program that mixes those in
+ * cannot lean on the promise. Outside a runtime: 0, which no check made
+ * inside one ever matches. */
+uint64_t tardy_io_epoch(void);
+
 /* ------------------------------------------------------------------------
  * Tasks
  * ---------------------------------------------------------------------- */
@@ -268,6 +288,15 @@ int tardy_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
  * a peer that went away is -EPIPE, never SIGPIPE. */
 ssize_t tardy_recv(int fd, void *buf, size_t len, int flags);
 ssize_t tardy_send(int fd, const void *buf, size_t len, int flags);
+
+/* recv(fd, buf, len, flags | MSG_DONTWAIT) at once: what is there (> 0),
+ * 0 at end of stream, -EAGAIN when nothing has arrived. Unlike tardy_recv
+ * with MSG_DONTWAIT it neither reports nor consumes the task's passed
+ * deadline or a pending cancel (they stay for the next call that waits),
+ * and it works outside a task (outside a runtime it is the plain
+ * syscall). Inside one, the driver hears of the result, as of any call it
+ * did not make itself, and bytes advance tardy_io_epoch. */
+ssize_t tardy_recv_now(int fd, void *buf, size_t len, int flags);
 
 /* recvmsg(2) / sendmsg(2). The msghdr and what it points to must stay
  * valid until the call returns (they do: the task is parked). */

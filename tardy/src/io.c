@@ -24,6 +24,7 @@ int64_t tardy_op_now(struct tardy_runtime *rt, tardy_op *op)
     int64_t r = tardy_op_try(op);
     if (rt->drv->observe)
         rt->drv->observe(rt->drv_state, op, r);
+    tardy_epoch_note(rt, op, r);
     return r;
 }
 
@@ -41,13 +42,17 @@ static int64_t io_run(tardy_op *op)
         return tardy_op_now(rt, op);
     if (tardy_file_wants_pool(rt, op)) {
         int64_t r = tardy_file_op(rt, op);
-        if (r != TARDY_OP_PENDING)
+        if (r != TARDY_OP_PENDING) {
+            tardy_epoch_note(rt, op, r);
             return r;
+        }
     }
     op->owner = t;
     int64_t r = rt->drv->submit(rt->drv_state, op);
-    if (r != TARDY_OP_PENDING)
+    if (r != TARDY_OP_PENDING) {
+        tardy_epoch_note(rt, op, r);
         return r;
+    }
     return tardy_wait(rt, t, &park_op, op);
 }
 
@@ -85,6 +90,17 @@ ssize_t tardy_recv(int fd, void *buf, size_t len, int flags)
     op.len = len;
     op.flags = flags;
     return (ssize_t)io_run(&op);
+}
+
+ssize_t tardy_recv_now(int fd, void *buf, size_t len, int flags)
+{
+    IO_OP(TARDY_OP_RECV);
+    op.fd = fd;
+    op.buf = buf;
+    op.len = len;
+    op.flags = flags | MSG_DONTWAIT;
+    struct tardy_runtime *rt = tardy_tls_rt;
+    return (ssize_t)(rt ? tardy_op_now(rt, &op) : tardy_op_try(&op));
 }
 
 ssize_t tardy_send(int fd, const void *buf, size_t len, int flags)

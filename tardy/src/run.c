@@ -448,3 +448,9 @@ uint64_t tardy_now(void)
     struct tardy_runtime *rt = tardy_tls_rt;
     return rt ? rt->now : tardy_clock_ns();
 }
+
+uint64_t tardy_io_epoch(void)
+{
+    struct tardy_runtime *rt = tardy_tls_rt;
+    return rt ? rt->io_epoch : 0;
+}

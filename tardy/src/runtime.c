@@ -257,6 +257,9 @@ void tardy_runtime_loop(struct tardy_runtime *rt)
             inbox_drain(rt);
         if (run_over(run))
             break;
+        /* What this turn's tasks find was collected before now (the last
+         * poll, the inbox just drained): tardy_io_epoch. */
+        rt->io_epoch++;
         run_ready(rt);
         if (run_over(run))
             break;

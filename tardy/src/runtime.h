@@ -139,6 +139,7 @@ struct tardy_runtime {
     unsigned heap_cap;
     uint64_t timer_seq;
     uint64_t now;
+    uint64_t io_epoch; /* tardy_io_epoch */
 
     launch_rec *backlog_head; /* launches waiting for a task slot */
     launch_rec *backlog_tail;
@@ -171,6 +172,16 @@ struct tardy_run {
 };
 
 extern _Thread_local struct tardy_runtime *tardy_tls_rt;
+
+/* A receive that finished without the task parking brought bytes that may
+ * have arrived during this turn: the epoch moves on (tardy_io_epoch). */
+static inline void tardy_epoch_note(struct tardy_runtime *rt, const tardy_op *op, int64_t result)
+{
+    if (result > 0 && (op->kind == TARDY_OP_RECV || op->kind == TARDY_OP_RECVMSG ||
+                       op->kind == TARDY_OP_READ || op->kind == TARDY_OP_READV ||
+                       op->kind == TARDY_OP_RECV_STREAM))
+        rt->io_epoch++;
+}
 
 /* Clock. */
 uint64_t tardy_clock_ns(void);

@@ -217,6 +217,7 @@ static bool recv_arm(struct tardy_runtime *rt, stream_impl *s)
     s->armed = true;
     int64_t r = rt->drv->submit(rt->drv_state, &s->op);
     if (r != TARDY_OP_PENDING) {
+        tardy_epoch_note(rt, &s->op, r);
         s->op.more = false;
         recv_done(&s->op, r);
     }

@@ -594,3 +594,99 @@ Test(net, poll_on_a_socketpair)
     cr_expect(p.hup_rc > 0 && (p.hup_rc & (POLLIN | POLLHUP | POLLRDHUP)),
               "poll at end of stream returned %d", p.hup_rc);
 }
+
+/* ---- the I/O epoch ------------------------------------------------------- */
+
+/* tardy_io_epoch's promise, from the other side: bytes that reach the
+ * kernel after the epoch was read are never received while it still
+ * reads the same. Each receive call below gets bytes sent after the
+ * epoch was read, and the epoch must have moved by the time it returns
+ * (at once on a readiness driver, through a turn on io_uring). A receive
+ * that finds nothing does not move it; a turn does. */
+static void epoch_entry(void *arg)
+{
+    (void)arg;
+    int sv[2];
+    TT_CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    char buf[16];
+
+    uint64_t e = tardy_io_epoch();
+    TT_CHECK(e > 0);
+    TT_CHECK_EQ(tardy_io_epoch(), e);
+    TT_CHECK_EQ(tardy_recv_now(sv[1], buf, sizeof buf, 0), -EAGAIN);
+    TT_CHECK_EQ(tardy_io_epoch(), e);
+    TT_CHECK_EQ(tardy_send(sv[1], "x", 1, 0), 1); /* may take a turn (io_uring) */
+    e = tardy_io_epoch();
+    TT_CHECK_EQ(tardy_yield(), 0);
+    TT_CHECK(tardy_io_epoch() > e);
+
+    e = tardy_io_epoch();
+    TT_CHECK_EQ(send(sv[1], "ab", 2, 0), 2); /* after e was read */
+    TT_CHECK_EQ(tardy_recv(sv[0], buf, sizeof buf, 0), 3); /* "x" and "ab" */
+    TT_CHECK(tardy_io_epoch() > e);
+
+    e = tardy_io_epoch();
+    TT_CHECK_EQ(send(sv[1], "cd", 2, 0), 2);
+    TT_CHECK_EQ(tardy_recv_now(sv[0], buf, sizeof buf, 0), 2);
+    TT_CHECK(tardy_io_epoch() > e);
+
+    e = tardy_io_epoch();
+    TT_CHECK_EQ(send(sv[1], "ef", 2, 0), 2);
+    struct iovec iov = {buf, sizeof buf};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    TT_CHECK_EQ(tardy_recvmsg(sv[0], &msg, 0), 2);
+    TT_CHECK(tardy_io_epoch() > e);
+
+    e = tardy_io_epoch();
+    TT_CHECK_EQ(send(sv[1], "gh", 2, 0), 2);
+    TT_CHECK_EQ(tardy_read(sv[0], buf, sizeof buf, -1), 2);
+    TT_CHECK(tardy_io_epoch() > e);
+
+    /* A stream: its first read arms it; later bytes come through the
+     * driver (io_uring) or a receive of its own. */
+    tardy_stream st;
+    TT_CHECK_EQ(tardy_stream_open(&st, sv[0]), 0);
+    e = tardy_io_epoch();
+    TT_CHECK_EQ(send(sv[1], "ij", 2, 0), 2);
+    TT_CHECK_EQ(tardy_stream_read(&st, buf, sizeof buf), 2);
+    TT_CHECK(tardy_io_epoch() > e);
+    e = tardy_io_epoch();
+    TT_CHECK_EQ(send(sv[1], "kl", 2, 0), 2);
+    ssize_t n = tardy_stream_take(&st, buf, sizeof buf);
+    if (n == -EAGAIN) /* the armed receive has not reported it yet */
+        n = tardy_stream_read(&st, buf, sizeof buf);
+    TT_CHECK_EQ(n, 2);
+    TT_CHECK(tardy_io_epoch() > e);
+    TT_CHECK_EQ(tardy_stream_close(&st), 0);
+
+    /* tardy_recv_now leaves a passed deadline and a pending cancel to
+     * the next call that waits. */
+    tardy_deadline_after(1);
+    TT_CHECK_EQ(tardy_sleep(TT_MS), -ETIMEDOUT);
+    TT_CHECK_EQ(tardy_recv_now(sv[0], buf, sizeof buf, 0), -EAGAIN);
+    TT_CHECK_EQ(tardy_recv(sv[0], buf, sizeof buf, 0), -ETIMEDOUT);
+    tardy_deadline_clear();
+    TT_CHECK_EQ(tardy_cancel(tardy_self()), 0);
+    TT_CHECK_EQ(send(sv[1], "m", 1, 0), 1);
+    TT_CHECK_EQ(tardy_recv_now(sv[0], buf, sizeof buf, 0), 1);
+    TT_CHECK_EQ(tardy_sleep(TT_MS), -ECANCELED);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+Test(net, io_epoch_moves_before_late_bytes_are_seen, .timeout = 20)
+{
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, epoch_entry, NULL);
+
+    int sv[2];
+    tt_socketpair(sv);
+    TT_EXPECT_EQ(tardy_io_epoch(), 0);
+    char buf[4];
+    TT_EXPECT_EQ(tardy_recv_now(sv[0], buf, sizeof buf, 0), -EAGAIN);
+    cr_assert_eq(send(sv[1], "ok", 2, 0), 2);
+    TT_EXPECT_EQ(tardy_recv_now(sv[0], buf, sizeof buf, 0), 2);
+    TT_EXPECT_EQ(tardy_io_epoch(), 0);
+    close(sv[0]);
+    close(sv[1]);
+}

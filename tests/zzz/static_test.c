@@ -2175,3 +2175,86 @@ Test(static_files, cached_sibling_is_not_the_file)
     }
     server_stop(&s);
 }
+
+/* Files past the in-memory size are held open by each thread. A held file
+ * rewritten in place, replaced by another renamed over it (the held
+ * descriptor is the old file's), or removed shows in the very next
+ * answer. */
+Test(static_files, held_files_follow_changes)
+{
+    enum { BIG = 100000 };
+    char *a = put_random("big.bin", BIG, 601);
+    char *b = put_random("other.bin", BIG, 602);
+    settle();
+    server s;
+    fs_start(&s, (const char *const[]){"--threads", "1", NULL});
+    uint16_t port = s.port;
+    char etag_a[256], etag[256], hdr[400];
+    expect_twice(port, "/big.bin", a, BIG, etag_a);
+    expect_range(port, "/big.bin", "Range: bytes=99990-\r\n", a, BIG, 99990, BIG - 1);
+    snprintf(hdr, sizeof hdr, "If-None-Match: %s\r\n", etag_a);
+    expect_304(port, "/big.bin", hdr, etag_a, a, BIG);
+
+    next_tick();
+    put("big.bin", b, BIG);
+    expect_twice(port, "/big.bin", b, BIG, etag);
+    cr_assert_str_neq(etag, etag_a, "a held file rewritten kept its ETag");
+
+    next_tick();
+    char tmp_path[700];
+    snprintf(tmp_path, sizeof tmp_path, "%s.new", www("big.bin"));
+    harness_write_path(tmp_path, a, BIG - 1, 0644);
+    cr_assert_eq(rename(tmp_path, www("big.bin")), 0);
+    expect_twice(port, "/big.bin", a, BIG - 1, etag);
+
+    cr_assert_eq(unlink(www("big.bin")), 0);
+    response r;
+    get(port, "/big.bin", NULL, &r);
+    expect_status(&r, 404);
+    response_free(&r);
+    expect_file(port, "/other.bin", NULL, b, BIG);
+    server_stop(&s);
+}
+
+/* A thread holds at most 64 files open (the default): 70 files served,
+ * each answer exact, leave 64 more descriptors open than before, not
+ * more. */
+Test(static_files, held_files_are_bounded, .timeout = 60)
+{
+    enum { FILES = 70, SIZE = 20000, HELD = 64 };
+    char *data[FILES];
+    char name[32];
+    for (int i = 0; i < FILES; i++) {
+        snprintf(name, sizeof name, "h%02d.bin", i);
+        data[i] = put_random(name, SIZE, 700 + (uint64_t)i);
+    }
+    put_str("small.txt", "small\n");
+    settle();
+    server s;
+    fs_start(&s, (const char *const[]){"--threads", "1", NULL});
+    /* One connection throughout, so no other comes and goes while the
+     * descriptors are counted. */
+    client c;
+    client_open(&c, s.port);
+    response r;
+    client_send_str(&c, request_text("GET", "/small.txt", NULL));
+    client_response(&c, &r);
+    expect_body(&r, "small\n");
+    response_free(&r);
+    int fds_before = count_fds(s.pid);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < FILES; i++) {
+            snprintf(name, sizeof name, "/h%02d.bin", i);
+            client_send_str(&c, request_text("GET", name, NULL));
+            client_response(&c, &r);
+            expect_status(&r, 200);
+            expect_bytes(&r, data[i], SIZE);
+            response_free(&r);
+            int held = count_fds(s.pid) - fds_before;
+            int expected = round == 0 && i < HELD ? i + 1 : HELD;
+            cr_assert_eq(held, expected, "%d files served, %d held", round * FILES + i + 1, held);
+        }
+    }
+    client_close(&c);
+    server_stop(&s);
+}

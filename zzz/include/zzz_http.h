@@ -470,21 +470,32 @@ typedef struct zzz_static_opts {
     const zzz_mime_type *types; /* types that extend or override the
                                    built-in table, ended by {NULL, NULL};
                                    copied */
-    /* Small files are kept in memory between requests, with their answer's
-     * fields, by each thread, and every request checks the file first (a
-     * stat of its name beneath the root, and one of each pre-compressed
-     * sibling the client accepts): a file changed, replaced or removed is
-     * read again, or not served, at once. A file is kept once it has been left
-     * alone for two seconds; the least recently used go first. */
+    /* Each thread keeps small files in memory between requests, with their
+     * answer's fields, and larger ones open (their descriptors, so that a
+     * request needs no open, stat or close of its own). Before a file is
+     * served from there it is checked (a stat of its name beneath the
+     * root, and of each pre-compressed sibling the client accepts), once
+     * per turn of the thread's scheduler rather than once per request: a
+     * check made after a request's bytes arrived holds for it (see
+     * tardy_io_epoch). So a file changed, replaced or removed before a
+     * request arrives is read again, or not served, for that request, as
+     * without the cache. A file is kept once it has been left alone for
+     * two seconds; the least recently used go first, and one not asked for
+     * in ten seconds goes at the thread's next request to the mount (its
+     * descriptor closed, so a removed file's space comes back). The
+     * descriptors count towards the process's RLIMIT_NOFILE. */
     size_t cache_bytes;        /* memory per thread for it; 0: 1 MiB
                                   (ZZZ_STATIC_CACHE_BYTES) */
-    size_t cache_file_max;     /* the largest file kept; 0: 16 KiB
+    size_t cache_file_max;     /* the largest file kept in memory; 0: 16 KiB
                                   (ZZZ_STATIC_CACHE_FILE_MAX) */
     bool no_cache;             /* keep nothing: open and read every time */
+    unsigned cache_fds;        /* larger files held open per thread; 0: 64
+                                  (ZZZ_STATIC_CACHE_FDS) */
 } zzz_static_opts;
 
 #define ZZZ_STATIC_CACHE_BYTES ((size_t)1024 * 1024)
 #define ZZZ_STATIC_CACHE_FILE_MAX ((size_t)16 * 1024)
+#define ZZZ_STATIC_CACHE_FDS 64u
 
 /* Serves the directory `root` under `prefix` ("/assets", or "/" for the
  * whole site): GET and HEAD of prefix/NAME answer with the file NAME

@@ -21,8 +21,7 @@ ssize_t zzz_plain_recv(zzz_conn *c, void *buf, size_t len, bool now)
                    : tardy_stream_read(&c->rx.stream, buf, len);
     if (!now)
         return tardy_recv(c->fd, buf, len, 0);
-    ssize_t n = recv(c->fd, buf, len, MSG_DONTWAIT);
-    return n < 0 ? -errno : n;
+    return tardy_recv_now(c->fd, buf, len, 0);
 }
 
 static int plain_open(zzz_conn *c)

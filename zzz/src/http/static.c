@@ -23,6 +23,7 @@ typedef struct static_mount {
     char *cache_control; /* opts.cache_control, copied, or NULL */
     size_t cache_bytes;  /* per thread; 0: no cache */
     size_t cache_file_max;
+    unsigned cache_fds;
     zzz_mime_type *types; /* opts.types, copied (one block), or NULL */
 } static_mount;
 
@@ -139,11 +140,19 @@ static bool sibling(const static_mount *m, static_cache *c, const zzz_req *req, 
     return false;
 }
 
+static void answer_cached(zzz_req *req, zzz_res *res, const static_cached *f)
+{
+    if (f->data || f->fd < 0)
+        zzz_http_static_answer_bytes(req, res, &f->e, f->data);
+    else
+        zzz_http_static_answer_fd(req, res, &f->e, f->fd);
+}
+
 /* Answers from rep and lets it go (unpin or close). */
 static void answer_rep(static_cache *c, zzz_req *req, zzz_res *res, static_rep *rep)
 {
     if (rep->cached) {
-        zzz_http_static_answer_bytes(req, res, &rep->cached->e, rep->cached->data);
+        answer_cached(req, res, rep->cached);
         zzz_http_static_cache_unpin(c, rep->cached);
     } else {
         zzz_http_static_answer_fd(req, res, &rep->e, rep->fd);
@@ -160,7 +169,7 @@ static void serve_cached(const static_mount *m, static_cache *c, zzz_req *req, z
     if (sibling(m, c, req, rel, rel_len, f->mtim, &rep))
         answer_rep(c, req, res, &rep);
     else
-        zzz_http_static_answer_bytes(req, res, &f->e, f->data);
+        answer_cached(req, res, f);
     zzz_http_static_cache_unpin(c, f);
 }
 
@@ -232,7 +241,7 @@ static void serve_dir(const static_mount *m, static_cache *c, zzz_req *req, zzz_
 static void *cache_make(const void *key)
 {
     const static_mount *m = key;
-    return zzz_http_static_cache_new(m->cache_bytes, m->cache_file_max);
+    return zzz_http_static_cache_new(m->cache_bytes, m->cache_file_max, m->cache_fds, 0);
 }
 
 /* The mount's cache on the thread serving req, or NULL (none wanted, or
@@ -434,6 +443,7 @@ int zzz_static(zzz_router *router, const char *prefix, const char *root,
         m->cache_bytes = m->opts.cache_bytes ? m->opts.cache_bytes : ZZZ_STATIC_CACHE_BYTES;
         m->cache_file_max = m->opts.cache_file_max ? m->opts.cache_file_max
                                                    : ZZZ_STATIC_CACHE_FILE_MAX;
+        m->cache_fds = m->opts.cache_fds ? m->opts.cache_fds : ZZZ_STATIC_CACHE_FDS;
     }
     bool bad_index = m->index && (strchr(m->index, '/') || strlen(m->index) > 255);
     if (!m->index || (opts && opts->cache_control && !m->cache_control) ||

@@ -1,8 +1,10 @@
 /* The static files' cache (static_impl.h): per thread and mount, a hash
- * table of names and a least-recently-used list, bounded in bytes. An
- * entry is one allocation: the entry, its name, its header lines and the
- * file's bytes. A handler pins the entry it sends from, since sending may
- * wait; an entry dropped while pinned is freed by its last unpin. */
+ * table of names and a least-recently-used list, bounded in bytes and in
+ * descriptors. An entry is one allocation: the entry, its name, its
+ * header lines and a small file's bytes (a larger file's entry holds a
+ * descriptor instead). A handler pins the entry it sends from, since
+ * sending may wait; an entry dropped while pinned is freed (and its
+ * descriptor closed) by its last unpin. */
 #include "static_impl.h"
 
 #include "tardy.h"
@@ -11,6 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct cache_entry {
     static_cached pub; /* first: what callers see */
@@ -20,6 +23,10 @@ typedef struct cache_entry {
     size_t cost;
     unsigned pins;
     bool linked; /* in the table and the list */
+    uint64_t used; /* tardy_now of its last get or put */
+    /* The tardy_io_epoch of the last check that found the file as it was
+     * read (0: none yet). */
+    uint64_t checked;
     /* The file it was read from. */
     dev_t dev;
     ino_t ino;
@@ -35,12 +42,18 @@ struct static_cache {
     size_t count;
     cache_entry *newest, *oldest;
     size_t bytes, max_bytes, file_max;
+    unsigned fds, fd_max; /* descriptors held by linked entries */
+    uint64_t idle_ns;
 };
 
 #define CACHE_FIRST_BUCKETS 16u
 /* How long a file must have been left alone to be kept, in seconds: more
  * than the coarsest timestamps (FAT's two seconds) can hide. */
 #define CACHE_SETTLED_SECS 2
+/* An entry not used for this long goes at the next get or put of its
+ * cache: above all, a descriptor is not held for long on a file nobody
+ * asks for (a removed file's space comes back when it is closed). */
+#define CACHE_IDLE_NS ((uint64_t)10 * 1000 * 1000 * 1000)
 
 static uint64_t name_hash(const char *name, size_t len)
 {
@@ -50,7 +63,8 @@ static uint64_t name_hash(const char *name, size_t len)
     return h;
 }
 
-static_cache *zzz_http_static_cache_new(size_t max_bytes, size_t file_max)
+static_cache *zzz_http_static_cache_new(size_t max_bytes, size_t file_max, unsigned fd_max,
+                                        uint64_t idle_ns)
 {
     static_cache *c = calloc(1, sizeof *c);
     if (!c)
@@ -63,7 +77,16 @@ static_cache *zzz_http_static_cache_new(size_t max_bytes, size_t file_max)
     c->nbuckets = CACHE_FIRST_BUCKETS;
     c->max_bytes = max_bytes;
     c->file_max = file_max;
+    c->fd_max = fd_max;
+    c->idle_ns = idle_ns ? idle_ns : CACHE_IDLE_NS;
     return c;
+}
+
+static void entry_free(cache_entry *e)
+{
+    if (e->pub.fd >= 0)
+        close(e->pub.fd);
+    free(e);
 }
 
 void zzz_http_static_cache_free(void *cache)
@@ -73,7 +96,7 @@ void zzz_http_static_cache_free(void *cache)
         return;
     for (cache_entry *e = c->newest, *next; e; e = next) {
         next = e->older;
-        free(e);
+        entry_free(e);
     }
     free(c->buckets);
     free(c);
@@ -121,9 +144,18 @@ static void drop(static_cache *c, cache_entry *e)
     list_remove(c, e);
     c->count--;
     c->bytes -= e->cost;
+    if (e->pub.fd >= 0)
+        c->fds--;
     e->linked = false;
     if (e->pins == 0)
-        free(e);
+        entry_free(e);
+}
+
+/* Drops the entries left unused for idle_ns (the list's oldest). */
+static void expire(static_cache *c, uint64_t now)
+{
+    while (c->oldest && now - c->oldest->used > c->idle_ns)
+        drop(c, c->oldest);
 }
 
 /* Doubles the table when it holds more entries than buckets; a failed
@@ -157,6 +189,15 @@ static void insert(static_cache *c, cache_entry *e)
         drop(c, old);
     while (c->oldest && c->bytes + e->cost > c->max_bytes)
         drop(c, c->oldest);
+    if (e->pub.fd >= 0) {
+        /* The least recently used descriptor makes room for this one. */
+        for (cache_entry *o = c->oldest; o && c->fds >= c->fd_max; o = o->newer)
+            if (o->pub.fd >= 0) {
+                drop(c, o);
+                break;
+            }
+        c->fds++;
+    }
     cache_entry **at = &c->buckets[e->hash & (c->nbuckets - 1)];
     e->chain = *at;
     *at = e;
@@ -182,18 +223,28 @@ static bool same_file(const cache_entry *e, const struct stat *st)
 const static_cached *zzz_http_static_cache_get(static_cache *c, int root_fd, const char *name,
                                                size_t len)
 {
+    uint64_t now = tardy_now();
+    expire(c, now);
     cache_entry *e = find(c, name, len, name_hash(name, len));
     if (!e)
         return NULL;
-    struct stat st;
-    bool found = fstatat(root_fd, name, &st, 0) == 0;
-    bool current = e->pub.absent ? !found && errno == ENOENT : found && same_file(e, &st);
-    if (!current) {
-        drop(c, e);
-        return NULL;
+    /* A check made in this I/O epoch came after the request arrived (see
+     * tardy_io_epoch): it holds for this request too. The stat it saves
+     * was a sixth of the server's CPU time per small cached file. */
+    uint64_t epoch = tardy_io_epoch();
+    if (epoch == 0 || e->checked != epoch) {
+        struct stat st;
+        bool found = fstatat(root_fd, name, &st, 0) == 0;
+        bool current = e->pub.absent ? !found && errno == ENOENT : found && same_file(e, &st);
+        if (!current) {
+            drop(c, e);
+            return NULL;
+        }
+        e->checked = epoch;
     }
     list_remove(c, e);
     list_push(c, e);
+    e->used = now;
     e->pins++;
     return &e->pub;
 }
@@ -203,14 +254,30 @@ void zzz_http_static_cache_unpin(static_cache *c, const static_cached *f)
     (void)c;
     cache_entry *e = (cache_entry *)f;
     if (--e->pins == 0 && !e->linked)
-        free(e);
+        entry_free(e);
 }
 
 bool zzz_http_static_cache_wants(const static_cache *c, const struct stat *st, time_t now)
 {
-    return S_ISREG(st->st_mode) && st->st_size >= 0 && (uint64_t)st->st_size <= c->file_max &&
+    bool fits = (uint64_t)st->st_size <= c->file_max || c->fd_max > 0;
+    return S_ISREG(st->st_mode) && st->st_size >= 0 && fits &&
            st->st_mtim.tv_sec <= now - CACHE_SETTLED_SECS &&
            st->st_ctim.tv_sec <= now - CACHE_SETTLED_SECS;
+}
+
+/* Fills e for the file of stat st and links it, pinned. */
+static const static_cached *keep(static_cache *c, cache_entry *e, const static_entity *ent,
+                                 const struct stat *st, const char *data)
+{
+    e->pub.e = *ent;
+    e->pub.data = data;
+    e->pub.mtim = st->st_mtim;
+    e->dev = st->st_dev;
+    e->ino = st->st_ino;
+    e->size = st->st_size;
+    e->ctim = st->st_ctim;
+    insert(c, e);
+    return &e->pub;
 }
 
 /* A new entry for name with room for extra bytes after it, or NULL. */
@@ -225,6 +292,8 @@ static cache_entry *entry_new(const static_cache *c, const char *name, size_t le
     if (!e)
         return NULL;
     memset(e, 0, sizeof *e);
+    e->pub.fd = -1;
+    e->used = tardy_now();
     e->cost = cost;
     e->name = (char *)(e + 1);
     memcpy(e->name, name, len);
@@ -238,6 +307,20 @@ const static_cached *zzz_http_static_cache_put(static_cache *c, const char *name
                                                int fd, const struct stat *st,
                                                const static_entity *ent)
 {
+    expire(c, tardy_now());
+    if ((uint64_t)st->st_size > c->file_max) {
+        /* Too big to hold in memory: its descriptor is held instead, so
+         * the next requests need no open, stat or close of their own. */
+        cache_entry *e = c->fd_max ? entry_new(c, name, len, 0) : NULL;
+        if (!e)
+            return NULL;
+        e->pub.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (e->pub.fd < 0) {
+            free(e);
+            return NULL;
+        }
+        return keep(c, e, ent, st, NULL);
+    }
     size_t size = (size_t)st->st_size;
     cache_entry *e = entry_new(c, name, len, size);
     if (!e)
@@ -257,15 +340,7 @@ const static_cached *zzz_http_static_cache_put(static_cache *c, const char *name
         free(e);
         return NULL;
     }
-    e->pub.e = *ent;
-    e->pub.data = data;
-    e->pub.mtim = st->st_mtim;
-    e->dev = st->st_dev;
-    e->ino = st->st_ino;
-    e->size = st->st_size;
-    e->ctim = st->st_ctim;
-    insert(c, e);
-    return &e->pub;
+    return keep(c, e, ent, st, data);
 }
 
 void zzz_http_static_cache_put_absent(static_cache *c, int root_fd, const char *name, size_t len)
@@ -275,6 +350,7 @@ void zzz_http_static_cache_put_absent(static_cache *c, int root_fd, const char *
     struct stat st;
     if (fstatat(root_fd, name, &st, 0) == 0 || errno != ENOENT)
         return;
+    expire(c, tardy_now());
     cache_entry *e = entry_new(c, name, len, 0);
     if (!e)
         return;

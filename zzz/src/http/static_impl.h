@@ -84,34 +84,44 @@ void zzz_http_static_list(bool dotfiles, zzz_req *req, zzz_res *res, int fd);
 
 /* ---- the cache (static_cache.c) ----
  *
- * Per thread and mount: small files' bytes with their entity, and names
- * known not to exist (the pre-compressed siblings a file lacks). Every
- * use checks the entry against the file system first, so an answer from
- * it is never staler than one read from the disk would be. */
+ * Per thread and mount: small files' bytes with their entity, larger
+ * files' open descriptors with theirs, and names known not to exist (the
+ * pre-compressed siblings a file lacks). An entry is checked against the
+ * file system once per I/O epoch (tardy_io_epoch) before it is used, so
+ * an answer from it is never staler than one read from the disk when the
+ * request arrived would be. */
 
 typedef struct static_cache static_cache;
 
 /* An entry: a file's entity and bytes, or (absent) a name with no file. */
 typedef struct static_cached {
     static_entity e;
-    const char *data; /* e.size bytes; NULL when absent */
+    const char *data; /* e.size bytes; NULL when absent or held as fd */
+    int fd;           /* the open file when it is too big for data; else -1 */
     bool absent;
     struct timespec mtim; /* the file's, to compare with a sibling's */
 } static_cached;
 
-/* A cache holding at most max_bytes (bytes, names and bookkeeping), of
- * files no bigger than file_max. NULL when out of memory. */
-static_cache *zzz_http_static_cache_new(size_t max_bytes, size_t file_max);
+/* A cache holding at most max_bytes (bytes, names and bookkeeping) of
+ * files no bigger than file_max, and at most fd_max descriptors of larger
+ * files (0: none kept). Entries unused for idle_ns (0: ten seconds) go at
+ * its next get or put. NULL when out of memory. */
+static_cache *zzz_http_static_cache_new(size_t max_bytes, size_t file_max, unsigned fd_max,
+                                        uint64_t idle_ns);
 
 /* Frees the cache (an entry still pinned is a bug). */
 void zzz_http_static_cache_free(void *cache);
 
-/* The entry for name (len bytes, a name from zzz_http_static_rel), after
- * one fstatat of it beneath root_fd, following links: a file must still
- * be the one read (device, inode, size, modification and change times),
- * an absent name must still not exist. Returns the entry pinned (unpin
- * it when its bytes are no longer needed), or NULL when name is not
- * cached or has changed (the entry is then dropped). */
+/* The entry for name (len bytes, a name from zzz_http_static_rel),
+ * checked by an fstatat of it beneath root_fd, following links: a file
+ * must still be the one read (device, inode, size, modification and
+ * change times), an absent name must still not exist. The check is made
+ * once per I/O epoch: an entry found current since tardy_io_epoch last
+ * moved is not checked again (a change made after that check came after
+ * the request too, whose bytes had arrived by then). Outside a runtime
+ * every get checks. Returns the entry pinned (unpin it when its bytes or
+ * descriptor are no longer needed), or NULL when name is not cached or
+ * has changed (the entry is then dropped). */
 const static_cached *zzz_http_static_cache_get(static_cache *c, int root_fd, const char *name,
                                                size_t len);
 
@@ -119,16 +129,20 @@ const static_cached *zzz_http_static_cache_get(static_cache *c, int root_fd, con
 void zzz_http_static_cache_unpin(static_cache *c, const static_cached *f);
 
 /* Whether the file of stat st can be kept: a regular file no bigger
- * than the cache's file_max, whose modification and change times are two
- * seconds or more before now (a file written now may change again within
- * its file system's timestamp granularity, unseen). */
+ * than the cache's file_max (or any size when it keeps descriptors),
+ * whose modification and change times are two seconds or more before now
+ * (a file written now may change again within its file system's
+ * timestamp granularity, unseen). */
 bool zzz_http_static_cache_wants(const static_cache *c, const struct stat *st, time_t now);
 
-/* Reads the file fd (opened beneath the root, stat st, which
- * zzz_http_static_cache_wants took) and keeps it as name, with entity e.
- * Older entries make room, least recently used first. Returns the entry
- * pinned, or NULL when it was not kept: bigger than the whole cache, out
- * of memory, a read error, or the file changed while it was read. */
+/* Keeps the file fd (opened beneath the root, stat st, which
+ * zzz_http_static_cache_wants took) as name, with entity e: its bytes,
+ * read now, when it is no bigger than file_max, else a duplicate of fd
+ * (fd itself stays the caller's either way). Older entries make room,
+ * least recently used first (for a descriptor, the least recently used
+ * one when fd_max are held). Returns the entry pinned, or NULL when it
+ * was not kept: bigger than the whole cache, out of memory or
+ * descriptors, a read error, or the file changed while it was read. */
 const static_cached *zzz_http_static_cache_put(static_cache *c, const char *name, size_t len,
                                                int fd, const struct stat *st,
                                                const static_entity *e);
