@@ -119,6 +119,8 @@ struct tardy_runtime {
 
     task_rec *tasks;
     unsigned max_tasks;
+    unsigned tasks_set_up; /* records [0, tasks_set_up) have been set up */
+    uint32_t gen_base;
     size_t stack_size;
     task_rec *free_list;
     atomic_uint used; /* alive + reserved by tardy_spawn_on */

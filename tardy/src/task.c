@@ -44,24 +44,38 @@ task_rec *tardy_task_lookup(struct tardy_runtime *rt, tardy_task h)
 
 int tardy_task_pool_init(struct tardy_runtime *rt)
 {
+    /* calloc of this size maps zero pages: a record is set up when it is
+     * first needed (task_rec_next), so capacity never used costs no
+     * resident memory. Until then its generation is 0, which no handle
+     * has, and its state TASK_FREE. */
     rt->tasks = calloc(rt->max_tasks, sizeof *rt->tasks);
     if (!rt->tasks)
         return -ENOMEM;
     /* Generations start at a different point in every runtime so that a
      * stale handle from an earlier run is unlikely to match. */
-    uint32_t base = atomic_fetch_add(&gen_seed, 0x9e3779u);
-    for (unsigned i = rt->max_tasks; i-- > 0;) {
-        task_rec *t = &rt->tasks[i];
-        t->rt = rt;
-        t->index = i;
-        t->gen = ((base + i * 7u) & HANDLE_GEN_MASK) | 1u;
-        t->timer.idx = -1;
-        t->timer.fire = tardy_task_timer_fire;
-        t->state = TASK_FREE;
-        t->next = rt->free_list;
-        rt->free_list = t;
-    }
+    rt->gen_base = atomic_fetch_add(&gen_seed, 0x9e3779u);
+    rt->tasks_set_up = 0;
+    rt->free_list = NULL;
     return 0;
+}
+
+/* A free record: the most recently released one (its stack is the
+ * warmest), else one never used before, or NULL when all are taken. */
+static task_rec *task_rec_next(struct tardy_runtime *rt)
+{
+    if (rt->free_list || rt->tasks_set_up == rt->max_tasks)
+        return rt->free_list;
+    unsigned i = rt->tasks_set_up++;
+    task_rec *t = &rt->tasks[i];
+    t->rt = rt;
+    t->index = i;
+    t->gen = ((rt->gen_base + i * 7u) & HANDLE_GEN_MASK) | 1u;
+    t->timer.idx = -1;
+    t->timer.fire = tardy_task_timer_fire;
+    t->state = TASK_FREE;
+    t->next = NULL;
+    rt->free_list = t;
+    return t;
 }
 
 void tardy_task_pool_fini(struct tardy_runtime *rt)
@@ -79,7 +93,7 @@ void tardy_task_pool_fini(struct tardy_runtime *rt)
  * run->live counted). */
 int tardy_task_start(struct tardy_runtime *rt, tardy_fn fn, void *arg, tardy_task *out)
 {
-    task_rec *t = rt->free_list;
+    task_rec *t = task_rec_next(rt);
     if (!t)
         return -EAGAIN;
     if (!t->stack.map) {

@@ -805,6 +805,29 @@ Test(holes, stalled_uploads_under_active_limit)
     server_stop(&s);
 }
 
+/* By default every open connection may hold a task (active_limit is
+ * conn_limit): 300 stalled uploads, more than the 256 tasks the default
+ * once was, leave a new request served, not refused 503. */
+Test(holes, stalled_uploads_under_the_default_limits, .timeout = 60)
+{
+    enum { STALLED = 300 };
+    server s;
+    start_testserver(&s, (const char *const[]){"--threads", "1", "--conn-limit", "320",
+                                               "--body-timeout-ms", "20000", NULL});
+    client *stalled = calloc(STALLED, sizeof *stalled);
+    cr_assert_not_null(stalled);
+    open_stalled_uploads(stalled, STALLED, s.port);
+    response r;
+    int status = get_within(s.port, 3000, &r, "GET / beside 300 stalled uploads");
+    cr_assert_eq(status, 200, "answered %d:\n%s", status, r.head);
+    expect_body(&r, "Hello, World!");
+    response_free(&r);
+    for (int i = 0; i < STALLED; i++)
+        client_close(&stalled[i]);
+    free(stalled);
+    server_stop(&s);
+}
+
 /* Heads that stall half-way wait holding no task: with 4 tasks and 50 of
  * them, a new request is served at once; at the header timeout each
  * stalled one gets 408 and is closed. */

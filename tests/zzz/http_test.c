@@ -1277,13 +1277,13 @@ Test(http, connection_limit)
 }
 
 /* A connection limit above the number of connections served at once
- * (active_limit: min(conn_limit, 256) by default): connections that are
+ * (active_limit below conn_limit): connections that are
  * open but have sent nothing yet must not crowd the others out. */
 Test(http, connection_limit_above_active)
 {
     enum { LIMIT = 300 };
     server s;
-    start_testserver(&s, (const char *const[]){"--conn-limit", "300", NULL});
+    start_testserver(&s, (const char *const[]){"--conn-limit", "300", "--active-limit", "256", NULL});
     client *cs = calloc(LIMIT + 1, sizeof *cs);
     /* All open first (and given time to be accepted), then all send. Over
      * TLS, all open without a byte sent, then each does its handshake:

@@ -4,8 +4,9 @@
 # that trickle a POST body (-B), then 1,000 that ask for large answers and
 # read them a few bytes a second through a tiny window (slow read, -X),
 # while slow_clients_probe.py opens a fresh connection every 50 ms for
-# GET /. Passes when every probe is answered (200, or 503 with Retry-After
-# while every task is busy) with p95 under 2 s, the server survives, and
+# GET /. Passes when every probe is served (200: with the default
+# active_limit, conn_limit, the slow connections cannot hold every task)
+# with p95 under 2 s, the server survives, and
 # the server cuts the slow connections by its timeouts (header, body and
 # write: 4 s each; counted with ss from 6 s after slowhttptest opened its
 # last connection) instead of holding them to the end of the attack.
@@ -139,7 +140,7 @@ attack() {
     echo "== $name: slowhttptest $* -c $conns -r $conns -i 1 -l $attack_s -u $url"
     # The probes run from the start of the attack (its ramp, about 1.5 s,
     # is part of it) to its end; the attack starts once they do.
-    "$python" "$here/slow_clients_probe.py" --port "$port" --label "$name probes" "${probe_flags[@]}" \
+    "$python" "$here/slow_clients_probe.py" --port "$port" --label "$name probes" --served "${probe_flags[@]}" \
         --max-s $((attack_s + 12)) >"$tmp/$name.probe" 2>&1 &
     probe_pid=$!
     for _ in $(seq 200); do

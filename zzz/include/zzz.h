@@ -157,9 +157,10 @@ typedef struct zzz_server_config {
     unsigned threads;          /* runtimes; 0: one per CPU */
     unsigned conn_limit;       /* open connections per thread; 0: 1024 */
     unsigned active_limit;     /* connections served at once per thread
-                                  (tasks, stacks and buffers in the pools);
-                                  past it, bytes that arrive go to on_busy;
-                                  0: min(conn_limit, 256) */
+                                  (tasks, stacks and buffers in the pools,
+                                  each committed only when touched); past
+                                  it, bytes that arrive go to on_busy;
+                                  0 (or more than conn_limit): conn_limit */
     unsigned busy_tasks;       /* tasks kept beyond active_limit for on_busy
                                   (each with a stack and, while it answers,
                                   buffers); arrivals past them wait for a

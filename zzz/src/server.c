@@ -49,9 +49,12 @@ static void config_defaults(zzz_server_config *c)
         c->threads = online_cpus();
     if (c->conn_limit == 0)
         c->conn_limit = ZZZ_DEFAULT_CONN_LIMIT;
-    if (c->active_limit == 0)
-        c->active_limit = c->conn_limit < ZZZ_DEFAULT_ACTIVE_LIMIT ? c->conn_limit : ZZZ_DEFAULT_ACTIVE_LIMIT;
-    if (c->active_limit > c->conn_limit)
+    /* Every open connection may be served at once unless the program says
+     * otherwise: a task's stack and a connection's buffers are address
+     * space, committed only as they are touched, so a lower default would
+     * only let slow uploads or slow readers starve the other clients of
+     * tasks while connections are still to spare. */
+    if (c->active_limit == 0 || c->active_limit > c->conn_limit)
         c->active_limit = c->conn_limit;
     /* A small server keeps a small reserve: in a burst every reserve task
      * may be started at once, each touching a stack and buffers. */

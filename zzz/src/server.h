@@ -12,7 +12,6 @@
 #include <sys/un.h>
 
 #define ZZZ_DEFAULT_CONN_LIMIT 1024u
-#define ZZZ_DEFAULT_ACTIVE_LIMIT 256u
 #define ZZZ_DEFAULT_BACKLOG 1024u
 #define ZZZ_DEFAULT_BUFFER ((size_t)16 * 1024)
 #define ZZZ_DEFAULT_STACK ((size_t)64 * 1024)
