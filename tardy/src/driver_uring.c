@@ -126,11 +126,17 @@ static int uring_init(void **state, const tardy_driver_params *params)
     if (!d)
         return -ENOMEM;
     unsigned entries = params->queue_depth ? params->queue_depth : 256;
+    /* Room for a completion of every task and some streams' before each
+     * harvest, up to 4096 (64 KiB of ring, resident once the ring has
+     * wrapped): past that a burst spills into the kernel's overflow list
+     * (IORING_FEAT_NODROP, as old as IORING_SETUP_CQSIZE), flushed by the
+     * next io_uring_enter, rather than a server with a high task limit
+     * keeping a megabyte of ring for bursts it may never see. */
     unsigned cq = params->max_tasks * 2 + 64;
+    if (cq > 4096)
+        cq = 4096;
     if (cq < entries * 2)
         cq = entries * 2;
-    if (cq > 65536)
-        cq = 65536;
     /* Newest kernels first: one submitter thread, task work run only when
      * we ask for completions, so completions cost no interrupts. */
     static const unsigned flag_sets[] = {
