@@ -177,9 +177,12 @@ uint64_t tardy_now(void);
  * whenever tasks may be about to see bytes that arrived after it was last
  * read. It advances once per scheduler turn, before the turn's ready tasks
  * run (their I/O was collected from the driver before that), and each time
- * a tardy receive (tardy_recv, tardy_recvmsg, tardy_read, tardy_readv,
- * tardy_recv_now, a stream's read or take) returns bytes at once, without
- * the task parking. It never goes back and is never 0 inside a runtime.
+ * a receive brings bytes in without the task parking (tardy_recv,
+ * tardy_recvmsg, tardy_recv_now, a stream's read or take that receives,
+ * tardy_read and tardy_readv without an offset; bytes a stream had
+ * already queued arrived before the turn). Within a run it never goes
+ * back; each run starts from a value no earlier run on the process
+ * reached; it is never 0 inside a runtime.
  *
  * The promise: if two calls in the same thread return the same value, the
  * bytes that any task of this runtime received through tardy between the

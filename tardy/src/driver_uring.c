@@ -128,10 +128,11 @@ static int uring_init(void **state, const tardy_driver_params *params)
     unsigned entries = params->queue_depth ? params->queue_depth : 256;
     /* Room for a completion of every task and some streams' before each
      * harvest, up to 4096 (64 KiB of ring, resident once the ring has
-     * wrapped): past that a burst spills into the kernel's overflow list
-     * (IORING_FEAT_NODROP, as old as IORING_SETUP_CQSIZE), flushed by the
-     * next io_uring_enter, rather than a server with a high task limit
-     * keeping a megabyte of ring for bursts it may never see. */
+     * wrapped), rather than a server with a high task limit keeping a
+     * megabyte of ring for bursts it may never see. Past that a burst
+     * spills into the kernel's overflow list (IORING_FEAT_NODROP, as old
+     * as IORING_SETUP_CQSIZE), flushed when the ring is next entered, and
+     * a multishot receive may end (its stream re-arms it, or polls). */
     unsigned cq = params->max_tasks * 2 + 64;
     if (cq > 4096)
         cq = 4096;
@@ -392,12 +393,15 @@ static int uring_finish(uring_driver *d, tardy_op *op, int64_t res, unsigned cqe
 static int uring_reap(uring_driver *d)
 {
     struct io_uring_cqe *cqe;
-    unsigned head, seen = 0;
     int done = 0;
-    io_uring_for_each_cqe(&d->ring, head, cqe)
-    {
-        seen++;
+    /* Each entry is handed back before it is acted on: a completion's
+     * callback may submit (a stream re-arms), and with the ring full a
+     * submission must find room for the kernel's next completions. */
+    while (io_uring_peek_cqe(&d->ring, &cqe) == 0) {
         uint64_t ud = cqe->user_data;
+        int64_t res = cqe->res;
+        unsigned flags = cqe->flags;
+        io_uring_cqe_seen(&d->ring, cqe);
         if (ud == UD_WAKE) {
             d->wake_armed = false;
             continue;
@@ -406,9 +410,8 @@ static int uring_reap(uring_driver *d)
          * without IORING_FEAT_EXT_ARG. */
         if (ud == UD_IGNORE || ud == LIBURING_UDATA_TIMEOUT)
             continue;
-        done += uring_finish(d, (tardy_op *)(uintptr_t)ud, cqe->res, cqe->flags);
+        done += uring_finish(d, (tardy_op *)(uintptr_t)ud, res, flags);
     }
-    io_uring_cq_advance(&d->ring, seen);
     return done;
 }
 

@@ -184,7 +184,7 @@ static void runtime_fini(struct tardy_runtime *rt)
     /* Tasks parked in waits recorded outside them (channels) must leave
      * before their memory goes; other waits die with the driver. */
     if (rt->tasks) {
-        for (unsigned i = 0; i < rt->max_tasks; i++) {
+        for (unsigned i = 0; i < rt->tasks_set_up; i++) {
             task_rec *t = &rt->tasks[i];
             if (t->state == TASK_PARKED && t->park && t->park->leave_at_exit && !t->interrupt_err) {
                 t->interrupt_err = -ECANCELED;

@@ -136,6 +136,10 @@ void tardy_task_timer_fire(struct tardy_runtime *rt, timer_node *n)
 
 void tardy_op_complete(tardy_op *op, int64_t result)
 {
+    /* A driver may complete an op outside its poll (from submit or
+     * cancel, tardy_driver.h): its bytes count all the same. */
+    if (tardy_tls_rt)
+        tardy_epoch_note(tardy_tls_rt, op, result);
     if (op->on_complete) {
         op->on_complete(op, result);
         return;
@@ -252,6 +256,10 @@ void tardy_runtime_loop(struct tardy_runtime *rt)
     /* Start-up (rings, pools, sibling threads) took a while: the first
      * turn's tasks should not see a clock that lags by milliseconds. */
     rt->now = tardy_clock_ns();
+    /* Each run's epochs are its own: a check recorded in an earlier run
+     * on this thread never matches one of this run. */
+    static _Atomic uint64_t epoch_seed;
+    rt->io_epoch = atomic_fetch_add(&epoch_seed, (uint64_t)1 << 32);
     for (;;) {
         if (atomic_load_explicit(&rt->inbox, memory_order_relaxed))
             inbox_drain(rt);

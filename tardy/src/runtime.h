@@ -175,13 +175,16 @@ struct tardy_run {
 
 extern _Thread_local struct tardy_runtime *tardy_tls_rt;
 
-/* A receive that finished without the task parking brought bytes that may
- * have arrived during this turn: the epoch moves on (tardy_io_epoch). */
+/* A receive that finished brought bytes that may have arrived during this
+ * turn: the epoch moves on (tardy_io_epoch). Called for every op that
+ * finishes, parked or not (a completion in the driver's poll only adds to
+ * the turn's own step). Reads at an offset are of files, not arrivals. */
 static inline void tardy_epoch_note(struct tardy_runtime *rt, const tardy_op *op, int64_t result)
 {
     if (result > 0 && (op->kind == TARDY_OP_RECV || op->kind == TARDY_OP_RECVMSG ||
-                       op->kind == TARDY_OP_READ || op->kind == TARDY_OP_READV ||
-                       op->kind == TARDY_OP_RECV_STREAM))
+                       op->kind == TARDY_OP_RECV_STREAM ||
+                       ((op->kind == TARDY_OP_READ || op->kind == TARDY_OP_READV) &&
+                        op->offset < 0)))
         rt->io_epoch++;
 }
 

@@ -69,11 +69,12 @@ static task_rec *task_rec_next(struct tardy_runtime *rt)
     task_rec *t = &rt->tasks[i];
     t->rt = rt;
     t->index = i;
-    t->gen = ((rt->gen_base + i * 7u) & HANDLE_GEN_MASK) | 1u;
     t->timer.idx = -1;
     t->timer.fire = tardy_task_timer_fire;
     t->state = TASK_FREE;
     t->next = NULL;
+    /* Other threads read gen (tardy_cancel across runtimes). */
+    __atomic_store_n(&t->gen, ((rt->gen_base + i * 7u) & HANDLE_GEN_MASK) | 1u, __ATOMIC_RELEASE);
     rt->free_list = t;
     return t;
 }
@@ -82,7 +83,7 @@ void tardy_task_pool_fini(struct tardy_runtime *rt)
 {
     if (!rt->tasks)
         return;
-    for (unsigned i = 0; i < rt->max_tasks; i++)
+    for (unsigned i = 0; i < rt->tasks_set_up; i++)
         tardy_stack_unmap(&rt->tasks[i].stack);
     free(rt->tasks);
     rt->tasks = NULL;

@@ -463,19 +463,20 @@ Test(static_cache, descriptors_of_larger_files)
 static void idle_body(void)
 {
     int before = open_fds();
-    static_cache *c = zzz_http_static_cache_new(1 << 20, 16, 4, 50 * 1000 * 1000);
+    static_cache *c = zzz_http_static_cache_new(1 << 20, 16, 4, 1000 * 1000 * 1000);
     cr_assert_not_null(c);
     write_file("i0", 100, 'i', false);
     write_file("i1", 10, 'j', false);
     zzz_http_static_cache_unpin(c, put(c, "i0"));
     zzz_http_static_cache_unpin(c, put(c, "i1"));
     cr_assert_eq(open_fds(), before + 1);
-    cr_assert_eq(tardy_sleep(30 * 1000 * 1000), 0);
+    cr_assert_eq(tardy_sleep(600 * 1000 * 1000), 0);
     const static_cached *f = get(c, "i1"); /* used: stays */
     expect_bytes(f, 10, 'j');
     zzz_http_static_cache_unpin(c, f);
-    cr_assert_eq(tardy_sleep(30 * 1000 * 1000), 0);
-    /* i0 has been idle 60 ms, i1 30 ms. */
+    cr_assert_eq(tardy_sleep(600 * 1000 * 1000), 0);
+    /* i0 has been idle 1.2 s, i1 0.6 s (a limit of 1 s: room for a slow
+     * machine's late wake-ups either way). */
     f = get(c, "i1");
     expect_bytes(f, 10, 'j');
     zzz_http_static_cache_unpin(c, f);

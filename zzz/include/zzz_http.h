@@ -483,7 +483,8 @@ typedef struct zzz_static_opts {
      * two seconds; the least recently used go first, and one not asked for
      * in ten seconds goes at the thread's next request to the mount (its
      * descriptor closed, so a removed file's space comes back). The
-     * descriptors count towards the process's RLIMIT_NOFILE. */
+     * descriptors count towards the process's RLIMIT_NOFILE (one evicted
+     * while an answer is still sent from it closes when that send ends). */
     size_t cache_bytes;        /* memory per thread for it; 0: 1 MiB
                                   (ZZZ_STATIC_CACHE_BYTES) */
     size_t cache_file_max;     /* the largest file kept in memory; 0: 16 KiB

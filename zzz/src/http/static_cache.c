@@ -202,6 +202,7 @@ static void insert(static_cache *c, cache_entry *e)
     e->chain = *at;
     *at = e;
     list_push(c, e);
+    e->used = tardy_now(); /* the list stays in order of use */
     c->count++;
     c->bytes += e->cost;
     e->linked = true;
@@ -293,7 +294,6 @@ static cache_entry *entry_new(const static_cache *c, const char *name, size_t le
         return NULL;
     memset(e, 0, sizeof *e);
     e->pub.fd = -1;
-    e->used = tardy_now();
     e->cost = cost;
     e->name = (char *)(e + 1);
     memcpy(e->name, name, len);
