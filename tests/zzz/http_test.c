@@ -1893,6 +1893,22 @@ Test(http, idle_connection_memory, .timeout = 240)
  * The write arena
  * ==================================================================== */
 
+/* Every accepted connection has Nagle's algorithm off, so a small answer
+ * written in pieces is not held back waiting for the client's ACK. */
+Test(http, connections_have_nagle_off)
+{
+    server s;
+    start_testserver(&s, NULL);
+    for (int i = 0; i < 3; i++) {
+        response r;
+        exchange(s.port, "GET /nodelay HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+        expect_status(&r, 200);
+        expect_body(&r, "nodelay 1\n");
+        response_free(&r);
+    }
+    server_stop(&s);
+}
+
 /* zzz_res_header_str: a request's value echoed by pointer and length,
  * an empty value from a NULL pointer, only the given bytes of a longer
  * string; a NUL or CR inside, or an empty name, refused with -EINVAL. */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -457,6 +459,20 @@ static void echo_header(zzz_req *req, zzz_res *res, void *user)
     zzz_res_send(res, body, strlen(body));
 }
 
+/* GET /nodelay: the connection's TCP_NODELAY as the kernel reports it
+ * ("nodelay 1" when Nagle's algorithm is off). */
+static void nodelay(zzz_req *req, zzz_res *res, void *user)
+{
+    (void)user;
+    int on = -1;
+    socklen_t len = sizeof on;
+    if (getsockopt(zzz_conn_fd(zzz_req_conn(req)), IPPROTO_TCP, TCP_NODELAY, &on, &len) != 0)
+        on = -errno;
+    char body[32];
+    snprintf(body, sizeof body, "nodelay %d\n", on);
+    zzz_res_send(res, body, strlen(body));
+}
+
 /* GET /many-headers: fields of 64 bytes a line ("X-Field-NN: " and a
  * value) until zzz_res_header refuses one; the body says how many went in
  * and what the refusal was. The answer must carry exactly those. */
@@ -654,6 +670,7 @@ int main(int argc, char **argv)
         {"GET", "/arena", arena},
         {"GET", "/many-headers", many_headers},
         {"GET", "/echo-header", echo_header},
+        {"GET", "/nodelay", nodelay},
         {"GET", "/file/:name", file},
     };
     for (size_t i = 0; err == 0 && i < sizeof routes / sizeof routes[0]; i++)
