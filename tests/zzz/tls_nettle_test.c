@@ -280,3 +280,235 @@ Test(tls_nettle, rsa_pkcs1)
     }
     zzz_tls_ctx_destroy(ctx);
 }
+
+/* ---- hashes and the PRF ---- */
+
+typedef struct {
+    const br_hash_class *ours, *bear;
+    size_t out_len;
+} hash_pair;
+
+static const hash_pair hash_pairs[] = {
+    {&zzz_tls_nettle_sha1_vtable, &br_sha1_vtable, 20},
+    {&zzz_tls_nettle_sha256_vtable, &br_sha256_vtable, 32},
+};
+
+static void fill(unsigned char *p, size_t len, unsigned seed)
+{
+    for (size_t i = 0; i < len; i++)
+        p[i] = (unsigned char)(seed * 131u + i * 7u + (i >> 8));
+}
+
+static void hash_all(const br_hash_class *hc, const void *data, size_t len, size_t step,
+                     unsigned char *out)
+{
+    br_hash_compat_context c;
+    hc->init(&c.vtable);
+    for (size_t off = 0; off < len; off += step)
+        hc->update(&c.vtable, (const unsigned char *)data + off, len - off < step ? len - off : step);
+    hc->out(&c.vtable, out);
+}
+
+Test(tls_nettle, hash_classes_match_bearssl)
+{
+    static unsigned char msg[3000];
+    fill(msg, sizeof msg, 1);
+    static const size_t lens[] = {0, 1, 55, 56, 63, 64, 65, 127, 128, 129, 1000, 3000};
+    static const size_t steps[] = {1, 7, 64, 3000};
+    for (size_t p = 0; p < sizeof hash_pairs / sizeof hash_pairs[0]; p++) {
+        const hash_pair *hp = &hash_pairs[p];
+        /* The same identity, sizes and padding for BearSSL's code. */
+        cr_assert_eq(hp->ours->desc, hp->bear->desc, "pair %zu", p);
+        cr_assert_leq(hp->ours->context_size, sizeof(br_hash_compat_context));
+        for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++)
+            for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
+                unsigned char a[64], b[64];
+                hash_all(hp->ours, msg, lens[l], steps[s], a);
+                hash_all(hp->bear, msg, lens[l], 3000, b);
+                cr_assert_arr_eq(a, b, hp->out_len, "pair %zu, %zu bytes in steps of %zu", p,
+                                 lens[l], steps[s]);
+            }
+    }
+}
+
+/* The published SHA-256 vector of "abc" (FIPS 180-2), so the pair is
+ * not only checked against itself. */
+Test(tls_nettle, sha256_known_answer)
+{
+    unsigned char got[32], want[32];
+    unhex(want, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 32);
+    hash_all(&zzz_tls_nettle_sha256_vtable, "abc", 3, 3, got);
+    cr_assert_arr_eq(got, want, 32);
+}
+
+/* out() does not disturb the running hash; state() and set_state()
+ * speak BearSSL's format both ways, at a block boundary. */
+Test(tls_nettle, hash_state_round_trips)
+{
+    static unsigned char msg[640];
+    fill(msg, sizeof msg, 2);
+    for (size_t p = 0; p < sizeof hash_pairs / sizeof hash_pairs[0]; p++) {
+        const hash_pair *hp = &hash_pairs[p];
+        unsigned char want[64], got[64], st_ours[64], st_bear[64];
+        hash_all(hp->bear, msg, sizeof msg, sizeof msg, want);
+
+        br_hash_compat_context c;
+        hp->ours->init(&c.vtable);
+        hp->ours->update(&c.vtable, msg, 100);
+        hp->ours->out(&c.vtable, got); /* a digest in the middle */
+        hp->ours->update(&c.vtable, msg + 100, sizeof msg - 100);
+        hp->ours->out(&c.vtable, got);
+        cr_assert_arr_eq(got, want, hp->out_len, "pair %zu: out() changed the context", p);
+
+        /* Ours to BearSSL's after two blocks, and back after five. */
+        br_hash_compat_context a, b;
+        hp->ours->init(&a.vtable);
+        hp->ours->update(&a.vtable, msg, 128);
+        cr_assert_eq(hp->ours->state(&a.vtable, st_ours), 128);
+        hp->bear->init(&b.vtable);
+        hp->bear->update(&b.vtable, msg, 128);
+        cr_assert_eq(hp->bear->state(&b.vtable, st_bear), 128);
+        size_t st_len = hp->out_len; /* SHA-1's and SHA-256's state is their output's size */
+        cr_assert_arr_eq(st_ours, st_bear, st_len, "pair %zu: state after two blocks", p);
+
+        hp->bear->set_state(&b.vtable, st_ours, 128);
+        hp->bear->update(&b.vtable, msg + 128, 192);
+        cr_assert_eq(hp->bear->state(&b.vtable, st_bear), 320);
+        hp->ours->set_state(&a.vtable, st_bear, 320);
+        hp->ours->update(&a.vtable, msg + 320, sizeof msg - 320);
+        cr_assert_eq(hp->ours->state(&a.vtable, st_ours), sizeof msg);
+        hp->ours->out(&a.vtable, got);
+        cr_assert_arr_eq(got, want, hp->out_len, "pair %zu: across set_state", p);
+    }
+}
+
+/* What the engine does with them: a multi-hasher fed a byte at a time,
+ * HMAC, and an HMAC-DRBG give what BearSSL's own classes give. */
+Test(tls_nettle, hash_classes_in_bearssl_constructions)
+{
+    static unsigned char msg[700];
+    fill(msg, sizeof msg, 3);
+    for (size_t p = 0; p < sizeof hash_pairs / sizeof hash_pairs[0]; p++) {
+        const hash_pair *hp = &hash_pairs[p];
+        int id = (int)(hp->ours->desc >> BR_HASHDESC_ID_OFF) & BR_HASHDESC_ID_MASK;
+        unsigned char a[64], b[64];
+
+        br_multihash_context ma, mb;
+        br_multihash_zero(&ma);
+        br_multihash_zero(&mb);
+        br_multihash_setimpl(&ma, id, hp->ours);
+        br_multihash_setimpl(&mb, id, hp->bear);
+        br_multihash_init(&ma);
+        br_multihash_init(&mb);
+        for (size_t i = 0; i < sizeof msg; i++)
+            br_multihash_update(&ma, msg + i, 1);
+        br_multihash_update(&mb, msg, sizeof msg);
+        cr_assert_eq(br_multihash_out(&ma, id, a), hp->out_len);
+        cr_assert_eq(br_multihash_out(&mb, id, b), hp->out_len);
+        cr_assert_arr_eq(a, b, hp->out_len, "pair %zu: multi-hasher", p);
+
+        br_hmac_key_context ka, kb;
+        br_hmac_context ha, hb;
+        br_hmac_key_init(&ka, hp->ours, msg, 100); /* a key longer than a block */
+        br_hmac_key_init(&kb, hp->bear, msg, 100);
+        br_hmac_init(&ha, &ka, 0);
+        br_hmac_init(&hb, &kb, 0);
+        br_hmac_update(&ha, msg + 100, 300);
+        br_hmac_update(&hb, msg + 100, 300);
+        cr_assert_eq(br_hmac_out(&ha, a), hp->out_len);
+        cr_assert_eq(br_hmac_out(&hb, b), hp->out_len);
+        cr_assert_arr_eq(a, b, hp->out_len, "pair %zu: HMAC", p);
+
+        br_hmac_drbg_context da, db;
+        br_hmac_drbg_init(&da, hp->ours, msg, 48);
+        br_hmac_drbg_init(&db, hp->bear, msg, 48);
+        unsigned char ra[100], rb[100];
+        br_hmac_drbg_generate(&da, ra, sizeof ra);
+        br_hmac_drbg_generate(&db, rb, sizeof rb);
+        cr_assert_arr_eq(ra, rb, sizeof ra, "pair %zu: HMAC-DRBG", p);
+    }
+}
+
+/* RFC 4231's test case 2 through BearSSL's HMAC with our SHA-256. */
+Test(tls_nettle, hmac_sha256_known_answer)
+{
+    static const char data[] = "what do ya want for nothing?";
+    unsigned char got[32], want[32];
+    unhex(want, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", 32);
+    br_hmac_key_context k;
+    br_hmac_context h;
+    br_hmac_key_init(&k, &zzz_tls_nettle_sha256_vtable, "Jefe", 4);
+    br_hmac_init(&h, &k, 0);
+    br_hmac_update(&h, data, sizeof data - 1);
+    br_hmac_out(&h, got);
+    cr_assert_arr_eq(got, want, 32);
+}
+
+/* The TLS 1.2 SHA-256 PRF: the vector circulated for TLS 1.2
+ * implementers (secret, seed and "test label", 100 bytes out), then
+ * BearSSL's own PRF as the oracle for the lengths a handshake asks
+ * (12: Finished, 48: the master secret, 40 and more: key blocks) and
+ * for seeds in several chunks. */
+Test(tls_nettle, prf_sha256)
+{
+    unsigned char secret[16], seed[16], want[100], got[100];
+    unhex(secret, "9bbe436ba940f017b17652849a71db35", 16);
+    unhex(seed, "a0ba9f936cda311827a6f796ffd5198c", 16);
+    unhex(want,
+          "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b"
+          "4e14baf9af0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b97fce34f796789baa48082d122ee"
+          "42c5a72e5a5110fff70187347b66",
+          100);
+    br_tls_prf_seed_chunk one = {seed, sizeof seed};
+    zzz_tls_nettle_prf_sha256(got, sizeof got, secret, sizeof secret, "test label", 1, &one);
+    cr_assert_arr_eq(got, want, 100);
+
+    static unsigned char key[48], s1[32], s2[32], s3[5];
+    fill(key, sizeof key, 4), fill(s1, sizeof s1, 5), fill(s2, sizeof s2, 6), fill(s3, sizeof s3, 7);
+    br_tls_prf_seed_chunk chunks[3] = {{s1, sizeof s1}, {s2, sizeof s2}, {s3, sizeof s3}};
+    static const size_t lens[] = {0, 1, 12, 31, 32, 33, 40, 48, 64, 104, 200};
+    for (size_t n = 1; n <= 3; n++)
+        for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+            unsigned char a[200], b[200];
+            memset(a, 0xAA, sizeof a);
+            memset(b, 0xAA, sizeof b);
+            zzz_tls_nettle_prf_sha256(a, lens[l], key, sizeof key, "key expansion", n, chunks);
+            br_tls12_sha256_prf(b, lens[l], key, sizeof key, "key expansion", n, chunks);
+            cr_assert_arr_eq(a, b, sizeof a, "%zu chunks, %zu bytes", n, lens[l]);
+        }
+}
+
+/* A connection's engine, as zzz sets it up: Nettle's SHA-1, SHA-256 and
+ * PRF, and for the record ciphers the same code BearSSL's defaults pick
+ * on this CPU (chosen once per context, not asked of the CPU per
+ * connection). */
+Test(tls_nettle, engine_setup)
+{
+    zzz_tls_ctx *ctx = load("ec-chain.pem", "ec-key.pem");
+    zzz_tls_conn *t = calloc(1, ctx->state_size);
+    cr_assert_not_null(t);
+    zzz_tls_engine_setup(t, ctx);
+    const br_ssl_engine_context *eng = &t->sc.eng;
+    cr_assert_eq(br_multihash_getimpl(&eng->mhash, br_sha1_ID), &zzz_tls_nettle_sha1_vtable);
+    cr_assert_eq(br_multihash_getimpl(&eng->mhash, br_sha256_ID), &zzz_tls_nettle_sha256_vtable);
+    cr_assert_eq(br_multihash_getimpl(&eng->mhash, br_sha384_ID), &br_sha384_vtable);
+    cr_assert_null(br_multihash_getimpl(&eng->mhash, br_sha224_ID));
+    cr_assert_eq(eng->prf_sha256, zzz_tls_nettle_prf_sha256);
+
+    br_ssl_server_context *bear = calloc(1, sizeof *bear);
+    cr_assert_not_null(bear);
+    br_ssl_server_zero(bear);
+    br_ssl_engine_set_default_aes_gcm(&bear->eng);
+    br_ssl_engine_set_default_chapol(&bear->eng);
+    cr_assert_eq(eng->iaes_ctr, bear->eng.iaes_ctr);
+    cr_assert_eq(eng->ighash, bear->eng.ighash);
+    cr_assert_eq(eng->ichacha, bear->eng.ichacha);
+    cr_assert_eq(eng->ipoly, bear->eng.ipoly);
+    cr_assert_eq(eng->igcm_in, bear->eng.igcm_in);
+    cr_assert_eq(eng->igcm_out, bear->eng.igcm_out);
+    cr_assert_eq(eng->ichapol_in, bear->eng.ichapol_in);
+    cr_assert_eq(eng->ichapol_out, bear->eng.ichapol_out);
+    free(bear);
+    free(t);
+    zzz_tls_ctx_destroy(ctx);
+}

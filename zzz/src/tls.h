@@ -47,6 +47,13 @@ struct zzz_tls_ctx {
     const char **alpn; /* the protocol names, in one block with their text */
     size_t alpn_count; /* 0: no ALPN */
     tls_cache cache;
+    /* The record ciphers' code, chosen once for the CPU (BearSSL's
+     * defaults ask the CPU through CPUID, which costs microseconds on a
+     * virtual machine: not something to do per connection). */
+    const br_block_ctr_class *aes_ctr;
+    br_ghash ghash;
+    br_chacha20_run chacha;
+    br_poly1305_run poly;
 };
 
 /* A connection's TLS state: one slot of the worker's pool. */
@@ -129,6 +136,25 @@ size_t zzz_tls_nettle_ecdsa_sign(const br_ec_impl *impl, const br_hash_class *hf
  * into x; 1 on success, 0 on failure. */
 uint32_t zzz_tls_nettle_rsa_sign(const unsigned char *hash_oid, const unsigned char *hash,
                                  size_t hash_len, const br_rsa_private_key *sk, unsigned char *x);
+
+/* SHA-1 and SHA-256 as BearSSL hash classes, computed by Nettle (which
+ * uses the CPU's SHA instructions where it has them). Same desc, output
+ * and running-state format as br_sha1_vtable and br_sha256_vtable (the
+ * state is the chaining value as big-endian words; state() returns the
+ * bytes hashed so far, set_state() takes a count that is a multiple of
+ * the block size), so they serve the engine's transcript hashes, its
+ * HMAC-DRBG and HMAC wherever BearSSL's would. A context fits in a
+ * br_hash_compat_context. */
+extern const br_hash_class zzz_tls_nettle_sha1_vtable;
+extern const br_hash_class zzz_tls_nettle_sha256_vtable;
+
+/* The TLS 1.2 PRF with SHA-256 (RFC 5246, section 5), through Nettle's
+ * HMAC-SHA256: a br_tls_prf_impl for br_ssl_engine_set_prf_sha256. Writes
+ * len bytes of P_SHA256(secret, label || seed[0] || ... ) into dst, and
+ * wipes what it computed on the way. */
+void zzz_tls_nettle_prf_sha256(void *dst, size_t len, const void *secret, size_t secret_len,
+                               const char *label, size_t seed_num,
+                               const br_tls_prf_seed_chunk *seed);
 #endif
 
 /* ---- the context (tls_config.c) ---- */

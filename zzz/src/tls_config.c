@@ -28,16 +28,24 @@ static const uint16_t tls_suites[] = {
     BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 };
 
-/* Where the public-key arithmetic comes from: Nettle's (tls_nettle.c)
- * when built with it, BearSSL's own otherwise. */
+/* Where the public-key arithmetic, SHA-1, SHA-256 and the SHA-256 PRF
+ * come from: Nettle's (tls_nettle.c) when built with it, BearSSL's own
+ * otherwise. (SHA-384 and SHA-512 stay BearSSL's: Nettle's contexts do
+ * not fit BearSSL's hash context, and are barely faster here.) */
 #ifdef ZZZ_HAVE_NETTLE
 #define TLS_EC (&zzz_tls_nettle_ec)
 #define TLS_ECDSA_SIGN zzz_tls_nettle_ecdsa_sign
 #define TLS_RSA_SIGN zzz_tls_nettle_rsa_sign
+#define TLS_SHA1 (&zzz_tls_nettle_sha1_vtable)
+#define TLS_SHA256 (&zzz_tls_nettle_sha256_vtable)
+#define TLS_PRF_SHA256 zzz_tls_nettle_prf_sha256
 #else
 #define TLS_EC br_ec_get_default()
 #define TLS_ECDSA_SIGN br_ecdsa_sign_asn1_get_default()
 #define TLS_RSA_SIGN br_rsa_pkcs1_sign_get_default()
+#define TLS_SHA1 (&br_sha1_vtable)
+#define TLS_SHA256 (&br_sha256_vtable)
+#define TLS_PRF_SHA256 br_tls12_sha256_prf
 #endif
 
 /* ALPN names: RFC 7301 allows 1 to 255 bytes; a server speaks a few. */
@@ -401,6 +409,26 @@ static int load_alpn(zzz_tls_ctx *ctx, const char *const *names)
 
 /* ---- the context ---- */
 
+/* BearSSL's own choice for this CPU (what br_ssl_engine_set_default_aes_gcm
+ * and _chapol pick, on 64-bit builds): AES-NI and PCLMULQDQ, SSE2 and
+ * 64-bit multiplications where there are, constant-time portable code
+ * where not. Made once here, as each of those calls asks the CPU. */
+static void choose_ciphers(zzz_tls_ctx *ctx)
+{
+    ctx->aes_ctr = br_aes_x86ni_ctr_get_vtable();
+    if (!ctx->aes_ctr)
+        ctx->aes_ctr = &br_aes_ct64_ctr_vtable;
+    ctx->ghash = br_ghash_pclmul_get();
+    if (!ctx->ghash)
+        ctx->ghash = br_ghash_ctmul64;
+    ctx->chacha = br_chacha20_sse2_get();
+    if (!ctx->chacha)
+        ctx->chacha = br_chacha20_ct_run;
+    ctx->poly = br_poly1305_ctmulq_get();
+    if (!ctx->poly)
+        ctx->poly = br_poly1305_ctmul_run;
+}
+
 int zzz_tls_ctx_create(zzz_tls_ctx **out, const zzz_tls_config *cfg)
 {
     if (!cfg->certs || cfg->cert_count == 0) {
@@ -441,6 +469,7 @@ int zzz_tls_ctx_create(zzz_tls_ctx **out, const zzz_tls_config *cfg)
     ctx->trim_ns =
         (uint64_t)(cfg->idle_trim_ms ? cfg->idle_trim_ms : TLS_DEFAULT_TRIM_MS) * 1000000u;
     ctx->record_size = cfg->record_size ? cfg->record_size : TLS_MAX_RECORD;
+    choose_ciphers(ctx);
     size_t state =
         sizeof(zzz_tls_conn) + BR_SSL_BUFSIZE_INPUT + ctx->record_size + TLS_OUT_OVERHEAD;
     ctx->state_size = (state + 63) & ~(size_t)63;
@@ -567,15 +596,19 @@ void zzz_tls_engine_setup(zzz_tls_conn *t, const zzz_tls_ctx *ctx)
      * every handshake message: SHA-224, which no client needs (TLS 1.2
      * clients all take SHA-256), is left out. SHA-1 stays for clients
      * that send no signature_algorithms (RFC 5246 then means SHA-1). */
-    br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
-    br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
+    br_ssl_engine_set_hash(eng, br_sha1_ID, TLS_SHA1);
+    br_ssl_engine_set_hash(eng, br_sha256_ID, TLS_SHA256);
     br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
     br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
-    br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+    br_ssl_engine_set_prf_sha256(eng, TLS_PRF_SHA256);
     br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
     br_ssl_engine_set_ec(eng, TLS_EC);
-    br_ssl_engine_set_default_aes_gcm(eng);
-    br_ssl_engine_set_default_chapol(eng);
+    br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
+    br_ssl_engine_set_aes_ctr(eng, ctx->aes_ctr);
+    br_ssl_engine_set_ghash(eng, ctx->ghash);
+    br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
+    br_ssl_engine_set_chacha20(eng, ctx->chacha);
+    br_ssl_engine_set_poly1305(eng, ctx->poly);
     /* A client that offers ALPN but none of ours is refused
      * (no_application_protocol) rather than served a protocol it did not
      * ask for. */

@@ -1,6 +1,7 @@
-/* The public-key arithmetic of a handshake through Nettle, plugged into
- * BearSSL's hooks: X25519 key exchange, ECDSA and RSA signatures with the
- * server's key (converted once, at start-up). Only with ZZZ_HAVE_NETTLE. */
+/* The arithmetic of a handshake through Nettle, plugged into BearSSL's
+ * hooks: X25519 key exchange, ECDSA and RSA signatures with the server's
+ * key (converted once, at start-up), SHA-1 and SHA-256 (the transcript,
+ * the engine's HMAC-DRBG) and the SHA-256 PRF. Only with ZZZ_HAVE_NETTLE. */
 #include "tls.h"
 
 #include <nettle/bignum.h>
@@ -8,7 +9,10 @@
 #include <nettle/ecc-curve.h>
 #include <nettle/ecc.h>
 #include <nettle/ecdsa.h>
+#include <nettle/hmac.h>
 #include <nettle/rsa.h>
+#include <nettle/sha1.h>
+#include <nettle/sha2.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -17,9 +21,9 @@
 
 /* A certificate's key as Nettle takes it. */
 struct tls_nettle_key {
-    int key_type;     /* BR_KEYTYPE_EC or BR_KEYTYPE_RSA */
-    size_t ec_len;    /* EC: bytes of r and of s in a raw signature */
-    size_t rsa_len;   /* RSA: bytes of the modulus (and of a signature) */
+    int key_type;   /* BR_KEYTYPE_EC or BR_KEYTYPE_RSA */
+    size_t ec_len;  /* EC: bytes of r and of s in a raw signature */
+    size_t rsa_len; /* RSA: bytes of the modulus (and of a signature) */
     struct ecc_scalar ec;
     struct rsa_public_key rsa_pub;
     struct rsa_private_key rsa;
@@ -104,7 +108,7 @@ static uint32_t nettle_ec_mul(unsigned char *G, size_t Glen, const unsigned char
     uint8_t k[32], out[32];
     if (Glen != 32 || !scalar_le(k, kb, kblen))
         return 0;
-    curve25519_mul(out, k, G); /* ignores the point's top bit (RFC 7748) */
+    curve25519_mul(out, k, G);   /* ignores the point's top bit (RFC 7748) */
     explicit_bzero(k, sizeof k); /* a plain memset of a dead local may go */
     memcpy(G, out, 32);
     uint32_t ok = nonzero(out, sizeof out);
@@ -245,8 +249,8 @@ size_t zzz_tls_nettle_ecdsa_sign(const br_ec_impl *impl, const br_hash_class *hf
                                  const void *hash_value, const br_ec_private_key *sk, void *sig)
 {
     (void)impl;
-    const tls_cert *tc = (const tls_cert *)(const void *)((const char *)sk -
-                                                          offsetof(tls_cert, ec));
+    const tls_cert *tc =
+        (const tls_cert *)(const void *)((const char *)sk - offsetof(tls_cert, ec));
     const struct tls_nettle_key *nk = tc->nettle;
     if (!nk || nk->key_type != BR_KEYTYPE_EC)
         return 0;
@@ -269,8 +273,8 @@ size_t zzz_tls_nettle_ecdsa_sign(const br_ec_impl *impl, const br_hash_class *hf
 uint32_t zzz_tls_nettle_rsa_sign(const unsigned char *hash_oid, const unsigned char *hash,
                                  size_t hash_len_, const br_rsa_private_key *sk, unsigned char *x)
 {
-    const tls_cert *tc = (const tls_cert *)(const void *)((const char *)sk -
-                                                          offsetof(tls_cert, rsa));
+    const tls_cert *tc =
+        (const tls_cert *)(const void *)((const char *)sk - offsetof(tls_cert, rsa));
     const struct tls_nettle_key *nk = tc->nettle;
     if (!nk || nk->key_type != BR_KEYTYPE_RSA || hash_len_ > 64)
         return 0;
@@ -304,4 +308,125 @@ uint32_t zzz_tls_nettle_rsa_sign(const unsigned char *hash_oid, const unsigned c
         nettle_mpz_get_str_256(nk->rsa_len, x, s);
     mpz_clear(s);
     return ok && !rnd.failed;
+}
+
+/* ---- hashes ---- */
+
+/* BearSSL keeps a hash's running state in its own storage (the engine's
+ * multi-hasher holds one per hash, HMAC keys hold two) and moves it in
+ * and out through state()/set_state(); the format here is BearSSL's (the
+ * chaining value as big-endian words), so a state saved by one class is
+ * taken by the other. */
+static void put32be(unsigned char *p, uint32_t x)
+{
+    p[0] = (unsigned char)(x >> 24), p[1] = (unsigned char)(x >> 16);
+    p[2] = (unsigned char)(x >> 8), p[3] = (unsigned char)x;
+}
+
+static uint32_t get32be(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+#define HASH_CLASS(name, NAME, ID, words)                                                          \
+    typedef struct {                                                                               \
+        const br_hash_class *vtable;                                                               \
+        struct name##_ctx n;                                                                       \
+    } hash_##name;                                                                                 \
+    _Static_assert(sizeof(hash_##name) <= sizeof(br_hash_compat_context),                          \
+                   "BearSSL holds hash contexts in a br_hash_compat_context");                     \
+                                                                                                   \
+    static void hash_##name##_init(const br_hash_class **ctx)                                      \
+    {                                                                                              \
+        hash_##name *h = (hash_##name *)(void *)ctx;                                               \
+        h->vtable = &zzz_tls_nettle_##name##_vtable;                                               \
+        name##_init(&h->n);                                                                        \
+    }                                                                                              \
+                                                                                                   \
+    static void hash_##name##_update(const br_hash_class **ctx, const void *data, size_t len)      \
+    {                                                                                              \
+        hash_##name *h = (hash_##name *)(void *)ctx;                                               \
+        name##_update(&h->n, len, data);                                                           \
+    }                                                                                              \
+                                                                                                   \
+    /* out() leaves the context as it was: the digest is taken on a copy. */                       \
+    static void hash_##name##_out(const br_hash_class *const *ctx, void *dst)                      \
+    {                                                                                              \
+        struct name##_ctx copy = ((const hash_##name *)(const void *)ctx)->n;                      \
+        name##_digest(&copy, NAME##_DIGEST_SIZE, dst);                                             \
+    }                                                                                              \
+                                                                                                   \
+    static uint64_t hash_##name##_state(const br_hash_class *const *ctx, void *dst)                \
+    {                                                                                              \
+        const hash_##name *h = (const hash_##name *)(const void *)ctx;                             \
+        for (size_t i = 0; i < (words); i++)                                                       \
+            put32be((unsigned char *)dst + 4 * i, h->n.state[i]);                                  \
+        return h->n.count * NAME##_BLOCK_SIZE + h->n.index;                                        \
+    }                                                                                              \
+                                                                                                   \
+    static void hash_##name##_set_state(const br_hash_class **ctx, const void *stb,                \
+                                        uint64_t count)                                            \
+    {                                                                                              \
+        hash_##name *h = (hash_##name *)(void *)ctx;                                               \
+        h->vtable = &zzz_tls_nettle_##name##_vtable;                                               \
+        for (size_t i = 0; i < (words); i++)                                                       \
+            h->n.state[i] = get32be((const unsigned char *)stb + 4 * i);                           \
+        h->n.count = count / NAME##_BLOCK_SIZE;                                                    \
+        h->n.index = 0;                                                                            \
+    }                                                                                              \
+                                                                                                   \
+    const br_hash_class zzz_tls_nettle_##name##_vtable = {                                         \
+        .context_size = sizeof(hash_##name),                                                       \
+        .desc = BR_HASHDESC_ID(ID) | BR_HASHDESC_OUT(NAME##_DIGEST_SIZE) |                         \
+                BR_HASHDESC_STATE(4 * (words)) | BR_HASHDESC_LBLEN(6) | BR_HASHDESC_MD_PADDING |   \
+                BR_HASHDESC_MD_PADDING_BE,                                                         \
+        .init = hash_##name##_init,                                                                \
+        .update = hash_##name##_update,                                                            \
+        .out = hash_##name##_out,                                                                  \
+        .state = hash_##name##_state,                                                              \
+        .set_state = hash_##name##_set_state,                                                      \
+    };
+
+HASH_CLASS(sha1, SHA1, br_sha1_ID, 5)
+HASH_CLASS(sha256, SHA256, br_sha256_ID, 8)
+
+/* ---- the TLS 1.2 PRF ---- */
+
+static void prf_mac_input(struct hmac_sha256_ctx *h, const char *label, size_t seed_num,
+                          const br_tls_prf_seed_chunk *seed)
+{
+    hmac_sha256_update(h, strlen(label), (const uint8_t *)label);
+    for (size_t i = 0; i < seed_num; i++)
+        hmac_sha256_update(h, seed[i].len, seed[i].data);
+}
+
+void zzz_tls_nettle_prf_sha256(void *dst, size_t len, const void *secret, size_t secret_len,
+                               const char *label, size_t seed_num,
+                               const br_tls_prf_seed_chunk *seed)
+{
+    /* P_SHA256: A(0) = label + seed, A(i) = HMAC(secret, A(i-1)); the
+     * output is HMAC(secret, A(1) + label + seed) || HMAC(secret, A(2) +
+     * label + seed) || ... (digest() leaves the key set for the next). */
+    struct hmac_sha256_ctx h;
+    uint8_t a[SHA256_DIGEST_SIZE], block[SHA256_DIGEST_SIZE];
+    unsigned char *out = dst;
+    hmac_sha256_set_key(&h, secret_len, secret);
+    prf_mac_input(&h, label, seed_num, seed);
+    hmac_sha256_digest(&h, sizeof a, a);
+    while (len > 0) {
+        hmac_sha256_update(&h, sizeof a, a);
+        prf_mac_input(&h, label, seed_num, seed);
+        hmac_sha256_digest(&h, sizeof block, block);
+        size_t n = len < sizeof block ? len : sizeof block;
+        memcpy(out, block, n);
+        out += n;
+        len -= n;
+        if (len > 0) {
+            hmac_sha256_update(&h, sizeof a, a);
+            hmac_sha256_digest(&h, sizeof a, a);
+        }
+    }
+    explicit_bzero(&h, sizeof h);
+    explicit_bzero(a, sizeof a);
+    explicit_bzero(block, sizeof block);
 }
