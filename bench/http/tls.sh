@@ -443,6 +443,25 @@ for m in "${metrics[@]}"; do
     done
     echo
 done
+# The machine's speed can drift within a run; a round's servers run
+# back to back, so the ratio within each round, then its median, is less
+# exposed to the drift than the ratio of the medians.
+if [ "$rounds" -gt 1 ]; then
+    echo
+    echo "per-round ratios (÷nginx in the same round): median [lowest..highest]"
+    for m in "5|keep-alive proc ns/req" "10|full handshake proc us/hs" "15|resumed proc us/conn"; do
+        IFS='|' read -r c label <<<"$m"
+        printf '%-36s' "$label"
+        for z in "${zzzs[@]}"; do
+            awk -v z="$z" -v c="$c" '$1 == "nginx" { n[$2] = $c } $1 == z { v[$2] = $c }
+                END { k = 0; for (r in v) if (n[r] > 0) q[++k] = v[r] / n[r]
+                      for (i = 2; i <= k; i++) { x = q[i]; for (j = i - 1; j >= 1 && q[j] > x; j--) q[j + 1] = q[j]; q[j + 1] = x }
+                      med = (k % 2) ? q[(k + 1) / 2] : (q[k / 2] + q[k / 2 + 1]) / 2
+                      printf " %s %.2f [%.2f..%.2f]", z, med, q[1], q[k] }' "$results"
+        done
+        echo
+    done
+fi
 cat <<EOF
 
 ÷nginx: zzz's median divided by nginx's; above 1 is better for the rows marked "more is better",
