@@ -1103,6 +1103,57 @@ Test(holes, aborted_close_delimited_resets)
  * 100 Continue, 1xx statuses, closes, keep-alive
  * ==================================================================== */
 
+/* The clean end of an answer the server closes after: every byte of it,
+ * then the end of the stream as a clean one (TLS: close_notify, sent with
+ * the last records, even when they are too big to go in one send; plain:
+ * a FIN, no reset). A short answer, an error answer, a 100,000-byte one,
+ * and a body delimited by the close (HTTP/1.0). */
+Test(holes, closing_answers_end_cleanly)
+{
+    server s;
+    start_testserver(&s, NULL);
+    static const struct {
+        const char *request, *status, *tail;
+    } cases[] = {
+        {"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 ",
+         "Hello, World!"},
+        {"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 404 ", NULL},
+        {"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 ",
+         "cdefghijklmnopqrstuvwxyzabcd"},
+        {"GET /stream HTTP/1.0\r\n\r\n", "HTTP/1.1 200 ", "part 5\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int round = 0; round < 2; round++) { /* a TLS state is reused the second time */
+            client c;
+            client_open(&c, s.port);
+#ifdef ZZZ_TEST_TLS
+            /* The harness takes a bare EOF for close_notify; here it must not. */
+            SSL_clear_options(c.ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+            client_send_str(&c, cases[i].request);
+            cr_assert(read_until_closed(&c, 3000), "case %zu: still open: %s", i, client_bytes(&c));
+            cr_assert(c.buf && strncmp(c.buf, cases[i].status, strlen(cases[i].status)) == 0,
+                      "case %zu: got %s", i, client_bytes(&c));
+            if (cases[i].tail) {
+                size_t tl = strlen(cases[i].tail);
+                cr_assert(c.len >= tl && memcmp(c.buf + c.len - tl, cases[i].tail, tl) == 0,
+                          "case %zu: the answer is cut (%zu bytes): %s", i, c.len,
+                          client_bytes(&c));
+            }
+#ifdef ZZZ_TEST_TLS
+            cr_assert(SSL_get_shutdown(c.ssl) & SSL_RECEIVED_SHUTDOWN,
+                      "case %zu, round %d: the answer ended without close_notify (%s)", i, round,
+                      c.error ? strerror(c.error) : "end of stream");
+#else
+            cr_assert_eq(c.error, 0, "case %zu: ended with %s, not a clean end", i,
+                         strerror(c.error));
+#endif
+            client_close(&c);
+        }
+    }
+    server_stop(&s);
+}
+
 /* A handler that answers before reading: no 100 Continue may follow the
  * final answer's head (it would land in the middle of its body). */
 Test(holes, continue_not_after_final_answer)

@@ -147,7 +147,8 @@ ssize_t zzz_conn_recv(zzz_conn *c, void *buf, size_t len)
  * write_timeout_ms from the last byte the peer took, so a slow but steady
  * reader is never cut while one that stalls is. With write_min_rate, once
  * the call has run write_timeout_ms it must also average that rate. */
-int zzz_conn_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
+/* A write in its deadline scope; `finish`: the stream's last (one iovec). */
+static int conn_send(zzz_conn *c, const struct iovec *iov, int iovcnt, bool finish)
 {
     for (int i = 0; i < iovcnt; i++)
         c->sent += iov[i].iov_len;
@@ -158,10 +159,25 @@ int zzz_conn_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
     c->write_outer = zzz_deadline_push(0);
     c->write_start = c->write_last = now;
     c->write_done = 0;
-    int err = zzz_stream_writev(c, iov, iovcnt);
+    int err =
+        finish ? c->ops->finish(c, iov->iov_base, iov->iov_len) : zzz_stream_writev(c, iov, iovcnt);
     c->writing = false;
     zzz_deadline_pop(c->write_outer);
     return err;
+}
+
+int zzz_conn_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
+{
+    return conn_send(c, iov, iovcnt, false);
+}
+
+int zzz_conn_finish(zzz_conn *c)
+{
+    if (!c->ops->finish)
+        return zzz_conn_flush(c);
+    struct iovec iov = {c->out.data, c->out.data ? c->out.len : 0};
+    c->out.len = 0;
+    return conn_send(c, &iov, 1, true);
 }
 
 int zzz_conn_sendfile(zzz_conn *c, int fd, off_t offset, size_t len)

@@ -91,7 +91,7 @@ static void conn_linger_woken(void *arg);
 static bool conn_linger(zzz_conn *c, bool always)
 {
     zzz_server *s = c->worker->server;
-    if (zzz_conn_flush(c) != 0)
+    if (zzz_conn_finish(c) != 0)
         return false;
     /* The flush may have parked while a drain began and swept: such a
      * connection just closes. */
@@ -159,12 +159,12 @@ static void conn_end(zzz_conn *c)
         conn_close_as(c, true);
         return;
     case ZZZ_CLOSE_NOW:
-        zzz_conn_flush(c);
+        zzz_conn_finish(c);
         break;
     case ZZZ_CLOSE_LINGER:
     case ZZZ_CLOSE_AUTO:
         if (draining)
-            zzz_conn_flush(c);
+            zzz_conn_finish(c);
         else if (conn_linger(c, c->close_how == ZZZ_CLOSE_LINGER))
             return; /* closed by conn_linger_woken */
         break;

@@ -139,6 +139,12 @@ uint64_t zzz_conn_io_deadline(const zzz_conn *conn, uint32_t timeout_ms);
 void zzz_conn_send_arm(zzz_conn *conn);
 void zzz_conn_send_progress(zzz_conn *conn, size_t n);
 
+/* zzz_conn_flush for the last time before a graceful close: what the
+ * write buffer holds goes out, and with TLS close_notify with it (one
+ * send for a short answer; the close then sends nothing more). 0 or
+ * -errno, as zzz_conn_flush. */
+int zzz_conn_finish(zzz_conn *conn);
+
 /* Notes that bytes were appended to the receive buffer (for
  * zzz_conn_buf_since): call it before raising in.len. */
 void zzz_conn_in_arrived(zzz_conn *conn);

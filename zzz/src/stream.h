@@ -46,6 +46,13 @@ typedef struct zzz_stream_ops {
      * -ETIMEDOUT, -EPROTO). With TLS the data is sealed into records and
      * flushed before it returns. */
     int (*writev)(zzz_conn *conn, const struct iovec *iov, int iovcnt);
+    /* The last write before a graceful close: sends len bytes (may be
+     * none) as writev does, then ends the stream's writing side (TLS:
+     * close_notify), the last small records and the alert gathered into
+     * one send, so a short final answer leaves in one packet; close then
+     * sends nothing more. Same returns as writev. NULL (plain TCP): the
+     * bytes go through writev, and the socket's FIN ends the stream. */
+    int (*finish)(zzz_conn *conn, const void *data, size_t len);
     /* Sends head_len bytes at head (what the write buffer held; may be
      * none), then len (> 0) bytes of file fd from offset; the returns of
      * zzz_conn_sendfile. The stream may send the head with the file's

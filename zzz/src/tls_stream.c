@@ -52,20 +52,21 @@ static int tls_send_all(zzz_conn *c, zzz_tls_conn *t, const unsigned char *p, si
     return 0;
 }
 
-/* Sends the handshake's records: the small ones gathered, a record too
- * big to gather (a certificate chain) after what was gathered before it.
- * Acking a record lets the engine write the next, so the whole flight is
- * out when this returns. */
-static int tls_send_flight(zzz_conn *c, zzz_tls_conn *t)
+/* Takes the records the engine has ready into gather (have bytes there
+ * already), sending what was gathered first when one does not fit, and a
+ * record too big to gather (a certificate chain) on its own. Acking a
+ * record lets the engine write the next. What is gathered at the end is
+ * left for the caller to send. */
+static int tls_gather_records(zzz_conn *c, zzz_tls_conn *t, unsigned char gather[TLS_GATHER],
+                              size_t *have_io)
 {
     br_ssl_engine_context *eng = &t->sc.eng;
-    unsigned char gather[TLS_GATHER];
-    size_t have = 0;
+    size_t have = *have_io;
     int err = 0;
     while (err == 0 && (br_ssl_engine_current_state(eng) & BR_SSL_SENDREC)) {
         size_t len;
         unsigned char *rec = br_ssl_engine_sendrec_buf(eng, &len);
-        if (have + len <= sizeof gather) {
+        if (have + len <= TLS_GATHER) {
             memcpy(gather + have, rec, len);
             have += len;
             br_ssl_engine_sendrec_ack(eng, len);
@@ -75,9 +76,20 @@ static int tls_send_flight(zzz_conn *c, zzz_tls_conn *t)
             err = tls_send_all(c, t, gather, have);
             have = 0;
         }
-        if (err == 0 && len > sizeof gather)
+        if (err == 0 && len > TLS_GATHER)
             err = tls_send_records(c, t);
     }
+    *have_io = have;
+    return err;
+}
+
+/* Sends the handshake's records, the small ones gathered: the whole
+ * flight is out when this returns. */
+static int tls_send_flight(zzz_conn *c, zzz_tls_conn *t)
+{
+    unsigned char gather[TLS_GATHER];
+    size_t have = 0;
+    int err = tls_gather_records(c, t, gather, &have);
     if (err == 0 && have > 0)
         err = tls_send_all(c, t, gather, have);
     return err;
@@ -168,6 +180,7 @@ static int tls_open(zzz_conn *c)
         t->open_deadline = tardy_now() + ctx->handshake_ns;
         t->established = false;
         t->broken = false;
+        t->close_sent = false;
         t->staged_off = t->staged_len = 0;
         t->header_have = 0;
         t->body_left = 0;
@@ -373,6 +386,41 @@ static int tls_sendfile(zzz_conn *c, const void *head, size_t head_len, int fd, 
     return tls_push(c, t);
 }
 
+/* True when a graceful end sends close_notify: after a finished
+ * handshake, on a socket that still works, once. */
+static bool tls_can_notify(const zzz_conn *c, zzz_tls_conn *t)
+{
+    return t->established && !t->broken && !t->close_sent && c->fd >= 0 &&
+           !(br_ssl_engine_current_state(&t->sc.eng) & BR_SSL_CLOSED);
+}
+
+static int tls_finish(zzz_conn *c, const void *data, size_t len)
+{
+    zzz_tls_conn *t = c->tls;
+    if (!tls_can_notify(c, t)) {
+        struct iovec iov = {(void *)data, len};
+        return len ? tls_writev(c, &iov, 1) : 0;
+    }
+    int err = tls_put(c, t, data, len);
+    if (err)
+        return err;
+    /* The last record is gathered (or sent, when too big) first: the
+     * engine writes close_notify only into an empty output buffer. */
+    br_ssl_engine_context *eng = &t->sc.eng;
+    br_ssl_engine_flush(eng, 0);
+    unsigned char gather[TLS_GATHER];
+    size_t have = 0;
+    err = tls_gather_records(c, t, gather, &have);
+    if (err == 0) {
+        br_ssl_engine_close(eng);
+        t->close_sent = true;
+        err = tls_gather_records(c, t, gather, &have);
+    }
+    if (err == 0 && have > 0)
+        err = tls_send_all(c, t, gather, have);
+    return err;
+}
+
 static bool tls_pending(const zzz_conn *c)
 {
     const zzz_tls_conn *t = c->tls;
@@ -415,8 +463,7 @@ static void tls_close(zzz_conn *c, bool graceful)
     if (!t)
         return;
     br_ssl_engine_context *eng = &t->sc.eng;
-    if (graceful && t->established && !t->broken && c->fd >= 0 &&
-        !(br_ssl_engine_current_state(eng) & BR_SSL_CLOSED)) {
+    if (graceful && tls_can_notify(c, t)) {
         /* close_notify in non-blocking sends: a peer that does not read
          * it is not waited for. */
         br_ssl_engine_close(eng);
@@ -456,6 +503,7 @@ const zzz_stream_ops zzz_tls_ops = {
     .arrived = tls_arrived,
     .recv = tls_recv,
     .writev = tls_writev,
+    .finish = tls_finish,
     .sendfile = tls_sendfile,
     .pending = tls_pending,
     .idle = tls_idle,
