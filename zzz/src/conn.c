@@ -143,11 +143,11 @@ ssize_t zzz_conn_recv(zzz_conn *c, void *buf, size_t len)
     return n;
 }
 
-/* A write is bounded by progress, not by call: each send may wait
+/* A write in its deadline scope; `finish`: the stream's last (one iovec).
+ * A write is bounded by progress, not by call: each send may wait
  * write_timeout_ms from the last byte the peer took, so a slow but steady
  * reader is never cut while one that stalls is. With write_min_rate, once
  * the call has run write_timeout_ms it must also average that rate. */
-/* A write in its deadline scope; `finish`: the stream's last (one iovec). */
 static int conn_send(zzz_conn *c, const struct iovec *iov, int iovcnt, bool finish)
 {
     for (int i = 0; i < iovcnt; i++)
@@ -159,8 +159,8 @@ static int conn_send(zzz_conn *c, const struct iovec *iov, int iovcnt, bool fini
     c->write_outer = zzz_deadline_push(0);
     c->write_start = c->write_last = now;
     c->write_done = 0;
-    int err =
-        finish ? c->ops->finish(c, iov->iov_base, iov->iov_len) : zzz_stream_writev(c, iov, iovcnt);
+    int err = finish ? zzz_stream_finish(c, iov->iov_base, iov->iov_len)
+                     : zzz_stream_writev(c, iov, iovcnt);
     c->writing = false;
     zzz_deadline_pop(c->write_outer);
     return err;
@@ -173,7 +173,7 @@ int zzz_conn_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
 
 int zzz_conn_finish(zzz_conn *c)
 {
-    if (!c->ops->finish)
+    if (!zzz_stream_has_finish(c))
         return zzz_conn_flush(c);
     struct iovec iov = {c->out.data, c->out.data ? c->out.len : 0};
     c->out.len = 0;

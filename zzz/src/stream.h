@@ -49,9 +49,11 @@ typedef struct zzz_stream_ops {
     /* The last write before a graceful close: sends len bytes (may be
      * none) as writev does, then ends the stream's writing side (TLS:
      * close_notify), the last small records and the alert gathered into
-     * one send, so a short final answer leaves in one packet; close then
-     * sends nothing more. Same returns as writev. NULL (plain TCP): the
-     * bytes go through writev, and the socket's FIN ends the stream. */
+     * one send, so a short final answer (about 450 bytes with TLS) leaves
+     * in one packet; close then sends nothing more. With no bytes, close
+     * does it all (its close_notify does not wait). Same returns as
+     * writev. NULL (plain TCP): the bytes go through writev, and the
+     * socket's FIN ends the stream. */
     int (*finish)(zzz_conn *conn, const void *data, size_t len);
     /* Sends head_len bytes at head (what the write buffer held; may be
      * none), then len (> 0) bytes of file fd from offset; the returns of
@@ -110,6 +112,15 @@ static inline ssize_t zzz_stream_recv_now(zzz_conn *c, void *buf, size_t len)
 static inline int zzz_stream_writev(zzz_conn *c, const struct iovec *iov, int iovcnt)
 {
     return c->ops->writev(c, iov, iovcnt);
+}
+/* Whether the stream has a finish step of its own (TLS). */
+static inline bool zzz_stream_has_finish(const zzz_conn *c)
+{
+    return c->ops->finish != NULL;
+}
+static inline int zzz_stream_finish(zzz_conn *c, const void *data, size_t len)
+{
+    return c->ops->finish(c, data, len);
 }
 static inline bool zzz_stream_pending(const zzz_conn *c)
 {

@@ -64,7 +64,7 @@ struct zzz_tls_conn {
     const zzz_tls_ctx *ctx;
     bool established; /* the handshake finished */
     bool broken;      /* the socket failed or the peer left: send nothing more */
-    bool close_sent;  /* close_notify went out (tls_finish) */
+    bool close_sent;  /* tls_finish sent close_notify: close sends nothing */
     /* Bytes received ahead of what the engine asked for. BearSSL takes a
      * record's 5-byte header and then its body; reading into here first
      * gets a small record (or several) in one recv instead of two. */

@@ -409,18 +409,24 @@ static int load_alpn(zzz_tls_ctx *ctx, const char *const *names)
 
 /* ---- the context ---- */
 
-/* BearSSL's own choice for this CPU (what br_ssl_engine_set_default_aes_gcm
- * and _chapol pick, on 64-bit builds): AES-NI and PCLMULQDQ, SSE2 and
+/* BearSSL's own choice for this CPU, as br_ssl_engine_set_default_aes_gcm
+ * and _chapol make it: AES-NI and PCLMULQDQ (or POWER8's), SSE2 and
  * 64-bit multiplications where there are, constant-time portable code
- * where not. Made once here, as each of those calls asks the CPU. */
+ * where not (the 64-bit kind on 64-bit machines). Made once here, as each
+ * of those calls asks the CPU. */
 static void choose_ciphers(zzz_tls_ctx *ctx)
 {
+    bool wide = UINTPTR_MAX > 0xFFFFFFFFu;
     ctx->aes_ctr = br_aes_x86ni_ctr_get_vtable();
     if (!ctx->aes_ctr)
-        ctx->aes_ctr = &br_aes_ct64_ctr_vtable;
+        ctx->aes_ctr = br_aes_pwr8_ctr_get_vtable();
+    if (!ctx->aes_ctr)
+        ctx->aes_ctr = wide ? &br_aes_ct64_ctr_vtable : &br_aes_ct_ctr_vtable;
     ctx->ghash = br_ghash_pclmul_get();
     if (!ctx->ghash)
-        ctx->ghash = br_ghash_ctmul64;
+        ctx->ghash = br_ghash_pwr8_get();
+    if (!ctx->ghash)
+        ctx->ghash = wide ? br_ghash_ctmul64 : br_ghash_ctmul;
     ctx->chacha = br_chacha20_sse2_get();
     if (!ctx->chacha)
         ctx->chacha = br_chacha20_ct_run;

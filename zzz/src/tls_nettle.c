@@ -354,6 +354,7 @@ static uint32_t get32be(const unsigned char *p)
     {                                                                                              \
         struct name##_ctx copy = ((const hash_##name *)(const void *)ctx)->n;                      \
         name##_digest(&copy, NAME##_DIGEST_SIZE, dst);                                             \
+        explicit_bzero(&copy, sizeof copy); /* it may hold an HMAC key's state */                  \
     }                                                                                              \
                                                                                                    \
     static uint64_t hash_##name##_state(const br_hash_class *const *ctx, void *dst)                \

@@ -397,15 +397,20 @@ static bool tls_can_notify(const zzz_conn *c, zzz_tls_conn *t)
 static int tls_finish(zzz_conn *c, const void *data, size_t len)
 {
     zzz_tls_conn *t = c->tls;
-    if (!tls_can_notify(c, t)) {
+    if (!t) /* the handshake never got a TLS state */
+        return len ? -EPIPE : 0;
+    if (len == 0 || !tls_can_notify(c, t)) {
+        /* With nothing to go with it, close_notify is left to close,
+         * which does not wait for a peer that does not read. */
         struct iovec iov = {(void *)data, len};
         return len ? tls_writev(c, &iov, 1) : 0;
     }
     int err = tls_put(c, t, data, len);
     if (err)
         return err;
-    /* The last record is gathered (or sent, when too big) first: the
-     * engine writes close_notify only into an empty output buffer. */
+    /* The last record is sealed and gathered (or sent, when too big)
+     * first, then close_notify joins it: one send for a short answer
+     * (up to TLS_GATHER bytes of records, about 450 bytes of data). */
     br_ssl_engine_context *eng = &t->sc.eng;
     br_ssl_engine_flush(eng, 0);
     unsigned char gather[TLS_GATHER];
@@ -413,11 +418,12 @@ static int tls_finish(zzz_conn *c, const void *data, size_t len)
     err = tls_gather_records(c, t, gather, &have);
     if (err == 0) {
         br_ssl_engine_close(eng);
-        t->close_sent = true;
         err = tls_gather_records(c, t, gather, &have);
     }
     if (err == 0 && have > 0)
         err = tls_send_all(c, t, gather, have);
+    /* Sent, or the socket failed (broken): close sends nothing more. */
+    t->close_sent = err == 0;
     return err;
 }
 
