@@ -1,6 +1,6 @@
-/* libFuzzer target for PEM and key loading (zzz/src/tls_pem.c and
- * tls_config.c, included here so that the SNI choice, static there, is
- * fuzzed too): certificate chains and private keys as PEM text or as DER
+/* libFuzzer target for PEM and key loading (zzz/src/tls_pem.c, and
+ * tls_cert.c and tls_config.c, included here so that what is static
+ * there, the key's size and the SNI choice, is checked too): certificate chains and private keys as PEM text or as DER
  * that the target wraps in PEM, through zzz_tls_ctx_create as a server
  * loads them. The input:
  *   byte 0    how the parts are given: bit 0 the chain is DER (one
@@ -17,9 +17,11 @@
  *    set for every refusal; a context it makes has one certificate with
  *    a chain of DER certificates each within its part, an RSA or EC key,
  *    and picks a certificate for any host name. */
+#include "tls_cert.c"
 #include "tls_config.c"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* Not assert(): release builds define NDEBUG, and a fuzzer must never stop

@@ -158,6 +158,17 @@ void zzz_tls_nettle_prf_sha256(void *dst, size_t len, const void *secret, size_t
                                const br_tls_prf_seed_chunk *seed);
 #endif
 
+/* ---- certificates (tls_cert.c) ---- */
+
+/* Loads entry `index` (from 0) of the configuration's certificates into tc
+ * (zeroed): its chain, its key, checked against the chain's first
+ * certificate (and, with Nettle, converted for signing), and its names.
+ * 0 or -errno (-ENOENT, -EINVAL, -ENOMEM, ...), with zzz_last_error naming
+ * the file and the reason; on failure tc holds what was loaded. */
+int zzz_tls_cert_load(tls_cert *tc, const zzz_tls_cert *src, unsigned index);
+/* Frees what zzz_tls_cert_load took, wiping the key, and zeroes tc. */
+void zzz_tls_cert_free(tls_cert *tc);
+
 /* ---- the context (tls_config.c) ---- */
 
 /* Sets up a connection's engine for the context: versions, suites,
