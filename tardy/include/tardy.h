@@ -87,7 +87,8 @@ typedef struct tardy_config {
     unsigned max_watches;
     /* Receive-ahead buffers per runtime, shared by its receive streams
      * (tardy_stream) on a driver that can fill them as data arrives
-     * (io_uring, Linux 5.19+). 0: 64; UINT_MAX: none; at most 32768.
+     * (io_uring on Linux 5.19+, epoll). 0: 64; UINT_MAX: none; at most
+     * 32768.
      * Each costs recv_buffer_size bytes of address space, touched as it
      * is used. When all are taken, a stream waits for readiness instead. */
     unsigned recv_buffers;
@@ -386,9 +387,13 @@ int tardy_watch_result(const tardy_watch *w);
  * can. On io_uring (with receive-ahead buffers, tardy_config.recv_buffers)
  * one multishot receive stays armed for the stream's whole life and the
  * kernel puts what arrives into the runtime's buffers, where it waits to
- * be read; no receive call, no poll to re-arm. On epoll and busy (or when
- * every buffer is taken) the stream waits for readiness and its reads
- * receive from the socket. Either way the calls below behave the same.
+ * be read; no receive call, no poll to re-arm. On epoll the driver does
+ * the same in its poll, before the turn's tasks run: each edge's bytes go
+ * into the runtime's buffers (at most 4 held per socket at once), so a
+ * task finds them without a receive call, and they do not move
+ * tardy_io_epoch. On busy (or when every buffer is taken) the stream
+ * waits for readiness and its reads receive from the socket. Either way
+ * the calls below behave the same.
  *
  * While a stream is open every read of its socket must go through it: the
  * kernel may already have taken the next bytes into the stream's queue.

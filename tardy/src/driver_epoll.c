@@ -7,8 +7,20 @@
  * It also remembers, per registered descriptor and direction, whether the
  * descriptor may be ready: an edge says it may, an EAGAIN or a short read
  * says it is not (edge-triggered epoll reports every later arrival; an end
- * of stream already reported keeps it readable). An op in a direction known not ready waits without trying, so
- * a connection going idle after a response costs no poll() call. */
+ * of stream already reported keeps it readable). An op in a direction
+ * known not ready waits without trying, so a connection going idle after
+ * a response costs no poll() call.
+ *
+ * Receive streams (TARDY_OP_RECV_STREAM) are received ahead, as on
+ * io_uring: while one is armed, each edge's bytes are received in the poll
+ * itself, into the driver's buffers (params.recv_buffers of
+ * recv_buffer_size bytes), before the turn's tasks run. So a connection's
+ * next request costs its task no receive call, and bytes received this way
+ * arrived before the turn (tardy_io_epoch does not move while the turn's
+ * tasks serve them). Free buffers are reused last-in first-out, so a
+ * load touches only as many as it holds at once; a descriptor holds at
+ * most AHEAD_PER_FD of them, and a stream that reaches that (or finds none
+ * free) ends its receive with -ENOBUFS and reads the socket itself. */
 #include "driver.h"
 
 #include <errno.h>
@@ -17,12 +29,17 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define EPOLL_BATCH 256
 #define EPOLL_WAKE_TAG UINT64_MAX
+/* Receive-ahead buffers one descriptor may hold at once: enough for a
+ * request's head, without letting one client's upload take them all. */
+#define AHEAD_PER_FD 4u
 
 enum { READY_IN = 1, READY_OUT = 2 };
 
@@ -31,6 +48,9 @@ typedef struct epoll_fd_slot {
     bool registered;
     uint8_t ready; /* READY_* the descriptor may be (when registered) */
     bool hup;      /* an edge said end of stream, hang-up or error */
+    uint8_t held;  /* receive-ahead buffers its stream has not given back */
+    bool kicked;   /* on the kick list (epoll_ahead_submit) */
+    int kick_next; /* the next kicked descriptor + 1; 0 ends the list */
 } epoll_fd_slot;
 
 typedef struct epoll_driver {
@@ -39,11 +59,52 @@ typedef struct epoll_driver {
     epoll_fd_slot *fds;
     size_t nfds;
     bool have_pwait2;
+    /* Receive-ahead (NULL ahead_mem: none): buffer id i is at
+     * ahead_mem + i * ahead_size; ahead_free[0..ahead_nfree) are the free
+     * ids, the last freed on top; ahead_fd[i] is the descriptor a taken
+     * buffer was received from. */
+    char *ahead_mem;
+    size_t ahead_bytes;
+    unsigned ahead_size;
+    unsigned ahead_nfree;
+    uint32_t *ahead_free;
+    int *ahead_fd;
+    int kick_head; /* the first kicked descriptor + 1; 0: none */
 } epoll_driver;
+
+static void epoll_ahead_free(epoll_driver *d)
+{
+    if (d->ahead_mem)
+        munmap(d->ahead_mem, d->ahead_bytes);
+    free(d->ahead_free);
+    free(d->ahead_fd);
+    d->ahead_mem = NULL;
+}
+
+/* Sets up `count` buffers of `size` bytes: address space only, each page
+ * touched when a receive first writes to it. */
+static int epoll_ahead_init(epoll_driver *d, unsigned count, unsigned size)
+{
+    d->ahead_bytes = (size_t)count * size;
+    void *mem = mmap(NULL, d->ahead_bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    d->ahead_free = malloc(count * sizeof *d->ahead_free);
+    d->ahead_fd = malloc(count * sizeof *d->ahead_fd);
+    d->ahead_mem = mem == MAP_FAILED ? NULL : mem;
+    if (!d->ahead_mem || !d->ahead_free || !d->ahead_fd) {
+        epoll_ahead_free(d);
+        return -ENOMEM;
+    }
+    d->ahead_size = size;
+    /* Id 0 on top: a light load keeps using the first few. */
+    for (unsigned i = 0; i < count; i++)
+        d->ahead_free[i] = count - 1 - i;
+    d->ahead_nfree = count;
+    return 0;
+}
 
 static int epoll_drv_init(void **state, const tardy_driver_params *params)
 {
-    (void)params;
     epoll_driver *d = calloc(1, sizeof *d);
     if (!d)
         return -ENOMEM;
@@ -83,6 +144,14 @@ static int epoll_drv_init(void **state, const tardy_driver_params *params)
     }
     d->nfds = n;
     d->have_pwait2 = true;
+    if (params->recv_buffers && params->recv_buffer_size &&
+        epoll_ahead_init(d, params->recv_buffers, params->recv_buffer_size) != 0) {
+        free(d->fds);
+        close(d->wakefd);
+        close(d->epfd);
+        free(d);
+        return -ENOMEM;
+    }
     *state = d;
     return 0;
 }
@@ -92,6 +161,7 @@ static void epoll_drv_fini(void *state)
     epoll_driver *d = state;
     close(d->wakefd);
     close(d->epfd);
+    epoll_ahead_free(d);
     free(d->fds);
     free(d);
 }
@@ -139,9 +209,14 @@ static void epoll_forget(epoll_driver *d, int fd)
     }
     slot->ready = 0;
     slot->hup = false;
+    slot->held = 0; /* buffers still out are no longer this file's */
     while (slot->waiters) {
         tardy_op *op = slot->waiters;
         epoll_unlink(slot, op);
+        if (op->kind == TARDY_OP_RECV_STREAM) {
+            op->buf = NULL;
+            op->more = false;
+        }
         tardy_op_complete(op, -EBADF);
     }
 }
@@ -172,6 +247,168 @@ static void epoll_note(epoll_fd_slot *slot, const tardy_op *op, int64_t r)
         slot->ready &= (uint8_t)~epoll_direction(op);
 }
 
+/* Registers fd with epoll, edge-triggered, both directions; its slot's
+ * readiness becomes `ready`. 0 or -errno. */
+static int epoll_register(epoll_driver *d, epoll_fd_slot *slot, int fd, uint8_t ready)
+{
+    struct epoll_event ev = {
+        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
+        .data.u64 = (uint64_t)fd,
+    };
+    if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno != EEXIST)
+        return -errno;
+    slot->registered = true;
+    slot->ready = ready;
+    return 0;
+}
+
+/* Puts op among its descriptor's waiters. */
+static void epoll_link(epoll_fd_slot *slot, tardy_op *op)
+{
+    op->driver_prev = NULL;
+    op->driver_next = slot->waiters;
+    if (slot->waiters)
+        slot->waiters->driver_prev = op;
+    slot->waiters = op;
+}
+
+static bool epoll_wants(const tardy_op *op, uint32_t events)
+{
+    if (events & (EPOLLERR | EPOLLHUP))
+        return true;
+    short ev = tardy_op_events(op);
+    return ((ev & POLLOUT) && (events & EPOLLOUT)) ||
+           ((ev & (POLLIN | POLLRDHUP)) && (events & (EPOLLIN | EPOLLRDHUP))) ||
+           ((ev & POLLPRI) && (events & EPOLLPRI));
+}
+
+/* One receive-ahead of op's socket into a free buffer: the bytes (> 0,
+ * in op->buf/len/ahead_id, the buffer now the owner's), or what recv(2)
+ * said (0, -errno; no buffer taken), or -ENOBUFS when the descriptor has
+ * its share or none is free. */
+static int64_t epoll_ahead_recv(epoll_driver *d, epoll_fd_slot *slot, tardy_op *op)
+{
+    op->buf = NULL;
+    if (slot->held >= AHEAD_PER_FD || d->ahead_nfree == 0)
+        return -ENOBUFS;
+    uint32_t id = d->ahead_free[d->ahead_nfree - 1];
+    char *buf = d->ahead_mem + (size_t)id * d->ahead_size;
+    ssize_t n;
+    do
+        n = recv(op->fd, buf, d->ahead_size, MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return n < 0 ? -(int64_t)errno : 0;
+    d->ahead_nfree--;
+    d->ahead_fd[id] = op->fd;
+    slot->held++;
+    op->buf = buf;
+    op->len = (size_t)n;
+    op->ahead_id = id;
+    return n;
+}
+
+/* Whether a receive-ahead result leaves the socket with nothing more
+ * until its next edge (and the receive armed). */
+static bool epoll_ahead_drained(const epoll_driver *d, const epoll_fd_slot *slot, int64_t r)
+{
+    return r == -EAGAIN || (r > 0 && (size_t)r < d->ahead_size && !slot->hup);
+}
+
+/* An edge for armed receive op: hands over what the socket holds, an
+ * arrival per buffer, until it is drained (op stays armed) or the receive
+ * ends (the end of the stream, an error, no buffer: the last call). */
+static int epoll_ahead_edge(epoll_driver *d, epoll_fd_slot *slot, tardy_op *op)
+{
+    for (;;) {
+        int64_t r = epoll_ahead_recv(d, slot, op);
+        bool drained = epoll_ahead_drained(d, slot, r);
+        if (drained)
+            slot->ready &= (uint8_t)~READY_IN;
+        if (r == -EAGAIN)
+            return 0;
+        op->more = r > 0;
+        if (!op->more)
+            epoll_unlink(slot, op);
+        tardy_op_complete(op, r);
+        if (!op->more)
+            return 1;
+        if (drained)
+            return 0;
+    }
+}
+
+/* Arms receive op. Its bytes are always received in the poll: a socket
+ * registered now is reported there if it holds bytes already, and one
+ * that may hold bytes no edge will announce (a receive ended before
+ * draining it) is put on the kick list, which the poll visits without
+ * waiting. */
+static int64_t epoll_ahead_submit(epoll_driver *d, tardy_op *op)
+{
+    if (!d->ahead_mem)
+        return -EINVAL;
+    epoll_fd_slot *slot = epoll_slot(d, op->fd);
+    if (!slot)
+        return -ENOMEM;
+    if (!slot->registered) {
+        /* The kernel reports bytes already there at the next poll. */
+        int err = epoll_register(d, slot, op->fd, READY_OUT);
+        if (err) {
+            /* A descriptor epoll cannot watch (EPERM: no poll support)
+             * answers what a receive on it says: -ENOTSOCK, as io_uring's. */
+            int64_t r = err == -EPERM ? epoll_ahead_recv(d, slot, op) : err;
+            return r == -EAGAIN ? err : r;
+        }
+    }
+    op->more = false;
+    op->buf = NULL;
+    epoll_link(slot, op);
+    if ((slot->ready & READY_IN) && !slot->kicked) {
+        slot->kicked = true;
+        slot->kick_next = d->kick_head;
+        d->kick_head = op->fd + 1;
+    }
+    return TARDY_OP_PENDING;
+}
+
+/* The armed receives of one descriptor, after an edge or a kick. */
+static int epoll_ahead_visit(epoll_driver *d, epoll_fd_slot *slot, uint32_t events)
+{
+    int done = 0;
+    for (tardy_op *op = slot->waiters; op;) {
+        tardy_op *next = op->driver_next;
+        if (op->kind == TARDY_OP_RECV_STREAM && epoll_wants(op, events))
+            done += epoll_ahead_edge(d, slot, op);
+        op = next;
+    }
+    return done;
+}
+
+/* Visits the kicked descriptors (see epoll_ahead_submit). */
+static int epoll_ahead_kicks(epoll_driver *d)
+{
+    int done = 0;
+    while (d->kick_head) {
+        int fd = d->kick_head - 1;
+        epoll_fd_slot *slot = &d->fds[fd];
+        d->kick_head = slot->kick_next;
+        slot->kicked = false;
+        if (slot->registered && (slot->ready & READY_IN))
+            done += epoll_ahead_visit(d, slot, EPOLLIN);
+    }
+    return done;
+}
+
+static void epoll_give_back(void *state, uint32_t id)
+{
+    epoll_driver *d = state;
+    int fd = d->ahead_fd[id];
+    if (fd >= 0 && (size_t)fd < d->nfds && d->fds[fd].held > 0)
+        d->fds[fd].held--;
+    d->ahead_fd[id] = -1;
+    d->ahead_free[d->ahead_nfree++] = id;
+}
+
 static int64_t epoll_drv_submit(void *state, tardy_op *op)
 {
     epoll_driver *d = state;
@@ -179,6 +416,8 @@ static int64_t epoll_drv_submit(void *state, tardy_op *op)
         epoll_forget(d, op->fd);
         return tardy_op_try(op);
     }
+    if (op->kind == TARDY_OP_RECV_STREAM)
+        return epoll_ahead_submit(d, op);
     epoll_fd_slot *slot = op->fd >= 0 && (size_t)op->fd < d->nfds ? &d->fds[op->fd] : NULL;
     uint8_t dir = epoll_direction(op);
     /* Known not ready: wait for the edge without a syscall. */
@@ -193,22 +432,13 @@ static int64_t epoll_drv_submit(void *state, tardy_op *op)
     if (!slot)
         return -ENOMEM;
     if (!slot->registered) {
-        struct epoll_event ev = {
-            .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
-            .data.u64 = (uint64_t)op->fd,
-        };
-        if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, op->fd, &ev) != 0 && errno != EEXIST)
-            return -errno;
-        slot->registered = true;
         /* What the attempt just found not ready stays so until an edge;
          * the other direction is unknown. */
-        slot->ready = (uint8_t)((READY_IN | READY_OUT) & ~dir);
+        int err = epoll_register(d, slot, op->fd, (uint8_t)((READY_IN | READY_OUT) & ~dir));
+        if (err)
+            return err;
     }
-    op->driver_prev = NULL;
-    op->driver_next = slot->waiters;
-    if (slot->waiters)
-        slot->waiters->driver_prev = op;
-    slot->waiters = op;
+    epoll_link(slot, op);
     return TARDY_OP_PENDING;
 }
 
@@ -216,17 +446,11 @@ static void epoll_drv_cancel(void *state, tardy_op *op)
 {
     epoll_driver *d = state;
     epoll_unlink(&d->fds[op->fd], op);
+    if (op->kind == TARDY_OP_RECV_STREAM) {
+        op->buf = NULL;
+        op->more = false;
+    }
     tardy_op_complete(op, -ECANCELED);
-}
-
-static bool epoll_wants(const tardy_op *op, uint32_t events)
-{
-    if (events & (EPOLLERR | EPOLLHUP))
-        return true;
-    short ev = tardy_op_events(op);
-    return ((ev & POLLOUT) && (events & EPOLLOUT)) ||
-           ((ev & (POLLIN | POLLRDHUP)) && (events & (EPOLLIN | EPOLLRDHUP))) ||
-           ((ev & POLLPRI) && (events & EPOLLPRI));
 }
 
 /* epoll_pwait2 (Linux 5.11: a timeout finer than a millisecond) through
@@ -248,6 +472,8 @@ static int epoll_drv_poll(void *state, int64_t timeout_ns)
     epoll_driver *d = state;
     struct epoll_event events[EPOLL_BATCH];
     int n;
+    if (d->kick_head)
+        timeout_ns = 0;
     if (d->have_pwait2 && timeout_ns >= 0) {
         struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000),
                               .tv_nsec = (long)(timeout_ns % 1000000000)};
@@ -265,8 +491,8 @@ static int epoll_drv_poll(void *state, int64_t timeout_ns)
         n = epoll_wait(d->epfd, events, EPOLL_BATCH, ms);
     }
     if (n < 0)
-        return errno == EINTR ? 0 : -errno;
-    int done = 0;
+        return errno == EINTR ? epoll_ahead_kicks(d) : -errno;
+    int done = epoll_ahead_kicks(d);
     for (int i = 0; i < n; i++) {
         if (events[i].data.u64 == EPOLL_WAKE_TAG) {
             uint64_t count;
@@ -283,7 +509,10 @@ static int epoll_drv_poll(void *state, int64_t timeout_ns)
             slot->hup = true;
         for (tardy_op *op = slot->waiters; op;) {
             tardy_op *next = op->driver_next;
-            if (epoll_wants(op, events[i].events)) {
+            if (op->kind == TARDY_OP_RECV_STREAM) {
+                if (epoll_wants(op, events[i].events))
+                    done += epoll_ahead_edge(d, slot, op);
+            } else if (epoll_wants(op, events[i].events)) {
                 /* A poll needs no syscall: the event says what is ready
                  * (epoll and poll share their bit values on Linux). */
                 int64_t r;
@@ -326,7 +555,7 @@ static void epoll_drv_wake(void *state)
 const struct tardy_driver_ops tardy_driver_epoll = {
     .api_version = TARDY_DRIVER_API_VERSION,
     .name = "epoll",
-    .flags = 0,
+    .flags = TARDY_DRIVER_RECV_STREAM,
     .init = epoll_drv_init,
     .fini = epoll_drv_fini,
     .submit = epoll_drv_submit,
@@ -334,4 +563,5 @@ const struct tardy_driver_ops tardy_driver_epoll = {
     .poll = epoll_drv_poll,
     .wake = epoll_drv_wake,
     .observe = epoll_drv_observe,
+    .give_back = epoll_give_back,
 };

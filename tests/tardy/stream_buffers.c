@@ -496,3 +496,145 @@ Test(stream, a_buffer_count_that_is_not_a_power_of_two)
     TT_EXPECT_EQ(s.close_ret, 0);
     sstate_fini(&s);
 }
+
+/* ---- epoll: received in the poll, a few buffers per socket ---------------- */
+
+/* Bytes received ahead came in before the turn that serves them: taking
+ * them moves no tardy_io_epoch, and the fns of two streams whose bytes
+ * arrived together run under one epoch (so a check one of them makes,
+ * such as zzz's stat of a cached file, holds for the other). Where bytes
+ * are not received ahead (busy), the take receives them and the epoch
+ * moves. */
+struct epochs {
+    int a[2], b[2];
+    tardy_stream sa, sb;
+    volatile int fires;
+    uint64_t before[2], after[2];
+    ssize_t took[2];
+    char got[2][8];
+};
+
+static void epochs_fire(struct epochs *e, int i, tardy_stream *st)
+{
+    e->before[i] = tardy_io_epoch();
+    e->took[i] = tardy_stream_take(st, e->got[i], sizeof e->got[i]);
+    e->after[i] = tardy_io_epoch();
+    TT_CHECK_EQ(tardy_stream_close(st), 0);
+    e->fires++;
+}
+
+static void epochs_a(void *arg)
+{
+    struct epochs *e = arg;
+    epochs_fire(e, 0, &e->sa);
+}
+
+static void epochs_b(void *arg)
+{
+    struct epochs *e = arg;
+    epochs_fire(e, 1, &e->sb);
+}
+
+static void epochs_entry(void *arg)
+{
+    struct epochs *e = arg;
+    receives_ahead();
+    TT_CHECK_EQ(tardy_stream_open(&e->sa, e->a[0]), 0);
+    TT_CHECK_EQ(tardy_stream_open(&e->sb, e->b[0]), 0);
+    TT_CHECK_EQ(send(e->a[1], "first", 5, 0), 5);
+    TT_CHECK_EQ(send(e->b[1], "second", 6, 0), 6);
+    TT_CHECK_EQ(tardy_stream_wait(&e->sa, 0, epochs_a, e), 0);
+    TT_CHECK_EQ(tardy_stream_wait(&e->sb, 0, epochs_b, e), 0);
+}
+
+Test(stream, bytes_received_ahead_leave_the_io_epoch_alone)
+{
+    struct epochs e = {0};
+    tt_socketpair(e.a);
+    tt_socketpair(e.b);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, epochs_entry, &e);
+    TT_EXPECT_EQ(e.fires, 2);
+    TT_EXPECT_EQ(e.took[0], 5);
+    TT_EXPECT_EQ(e.took[1], 6);
+    cr_expect(memcmp(e.got[0], "first", 5) == 0 && memcmp(e.got[1], "second", 6) == 0);
+    if (ahead) {
+        TT_EXPECT_EQ(e.after[0], e.before[0]);
+        TT_EXPECT_EQ(e.after[1], e.before[1]);
+        TT_EXPECT_EQ(e.before[1], e.before[0]);
+    } else {
+        cr_expect_gt(e.after[0], e.before[0]);
+        cr_expect_gt(e.after[1], e.before[1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        close(e.a[i]);
+        close(e.b[i]);
+    }
+}
+
+/* epoll receives at most four buffers ahead for one socket (a slow reader
+ * of a large upload does not take every buffer): at the limit the socket
+ * is left empty, past it the rest stays there until the stream reads it
+ * itself; either way every byte arrives, in order. io_uring's kernel
+ * receive has no such share. */
+struct share {
+    int sv[2];
+    tardy_stream st;
+    size_t sent;
+    volatile int fires;
+    ssize_t peeked;
+    size_t got_len;
+    char got[32];
+    int close_ret;
+};
+
+static void share_fire(void *arg)
+{
+    struct share *s = arg;
+    TT_CHECK_EQ(tardy_sleep(5 * TT_MS), 0); /* a poll or two more */
+    s->peeked = peek(s->sv[0]);
+    while (s->got_len < s->sent) {
+        ssize_t n = tardy_stream_read(&s->st, s->got + s->got_len, sizeof s->got - s->got_len);
+        TT_CHECK(n > 0);
+        if (n <= 0)
+            break;
+        s->got_len += (size_t)n;
+    }
+    s->close_ret = tardy_stream_close(&s->st);
+    s->fires++;
+}
+
+static void share_entry(void *arg)
+{
+    struct share *s = arg;
+    TT_CHECK_EQ(tardy_stream_open(&s->st, s->sv[0]), 0);
+    TT_CHECK_EQ(send(s->sv[1], "0123456789abcdefghijklmnopqrstuv", s->sent, 0), (ssize_t)s->sent);
+    TT_CHECK_EQ(tardy_stream_wait(&s->st, 0, share_fire, s), 0);
+}
+
+static void share_run(size_t sent)
+{
+    struct share s = {.sent = sent};
+    tt_socketpair(s.sv);
+    tardy_config cfg = {.threads = 1, .recv_buffer_size = 4};
+    TT_RUN(&cfg, share_entry, &s);
+    TT_EXPECT_EQ(s.fires, 1);
+    if (strcmp(getenv("TARDY_DRIVER") ? getenv("TARDY_DRIVER") : "", "epoll") == 0)
+        TT_EXPECT_EQ(s.peeked, sent > 16 ? 1 : -EAGAIN);
+    TT_EXPECT_EQ(s.got_len, sent);
+    cr_expect(memcmp(s.got, "0123456789abcdefghijklmnopqrstuv", sent) == 0, "got %.*s", (int)sent,
+              s.got);
+    TT_EXPECT_EQ(s.close_ret, 0);
+    close(s.sv[0]);
+    close(s.sv[1]);
+}
+
+Test(stream, epoll_holds_four_buffers_ahead_per_socket_at_the_limit)
+{
+    share_run(16);
+}
+
+Test(stream, epoll_holds_four_buffers_ahead_per_socket_past_the_limit)
+{
+    share_run(20);
+}

@@ -5,14 +5,15 @@
 
 #include "common.h"
 
-/* Set inside a run: does this run's driver receive ahead (io_uring with
- * its buffers)? Then bytes leave the socket before anyone reads them, and
- * a peek finds it empty; on epoll and busy they stay in the socket. */
+/* Set inside a run: does this run's driver receive ahead (io_uring and
+ * epoll, with their buffers)? Then bytes leave the socket before anyone
+ * reads them, and a peek finds it empty; on busy they stay in the socket. */
 static bool ahead __attribute__((unused));
 
 static inline bool receives_ahead(void)
 {
-    ahead = strcmp(tardy_driver_name(), "io_uring") == 0;
+    ahead =
+        strcmp(tardy_driver_name(), "io_uring") == 0 || strcmp(tardy_driver_name(), "epoll") == 0;
     return ahead;
 }
 
