@@ -19,8 +19,10 @@
 # Missing tools (wrk, curl) are installed with apt-get, which needs root; so
 # are the peers (nginx-light, h2o, lighttpd), and a peer that cannot be
 # installed is left out of the run with a message. Environment:
-# FS=path uses that fs binary instead of building one;
-# BENCH_BUILD_DIR (default build-bench-static) is where it is built;
+# FS=path uses that fs binary instead of building one (the header says
+# what it links: shared libraries or static archives);
+# BENCH_BUILD_DIR (default build-bench-static) is where it is built, with
+# -Dstatic_deps=true (the third-party libraries from their archives);
 # BENCH_STATIC_PORT (default 18680) is the first of the 127.0.0.1 ports used;
 # BENCH_KEEP=1 keeps the temp dir of files, configs and logs.
 set -euo pipefail
@@ -77,10 +79,17 @@ if [ -n "${FS:-}" ]; then
     fs_bin=$FS
 else
     mkdir -p "$build_dir"
+    # The archives of BearSSL, Nettle, GMP, liburing, zlib and brotli: the
+    # loader then maps none of them, and RSS is what fs uses (README.md,
+    # option static_deps); a build dir made without the option is switched.
+    setup_log=$build_dir/../$(basename "$build_dir").setup.log
     if [ ! -f "$build_dir/build.ninja" ]; then
         meson setup "$build_dir" --buildtype=release -Db_ndebug=true -Dtests=false -Dbench=false \
-            >"$build_dir/../$(basename "$build_dir").setup.log" 2>&1 ||
+            -Dstatic_deps=true >"$setup_log" 2>&1 ||
             die "meson setup $build_dir failed (see $(basename "$build_dir").setup.log)"
+    else
+        meson configure "$build_dir" -Dstatic_deps=true >"$setup_log" 2>&1 ||
+            die "meson configure $build_dir -Dstatic_deps=true failed (see $(basename "$build_dir").setup.log)"
     fi
     ninja -C "$build_dir" >"$build_dir/bench-static.ninja.log" 2>&1 ||
         die "ninja -C $build_dir failed (see $build_dir/bench-static.ninja.log)"
@@ -88,6 +97,15 @@ else
     [ -x "$fs_bin" ] || die "$fs_bin was not built"
 fi
 fs_bin=$(readlink -f "$fs_bin")
+# What the RSS figures include: the shared libraries of these the loader
+# maps (and relocates) at start, whether the program uses them or not.
+fs_shared=$(ldd "$fs_bin" | grep -oE '\blib(bearssl|nettle|hogweed|gmp|uring|z|brotli[a-z]*)\.so' |
+    sed 's/\.so$//' | sort -u | tr '\n' ' ' | sed 's/ $//') || true
+if [ -n "$fs_shared" ]; then
+    fs_linking="shared third-party libraries: $fs_shared"
+else
+    fs_linking="static archives, ldd lists no BearSSL, Nettle, GMP, liburing, zlib or brotli"
+fi
 
 # ---------------------------------------------------------------- state, cleanup
 tmp=$(mktemp -d /tmp/bench-static.XXXXXX)
@@ -329,7 +347,7 @@ measure() { # load name port round
 # ---------------------------------------------------------------- run
 kernel=$(uname -r)
 cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-versions="zzz fs: $fs_bin (1 thread)"
+versions="zzz fs: $fs_bin (1 thread; linked with $fs_linking)"
 for p in "${peers[@]}"; do
     case $p in
     nginx) versions+="; $(nginx -v 2>&1 | sed 's/.*: //')" ;;
