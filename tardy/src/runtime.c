@@ -23,6 +23,8 @@ uint64_t tardy_clock_ns(void)
 static void switch_to_task(struct tardy_runtime *rt, task_rec *t)
 {
     void *fake = NULL;
+    if (!t->stack.map)
+        tardy_task_bind(rt, t); /* its first switch */
     rt->current = t;
     t->state = TASK_RUNNING;
     TARDY_ASAN_START(&fake, t->stack.lo, t->stack.size);

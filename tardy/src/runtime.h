@@ -104,6 +104,8 @@ typedef struct task_rec {
     timer_node timer;
 
     remote_node rnode; /* for wakes from other threads */
+    /* The task's stack, from its first switch to its end (stack.map NULL
+     * before: a task that has not run yet holds none, see rt->spare). */
     tardy_stack stack;
     void *asan_fake;
 } task_rec;
@@ -123,6 +125,15 @@ struct tardy_runtime {
     uint32_t gen_base;
     size_t stack_size;
     task_rec *free_list;
+    /* Stacks not bound to a task, the last given back on top (the
+     * warmest). A task takes one when it first runs, not when it starts,
+     * so tasks started together that each run to the end one after
+     * another (a turn's launches) touch one stack between them. There
+     * are always at least as many as tasks started and not yet run
+     * (unbound), so a first switch never has to map one. */
+    tardy_stack *spare;
+    unsigned nspare;
+    unsigned unbound;
     atomic_uint used; /* alive + reserved by tardy_spawn_on */
 
     task_rec *ready_head;
@@ -219,6 +230,9 @@ int64_t tardy_op_now(struct tardy_runtime *rt, tardy_op *op);
 int tardy_task_pool_init(struct tardy_runtime *rt);
 void tardy_task_pool_fini(struct tardy_runtime *rt);
 int tardy_task_start(struct tardy_runtime *rt, tardy_fn fn, void *arg, tardy_task *out);
+/* Gives a task that has not run yet its stack (a spare) and makes its
+ * coroutine: just before its first switch. */
+void tardy_task_bind(struct tardy_runtime *rt, task_rec *t);
 void tardy_task_release(struct tardy_runtime *rt, task_rec *t);
 task_rec *tardy_task_lookup(struct tardy_runtime *rt, tardy_task h);
 tardy_task tardy_task_handle(const task_rec *t);

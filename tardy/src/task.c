@@ -49,8 +49,16 @@ int tardy_task_pool_init(struct tardy_runtime *rt)
      * resident memory. Until then its generation is 0, which no handle
      * has, and its state TASK_FREE. */
     rt->tasks = calloc(rt->max_tasks, sizeof *rt->tasks);
-    if (!rt->tasks)
+    rt->spare = calloc(rt->max_tasks, sizeof *rt->spare);
+    if (!rt->tasks || !rt->spare) {
+        free(rt->tasks);
+        free(rt->spare);
+        rt->tasks = NULL;
+        rt->spare = NULL;
         return -ENOMEM;
+    }
+    rt->nspare = 0;
+    rt->unbound = 0;
     /* Generations start at a different point in every runtime so that a
      * stale handle from an earlier run is unlikely to match. */
     rt->gen_base = atomic_fetch_add(&gen_seed, 0x9e3779u);
@@ -85,8 +93,13 @@ void tardy_task_pool_fini(struct tardy_runtime *rt)
         return;
     for (unsigned i = 0; i < rt->tasks_set_up; i++)
         tardy_stack_unmap(&rt->tasks[i].stack);
+    for (unsigned i = 0; i < rt->nspare; i++)
+        tardy_stack_unmap(&rt->spare[i]);
     free(rt->tasks);
+    free(rt->spare);
     rt->tasks = NULL;
+    rt->spare = NULL;
+    rt->nspare = 0;
     rt->free_list = NULL;
 }
 
@@ -97,13 +110,14 @@ int tardy_task_start(struct tardy_runtime *rt, tardy_fn fn, void *arg, tardy_tas
     task_rec *t = task_rec_next(rt);
     if (!t)
         return -EAGAIN;
-    if (!t->stack.map) {
-        int err = tardy_stack_map(&t->stack, rt->stack_size);
+    /* A stack for it to take when it first runs (tardy_task_bind). */
+    if (rt->nspare == rt->unbound) {
+        int err = tardy_stack_map(&rt->spare[rt->nspare], rt->stack_size);
         if (err)
             return err;
-    } else {
-        tardy_stack_forget(&t->stack);
+        rt->nspare++;
     }
+    rt->unbound++;
     rt->free_list = t->next;
     t->fn = fn;
     t->arg = arg;
@@ -116,15 +130,29 @@ int tardy_task_start(struct tardy_runtime *rt, tardy_fn fn, void *arg, tardy_tas
     t->joiners = NULL;
     t->join_next = t->join_prev = t->join_target = NULL;
     t->asan_fake = NULL;
-    tardy_coro_make(&t->coro, t->stack.lo, t->stack.size, tardy_task_entry, t);
     tardy_task_ready(rt, t, 0);
     if (out)
         *out = tardy_task_handle(t);
     return 0;
 }
 
+void tardy_task_bind(struct tardy_runtime *rt, task_rec *t)
+{
+    t->stack = rt->spare[--rt->nspare];
+    rt->unbound--;
+    tardy_stack_forget(&t->stack);
+    tardy_coro_make(&t->coro, t->stack.lo, t->stack.size, tardy_task_entry, t);
+}
+
 void tardy_task_release(struct tardy_runtime *rt, task_rec *t)
 {
+    /* Its stack goes on top of the spares: the next task to run takes it
+     * (one that never ran gives back its claim on one). */
+    if (t->stack.map)
+        rt->spare[rt->nspare++] = t->stack;
+    else
+        rt->unbound--;
+    t->stack.map = NULL;
     t->state = TASK_FREE;
     /* Other threads read gen (tardy_cancel across runtimes). */
     uint32_t gen = ((t->gen + 1) & HANDLE_GEN_MASK) ? ((t->gen + 1) & HANDLE_GEN_MASK) : 1;

@@ -157,3 +157,66 @@ Test(stack, default_stack_size_is_usable)
     TT_EXPECT_EQ(d.done, 1);
     TT_EXPECT_EQ(d.bad, 0);
 }
+
+/* A task takes its stack when it first runs, the last one given back on
+ * top: tasks started together that each run to their end one after the
+ * other all run on one stack (a turn's burst of launches touches one
+ * stack, not one each), while tasks alive at the same time never share
+ * one. Told apart by the address of a local at the same depth. */
+#define BURST 32
+
+struct burst {
+    uintptr_t at[BURST];
+    int ran;
+    int parked_ran;
+    uintptr_t parked_at[8];
+};
+
+__attribute__((noinline)) static uintptr_t frame_address(void)
+{
+    volatile char here = 0;
+    return (uintptr_t)&here;
+}
+
+static void burst_task(void *arg)
+{
+    struct burst *b = arg;
+    b->at[b->ran++] = frame_address();
+}
+
+static void alive_task(void *arg)
+{
+    struct burst *b = arg;
+    int i = b->parked_ran++;
+    b->parked_at[i] = frame_address();
+    TT_CHECK_EQ(tardy_sleep(2 * TT_MS), 0); /* all eight alive at once */
+    TT_CHECK_EQ(frame_address(), b->parked_at[i]);
+}
+
+static void burst_entry(void *arg)
+{
+    struct burst *b = arg;
+    for (int i = 0; i < BURST; i++)
+        TT_CHECK_EQ(tardy_spawn(burst_task, b, NULL), 0);
+    /* The burst runs once this task parks. */
+    TT_CHECK_EQ(tardy_sleep(TT_MS), 0);
+    tardy_task t[8];
+    for (int i = 0; i < 8; i++)
+        TT_CHECK_EQ(tardy_spawn(alive_task, b, &t[i]), 0);
+    for (int i = 0; i < 8; i++)
+        TT_CHECK_EQ(tardy_join(t[i]), 0);
+}
+
+Test(stack, tasks_that_run_one_after_another_share_a_stack)
+{
+    struct burst b = {0};
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, burst_entry, &b);
+    TT_EXPECT_EQ(b.ran, BURST);
+    for (int i = 1; i < BURST; i++)
+        cr_expect_eq(b.at[i], b.at[0], "task %d ran on another stack", i);
+    TT_EXPECT_EQ(b.parked_ran, 8);
+    for (int i = 0; i < 8; i++)
+        for (int j = i + 1; j < 8; j++)
+            cr_expect_neq(b.parked_at[i], b.parked_at[j], "tasks %d and %d shared a stack", i, j);
+}
