@@ -395,6 +395,9 @@ int tardy_watch_result(const tardy_watch *w);
  * waits for readiness and its reads receive from the socket. Either way
  * the calls below behave the same.
  *
+ * On a message socket (datagram, SEQPACKET) the messages' bytes join the
+ * stream in order; their boundaries are not kept.
+ *
  * While a stream is open every read of its socket must go through it: the
  * kernel may already have taken the next bytes into the stream's queue.
  * Writes to the socket are not affected.

@@ -42,6 +42,9 @@
 #define AHEAD_PER_FD 4u
 
 enum { READY_IN = 1, READY_OUT = 2 };
+/* What a receive-ahead learns of a socket once: on a byte stream a short
+ * read drains it; a message socket gives one message per read. */
+enum { SOCK_UNKNOWN = 0, SOCK_BYTES, SOCK_MESSAGES };
 
 typedef struct epoll_fd_slot {
     tardy_op *waiters; /* doubly linked through driver_next/driver_prev */
@@ -49,6 +52,7 @@ typedef struct epoll_fd_slot {
     uint8_t ready; /* READY_* the descriptor may be (when registered) */
     bool hup;      /* an edge said end of stream, hang-up or error */
     uint8_t held;  /* receive-ahead buffers its stream has not given back */
+    uint8_t sock;  /* SOCK_UNKNOWN, SOCK_BYTES or SOCK_MESSAGES (receive-ahead) */
     bool kicked;   /* on the kick list (epoll_ahead_submit) */
     int kick_next; /* the next kicked descriptor + 1; 0 ends the list */
 } epoll_fd_slot;
@@ -144,14 +148,10 @@ static int epoll_drv_init(void **state, const tardy_driver_params *params)
     }
     d->nfds = n;
     d->have_pwait2 = true;
-    if (params->recv_buffers && params->recv_buffer_size &&
-        epoll_ahead_init(d, params->recv_buffers, params->recv_buffer_size) != 0) {
-        free(d->fds);
-        close(d->wakefd);
-        close(d->epfd);
-        free(d);
-        return -ENOMEM;
-    }
+    /* Without its buffers (no memory for them) the driver still runs:
+     * streams then wait for readiness (RECV_STREAM answers -EINVAL). */
+    if (params->recv_buffers && params->recv_buffer_size)
+        (void)epoll_ahead_init(d, params->recv_buffers, params->recv_buffer_size);
     *state = d;
     return 0;
 }
@@ -210,6 +210,7 @@ static void epoll_forget(epoll_driver *d, int fd)
     slot->ready = 0;
     slot->hup = false;
     slot->held = 0; /* buffers still out are no longer this file's */
+    slot->sock = SOCK_UNKNOWN;
     while (slot->waiters) {
         tardy_op *op = slot->waiters;
         epoll_unlink(slot, op);
@@ -309,10 +310,13 @@ static int64_t epoll_ahead_recv(epoll_driver *d, epoll_fd_slot *slot, tardy_op *
 }
 
 /* Whether a receive-ahead result leaves the socket with nothing more
- * until its next edge (and the receive armed). */
+ * until its next edge (and the receive armed). A short read proves it
+ * only on a byte stream: a datagram or SEQPACKET socket may hold more
+ * messages. */
 static bool epoll_ahead_drained(const epoll_driver *d, const epoll_fd_slot *slot, int64_t r)
 {
-    return r == -EAGAIN || (r > 0 && (size_t)r < d->ahead_size && !slot->hup);
+    return r == -EAGAIN ||
+           (r > 0 && (size_t)r < d->ahead_size && !slot->hup && slot->sock == SOCK_BYTES);
 }
 
 /* An edge for armed receive op: hands over what the socket holds, an
@@ -350,6 +354,14 @@ static int64_t epoll_ahead_submit(epoll_driver *d, tardy_op *op)
     epoll_fd_slot *slot = epoll_slot(d, op->fd);
     if (!slot)
         return -ENOMEM;
+    if (slot->sock == SOCK_UNKNOWN) {
+        /* Once per descriptor (epoll_forget forgets it). */
+        int type = 0;
+        socklen_t len = sizeof type;
+        bool bytes =
+            getsockopt(op->fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type == SOCK_STREAM;
+        slot->sock = bytes ? SOCK_BYTES : SOCK_MESSAGES;
+    }
     if (!slot->registered) {
         /* The kernel reports bytes already there at the next poll. */
         int err = epoll_register(d, slot, op->fd, READY_OUT);

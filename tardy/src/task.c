@@ -146,8 +146,9 @@ void tardy_task_bind(struct tardy_runtime *rt, task_rec *t)
 
 void tardy_task_release(struct tardy_runtime *rt, task_rec *t)
 {
-    /* Its stack goes on top of the spares: the next task to run takes it
-     * (one that never ran gives back its claim on one). */
+    /* Its stack goes on top of the spares: the next task to run takes it.
+     * (Every released task has run; should one that never did be
+     * released, it would give back its claim on a spare instead.) */
     if (t->stack.map)
         rt->spare[rt->nspare++] = t->stack;
     else

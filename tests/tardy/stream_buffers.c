@@ -638,3 +638,52 @@ Test(stream, epoll_holds_four_buffers_ahead_per_socket_past_the_limit)
 {
     share_run(20);
 }
+
+/* A message socket (SEQPACKET): a read gives one message, so a short one
+ * does not mean the socket is empty. Both messages reach the stream, in
+ * order, though no third arrives to announce the second. */
+struct messages {
+    int sv[2];
+    tardy_stream st;
+    volatile int fires;
+    size_t got_len;
+    char got[16];
+    ssize_t last;
+};
+
+static void messages_fire(void *arg)
+{
+    struct messages *m = arg;
+    tardy_deadline_after(2000 * TT_MS);
+    while (m->got_len < 6) {
+        m->last = tardy_stream_read(&m->st, m->got + m->got_len, sizeof m->got - m->got_len);
+        if (m->last <= 0)
+            break;
+        m->got_len += (size_t)m->last;
+    }
+    tardy_deadline_clear();
+    TT_CHECK_EQ(tardy_stream_close(&m->st), 0);
+    m->fires++;
+}
+
+static void messages_entry(void *arg)
+{
+    struct messages *m = arg;
+    TT_CHECK_EQ(tardy_stream_open(&m->st, m->sv[0]), 0);
+    TT_CHECK_EQ(send(m->sv[1], "one", 3, 0), 3);
+    TT_CHECK_EQ(send(m->sv[1], "two", 3, 0), 3);
+    TT_CHECK_EQ(tardy_stream_wait(&m->st, 0, messages_fire, m), 0);
+}
+
+Test(stream, every_message_of_a_seqpacket_socket_arrives)
+{
+    struct messages m = {0};
+    TT_CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, m.sv), 0);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, messages_entry, &m);
+    TT_EXPECT_EQ(m.fires, 1);
+    TT_EXPECT_EQ(m.got_len, 6);
+    cr_expect(memcmp(m.got, "onetwo", 6) == 0, "got %.6s (last %zd)", m.got, m.last);
+    close(m.sv[0]);
+    close(m.sv[1]);
+}

@@ -105,7 +105,13 @@ static bool conn_linger(zzz_conn *c, bool always)
         char scratch[4096];
         char *sink = c->in.data ? c->in.data : scratch;
         size_t sink_len = c->in.data ? c->in.cap : sizeof scratch;
-        if (zzz_plain_recv(c, sink, sink_len, true) <= 0)
+        ssize_t n = zzz_plain_recv(c, sink, sink_len, true);
+        /* A stream whose receive is armed answers -EAGAIN for bytes the
+         * driver has not received yet: ask the socket too. */
+        char peek;
+        if (n == -EAGAIN && c->stream && recv(c->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+            n = 1;
+        if (n <= 0)
             return false; /* nothing more came: the client is done (or gone) */
     }
     conn_release_buffers(c, false);
