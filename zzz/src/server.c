@@ -447,9 +447,11 @@ int zzz_server_run(zzz_server *s)
         /* Receive-ahead buffers no larger than a read buffer, so one
          * take empties one (a larger one would stay half read). */
         .recv_buffer_size = s->cfg.read_buffer_size < 2048 ? (unsigned)s->cfg.read_buffer_size : 2048,
-        /* No more of them than connections (0: tardy's default, 64): a
-         * small server does not touch buffers it cannot use at once. */
-        .recv_buffers = s->cfg.conn_limit < 64 ? s->cfg.conn_limit : 0,
+        /* No more of them than connections served at once (0: tardy's
+         * default, 64): a small server does not touch buffers it cannot
+         * use at once (past them, a connection reads its socket itself
+         * when it is served). */
+        .recv_buffers = s->cfg.active_limit < 64 ? s->cfg.active_limit : 0,
     };
     /* Blocked before the runtimes start, so that their threads and every
      * task's context inherit it. */
