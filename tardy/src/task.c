@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* A handle packs the runtime's registry slot (12 bits), the record index
  * (24 bits) and the record's generation (28 bits, never 0), so a handle of
@@ -110,11 +111,18 @@ int tardy_task_start(struct tardy_runtime *rt, tardy_fn fn, void *arg, tardy_tas
     task_rec *t = task_rec_next(rt);
     if (!t)
         return -EAGAIN;
-    /* A stack for it to take when it first runs (tardy_task_bind). */
+    /* A stack for it to take when it first runs (tardy_task_bind). The
+     * new one goes under the spares, not on top: tasks run one after
+     * another take the top one, the warmest, so a turn that launches
+     * more tasks than there are spares still touches only the stacks of
+     * the tasks alive at once, not one per launch. */
     if (rt->nspare == rt->unbound) {
-        int err = tardy_stack_map(&rt->spare[rt->nspare], rt->stack_size);
+        tardy_stack fresh;
+        int err = tardy_stack_map(&fresh, rt->stack_size);
         if (err)
             return err;
+        memmove(&rt->spare[1], &rt->spare[0], rt->nspare * sizeof *rt->spare);
+        rt->spare[0] = fresh;
         rt->nspare++;
     }
     rt->unbound++;

@@ -221,3 +221,46 @@ Test(stack, tasks_that_run_one_after_another_share_a_stack)
         for (int j = i + 1; j < 8; j++)
             cr_expect_neq(b.parked_at[i], b.parked_at[j], "tasks %d and %d shared a stack", i, j);
 }
+
+/* A burst of launches beyond the spare stacks maps new ones, but the
+ * tasks, run one after another, still take the warm stack given back
+ * last, not a fresh one each time more are mapped: a burst costs the
+ * stacks of the tasks alive at once, not one page per stack mapped. */
+struct warm {
+    uintptr_t first;
+    uintptr_t at[BURST];
+    int ran;
+};
+
+static void warm_first(void *arg)
+{
+    struct warm *w = arg;
+    w->first = frame_address();
+}
+
+static void warm_burst(void *arg)
+{
+    struct warm *w = arg;
+    w->at[w->ran++] = frame_address();
+}
+
+static void warm_entry(void *arg)
+{
+    struct warm *w = arg;
+    tardy_task t;
+    TT_CHECK_EQ(tardy_spawn(warm_first, w, &t), 0);
+    TT_CHECK_EQ(tardy_join(t), 0);
+    for (int i = 0; i < BURST; i++)
+        TT_CHECK_EQ(tardy_spawn(warm_burst, w, NULL), 0);
+    TT_CHECK_EQ(tardy_sleep(TT_MS), 0);
+}
+
+Test(stack, a_burst_beyond_the_spares_runs_on_the_warm_stack)
+{
+    struct warm w = {0};
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, warm_entry, &w);
+    TT_EXPECT_EQ(w.ran, BURST);
+    for (int i = 0; i < BURST; i++)
+        cr_expect_eq(w.at[i], w.first, "task %d of the burst ran on a fresh stack", i);
+}
