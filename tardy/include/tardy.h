@@ -4,6 +4,7 @@
 #ifndef TARDY_H
 #define TARDY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -337,6 +338,16 @@ int tardy_open(const char *path, int flags, mode_t mode);
  * and a pending cancel stays pending for the next call. */
 int tardy_close(int fd);
 
+/* Closes fd as tardy_close does, without the calling task waiting for
+ * the kernel: on io_uring the close joins the turn's submissions (fd
+ * stays open until then, so its number cannot be reused before) and its
+ * result is not reported; epoll and busy close at once. For descriptors
+ * whose close has nothing to say (sockets): a task that closes does not
+ * park, so many connections closing at once do not hold a stack each.
+ * Returns 0 (also when the close was only queued), close(2)'s -errno
+ * when it was made at once, -EPERM outside a task. */
+int tardy_close_nowait(int fd);
+
 /* stat(2), unlink(2) and mkdir(2) of a path. */
 int tardy_stat(const char *path, struct stat *st);
 int tardy_unlink(const char *path);
@@ -429,7 +440,8 @@ ssize_t tardy_stream_take(tardy_stream *s, void *buf, size_t len);
 ssize_t tardy_stream_read(tardy_stream *s, void *buf, size_t len);
 
 /* Waits without holding a task. When there is something to take (bytes,
- * the end of the stream, an error of the socket's), when deadline_ns
+ * the end of the stream, an error of the socket's; or the end of the
+ * stream's send, when one is in flight), when deadline_ns
  * (absolute, tardy_now clock; 0 = none) passes, or when the wait is
  * cancelled, fn(arg) starts as a new task on the stream's runtime, as a
  * watch's does (see tardy_watch_start: once per successful call, as soon
@@ -445,19 +457,56 @@ int tardy_stream_wait(tardy_stream *s, uint64_t deadline_ns, tardy_fn fn, void *
 int tardy_stream_cancel(tardy_stream *s);
 
 /* Why the last wait's fn started: > 0 when there is something to take
- * (bytes, the end of the stream, or an error a take will return),
+ * (bytes, the end of the stream, or an error a take will return: POLLIN
+ * is set) or when the stream's send ended (POLLOUT is set; both may be),
  * -ETIMEDOUT, -ECANCELED, or -EBADF / -ENOTSOCK when fd is not a socket. */
 int tardy_stream_result(const tardy_stream *s);
+
+/* Sends len bytes of buf on the stream's socket, every one of them,
+ * without the caller waiting for the kernel: the send is handed to the
+ * driver (on io_uring it joins the turn's submissions; epoll and busy
+ * try it at once and finish it when the socket has room), and a short
+ * send goes on with the rest, until all is sent or the socket fails. So
+ * a task can hand over its last bytes and end, holding no stack while
+ * the kernel sends them. buf must stay in place, untouched, until the
+ * send is over (tardy_stream_sent returns anything but -EINPROGRESS).
+ * While it is in flight a wait (tardy_stream_wait) ends when it ends too
+ * (POLLOUT in tardy_stream_result); bytes the socket gets by other means
+ * meanwhile may go first, so send nothing else until it is over. An
+ * uncollected send keeps the run going, as a task does.
+ * Returns 0 when every byte went at once (buf is the caller's again; len
+ * 0 sends nothing), 1 when the send is in flight, a -errno of the
+ * socket's (-EPIPE, -ECONNRESET ...); -EBUSY while an earlier send has
+ * not been collected (tardy_stream_sent), -ENOBUFS when the runtime's
+ * send records are all taken (max_tasks of them: send another way),
+ * -EPERM outside the stream's runtime, -EBADF when s is not open. */
+int tardy_stream_send(tardy_stream *s, const void *buf, size_t len);
+
+/* Collects the end of the stream's send (tardy_stream_send). Returns 0
+ * when every byte went (or no send was made since the last collection),
+ * the -errno that ended it (how many bytes went before is not told), or
+ * -EINPROGRESS while it is in flight. With `wait` the calling task waits
+ * for the end instead, under its deadline (task only, -EPERM): then
+ * -ETIMEDOUT or -ECANCELED leave the send in flight. After any other
+ * return, the send's buffer is the caller's again. */
+int tardy_stream_sent(tardy_stream *s, bool wait);
+
+/* How the stream's send in flight is going: the bytes it has still to
+ * send (0 when none is in flight), and in *last_ns (unless NULL) when it
+ * last moved, on the tardy_now clock: the kernel taking some of it, or
+ * the send's start. For a timeout that counts from progress, as a slow
+ * but steady reader deserves. */
+size_t tardy_stream_unsent(const tardy_stream *s, uint64_t *last_ns);
 
 /* Closes the stream (not its socket): unread bytes are dropped and their
  * buffers go back to the runtime. On io_uring the multishot receive is
  * cancelled and the calling task waits, briefly and not interruptibly,
  * until the kernel has let go of it; so close the stream before its
- * socket. `s` is then as if zeroed. Returns 0 (also when s is not open),
- * -EBUSY while a wait is pending (cancel it, and let its fn start, first)
- * or another task is in tardy_stream_read (cancel that task first),
- * -EPERM when the kernel still holds the stream and the caller is not a
- * task of its runtime. */
+ * socket. A send in flight is cancelled the same way (what it had not
+ * sent is not sent), and its buffer is the caller's again on return. `s` is then as if zeroed.
+ * Returns 0 (also when s is not open), -EBUSY while a wait is pending (cancel it, and let its fn
+ * start, first) or another task is in tardy_stream_read (cancel that task first), -EPERM when the
+ * kernel still holds the stream and the caller is not a task of its runtime. */
 int tardy_stream_close(tardy_stream *s);
 
 /* Sleeps for `ns` nanoseconds. Returns 0; -ETIMEDOUT at the task's

@@ -86,7 +86,11 @@ typedef enum tardy_op_kind {
     /* close(fd): 0. A driver that keeps anything by descriptor number (a
      * registration, a list of waiters) must drop it before the close,
      * since the number can be reused at once; the epoll driver also ends
-     * the ops still waiting on fd, with -EBADF. */
+     * the ops still waiting on fd, with -EBADF. With TARDY_CLOSE_NOWAIT
+     * in flags the caller does not want the result (tardy_close_nowait):
+     * the driver may queue the close and finish the op at once with 0,
+     * provided the close happens before any op submitted after it is
+     * handled (the io_uring driver does so); or close now, as without. */
     TARDY_OP_CLOSE,
     /* stat(path, st): 0, *st filled. driver_scratch points to 256 bytes
      * (room for a struct statx) the driver may use while the op is
@@ -165,6 +169,9 @@ typedef struct tardy_op {
     void (*on_complete)(struct tardy_op *op, int64_t result);
     bool tried;                /* CONNECT: a first attempt was made (tardy_op_try) */
 } tardy_op;
+
+/* TARDY_OP_CLOSE's flags: see TARDY_OP_CLOSE. */
+#define TARDY_CLOSE_NOWAIT 0x1
 
 /* tardy_driver_ops.flags: the driver takes TARDY_OP_RECV_STREAM (it then
  * must have give_back). Without it, receive streams wait with

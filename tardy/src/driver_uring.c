@@ -320,6 +320,14 @@ static int64_t uring_submit(void *state, tardy_op *op)
     op->driver_state = 0;
     if (op->kind == TARDY_OP_RECV_STREAM && !d->ahead_ring)
         return -EINVAL; /* no buffer ring on this kernel */
+    if (op->kind == TARDY_OP_CLOSE && (op->flags & TARDY_CLOSE_NOWAIT)) {
+        /* Its result is not wanted: it goes with the turn's submissions,
+         * in order, and its completion is dropped. */
+        struct io_uring_sqe *sqe = uring_sqe(d);
+        io_uring_prep_close(sqe, op->fd);
+        io_uring_sqe_set_data64(sqe, UD_IGNORE);
+        return 0;
+    }
     uring_issue(d, op);
     d->pending++;
     return TARDY_OP_PENDING;

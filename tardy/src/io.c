@@ -180,7 +180,7 @@ int tardy_open(const char *path, int flags, mode_t mode)
     return (int)io_run(&op);
 }
 
-int tardy_close(int fd)
+static int close_run(int fd, int flags)
 {
     /* Closing is cleanup: it must happen even after the deadline passed or
      * a cancel arrived, or the descriptor would leak. Run it without them. */
@@ -194,10 +194,21 @@ int tardy_close(int fd)
     t->cancel_pending = false;
     IO_OP(TARDY_OP_CLOSE);
     op.fd = fd;
+    op.flags = flags;
     int r = (int)io_run(&op);
     t->deadline = deadline;
     t->cancel_pending = t->cancel_pending || cancel_pending;
     return r;
+}
+
+int tardy_close(int fd)
+{
+    return close_run(fd, 0);
+}
+
+int tardy_close_nowait(int fd)
+{
+    return close_run(fd, TARDY_CLOSE_NOWAIT);
 }
 
 int tardy_stat(const char *path, struct stat *st)

@@ -170,6 +170,11 @@ static int runtime_init(struct tardy_runtime *rt)
             err = -ENOMEM;
         }
     }
+    if (err == 0 && (err = tardy_stream_sends_init(rt)) != 0) {
+        rt->drv->fini(rt->drv_state);
+        free(rt->ahead_links);
+        rt->ahead_links = NULL;
+    }
     if (err == 0) {
         err = registry_claim(rt);
     } else {
@@ -207,6 +212,7 @@ static void runtime_fini(struct tardy_runtime *rt)
     rt->drv_state = NULL;
     free(rt->ahead_links);
     rt->ahead_links = NULL;
+    tardy_stream_sends_fini(rt);
     tardy_timer_fini(rt);
     tardy_task_pool_fini(rt);
 }

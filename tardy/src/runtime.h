@@ -148,6 +148,12 @@ struct tardy_runtime {
      * NULL when the driver has no streams. */
     struct ahead_link *ahead_links;
     bool no_streams; /* the kernel refused a multishot receive */
+    /* Records of streams' sends in flight (stream.c), max_tasks of them,
+     * mapped at start and touched as used: freed ones are reused first. */
+    struct stream_send *send_recs;
+    struct stream_send *send_free;
+    unsigned send_count;
+    unsigned send_fresh; /* records [0, send_fresh) have been used */
     unsigned heap_len;
     unsigned heap_cap;
     uint64_t timer_seq;
@@ -263,6 +269,10 @@ typedef struct ahead_link {
     uint32_t next; /* the next buffer id in its stream's queue, or AHEAD_NONE */
 } ahead_link;
 #define AHEAD_NONE UINT32_MAX
+/* The send records' pool (stream.c): mapped at a runtime's start,
+ * unmapped at its end. */
+int tardy_stream_sends_init(struct tardy_runtime *rt);
+void tardy_stream_sends_fini(struct tardy_runtime *rt);
 /* Registry (run.c). */
 struct tardy_runtime *tardy_registry_lock_get(unsigned slot);
 void tardy_registry_unlock(void);

@@ -690,3 +690,42 @@ Test(net, io_epoch_moves_before_late_bytes_are_seen, .timeout = 20)
     close(sv[0]);
     close(sv[1]);
 }
+
+/* tardy_close_nowait: the task goes on at once; the socket is closed by
+ * the end of the turn (the peer sees the end of the stream), and on
+ * io_uring not before the turn's submissions go in, so its number is not
+ * free for reuse while the task still runs. */
+struct nowait {
+    int sv[2];
+    int ret;
+    int open_right_after;
+    int open_later;
+    ssize_t peer_read;
+    bool uring;
+};
+
+static void nowait_entry(void *arg)
+{
+    struct nowait *n = arg;
+    n->uring = strcmp(tardy_driver_name(), "io_uring") == 0;
+    n->ret = tardy_close_nowait(n->sv[0]);
+    n->open_right_after = fcntl(n->sv[0], F_GETFD) != -1;
+    TT_CHECK_EQ(tardy_sleep(2 * TT_MS), 0);
+    n->open_later = fcntl(n->sv[0], F_GETFD) != -1;
+    char c;
+    n->peer_read = tardy_recv(n->sv[1], &c, 1, 0);
+    TT_CHECK_EQ(tardy_close(n->sv[1]), 0);
+}
+
+Test(net, close_nowait_closes_by_the_end_of_the_turn)
+{
+    struct nowait n = {0};
+    tt_socketpair(n.sv);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, nowait_entry, &n);
+    TT_EXPECT_EQ(n.ret, 0);
+    TT_EXPECT_EQ(n.open_right_after, n.uring ? 1 : 0);
+    TT_EXPECT_EQ(n.open_later, 0);
+    TT_EXPECT_EQ(n.peer_read, 0);
+    TT_EXPECT_EQ(tardy_close_nowait(3), -EPERM); /* outside a task */
+}
