@@ -987,6 +987,119 @@ Test(holes, reader_under_min_rate_cut)
     server_stop(&s);
 }
 
+/* ----------------------------------------------------------------------
+ * A response that ends in the write buffer: its last bytes are sent
+ * while the connection waits, holding no task. The same bounds apply.
+ * -------------------------------------------------------------------- */
+
+/* 100,000 bytes, under half of a 256 KiB write buffer: GET /big is
+ * copied into the buffer and leaves as the connection goes back to
+ * waiting; the server's send buffer is small, so most of it is still to
+ * go then. */
+#define BUFFERED_ARGS                                                                              \
+    "--write-buffer-size", "262144", "--big-size", "100000", "--send-buffer", "16384",             \
+        "--write-timeout-ms", "1000", "--idle-timeout-ms", "30000"
+
+/* A server started with BUFFERED_ARGS, and a client with a small
+ * receive buffer that has asked it for GET /big. */
+static void ask_buffered(server *s, client *c)
+{
+    start_testserver(s, (const char *const[]){BUFFERED_ARGS, NULL});
+    client_open_small_rcvbuf(c, s->port, 4096);
+    client_send_str(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+}
+
+/* A reader slow but steady (about 40 KB/s: some 2.5 s for the body, over
+ * twice the write timeout) gets all of it: the timeout counts from the
+ * last byte taken, as for any write. */
+Test(holes, slow_reader_gets_a_buffered_response)
+{
+    server s;
+    client c;
+    ask_buffered(&s, &c);
+    uint64_t start = now_ms();
+    response r;
+    size_t got = read_big_slowly(&c, 100, 30000, &r);
+    cr_assert(r.status != 0, "a steady reader was cut after %zu of 100000 body bytes, %llu ms in",
+              got, (unsigned long long)(now_ms() - start));
+    cr_assert_eq(r.body_len, (size_t)100000);
+    cr_assert(big_pattern_ok(r.body, r.body_len), "the body differs from the pattern");
+    response_free(&r);
+    /* The connection is still good for the next request. */
+    client_consume(&c, c.len);
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect_response_within(&c, &r, 3000, "a request after the buffered response");
+    expect_status(&r, 200);
+    response_free(&r);
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* A reader that takes nothing of it is cut at the write timeout (1 s),
+ * not kept until the idle timeout (30 s). */
+Test(holes, stalled_reader_of_a_buffered_response_cut)
+{
+    server s;
+    client c;
+    ask_buffered(&s, &c);
+    uint64_t start = now_ms();
+    sleep_ms(1000 + 2000);
+    response r;
+    size_t got = read_big_slowly(&c, 0, 10000, &r);
+    cr_assert(r.status == 0 && c.eof,
+              "a reader stalled for 3 s (write timeout 1 s) still got %zu of 100000 body bytes%s",
+              got, c.eof ? "" : " and the connection is open");
+    cr_assert(now_ms() - start < 15000, "the cut took %llu ms",
+              (unsigned long long)(now_ms() - start));
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* The next request arrives while the last bytes of the answer before it
+ * are still going: it is answered after them, in order, and both are
+ * whole. */
+Test(holes, a_request_behind_a_buffered_response_waits_its_turn)
+{
+    server s;
+    client c;
+    ask_buffered(&s, &c);
+    sleep_ms(300);
+    client_send_str(&c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    sleep_ms(300);
+    response r;
+    size_t got = read_big_slowly(&c, 10, 30000, &r);
+    cr_assert(r.status == 200 && r.body_len == 100000, "the first answer: %zu body bytes", got);
+    cr_assert(big_pattern_ok(r.body, r.body_len), "the body differs from the pattern");
+    size_t first = r.raw_len;
+    response_free(&r);
+    client_consume(&c, first);
+    expect_response_within(&c, &r, 3000, "the request behind it");
+    expect_status(&r, 200);
+    response_free(&r);
+    client_close(&c);
+    server_stop(&s);
+}
+
+/* A server told to stop while such an answer waits for a stalled reader
+ * stops within its drain timeout (2 s here), and closes the connection. */
+Test(holes, stop_with_a_buffered_response_stalled)
+{
+    server s;
+    client c;
+    ask_buffered(&s, &c);
+    sleep_ms(200);
+    uint64_t start = now_ms();
+    kill(s.pid, SIGTERM);
+    int status = server_wait(&s, 10000);
+    cr_assert(status >= 0, "the server did not stop within 10 s");
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the server's exit: status %d",
+              status);
+    cr_assert(now_ms() - start < 8000, "the stop took %llu ms",
+              (unsigned long long)(now_ms() - start));
+    cr_assert(client_wait_closed(&c, 3000, NULL), "the connection stayed open");
+    client_close(&c);
+}
+
 /* ======================================================================
  * Answers cut short never look complete
  * ==================================================================== */

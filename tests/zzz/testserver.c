@@ -530,6 +530,7 @@ static int usage(const char *prog)
             "  [--linger-timeout-ms N] [--active-limit N] [--busy-tasks N] [--read-buffer-size N]\n"
             "  [--write-timeout-ms N] [--write-min-rate N] [--body-min-rate N]\n"
             "  [--body-grace-ms N] [--body-buffers N] [--big-size N] [--send-buffer N]\n"
+            "  [--write-buffer-size N]\n"
             "  [--tls-cert FILE --tls-key FILE [--tls-names NAME,NAME...]]... (the first pair\n"
             "  is the default) [--handshake-timeout-ms N] [--session-cache N] [--record-size N]\n"
             "  [--idle-trim-ms N] [--tls-in-memory 1] [--file-dir DIR]\n",
@@ -608,6 +609,8 @@ int main(int argc, char **argv)
             cfg.server.busy_tasks = (unsigned)v;
         else if (strcmp(flag, "--read-buffer-size") == 0)
             cfg.server.read_buffer_size = (size_t)v;
+        else if (strcmp(flag, "--write-buffer-size") == 0)
+            cfg.server.write_buffer_size = (size_t)v;
         else if (strcmp(flag, "--write-timeout-ms") == 0)
             cfg.server.write_timeout_ms = (uint32_t)v;
         else if (strcmp(flag, "--write-min-rate") == 0)

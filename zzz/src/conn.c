@@ -201,10 +201,8 @@ int zzz_conn_sendfile(zzz_conn *c, int fd, off_t offset, size_t len)
     return err;
 }
 
-void zzz_conn_send_arm(zzz_conn *c)
+uint64_t zzz_conn_write_due(const zzz_conn *c)
 {
-    if (!c->writing)
-        return;
     const zzz_server_config *cfg = &c->worker->server->cfg;
     uint64_t timeout_ns = (uint64_t)cfg->write_timeout_ms * 1000000u;
     uint64_t when = c->write_last + timeout_ns;
@@ -215,6 +213,14 @@ void zzz_conn_send_arm(zzz_conn *c)
         if (by_rate < when)
             when = by_rate;
     }
+    return when;
+}
+
+void zzz_conn_send_arm(zzz_conn *c)
+{
+    if (!c->writing)
+        return;
+    uint64_t when = zzz_conn_write_due(c);
     when = zzz_deadline_min(when, c->deadline);
     when = zzz_deadline_min(when, c->write_outer);
     tardy_deadline_set(when);

@@ -23,11 +23,99 @@ static void conn_release_buffers(zzz_conn *c, bool keep_unread)
         c->in = (zzz_buf){0};
         c->in_small = false;
     }
-    if (c->out.data) {
+    if (c->out.data && !c->out_flying) {
         zzz_pool_put(&w->out_pool, c->out.data);
         c->out = (zzz_buf){0};
     }
     c->arena_used = 0;
+}
+
+/* Hands the response's pending bytes to the receive stream, which sends
+ * them while the connection waits: the task ends without waiting for
+ * the kernel (on io_uring it would otherwise keep its stack, and the
+ * connection its buffers, until the next turn's completion). The write
+ * buffer stays the connection's until the send is collected
+ * (conn_collect_send), which the wait's end brings. The send is bounded
+ * as a write is: it must move every write_timeout_ms (and keep
+ * write_min_rate). Elsewhere (TLS, no stream, every allowance taken) the
+ * bytes are flushed by the task. Returns 0 or the send's -errno. */
+static int conn_flush_ahead(zzz_conn *c)
+{
+    zzz_worker *w = c->worker;
+    if (c->ops != &zzz_plain_ops || !c->stream || w->flying >= w->server->cfg.active_limit)
+        return zzz_conn_flush(c);
+    size_t len = c->out.len;
+    int r = tardy_stream_send(&c->rx.stream, c->out.data, len);
+    if (r == -ENOBUFS)
+        return zzz_conn_flush(c);
+    c->out.len = 0;
+    if (r < 0)
+        return r;
+    c->sent += len;
+    if (r == 1) {
+        c->out_flying = true;
+        c->flying_len = len;
+        c->write_start = c->write_last = tardy_now();
+        c->write_done = 0;
+        w->flying++;
+    }
+    return 0;
+}
+
+/* The flying send's progress, brought into write_last and write_done:
+ * returns when it is due to have moved again. */
+static uint64_t conn_flying_due(zzz_conn *c)
+{
+    uint64_t moved;
+    size_t unsent = tardy_stream_unsent(&c->rx.stream, &moved);
+    if (moved > c->write_last)
+        c->write_last = moved;
+    c->write_done = c->flying_len - unsent;
+    return zzz_conn_write_due(c);
+}
+
+/* The flying send is over and collected: the write buffer goes back. */
+static void conn_flying_landed(zzz_conn *c)
+{
+    c->out_flying = false;
+    c->worker->flying--;
+    if (c->out.data) {
+        zzz_pool_put(&c->worker->out_pool, c->out.data);
+        c->out = (zzz_buf){0};
+    }
+}
+
+/* Collects the end of the send conn_flush_ahead began. Returns 0 when it
+ * is over and every byte went; -EINPROGRESS when it is still moving and
+ * `hold` is false (the connection waits again, holding no task); else
+ * the error that ends the connection: the send's, -ETIMEDOUT when it
+ * stopped moving, -ECANCELED. With `hold` (the connection has more to
+ * do: bytes came, a wake, a shutdown) a send still moving is waited for
+ * here. The connection's close cancels a send still in the kernel. */
+static int conn_collect_send(zzz_conn *c, bool hold)
+{
+    for (;;) {
+        int err = tardy_stream_sent(&c->rx.stream, false);
+        if (err != -EINPROGRESS) {
+            conn_flying_landed(c);
+            return err;
+        }
+        uint64_t due = conn_flying_due(c);
+        if (tardy_now() >= due)
+            return -ETIMEDOUT;
+        if (!hold)
+            return -EINPROGRESS;
+        uint64_t saved = zzz_deadline_push_exact(due);
+        err = tardy_stream_sent(&c->rx.stream, true);
+        zzz_deadline_pop(saved);
+        if (tardy_stream_unsent(&c->rx.stream, NULL) == 0) {
+            conn_flying_landed(c); /* over, and collected by that wait */
+            return err;
+        }
+        if (err == -ECANCELED)
+            return err;
+        /* At `due`: moved since, or not (the loop's check). */
+    }
 }
 
 /* Closes the socket; with `reset`, as a reset (RST) the peer cannot take
@@ -39,6 +127,16 @@ static void conn_close_as(zzz_conn *c, bool reset)
         void (*fn)(zzz_conn *, void *) = c->on_close;
         c->on_close = NULL;
         fn(c, c->on_close_user);
+    }
+    if (c->out_flying) {
+        /* The kernel may still be reading the write buffer: closing the
+         * stream cancels its send and waits until the kernel lets go. */
+        if (tardy_stream_close(&c->rx.stream) == 0)
+            c->stream = false;
+        else
+            c->out = (zzz_buf){0}; /* cannot happen: never reused, then */
+        c->out_flying = false;
+        w->flying--;
     }
     conn_release_buffers(c, false);
     zzz_stream_close(c, !reset);
@@ -52,8 +150,10 @@ static void conn_close_as(zzz_conn *c, bool reset)
             struct linger now = {.l_onoff = 1, .l_linger = 0};
             setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
         }
+        /* Without waiting for it: connections closing together (a
+         * client's pool going away) would each hold a task's stack. */
         if (tardy_runtime_self())
-            tardy_close(c->fd);
+            tardy_close_nowait(c->fd);
         else
             close(c->fd);
     }
@@ -198,7 +298,9 @@ static int conn_wait(zzz_conn *c, short events, uint64_t deadline)
                 return err;
             c->stream = true;
         }
-        return tardy_stream_wait(&c->rx.stream, deadline, conn_woken, c);
+        /* A response's end in flight ends the wait too, by its deadline. */
+        uint64_t until = c->out_flying ? zzz_deadline_min(deadline, conn_flying_due(c)) : deadline;
+        return tardy_stream_wait(&c->rx.stream, until, conn_woken, c);
     }
     return tardy_watch_start(&c->rx.watch, c->fd, events, deadline, conn_woken, c);
 }
@@ -217,6 +319,25 @@ static void conn_woken(void *arg)
 {
     zzz_conn *c = arg;
     int result = c->ahead ? tardy_stream_result(&c->rx.stream) : tardy_watch_result(&c->rx.watch);
+    if (c->out_flying) {
+        /* Did the wait end for the send alone (its end, or the time it
+         * was due to move), before the connection's own end? */
+        bool for_send =
+            (result == POLLOUT ||
+             (result == -ETIMEDOUT && (!c->wait_deadline || tardy_now() < c->wait_deadline))) &&
+            !c->wake && !c->worker->draining;
+        int err = conn_collect_send(c, !for_send);
+        if (err != 0 && err != -EINPROGRESS) {
+            conn_close(c);
+            return;
+        }
+        if (for_send) {
+            /* Landed, or still moving: the wait goes on, to its end. */
+            if (conn_wait(c, POLLIN, c->wait_deadline) != 0)
+                conn_close(c);
+            return;
+        }
+    }
     if (c->wake && !c->worker->draining) {
         /* zzz_conn_wake (whatever else ended the wait): served now; what
          * arrived, if anything, is the protocol's to read. */
@@ -368,7 +489,7 @@ static void conn_serve(void *arg)
      * the ring has sent it) another connection can have it; bytes of an
      * unfinished message stay, in a small buffer when they fit one. */
     zzz_conn_park_input(c);
-    if (c->out.data && c->out.len > 0 && zzz_conn_flush(c) != 0) {
+    if (c->out.data && c->out.len > 0 && conn_flush_ahead(c) != 0) {
         conn_close(c);
         return;
     }
@@ -433,6 +554,7 @@ void zzz_conn_accepted(zzz_worker *w, int fd, const zzz_sockaddr *peer, socklen_
     c->on_close = NULL;
     c->on_close_user = NULL;
     c->arena_used = 0;
+    c->out_flying = false;
     c->peer = *peer;
     c->peer_len = peer_len;
     w->open++;

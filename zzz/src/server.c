@@ -340,9 +340,12 @@ static int worker_init(zzz_worker *w)
                                                               : ZZZ_SMALL_BUFFER;
     if (err == 0)
         err = zzz_pool_init(&w->small_pool, small, s->cfg.conn_limit);
+    /* Write buffers: one per task serving, and one per waiting
+     * connection whose response's end is still being sent (at most
+     * active_limit of them, conn_flush_ahead). */
     if (err == 0)
         err = zzz_pool_init(&w->out_pool, s->cfg.write_buffer_size,
-                            s->cfg.active_limit + 1 + s->cfg.busy_tasks);
+                            2 * s->cfg.active_limit + 1 + s->cfg.busy_tasks);
 #ifdef ZZZ_HAVE_TLS
     /* TLS state lives as long as its connection, idle or not. */
     if (err == 0 && s->tls)

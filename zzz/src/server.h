@@ -63,6 +63,11 @@ struct zzz_conn {
     bool wake;        /* zzz_conn_wake asked for a call not yet made */
     bool woken;       /* this call is that one (zzz_conn_woken) */
     bool cancel_on_drain; /* zzz_conn_cancel_on_drain: a shutdown cancels its task */
+    /* `out` holds the last bytes of a response (flying_len of them) that
+     * its receive stream is sending while the connection waits
+     * (conn_flush_ahead): the kernel's until collected. Its progress is
+     * kept in write_start, write_last and write_done, as a write's. */
+    bool out_flying;
     zzz_buf in;   /* data NULL when no buffer is held */
     zzz_buf out;
     size_t arena_used; /* scratch taken from the end of `out` (see zzz_conn_arena) */
@@ -71,6 +76,7 @@ struct zzz_conn {
     uint64_t deadline;
     uint64_t wait_until;    /* zzz_conn_wait_until, for the next wait */
     uint64_t wait_deadline; /* while waiting: when the wait ends */
+    size_t flying_len;
     /* The write in progress (zzz_conn_writev), for its progress timeout. */
     bool writing;
     uint64_t write_outer; /* the task's deadline outside the write */
@@ -100,6 +106,7 @@ typedef struct zzz_worker {
     zzz_conn *free_conns;
     unsigned open;
     unsigned active;
+    unsigned flying; /* connections with out_flying (at most active_limit) */
     zzz_pool in_pool;
     zzz_pool small_pool; /* ZZZ_SMALL_BUFFER each, for waiting messages */
     zzz_pool out_pool;
@@ -138,6 +145,12 @@ uint64_t zzz_conn_io_deadline(const zzz_conn *conn, uint32_t timeout_ms);
  * zzz_conn_writev they do nothing: the caller's deadline applies. */
 void zzz_conn_send_arm(zzz_conn *conn);
 void zzz_conn_send_progress(zzz_conn *conn, size_t n);
+
+/* When the write in progress is due to have moved again, from its
+ * write_start, write_last and write_done: write_timeout_ms after the peer
+ * last took bytes, sooner when write_min_rate is set and it has fallen
+ * behind that rate (after a first write_timeout_ms of grace). */
+uint64_t zzz_conn_write_due(const zzz_conn *conn);
 
 /* zzz_conn_flush for the last time before a graceful close: what the
  * write buffer holds goes out, and with TLS close_notify with it (one

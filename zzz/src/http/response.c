@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 
 /* A file body up to this size is copied into the write buffer when it
  * fits there (zzz_res_sendfile). */
@@ -321,6 +322,17 @@ int zzz_res_write(zzz_res *res, const void *data, size_t len)
     return res_body_failed(res, err);
 }
 
+ssize_t zzz_http_file_read(int fd, void *buf, size_t len, int64_t offset)
+{
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    ssize_t n = preadv2(fd, &iov, 1, (off_t)offset, RWF_NOWAIT);
+    if (n >= 0)
+        return n;
+    if (errno != EAGAIN && errno != EOPNOTSUPP && errno != EINVAL && errno != ENOSYS)
+        return -errno;
+    return tardy_read(fd, buf, len, offset);
+}
+
 /* A filtered file is read in pieces (in the request's memory: a task's
  * stack may be small) and fed to the filter. */
 #define RES_FILTER_PIECE 8192
@@ -335,7 +347,7 @@ static int res_sendfile_filtered(zzz_res *res, int fd, off_t offset, size_t len)
         return -ENOMEM;
     while (len > 0) {
         size_t want = len < RES_FILTER_PIECE ? len : RES_FILTER_PIECE;
-        ssize_t n = tardy_read(fd, piece, want, (int64_t)offset);
+        ssize_t n = zzz_http_file_read(fd, piece, want, (int64_t)offset);
         if (n <= 0)
             return n == 0 ? -ENODATA : (int)n;
         int err = zzz_http_res_filter_feed(res, piece, (size_t)n, false);
@@ -373,8 +385,8 @@ int zzz_res_sendfile(zzz_res *res, int fd, off_t offset, size_t len)
     if (len <= room && len <= RES_FILE_COPY) {
         size_t got = 0;
         while (got < len) {
-            ssize_t n = tardy_read(fd, out->data + out->len + got, len - got,
-                                   (int64_t)offset + (int64_t)got);
+            ssize_t n = zzz_http_file_read(fd, out->data + out->len + got, len - got,
+                                           (int64_t)offset + (int64_t)got);
             if (n <= 0) {
                 err = n == 0 ? -ENODATA : (int)n;
                 break;

@@ -5,6 +5,7 @@
  * descriptor instead). A handler pins the entry it sends from, since
  * sending may wait; an entry dropped while pinned is freed (and its
  * descriptor closed) by its last unpin. */
+#include "http.h"
 #include "static_impl.h"
 
 #include "tardy.h"
@@ -328,7 +329,7 @@ const static_cached *zzz_http_static_cache_put(static_cache *c, const char *name
     char *data = e->name + len + 1;
     size_t got = 0;
     while (got < size) {
-        ssize_t n = tardy_read(fd, data + got, size - got, (int64_t)got);
+        ssize_t n = zzz_http_file_read(fd, data + got, size - got, (int64_t)got);
         if (n <= 0)
             break;
         got += (size_t)n;
