@@ -23,7 +23,7 @@ static void conn_release_buffers(zzz_conn *c, bool keep_unread)
         c->in = (zzz_buf){0};
         c->in_small = false;
     }
-    if (c->out.data && !c->out_flying) {
+    if (c->out.data) {
         zzz_pool_put(&w->out_pool, c->out.data);
         c->out = (zzz_buf){0};
     }
@@ -33,8 +33,9 @@ static void conn_release_buffers(zzz_conn *c, bool keep_unread)
 /* Hands the response's pending bytes to the receive stream, which sends
  * them while the connection waits: the task ends without waiting for
  * the kernel (on io_uring it would otherwise keep its stack, and the
- * connection its buffers, until the next turn's completion). The write
- * buffer stays the connection's until the send is collected
+ * connection its buffers, until the next turn's completion). The bytes
+ * (copied into a small buffer when they fit one, else in the write
+ * buffer) stay the kernel's until the send is collected
  * (conn_collect_send), which the wait's end brings. The send is bounded
  * as a write is: it must move every write_timeout_ms (and keep
  * write_min_rate). Elsewhere (TLS, no stream, every allowance taken) the
@@ -45,7 +46,19 @@ static int conn_flush_ahead(zzz_conn *c)
     if (c->ops != &zzz_plain_ops || !c->stream || w->flying >= w->server->cfg.active_limit)
         return zzz_conn_flush(c);
     size_t len = c->out.len;
-    int r = tardy_stream_send(&c->rx.stream, c->out.data, len);
+    /* A small end travels in a small buffer; a larger one in the write
+     * buffer itself, which the connection then lends to the send. */
+    zzz_pool *pool = &w->fly_pool;
+    char *fly = len <= pool->size ? zzz_pool_get(pool) : NULL;
+    if (fly) {
+        memcpy(fly, c->out.data, len);
+    } else {
+        pool = &w->out_pool;
+        fly = c->out.data;
+    }
+    int r = tardy_stream_send(&c->rx.stream, fly, len);
+    if (r != 1 && pool == &w->fly_pool)
+        zzz_pool_put(pool, fly);
     if (r == -ENOBUFS)
         return zzz_conn_flush(c);
     c->out.len = 0;
@@ -53,7 +66,11 @@ static int conn_flush_ahead(zzz_conn *c)
         return r;
     c->sent += len;
     if (r == 1) {
+        if (pool == &w->out_pool)
+            c->out = (zzz_buf){0};
         c->out_flying = true;
+        c->fly = fly;
+        c->fly_pool = pool;
         c->flying_len = len;
         c->write_start = c->write_last = tardy_now();
         c->write_done = 0;
@@ -74,15 +91,13 @@ static uint64_t conn_flying_due(zzz_conn *c)
     return zzz_conn_write_due(c);
 }
 
-/* The flying send is over and collected: the write buffer goes back. */
+/* The flying send is over and collected: its buffer goes back. */
 static void conn_flying_landed(zzz_conn *c)
 {
     c->out_flying = false;
     c->worker->flying--;
-    if (c->out.data) {
-        zzz_pool_put(&c->worker->out_pool, c->out.data);
-        c->out = (zzz_buf){0};
-    }
+    zzz_pool_put(c->fly_pool, c->fly);
+    c->fly = NULL;
 }
 
 /* Collects the end of the send conn_flush_ahead began. Returns 0 when it
@@ -129,14 +144,16 @@ static void conn_close_as(zzz_conn *c, bool reset)
         fn(c, c->on_close_user);
     }
     if (c->out_flying) {
-        /* The kernel may still be reading the write buffer: closing the
+        /* The kernel may still be reading the flying buffer: closing the
          * stream cancels its send and waits until the kernel lets go. */
-        if (tardy_stream_close(&c->rx.stream) == 0)
+        if (tardy_stream_close(&c->rx.stream) == 0) {
             c->stream = false;
-        else
-            c->out = (zzz_buf){0}; /* cannot happen: never reused, then */
-        c->out_flying = false;
-        w->flying--;
+            conn_flying_landed(c);
+        } else {
+            /* Cannot happen: the buffer is then never reused. */
+            c->out_flying = false;
+            w->flying--;
+        }
     }
     conn_release_buffers(c, false);
     zzz_stream_close(c, !reset);
@@ -555,6 +572,7 @@ void zzz_conn_accepted(zzz_worker *w, int fd, const zzz_sockaddr *peer, socklen_
     c->on_close_user = NULL;
     c->arena_used = 0;
     c->out_flying = false;
+    c->fly = NULL;
     c->peer = *peer;
     c->peer_len = peer_len;
     w->open++;

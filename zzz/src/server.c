@@ -342,10 +342,13 @@ static int worker_init(zzz_worker *w)
         err = zzz_pool_init(&w->small_pool, small, s->cfg.conn_limit);
     /* Write buffers: one per task serving, and one per waiting
      * connection whose response's end is still being sent (at most
-     * active_limit of them, conn_flush_ahead). */
+     * active_limit of them, conn_flush_ahead), or a small one for an end
+     * that fits. */
     if (err == 0)
         err = zzz_pool_init(&w->out_pool, s->cfg.write_buffer_size,
                             2 * s->cfg.active_limit + 1 + s->cfg.busy_tasks);
+    if (err == 0)
+        err = zzz_pool_init(&w->fly_pool, ZZZ_FLY_BUFFER, s->cfg.active_limit);
 #ifdef ZZZ_HAVE_TLS
     /* TLS state lives as long as its connection, idle or not. */
     if (err == 0 && s->tls)
@@ -381,6 +384,7 @@ static void worker_fini(zzz_worker *w)
     zzz_pool_fini(&w->in_pool);
     zzz_pool_fini(&w->small_pool);
     zzz_pool_fini(&w->out_pool);
+    zzz_pool_fini(&w->fly_pool);
     zzz_pool_fini(&w->tls_pool);
     free(w->conns);
     w->conns = NULL;

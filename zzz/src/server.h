@@ -21,6 +21,11 @@
 #define ZZZ_DEFAULT_LINGER_MS 2000u
 /* An unfinished message that fits this waits in a small buffer. */
 #define ZZZ_SMALL_BUFFER ((size_t)1024)
+/* A response's end this small is copied into a buffer of this size to be
+ * sent while its connection waits, and the write buffer goes back at
+ * once: two of them share a page, where a write buffer in flight keeps
+ * two pages of its own (its start, and the scratch at its end). */
+#define ZZZ_FLY_BUFFER ((size_t)2048)
 /* Tasks kept beyond active_limit for on_busy answers, at most. */
 #define ZZZ_DEFAULT_BUSY_TASKS 16u
 
@@ -63,11 +68,14 @@ struct zzz_conn {
     bool wake;        /* zzz_conn_wake asked for a call not yet made */
     bool woken;       /* this call is that one (zzz_conn_woken) */
     bool cancel_on_drain; /* zzz_conn_cancel_on_drain: a shutdown cancels its task */
-    /* `out` holds the last bytes of a response (flying_len of them) that
-     * its receive stream is sending while the connection waits
-     * (conn_flush_ahead): the kernel's until collected. Its progress is
-     * kept in write_start, write_last and write_done, as a write's. */
+    /* The last bytes of a response (flying_len of them, in fly, from
+     * the pool fly_pool) that its receive stream is sending while the
+     * connection waits (conn_flush_ahead): the kernel's until collected.
+     * Its progress is kept in write_start, write_last and write_done, as
+     * a write's. */
     bool out_flying;
+    char *fly;
+    zzz_pool *fly_pool;
     zzz_buf in;   /* data NULL when no buffer is held */
     zzz_buf out;
     size_t arena_used; /* scratch taken from the end of `out` (see zzz_conn_arena) */
@@ -110,6 +118,7 @@ typedef struct zzz_worker {
     zzz_pool in_pool;
     zzz_pool small_pool; /* ZZZ_SMALL_BUFFER each, for waiting messages */
     zzz_pool out_pool;
+    zzz_pool fly_pool; /* ZZZ_FLY_BUFFER each, for responses' small ends */
     zzz_pool tls_pool; /* TLS state, one per open connection (with TLS) */
     tardy_task acceptor;
     bool draining;
