@@ -457,8 +457,9 @@ int tardy_stream_wait(tardy_stream *s, uint64_t deadline_ns, tardy_fn fn, void *
 int tardy_stream_cancel(tardy_stream *s);
 
 /* Why the last wait's fn started: > 0 when there is something to take
- * (bytes, the end of the stream, or an error a take will return: POLLIN
- * is set) or when the stream's send ended (POLLOUT is set; both may be),
+ * (bytes, the end of the stream, or an error a take will return:
+ * POLLIN) or when the stream's send ended (POLLOUT; bytes may have come
+ * too, a take tells),
  * -ETIMEDOUT, -ECANCELED, or -EBADF / -ENOTSOCK when fd is not a socket. */
 int tardy_stream_result(const tardy_stream *s);
 
@@ -472,8 +473,8 @@ int tardy_stream_result(const tardy_stream *s);
  * send is over (tardy_stream_sent returns anything but -EINPROGRESS).
  * While it is in flight a wait (tardy_stream_wait) ends when it ends too
  * (POLLOUT in tardy_stream_result); bytes the socket gets by other means
- * meanwhile may go first, so send nothing else until it is over. An
- * uncollected send keeps the run going, as a task does.
+ * meanwhile may go first, so send nothing else until it is over. A
+ * send in flight keeps the run going, as a task does.
  * Returns 0 when every byte went at once (buf is the caller's again; len
  * 0 sends nothing), 1 when the send is in flight, a -errno of the
  * socket's (-EPIPE, -ECONNRESET ...); -EBUSY while an earlier send has

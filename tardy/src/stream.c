@@ -16,67 +16,21 @@
  * The op is shared: the receive and a poll are never in the driver at
  * once, since a poll is only used while the receive is not armed.
  *
- * A send (tardy_stream_send) has an op of its own, in a record taken
- * from the runtime's pool for as long as the send is in flight or its
- * end uncollected: a stream that never sends carries only the pointer. */
+ * A stream's send is stream_send.c's. */
 #include "runtime.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 
-struct stream_impl;
-
-typedef struct stream_send {
-    tardy_op op;
-    struct stream_impl *stream;
-    task_rec *waiter; /* parked in tardy_stream_sent or close */
-    struct stream_send *next_free;
-    uint64_t moved; /* when the kernel last took bytes (or the start) */
-    int result;     /* once over: 0, or the -errno that ended it */
-    bool flying;    /* op is in the driver */
-    bool cancelled; /* the stream is closing: no rest is sent */
-} stream_send;
-
-typedef struct stream_impl {
-    tardy_op op;
-    timer_node timer; /* the pending wait's deadline */
-    launch_rec launch;
-    struct tardy_runtime *rt;
-    task_rec *reader;    /* parked in read (or in close) */
-    stream_send *send;   /* the send in flight or uncollected, or NULL */
-    int result;          /* why the last wait's fn started */
-    short interrupt_err; /* why the wait's poll was cancelled */
-    short sock_err;      /* the error that ended the receive, for the next read */
-    uint32_t q_head;     /* buffer ids of bytes not yet read, in order */
-    uint32_t q_tail;
-    uint32_t q_off; /* bytes of the head buffer already read */
-    /* Flags as bits: the record fits the public size with the send. */
-    bool open : 1;
-    bool reading : 1;     /* a task is in tardy_stream_read */
-    bool waiting : 1;     /* a wait is pending: its fn has not been launched */
-    bool armed : 1;       /* the receive is in the driver */
-    bool polling : 1;     /* a poll is in the driver */
-    bool cancel_sent : 1; /* for the op in the driver */
-    bool eof : 1;         /* the receive ended at the end of the stream */
-    bool starved : 1;     /* the receive ended for want of a buffer */
-} stream_impl;
-
-_Static_assert(sizeof(stream_impl) <= sizeof(tardy_stream), "tardy_stream too small");
-_Static_assert(_Alignof(stream_impl) <= _Alignof(tardy_stream), "tardy_stream misaligned");
+#include "stream_impl.h"
 
 /* Whether reads come from the queue the receive fills. */
 static bool receives(const struct tardy_runtime *rt)
 {
     return rt->ahead_links && !rt->no_streams;
-}
-
-static stream_impl *stream_of(tardy_stream *s)
-{
-    return (stream_impl *)s;
 }
 
 /* ---- the queue ----------------------------------------------------------- */
@@ -139,11 +93,12 @@ static bool has_news(const stream_impl *s)
 /* ---- waits ---------------------------------------------------------------- */
 
 /* The pending wait is over: its fn starts with `result`. */
-static void wait_end(struct tardy_runtime *rt, stream_impl *s, int result)
+void tardy_stream_wait_end(struct tardy_runtime *rt, stream_impl *s, int result)
 {
     if (s->timer.idx >= 0)
         tardy_timer_remove(rt, &s->timer);
     s->waiting = false;
+    s->send_woke = false;
     s->result = result;
     tardy_launch(rt, &s->launch);
 }
@@ -190,7 +145,7 @@ static void recv_done(tardy_op *op, int64_t result)
         int r = POLLIN;
         if (s->q_head == AHEAD_NONE && (s->sock_err == -EBADF || s->sock_err == -ENOTSOCK))
             r = s->sock_err;
-        wait_end(rt, s, r);
+        tardy_stream_wait_end(rt, s, r);
     } else if (!s->armed) {
         /* Ended without news (no buffer, no multishot, a cancel of ours):
          * wait for readiness instead; fn will read the socket itself. */
@@ -208,7 +163,7 @@ static void poll_done(tardy_op *op, int64_t result)
         result = s->interrupt_err;
     else if (result > 0 && (result & POLLNVAL))
         result = -EBADF; /* fd is not open: as the receive reports it */
-    wait_end(rt, s, (int)result);
+    tardy_stream_wait_end(rt, s, (int)result);
 }
 
 static void poll_submit(struct tardy_runtime *rt, stream_impl *s)
@@ -249,12 +204,14 @@ static void stream_timer_fire(struct tardy_runtime *rt, timer_node *n)
     stream_impl *s = (stream_impl *)((char *)n - offsetof(stream_impl, timer));
     if (!s->waiting)
         return;
+    /* The deadline, or the send's end (send_over) brought here. */
+    int why = s->send_woke ? POLLOUT : -ETIMEDOUT;
     if (!s->polling) {
-        wait_end(rt, s, -ETIMEDOUT); /* the receive stays armed */
+        tardy_stream_wait_end(rt, s, why); /* the receive stays armed */
         return;
     }
     if (!s->cancel_sent) {
-        s->interrupt_err = -ETIMEDOUT;
+        s->interrupt_err = (short)why;
         s->cancel_sent = true;
         rt->drv->cancel(rt->drv_state, &s->op);
     }
@@ -285,7 +242,7 @@ int tardy_stream_open(tardy_stream *handle, int fd)
 }
 
 /* The checks of take and read: the stream is open on this runtime. */
-static int stream_check(stream_impl *s, struct tardy_runtime *rt)
+int tardy_stream_check(const stream_impl *s, const struct tardy_runtime *rt)
 {
     if (!s || !s->open)
         return -EBADF;
@@ -310,7 +267,7 @@ ssize_t tardy_stream_take(tardy_stream *handle, void *buf, size_t len)
 {
     struct tardy_runtime *rt = tardy_tls_rt;
     stream_impl *s = stream_of(handle);
-    int err = stream_check(s, rt);
+    int err = tardy_stream_check(s, rt);
     if (err)
         return err;
     if (len == 0)
@@ -368,7 +325,7 @@ ssize_t tardy_stream_read(tardy_stream *handle, void *buf, size_t len)
 {
     stream_impl *s = stream_of(handle);
     struct tardy_runtime *rt = tardy_tls_rt;
-    int err = stream_check(s, rt);
+    int err = tardy_stream_check(s, rt);
     if (err)
         return err;
     task_rec *t;
@@ -409,9 +366,9 @@ int tardy_stream_wait(tardy_stream *handle, uint64_t deadline_ns, tardy_fn fn, v
     atomic_fetch_add(&rt->run->live, 1);
     s->waiting = true;
     if (has_news(s))
-        wait_end(rt, s, POLLIN);
-    else if (s->send && !s->send->flying)
-        wait_end(rt, s, POLLOUT); /* an end not yet collected */
+        tardy_stream_wait_end(rt, s, POLLIN);
+    else if (s->send && !tardy_stream_send_flying(s))
+        tardy_stream_wait_end(rt, s, POLLOUT); /* an end not yet collected */
     else if (receives(rt) && !s->starved && !s->armed)
         recv_arm(rt, s); /* a refusal falls back to a poll (recv_done) */
     else if (!s->armed)
@@ -427,7 +384,7 @@ int tardy_stream_cancel(tardy_stream *handle)
     if (!s || !s->open || !s->waiting || s->rt != rt)
         return -EALREADY;
     if (!s->polling) {
-        wait_end(rt, s, -ECANCELED);
+        tardy_stream_wait_end(rt, s, -ECANCELED);
     } else if (!s->cancel_sent) {
         s->interrupt_err = -ECANCELED;
         s->cancel_sent = true;
@@ -439,203 +396,6 @@ int tardy_stream_cancel(tardy_stream *handle)
 int tardy_stream_result(const tardy_stream *handle)
 {
     return ((const stream_impl *)handle)->result;
-}
-
-/* ---- sends ------------------------------------------------------------------ */
-
-int tardy_stream_sends_init(struct tardy_runtime *rt)
-{
-    rt->send_recs = NULL;
-    rt->send_free = NULL;
-    rt->send_count = rt->send_fresh = 0;
-    if (rt->max_tasks == 0)
-        return 0;
-    /* Address space: only the records used are touched. */
-    void *map = mmap(NULL, (size_t)rt->max_tasks * sizeof(stream_send), PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (map == MAP_FAILED)
-        return -ENOMEM;
-    rt->send_recs = map;
-    rt->send_count = rt->max_tasks;
-    return 0;
-}
-
-void tardy_stream_sends_fini(struct tardy_runtime *rt)
-{
-    if (rt->send_recs)
-        munmap(rt->send_recs, (size_t)rt->send_count * sizeof(stream_send));
-    rt->send_recs = NULL;
-    rt->send_free = NULL;
-    rt->send_count = rt->send_fresh = 0;
-}
-
-static stream_send *send_take(struct tardy_runtime *rt)
-{
-    stream_send *r = rt->send_free;
-    if (r) {
-        rt->send_free = r->next_free;
-        return r;
-    }
-    if (rt->send_fresh < rt->send_count)
-        return &rt->send_recs[rt->send_fresh++];
-    return NULL;
-}
-
-static void send_put(struct tardy_runtime *rt, stream_send *r)
-{
-    r->stream = NULL;
-    r->next_free = rt->send_free;
-    rt->send_free = r;
-}
-
-/* The send's flight is over with `result` (0 or -errno): whoever waits
- * for it hears, and the run no longer counts it. */
-static void send_over(struct tardy_runtime *rt, stream_send *r, int result)
-{
-    stream_impl *s = r->stream;
-    r->flying = false;
-    r->result = result;
-    if (r->waiter) {
-        task_rec *t = r->waiter;
-        r->waiter = NULL;
-        tardy_task_ready(rt, t, 0);
-    }
-    if (s->waiting) {
-        if (!s->polling) {
-            wait_end(rt, s, POLLOUT);
-        } else if (!s->cancel_sent) {
-            /* The poll's end carries the reason (poll_done). */
-            s->interrupt_err = POLLOUT;
-            s->cancel_sent = true;
-            rt->drv->cancel(rt->drv_state, &s->op);
-        }
-    }
-    if (atomic_fetch_sub(&rt->run->live, 1) == 1)
-        tardy_run_wake_all(rt->run);
-}
-
-/* Hands the rest of the send to the driver after a result of `n` bytes,
- * as long as the driver finishes it at once. Returns TARDY_OP_PENDING,
- * or the send's end: 0 when all is sent, else -errno. */
-static int64_t send_go_on(struct tardy_runtime *rt, stream_send *r, int64_t n)
-{
-    for (;;) {
-        if (n < 0)
-            return n;
-        if (n == 0)
-            return -EIO; /* a socket that takes nothing and says no error */
-        if ((size_t)n >= r->op.len)
-            return 0;
-        r->moved = rt->now;
-        if (r->cancelled)
-            return -ECANCELED;
-        r->op.buf = (char *)r->op.buf + n;
-        r->op.len -= (size_t)n;
-        n = rt->drv->submit(rt->drv_state, &r->op);
-        if (n == TARDY_OP_PENDING)
-            return n;
-    }
-}
-
-static void send_done(tardy_op *op, int64_t result)
-{
-    stream_send *r = op->owner;
-    struct tardy_runtime *rt = r->stream->rt;
-    int64_t end = send_go_on(rt, r, result);
-    if (end != TARDY_OP_PENDING)
-        send_over(rt, r, (int)end);
-}
-
-int tardy_stream_send(tardy_stream *handle, const void *buf, size_t len)
-{
-    struct tardy_runtime *rt = tardy_tls_rt;
-    stream_impl *s = stream_of(handle);
-    int err = stream_check(s, rt);
-    if (err)
-        return err;
-    if (s->send)
-        return -EBUSY;
-    if (len == 0)
-        return 0;
-    stream_send *r = send_take(rt);
-    if (!r)
-        return -ENOBUFS;
-    memset(r, 0, sizeof *r);
-    r->op.kind = TARDY_OP_SEND;
-    r->op.fd = s->op.fd;
-    r->op.offset = -1;
-    r->op.buf = (void *)buf;
-    r->op.len = len;
-    r->op.owner = r;
-    r->op.on_complete = send_done;
-    r->stream = s;
-    r->moved = rt->now;
-    int64_t n = rt->drv->submit(rt->drv_state, &r->op);
-    if (n != TARDY_OP_PENDING)
-        n = send_go_on(rt, r, n);
-    if (n != TARDY_OP_PENDING) {
-        send_put(rt, r);
-        return (int)n;
-    }
-    r->flying = true;
-    s->send = r;
-    atomic_fetch_add(&rt->run->live, 1);
-    return 1;
-}
-
-/* A task parked in tardy_stream_sent leaves the send's waiter slot. */
-static void send_interrupt(struct tardy_runtime *rt, task_rec *t, int err)
-{
-    stream_send *r = t->park_obj;
-    if (r->waiter == t)
-        r->waiter = NULL;
-    tardy_task_ready(rt, t, err);
-}
-
-static const park_kind park_send = {.interrupt = send_interrupt};
-
-int tardy_stream_sent(tardy_stream *handle, bool wait)
-{
-    struct tardy_runtime *rt = tardy_tls_rt;
-    stream_impl *s = stream_of(handle);
-    int err = stream_check(s, rt);
-    if (err)
-        return err;
-    stream_send *r = s->send;
-    if (!r)
-        return 0;
-    if (r->flying) {
-        if (!wait)
-            return -EINPROGRESS;
-        task_rec *t;
-        err = tardy_call_begin(&rt, &t);
-        if (err)
-            return err;
-        if (r->waiter)
-            return -EBUSY;
-        r->waiter = t;
-        int64_t woke = tardy_wait(rt, t, &park_send, r);
-        if (r->flying)
-            return woke < 0 ? (int)woke : -EINPROGRESS;
-    }
-    int result = r->result;
-    s->send = NULL;
-    send_put(rt, r);
-    return result;
-}
-
-size_t tardy_stream_unsent(const tardy_stream *handle, uint64_t *last_ns)
-{
-    const stream_impl *s = (const stream_impl *)handle;
-    const stream_send *r = s && s->open ? s->send : NULL;
-    if (!r || !r->flying) {
-        if (last_ns)
-            *last_ns = 0;
-        return 0;
-    }
-    if (last_ns)
-        *last_ns = r->moved;
-    return r->op.len;
 }
 
 int tardy_stream_close(tardy_stream *handle)
@@ -655,10 +415,9 @@ int tardy_stream_close(tardy_stream *handle)
         return -EPERM;
     if (s->reading)
         return -EBUSY; /* another task is in tardy_stream_read */
-    stream_send *r = s->send;
-    if (r && r->waiter)
+    if (tardy_stream_send_waited(s))
         return -EBUSY; /* another task is in tardy_stream_sent */
-    if (s->armed || (r && r->flying)) {
+    if (s->armed || tardy_stream_send_flying(s)) {
         task_rec *t = rt->current;
         if (!t)
             return -EPERM;
@@ -668,10 +427,7 @@ int tardy_stream_close(tardy_stream *handle)
             s->cancel_sent = true;
             rt->drv->cancel(rt->drv_state, &s->op);
         }
-        if (r && r->flying) {
-            r->cancelled = true;
-            rt->drv->cancel(rt->drv_state, &r->op);
-        }
+        tardy_stream_send_cancel(rt, s);
         /* The kernel lets go within a turn or two. Neither the task's
          * deadline nor a cancel may cut this short, or the ops' memory
          * (and the send's buffer) could be reused while the kernel still
@@ -684,14 +440,10 @@ int tardy_stream_close(tardy_stream *handle)
             s->reader = t;
             tardy_park(rt, t);
         }
-        while (r && r->flying) {
-            r->waiter = t;
-            tardy_park(rt, t);
-        }
+        tardy_stream_send_await(rt, s, t);
         t->deadline = deadline;
     }
-    if (r)
-        send_put(rt, r);
+    tardy_stream_send_drop(rt, s);
     queue_drop(rt, s);
     memset(s, 0, sizeof *s);
     return 0;

@@ -28,6 +28,15 @@ static void small_buffers(int fd)
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
 }
 
+/* A pair whose two ends have small buffers, and big_buf filled. */
+static void small_pair(struct sstate *s)
+{
+    big_fill();
+    sstate_init(s);
+    small_buffers(s->sv[0]);
+    small_buffers(s->sv[1]);
+}
+
 /* A thread that reads one end of a pair, blocking, until the end of the
  * stream (or `want` bytes), checking them against big_buf. */
 struct reader {
@@ -121,10 +130,7 @@ struct flight {
 static void flight_setup(struct flight *f)
 {
     memset(f, 0, sizeof *f);
-    big_fill();
-    sstate_init(&f->s);
-    small_buffers(f->s.sv[0]);
-    small_buffers(f->s.sv[1]);
+    small_pair(&f->s);
     reader_start(&f->rd, f->s.sv[1], BIG, 0);
 }
 
@@ -235,10 +241,7 @@ Test(stream_send, a_stuck_send_times_out_and_the_close_cancels_it)
 {
     static struct stuck k;
     memset(&k, 0, sizeof k);
-    big_fill();
-    sstate_init(&k.s);
-    small_buffers(k.s.sv[0]);
-    small_buffers(k.s.sv[1]);
+    small_pair(&k.s);
     tardy_config cfg = {.threads = 1};
     TT_RUN(&cfg, stuck_entry, &k);
     TT_EXPECT_EQ(k.send_ret, 1);
@@ -249,6 +252,75 @@ Test(stream_send, a_stuck_send_times_out_and_the_close_cancels_it)
     cr_expect(k.resend == 1 || k.resend < 0, "resend %d", k.resend);
     cr_expect(k.resent == -EPIPE || k.resent == -ECONNRESET || k.resend < 0, "resent %d", k.resent);
     sstate_fini(&k.s);
+}
+
+/* The peer goes while a send is in flight and a wait is pending (on busy
+ * the wait is a poll beside the send, both ending in one sweep): the wait
+ * ends once, the send with the socket's error, and the driver's other
+ * ops go on (a task parked on another socket still gets its byte). */
+struct gone {
+    struct sstate s;
+    int other[2];
+    int send_ret;
+    volatile int fires;
+    int result;
+    int sent;
+    ssize_t other_ret;
+    volatile bool other_done;
+};
+
+static void gone_woken(void *arg)
+{
+    struct gone *g = arg;
+    g->fires++;
+    g->result = tardy_stream_result(&g->s.st);
+    tardy_deadline_set(tardy_now() + 2000 * TT_MS);
+    g->sent = tardy_stream_sent(&g->s.st, true);
+    tardy_deadline_set(0);
+    TT_CHECK_EQ(tardy_stream_close(&g->s.st), 0);
+}
+
+static void gone_other(void *arg)
+{
+    struct gone *g = arg;
+    char c;
+    g->other_ret = tardy_recv(g->other[0], &c, 1, 0);
+    g->other_done = true;
+}
+
+static void gone_entry(void *arg)
+{
+    struct gone *g = arg;
+    TT_CHECK_EQ(tardy_stream_open(&g->s.st, g->s.sv[0]), 0);
+    TT_CHECK_EQ(tardy_spawn(gone_other, g, NULL), 0);
+    g->send_ret = tardy_stream_send(&g->s.st, big_buf, BIG);
+    TT_CHECK_EQ(tardy_stream_wait(&g->s.st, tardy_now() + 5000 * TT_MS, gone_woken, g), 0);
+    TT_CHECK_EQ(tardy_sleep(5 * TT_MS), 0);
+    TT_CHECK_EQ(close(g->s.sv[1]), 0);
+    g->s.sv[1] = -1;
+    TT_CHECK_EQ(tardy_sleep(20 * TT_MS), 0);
+    TT_CHECK_EQ(send(g->other[1], "x", 1, 0), 1);
+    for (int i = 0; i < 2000 && !g->other_done; i++)
+        TT_CHECK_EQ(tardy_sleep(TT_MS), 0);
+    TT_CHECK_EQ(tardy_sleep(20 * TT_MS), 0); /* room for a second start */
+}
+
+Test(stream_send, the_peer_going_ends_the_wait_once_and_the_rest_goes_on)
+{
+    static struct gone g;
+    memset(&g, 0, sizeof g);
+    small_pair(&g.s);
+    tt_socketpair(g.other);
+    tardy_config cfg = {.threads = 1};
+    TT_RUN(&cfg, gone_entry, &g);
+    TT_EXPECT_EQ(g.send_ret, 1);
+    TT_EXPECT_EQ(g.fires, 1);
+    cr_expect(g.result > 0, "result %d", g.result);
+    cr_expect(g.sent == -EPIPE || g.sent == -ECONNRESET, "sent %d", g.sent);
+    TT_EXPECT_EQ(g.other_ret, 1);
+    close(g.other[0]);
+    close(g.other[1]);
+    sstate_fini(&g.s);
 }
 
 /* Misuse: a closed stream, another runtime's stream, waiting outside a
