@@ -120,9 +120,19 @@ static int conn_collect_send(zzz_conn *c, bool hold)
             return -ETIMEDOUT;
         if (!hold)
             return -EINPROGRESS;
+        /* Held here, the connection is being served: it counts as
+         * active, and a shutdown's cut cancels this task as any other. */
+        zzz_worker *w = c->worker;
+        conn_state was = c->state;
+        c->state = CONN_ACTIVE;
+        c->task = tardy_self();
+        w->active++;
         uint64_t saved = zzz_deadline_push_exact(due);
         err = tardy_stream_sent(&c->rx.stream, true);
         zzz_deadline_pop(saved);
+        w->active--;
+        c->task = (tardy_task){0};
+        c->state = was;
         if (tardy_stream_unsent(&c->rx.stream, NULL) == 0) {
             conn_flying_landed(c); /* over, and collected by that wait */
             return err;
