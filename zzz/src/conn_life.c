@@ -68,7 +68,6 @@ static int conn_flush_ahead(zzz_conn *c)
     if (r == 1) {
         if (pool == &w->out_pool)
             c->out = (zzz_buf){0};
-        c->out_flying = true;
         c->fly = fly;
         c->fly_pool = pool;
         c->flying_len = len;
@@ -94,7 +93,6 @@ static uint64_t conn_flying_due(zzz_conn *c)
 /* The flying send is over and collected: its buffer goes back. */
 static void conn_flying_landed(zzz_conn *c)
 {
-    c->out_flying = false;
     c->worker->flying--;
     zzz_pool_put(c->fly_pool, c->fly);
     c->fly = NULL;
@@ -153,7 +151,7 @@ static void conn_close_as(zzz_conn *c, bool reset)
         c->on_close = NULL;
         fn(c, c->on_close_user);
     }
-    if (c->out_flying) {
+    if (c->fly) {
         /* The kernel may still be reading the flying buffer: closing the
          * stream cancels its send and waits until the kernel lets go. */
         if (tardy_stream_close(&c->rx.stream) == 0) {
@@ -161,7 +159,7 @@ static void conn_close_as(zzz_conn *c, bool reset)
             conn_flying_landed(c);
         } else {
             /* Cannot happen: the buffer is then never reused. */
-            c->out_flying = false;
+            c->fly = NULL;
             w->flying--;
         }
     }
@@ -326,7 +324,7 @@ static int conn_wait(zzz_conn *c, short events, uint64_t deadline)
             c->stream = true;
         }
         /* A response's end in flight ends the wait too, by its deadline. */
-        uint64_t until = c->out_flying ? zzz_deadline_min(deadline, conn_flying_due(c)) : deadline;
+        uint64_t until = c->fly ? zzz_deadline_min(deadline, conn_flying_due(c)) : deadline;
         return tardy_stream_wait(&c->rx.stream, until, conn_woken, c);
     }
     return tardy_watch_start(&c->rx.watch, c->fd, events, deadline, conn_woken, c);
@@ -346,7 +344,7 @@ static void conn_woken(void *arg)
 {
     zzz_conn *c = arg;
     int result = c->ahead ? tardy_stream_result(&c->rx.stream) : tardy_watch_result(&c->rx.watch);
-    if (c->out_flying) {
+    if (c->fly) {
         /* Did the wait end for the send alone (its end, or the time it
          * was due to move), before the connection's own end? */
         bool for_send =
@@ -581,7 +579,6 @@ void zzz_conn_accepted(zzz_worker *w, int fd, const zzz_sockaddr *peer, socklen_
     c->on_close = NULL;
     c->on_close_user = NULL;
     c->arena_used = 0;
-    c->out_flying = false;
     c->fly = NULL;
     c->peer = *peer;
     c->peer_len = peer_len;

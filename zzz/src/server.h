@@ -68,12 +68,11 @@ struct zzz_conn {
     bool wake;        /* zzz_conn_wake asked for a call not yet made */
     bool woken;       /* this call is that one (zzz_conn_woken) */
     bool cancel_on_drain; /* zzz_conn_cancel_on_drain: a shutdown cancels its task */
-    /* The last bytes of a response (flying_len of them, in fly, from
-     * the pool fly_pool) that its receive stream is sending while the
-     * connection waits (conn_flush_ahead): the kernel's until collected.
-     * Its progress is kept in write_start, write_last and write_done, as
-     * a write's. */
-    bool out_flying;
+    /* When not NULL: the last bytes of a response (flying_len of them,
+     * from the pool fly_pool) that its receive stream is sending while
+     * the connection waits (conn_flush_ahead), the kernel's until
+     * collected. Its progress is kept in write_start, write_last and
+     * write_done, as a write's. */
     char *fly;
     zzz_pool *fly_pool;
     zzz_buf in;   /* data NULL when no buffer is held */
@@ -114,7 +113,7 @@ typedef struct zzz_worker {
     zzz_conn *free_conns;
     unsigned open;
     unsigned active;
-    unsigned flying; /* connections with out_flying (at most active_limit) */
+    unsigned flying; /* connections with a fly (at most active_limit) */
     zzz_pool in_pool;
     zzz_pool small_pool; /* ZZZ_SMALL_BUFFER each, for waiting messages */
     zzz_pool out_pool;
