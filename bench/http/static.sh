@@ -262,6 +262,7 @@ mib=1048576
 # One file per load, one line per server and round:
 #   small, medium: name round req_per_s cpu0_ns_per_req proc_ns_per_req p99_ms socket_errors bg0 bg1
 #   large:         name round mb_per_s cpu0_ns_per_mib proc_ns_per_mib cpu1_pct socket_errors bg0 bg1
+#                  cpu1_ns_per_mib tcp_segs_per_mib
 #   rss:           name round peak_rss_kib
 results=$tmp/results
 
@@ -279,11 +280,17 @@ large_fetch() { # port count log [timeout s]
         -w '%{http_code} %{size_download} %{num_connects}\n' >"$3" 2>&1
 }
 
+# TCP segments sent on this machine so far, both ends of every loopback
+# connection counted (Tcp OutSegs in /proc/net/snmp).
+tcp_segs() {
+    awk '$1 == "Tcp:" { if (!h) { for (i = 2; i <= NF; i++) if ($i == "OutSegs") c = i; h = 1 } else { print $c; exit } }' /proc/net/snmp
+}
+
 # Runs the client (pinned to CPU 1) for load $1, sampling CPUs 0 and 1 and
 # the server's own CPU time around it.
 measure() { # load name port round
     local l=$1 name=$2 port=$3 round=$4 url=http://127.0.0.1:$3/${file[$1]} log=$tmp/$2/client-$1.$4.log
-    local a0 a1 b0 b1 pa pb t0 t1 count=0 rc=0
+    local a0 a1 b0 b1 pa pb t0 t1 g0 g1 count=0 rc=0
     if [ "$l" = large ]; then
         # How many fetches take about $secs s, from the time 3 take (which
         # also warms this path up).
@@ -295,6 +302,7 @@ measure() { # load name port round
     pa=$(proc_cpu "$spid")
     a0=$(cpu_busy 0)
     a1=$(cpu_busy 1)
+    g0=$(tcp_segs)
     t0=$(date +%s%N)
     if [ "$l" = large ]; then
         large_fetch "$port" "$count" "$log" || rc=$?
@@ -302,6 +310,7 @@ measure() { # load name port round
         timeout $((secs + 60)) taskset -c 1 wrk -t1 -c64 -d"${secs}s" --latency "$url" >"$log" 2>&1 || rc=$?
     fi
     t1=$(date +%s%N)
+    g1=$(tcp_segs)
     b0=$(cpu_busy 0)
     b1=$(cpu_busy 1)
     pb=$(proc_cpu "$spid")
@@ -310,7 +319,7 @@ measure() { # load name port round
     local d0=$((${b0% *} - ${a0% *})) dp=$((pb - pa)) cpu1 errors
     cpu1=$(share "$a1" "$b1")
     if [ "$l" = large ]; then
-        local bad mbps nsm pnsm mibs
+        local bad mbps nsm pnsm mibs nsm1 segs
         # Every fetch a 200 of the whole file, all on the first connection.
         bad=$(awk -v n="${size[large]}" '$1 != 200 || $2 != n || (NR > 1 && $3 != 0) { k++ } END { print k + 0 }' "$log")
         [ "$bad" = 0 ] || die "$name: $bad of $count fetches of ${file[large]} were short, not 200 or on a new connection"
@@ -320,9 +329,11 @@ measure() { # load name port round
         mbps=$(awk -v n="$count" -v s="${size[large]}" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", n * s / 1e6 / (ns / 1e9) }')
         nsm=$(per "$d0" "$mibs")
         pnsm=$(per "$dp" "$mibs")
-        echo "$name $round $mbps $nsm $pnsm $cpu1 $errors $bg" >>"$results.$l"
-        printf '  round %d  %-6s %-13s %8s MB/s %8s ns/MiB (process %s) CPU1 %s%%, %s fetches in %.1f s, background %s%%\n' \
-            "$round" "$l" "$name" "$mbps" "$nsm" "$pnsm" "$cpu1" "$count" \
+        nsm1=$(per $((${b1% *} - ${a1% *})) "$mibs")
+        segs=$(awk -v n=$((g1 - g0)) -v m="$mibs" 'BEGIN { printf "%.0f", n / m }')
+        echo "$name $round $mbps $nsm $pnsm $cpu1 $errors $bg $nsm1 $segs" >>"$results.$l"
+        printf '  round %d  %-6s %-13s %8s MB/s %8s ns/MiB (process %s) CPU1 %s%% %s ns/MiB, %s segments/MiB, %s fetches in %.1f s, background %s%%\n' \
+            "$round" "$l" "$name" "$mbps" "$nsm" "$pnsm" "$cpu1" "$nsm1" "$segs" "$count" \
             "$(awk -v ns=$((t1 - t0)) 'BEGIN { print ns / 1e9 }')" "${bg// /%,}" >&2
     else
         local requests rps p99 non2xx ns pns
@@ -411,7 +422,7 @@ csv=$tmp/results.csv
 rate_metrics=("req_per_s|3|>" "cpu0_ns_per_req|4|<" "proc_ns_per_req|5|<" "p99_ms|6|-" "socket_errors|7|-"
     "background_cpu0_pct|8|-" "background_cpu1_pct|9|-")
 large_metrics=("mb_per_s|3|>" "cpu0_ns_per_mib|4|<" "proc_ns_per_mib|5|<" "client_cpu1_pct|6|-" "socket_errors|7|-"
-    "background_cpu0_pct|8|-" "background_cpu1_pct|9|-")
+    "background_cpu0_pct|8|-" "background_cpu1_pct|9|-" "client_cpu1_ns_per_mib|10|-" "tcp_segs_per_mib|11|-")
 rss_metrics=("peak_rss_kib|3|<")
 collect() { # load metrics...: medians, best peers, CSV rows
     local l=$1 m metric c dir s rr
@@ -448,10 +459,11 @@ for l in small medium; do
     echo
 done
 echo "== large: GET /${file[large]} (100 MiB) over one connection, again and again, curl into /dev/null"
-printf '%-13s %9s %9s %9s %7s   %6s %7s %7s\n' server 'MB/s' 'CPU0 ns' 'proc ns' 'CPU1 %' 'MB/s÷' 'CPU0÷' 'proc÷'
+printf '%-13s %9s %9s %9s %7s %9s %6s   %6s %7s %7s\n' server 'MB/s' 'CPU0 ns' 'proc ns' 'CPU1 %' 'CPU1 ns' 'segs' 'MB/s÷' 'CPU0÷' 'proc÷'
 for s in "${servers[@]}"; do
-    printf '%-13s %9.0f %9.0f %9.0f %7.0f   %6s %7s %7s\n' "$s" "${med[large.$s.mb_per_s]}" \
+    printf '%-13s %9.0f %9.0f %9.0f %7.0f %9.0f %6.0f   %6s %7s %7s\n' "$s" "${med[large.$s.mb_per_s]}" \
         "${med[large.$s.cpu0_ns_per_mib]}" "${med[large.$s.proc_ns_per_mib]}" "${med[large.$s.client_cpu1_pct]}" \
+        "${med[large.$s.client_cpu1_ns_per_mib]}" "${med[large.$s.tcp_segs_per_mib]}" \
         "$(rt large "$s" mb_per_s)" "$(rt large "$s" cpu0_ns_per_mib)" "$(rt large "$s" proc_ns_per_mib)"
 done
 echo "÷: ratio to the best peer (MB/s ${best[large.mb_per_s]}, CPU0 ${best[large.cpu0_ns_per_mib]}, proc ${best[large.proc_ns_per_mib]}); ns are per MiB sent"
@@ -471,6 +483,10 @@ proc ns: the server's own CPU time (utime+stime of its processes) ÷ the same; t
          on a busy machine.
 MB/s:    file bytes curl received ÷ the time it ran, in 10^6 bytes per second. CPU1 %: how busy the
          client's CPU was; near 100 % the rate is curl's limit, not the server's: compare the ns columns then.
+CPU1 ns: CPU 1's busy time per MiB (curl, and the kernel's work on that CPU for both ends: on loopback
+         the receiving end's work lands on either CPU, depending on which side holds its socket).
+segs:    TCP segments per MiB, both ends of loopback counted (data and acknowledgements; at least 16
+         with 64 KiB segments): fewer, fuller segments cost the kernel less per byte.
 ÷:       zzz's median (or a peer's) divided by the best peer's; for req/s and MB/s above 1 means
          zzz beat every peer, for the CPU and RSS columns below 1 does.
 EOF
