@@ -186,19 +186,19 @@ bool zzz_http_if_range(const char *field, size_t len, const char *etag, time_t m
 /* ---- ranges ---- */
 
 #define RANGE_MAX 16
-/* 19 digits are below 10^19 < 2^64: no overflow to check digit by digit. */
-#define RANGE_DIGITS_MAX 19
 
-/* 1*DIGIT at p, at most RANGE_DIGITS_MAX of them. Returns the byte after;
- * NULL for none or too many. */
+/* 1*DIGIT at p, any number of them (RFC 9110 14.1.1 sets no limit); a
+ * value past 2^64 - 1 reads as 2^64 - 1, which is past any file's end: a
+ * last-pos or suffix-length that large means the rest of the file, a
+ * first-pos that large is unsatisfiable. Returns the byte after; NULL for
+ * no digit. */
 static cursor parse_pos(cursor p, cursor end, uint64_t *value)
 {
     cursor start = p;
     uint64_t v = 0;
     while (p < end && is_digit(*p)) {
-        if (p - start == RANGE_DIGITS_MAX)
-            return NULL;
-        v = v * 10 + (uint64_t)(*p - '0');
+        uint64_t d = (uint64_t)(*p - '0');
+        v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
         p++;
     }
     if (p == start)
