@@ -280,8 +280,9 @@ large_fetch() { # port count log [timeout s]
         -w '%{http_code} %{size_download} %{num_connects}\n' >"$3" 2>&1
 }
 
-# TCP segments sent on this machine so far, both ends of every loopback
-# connection counted (Tcp OutSegs in /proc/net/snmp).
+# TCP segments sent so far by every connection of this network namespace
+# (Tcp OutSegs in /proc/net/snmp, retransmissions included): both ends of
+# the loopback connection under test, and anything else running.
 tcp_segs() {
     awk '$1 == "Tcp:" { if (!h) { for (i = 2; i <= NF; i++) if ($i == "OutSegs") c = i; h = 1 } else { print $c; exit } }' /proc/net/snmp
 }
@@ -486,7 +487,8 @@ MB/s:    file bytes curl received ÷ the time it ran, in 10^6 bytes per second. 
 CPU1 ns: CPU 1's busy time per MiB (curl, and the kernel's work on that CPU for both ends: on loopback
          the receiving end's work lands on either CPU, depending on which side holds its socket).
 segs:    TCP segments per MiB, both ends of loopback counted (data and acknowledgements; at least 16
-         with 64 KiB segments): fewer, fuller segments cost the kernel less per byte.
+         with 64 KiB segments): fewer, fuller segments cost the kernel less per byte. Counted over
+         the whole network namespace: other traffic meanwhile shows up here.
 ÷:       zzz's median (or a peer's) divided by the best peer's; for req/s and MB/s above 1 means
          zzz beat every peer, for the CPU and RSS columns below 1 does.
 EOF

@@ -400,6 +400,35 @@ Test(sendfile, ranges)
     stop_files(&s, 0);
 }
 
+/* A connection with small segments: the client offers 1000-byte ones
+ * (TCP_MAXSEG before connect) and a small receive buffer, so the plain
+ * sender cuts its calls at whole segments of about 1000 bytes, counted
+ * from the answer's head, and many calls end short on a full socket.
+ * Whole files and ranges at odd offsets arrive exact. */
+Test(sendfile, small_segments_and_short_calls)
+{
+    char *big = make_file("big", BIG_SIZE, 21);
+    server s;
+    start_files(&s, NULL);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    int mss = 1000, rcvbuf = 16384;
+    cr_assert_eq(setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss), 0);
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf), 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(s.port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0, "connect: %s",
+                 strerror(errno));
+    client c;
+    client_attach(&c, fd);
+    get_range(&c, "big", big, 0, BIG_SIZE);
+    get_range(&c, "big", big, 12345, 3000001);
+    get_range(&c, "big", big, 999, 262145);
+    get_range(&c, "big", big, BIG_SIZE - 524289, 524289);
+    client_close(&c);
+    stop_files(&s, 0);
+}
+
 /* A length of 0 sends nothing (at any offset, past the end too) and the
  * connection goes on. */
 Test(sendfile, zero_length)

@@ -204,8 +204,10 @@ static ssize_t sendfile_quiet(int out_fd, int in_fd, off_t *offset, size_t len)
 /* Sends the head at once if the socket takes it all, marked as having
  * more to follow so that it leaves in the same segments as the file's
  * first bytes (sendfile pushes at its end); else waits, as any write.
- * Returns the head's bytes left queued in front of the file's (its length
- * when it all went at once, 0 when it had to wait), or -errno. */
+ * Returns how many of the head's bytes are held back to lead the file's
+ * first segment: all of them when it went at once, 0 when it had to wait
+ * (its rest went without MSG_MORE, so the file starts a segment); or
+ * -errno. */
 static ssize_t plain_head(zzz_conn *c, const char *head, size_t len)
 {
     if (len == 0)
@@ -221,8 +223,7 @@ static ssize_t plain_head(zzz_conn *c, const char *head, size_t len)
         len -= (size_t)n;
     }
     struct iovec rest = {.iov_base = (void *)head, .iov_len = len};
-    int err = plain_writev(c, &rest, 1);
-    return err ? err : 0;
+    return plain_writev(c, &rest, 1);
 }
 
 /* A file the kernel cannot send from: read and send it. The write buffer
@@ -239,7 +240,9 @@ __attribute__((noinline)) static int plain_copy(zzz_conn *c, int fd, off_t offse
 }
 
 /* The connection's segment size (TCP_MAXSEG) when a file send takes more
- * than one call and at least two segments fit in a call; else 0. */
+ * than one call and at least two segments fit in a call; else 0. (With
+ * fewer, each call would be one segment or less, and cutting the first
+ * to the head's segment could leave it a few bytes.) */
 static size_t sendfile_mss(int sock, size_t len)
 {
     int mss = 0;
@@ -252,12 +255,16 @@ static size_t sendfile_mss(int sock, size_t len)
 }
 
 /* Sends the file in calls of about ZZZ_SENDFILE_CHUNK bytes, each ending
- * on a segment's end counted from the response's first byte (`queued` of
- * them, the head's, are in the socket ahead of the file): a call's last
- * bytes are pushed when it returns, so a call ending mid-segment sends a
- * short one, and the next call starts another. On loopback (65483-byte
- * segments) that was a quarter more segments and acknowledgements per
- * byte and up to a third more CPU per byte (docs/performance.md). */
+ * on a segment's end: a call's last bytes are pushed when it returns, so
+ * a call ending mid-segment sends a short one, and the next call starts
+ * another. Segments are counted from the first byte of the segment the
+ * file starts in: `queued` bytes of the head lead it (plain_head). That
+ * holds when the answer starts a segment, as it does unless an earlier
+ * answer's last bytes were still waiting in the socket (pipelining), when
+ * the calls end mid-segment as they did before. On loopback (65483-byte
+ * segments) the short ones made a quarter more segments and
+ * acknowledgements per byte and about a third more CPU per byte
+ * (docs/performance.md). */
 static int sendfile_loop(zzz_conn *c, int fd, off_t offset, size_t len, size_t queued)
 {
     size_t turn = 0;
@@ -306,9 +313,9 @@ static int plain_sendfile(zzz_conn *c, const void *head, size_t head_len, int fd
                           size_t len)
 {
     /* Not corked (TCP_CORK) while the calls go on: corked, the 100 MiB
-     * load's client spent half as much again per byte and its rate fell
-     * (as with one call for the whole file). The calls end on segment
-     * ends instead (sendfile_loop). */
+     * load's client spent a fifth to a half more CPU per byte and its rate
+     * fell (as with one call for the whole file). The calls end on
+     * segment ends instead (sendfile_loop). */
     ssize_t queued = plain_head(c, head, head_len);
     return queued < 0 ? (int)queued : sendfile_loop(c, fd, offset, len, (size_t)queued);
 }
