@@ -324,6 +324,19 @@ ssize_t tardy_write(int fd, const void *buf, size_t len, int64_t offset);
 ssize_t tardy_readv(int fd, const struct iovec *iov, int iovcnt, int64_t offset);
 ssize_t tardy_writev(int fd, const struct iovec *iov, int iovcnt, int64_t offset);
 
+/* Reads up to len bytes of file fd at offset (>= 0) from what the page
+ * cache holds: never waits for the disk and never parks the task (one
+ * preadv2(2) with RWF_NOWAIT, under every driver, in a task or not). A
+ * read in the io_uring ring parks its task until the next turn even when
+ * every byte is cached; this does not. Returns the bytes read (> 0; fewer
+ * than len when only the first part is cached or the file ends first);
+ * -EAGAIN when nothing can be had at once: not cached, a file system or C
+ * library that cannot read without the chance of waiting, or offset at or
+ * past the end (tardy_read then tells which, and waits if it must);
+ * -EINVAL for a negative offset; else pread(2)'s -errno (-EBADF, -EISDIR,
+ * -ESPIPE for a socket or pipe). len 0 returns 0. */
+ssize_t tardy_read_cached(int fd, void *buf, size_t len, int64_t offset);
+
 /* open(2) relative to the working directory; O_CLOEXEC is added. On epoll
  * and busy, tardy_open, tardy_stat, tardy_unlink and tardy_mkdir run on
  * the blocking pool (a path lookup can wait on the disk), with the same

@@ -59,6 +59,22 @@ static int64_t file_try_nowait(tardy_op *op)
 #endif
 }
 
+ssize_t tardy_read_cached(int fd, void *buf, size_t len, int64_t offset)
+{
+    if (offset < 0)
+        return -EINVAL;
+    if (len == 0)
+        return 0;
+    tardy_op op = {.kind = TARDY_OP_READ, .fd = fd, .buf = buf, .len = len, .offset = offset};
+    int64_t r = file_try_nowait(&op);
+    /* As in tardy_file_op: 0 (the end, or uncached pages on some
+     * kernels), EOPNOTSUPP, EINVAL and ENOSYS cannot tell without the
+     * plain call. */
+    if (r == 0 || r == -EOPNOTSUPP || r == -EINVAL || r == -ENOSYS)
+        return -EAGAIN;
+    return (ssize_t)r;
+}
+
 static bool file_wants_bytes(const tardy_op *op)
 {
     if (op->kind == TARDY_OP_READ)

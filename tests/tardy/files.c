@@ -51,6 +51,23 @@ static void files_entry(void *arg)
     /* Short read at the end, then end of file. */
     TT_CHECK_EQ(tardy_read(fd, buf, 64, 100), 5);
     TT_CHECK_EQ(tardy_read(fd, buf, 64, 105), 0);
+    /* What was just written is in the page cache: read without parking,
+     * short at the end; at the end itself, -EAGAIN (tardy_read says 0). */
+    memset(buf, 'x', sizeof buf);
+    TT_CHECK_EQ(tardy_read_cached(fd, buf, 5, 0), 5);
+    TT_CHECK(memcmp(buf, "hello", 5) == 0);
+    TT_CHECK_EQ(tardy_read_cached(fd, buf, 64, 100), 5);
+    TT_CHECK(memcmp(buf, "world", 5) == 0);
+    TT_CHECK_EQ(tardy_read_cached(fd, buf, 64, 105), -EAGAIN);
+    TT_CHECK_EQ(tardy_read_cached(fd, buf, 64, 1 << 20), -EAGAIN);
+    TT_CHECK_EQ(tardy_read_cached(fd, buf, 0, 0), 0);
+    TT_CHECK_EQ(tardy_read_cached(fd, buf, 5, -1), -EINVAL);
+    TT_CHECK_EQ(tardy_read_cached(-1, buf, 5, 0), -EBADF);
+    int pp[2];
+    TT_CHECK_EQ(pipe(pp), 0);
+    TT_CHECK_EQ(tardy_read_cached(pp[0], buf, 5, 0), -ESPIPE);
+    close(pp[0]);
+    close(pp[1]);
     TT_CHECK_EQ(tardy_close(fd), 0);
 
     /* readv / writev at an offset. */

@@ -4,6 +4,7 @@
  * cache) reads correctly while a ticking task keeps ticking. */
 #include "common.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 TestSuite(files_pool, .timeout = 90);
@@ -207,6 +208,49 @@ Test(files_pool, cold_read_while_a_task_ticks)
     }
     unlink(path);
     rmdir(dir);
+}
+
+/* tardy_read_cached takes only what the page cache holds: nothing of a
+ * file just evicted (-EAGAIN, without waiting for the disk), the bytes
+ * once a read has brought them in; outside any runtime too. */
+Test(files_pool, read_cached_takes_only_cached_pages)
+{
+    const char *base = getenv("TARDY_COLD_DIR");
+    snprintf(dir, sizeof dir, "%s/tardy-cached-XXXXXX", base ? base : ".");
+    cr_assert(mkdtemp(dir) != NULL, "mkdtemp %s: %s", dir, strerror(errno));
+    snprintf(path, sizeof path, "%s/file", dir);
+    enum { SIZE = 256 * 1024 };
+    unsigned char *data = malloc(SIZE), *got = malloc(SIZE);
+    cr_assert(data && got);
+    for (size_t i = 0; i < SIZE; i++)
+        data[i] = pattern(i);
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0644);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, data, SIZE), (ssize_t)SIZE);
+    fsync(fd);
+    evict();
+    /* Whether the kernel dropped the pages: mincore of a mapping. */
+    void *map = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    cr_assert(map != MAP_FAILED);
+    unsigned char resident[SIZE / 4096] = {0};
+    cr_assert_eq(mincore(map, SIZE, resident), 0);
+    munmap(map, SIZE);
+    bool dropped = (resident[0] & 1) == 0;
+    ssize_t cold = tardy_read_cached(fd, got, SIZE, 0);
+    ssize_t warm_in = pread(fd, got, SIZE, 0);
+    memset(got, 0, SIZE);
+    ssize_t warm = tardy_read_cached(fd, got, SIZE, 0);
+    bool same = warm == SIZE && memcmp(got, data, SIZE) == 0;
+    close(fd);
+    unlink(path);
+    rmdir(dir);
+    free(data);
+    free(got);
+    cr_assert_eq(warm_in, (ssize_t)SIZE);
+    cr_expect(same, "the cached read gave %zd bytes, or other bytes", warm);
+    if (!dropped)
+        cr_skip_test("the kernel kept the first page after POSIX_FADV_DONTNEED");
+    cr_expect_eq(cold, -EAGAIN, "an evicted file's read gave %zd", cold);
 }
 
 /* A cancel that reaches a file call already running on the pool cannot

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/uio.h>
 
 /* A file body up to this size is copied into the write buffer when it
  * fits there (zzz_res_sendfile). */
@@ -324,16 +323,8 @@ int zzz_res_write(zzz_res *res, const void *data, size_t len)
 
 ssize_t zzz_http_file_read(int fd, void *buf, size_t len, int64_t offset)
 {
-#ifdef RWF_NOWAIT
-    struct iovec iov = {.iov_base = buf, .iov_len = len};
-    ssize_t n = preadv2(fd, &iov, 1, (off_t)offset, RWF_NOWAIT);
-    if (n >= 0)
-        return n;
-    if (errno != EAGAIN && errno != EOPNOTSUPP && errno != EINVAL && errno != ENOSYS)
-        return -errno;
-#endif
-    /* A C library without preadv2 (musl): no asking without waiting. */
-    return tardy_read(fd, buf, len, offset);
+    ssize_t n = tardy_read_cached(fd, buf, len, offset);
+    return n == -EAGAIN ? tardy_read(fd, buf, len, offset) : n;
 }
 
 /* A filtered file is read in pieces (in the request's memory: a task's
