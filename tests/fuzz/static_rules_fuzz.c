@@ -41,17 +41,18 @@ static bool ows(uint8_t c)
     return c == ' ' || c == '\t';
 }
 
-/* digits at s[*i..n): at most 19; false for none or more. */
+/* digits at s[*i..n), any number of them; a value past 2^64 - 1 is
+ * 2^64 - 1 (past any file's end). False for none. */
 static bool ref_number(const uint8_t *s, size_t n, size_t *i, uint64_t *v)
 {
     size_t start = *i;
-    *v = 0;
+    unsigned __int128 x = 0;
     while (*i < n && s[*i] >= '0' && s[*i] <= '9') {
-        if (*i - start == 19)
-            return false;
-        *v = *v * 10 + (uint64_t)(s[*i] - '0');
+        if (x <= UINT64_MAX)
+            x = x * 10 + (unsigned)(s[*i] - '0');
         (*i)++;
     }
+    *v = x > UINT64_MAX ? UINT64_MAX : (uint64_t)x;
     return *i > start;
 }
 
