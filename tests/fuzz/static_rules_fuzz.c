@@ -41,19 +41,48 @@ static bool ows(uint8_t c)
     return c == ' ' || c == '\t';
 }
 
-/* digits at s[*i..n), any number of them; a value past 2^64 - 1 is
- * 2^64 - 1 (past any file's end). False for none. */
-static bool ref_number(const uint8_t *s, size_t n, size_t *i, uint64_t *v)
+/* A number as written, as decimal text without its leading zeros (zero
+ * is empty): compared as text, so no value is too large. */
+typedef struct ref_num {
+    const uint8_t *d;
+    size_t n;
+} ref_num;
+
+/* digits at s[*i..n), any number of them; false for none. */
+static bool ref_number(const uint8_t *s, size_t n, size_t *i, ref_num *v)
 {
     size_t start = *i;
-    unsigned __int128 x = 0;
-    while (*i < n && s[*i] >= '0' && s[*i] <= '9') {
-        if (x <= UINT64_MAX)
-            x = x * 10 + (unsigned)(s[*i] - '0');
+    while (*i < n && s[*i] == '0')
         (*i)++;
-    }
-    *v = x > UINT64_MAX ? UINT64_MAX : (uint64_t)x;
+    v->d = s + *i;
+    while (*i < n && s[*i] >= '0' && s[*i] <= '9')
+        (*i)++;
+    v->n = (size_t)(s + *i - v->d);
     return *i > start;
+}
+
+/* x against y: below 0, 0 or above 0. */
+static int ref_cmp(ref_num x, ref_num y)
+{
+    if (x.n != y.n)
+        return x.n < y.n ? -1 : 1;
+    return x.n ? memcmp(x.d, y.d, x.n) : 0;
+}
+
+/* v as decimal text in buf. */
+static ref_num ref_of(uint64_t v, char buf[24])
+{
+    int len = snprintf(buf, 24, "%llu", (unsigned long long)v);
+    return (ref_num){(const uint8_t *)buf, v == 0 ? 0 : (size_t)len};
+}
+
+/* The value of a number below 2^64. */
+static uint64_t ref_value(ref_num x)
+{
+    uint64_t v = 0;
+    for (size_t k = 0; k < x.n; k++)
+        v = v * 10 + (uint64_t)(x.d[k] - '0');
+    return v;
 }
 
 /* The kind of s as a Range for a file of `size` bytes; for a small
@@ -90,30 +119,37 @@ static zzz_range_kind ref_range(const uint8_t *s, size_t n, uint64_t size, bool 
         }
         if (++specs > 16)
             return ZZZ_RANGE_NONE;
-        uint64_t first, end;
+        uint64_t first = 0, end = 0;
         bool sat;
+        char sbuf[24], lbuf[24];
+        ref_num size_n = ref_of(size, sbuf);
         if (s[i] == '-') {
             i++;
-            uint64_t len;
+            ref_num len;
             if (!ref_number(s, e, &i, &len))
                 return ZZZ_RANGE_NONE;
-            sat = len > 0 && size > 0;
-            if (len > 0 && size == 0)
+            sat = len.n > 0 && size > 0;
+            if (len.n > 0 && size == 0)
                 empty_suffix = true;
-            first = len >= size ? 0 : size - len;
+            first = ref_cmp(len, size_n) >= 0 ? 0 : size - ref_value(len);
             end = size;
         } else {
-            uint64_t a, z = UINT64_MAX;
+            ref_num a, z = {0};
+            bool has_z = false;
             if (!ref_number(s, e, &i, &a) || i >= e || s[i] != '-')
                 return ZZZ_RANGE_NONE;
             i++;
             if (i < e && s[i] >= '0' && s[i] <= '9') {
-                if (!ref_number(s, e, &i, &z) || a > z)
+                if (!ref_number(s, e, &i, &z) || ref_cmp(a, z) > 0)
                     return ZZZ_RANGE_NONE;
+                has_z = true;
             }
-            sat = a < size;
-            first = a;
-            end = z >= size - 1 ? size : z + 1;
+            sat = ref_cmp(a, size_n) < 0;
+            if (sat) {
+                first = ref_value(a);
+                ref_num last_n = ref_of(size - 1, lbuf);
+                end = !has_z || ref_cmp(z, last_n) >= 0 ? size : ref_value(z) + 1;
+            }
         }
         while (i < e && ows(s[i]))
             i++;

@@ -187,15 +187,24 @@ bool zzz_http_if_range(const char *field, size_t len, const char *etag, time_t m
 
 #define RANGE_MAX 16
 
-/* 1*DIGIT at p, any number of them (RFC 9110 14.1.1 sets no limit); a
- * value past 2^64 - 1 reads as 2^64 - 1, which is past any file's end: a
- * last-pos or suffix-length that large means the rest of the file, a
- * first-pos that large is unsatisfiable. Returns the byte after; NULL for
- * no digit. */
-static cursor parse_pos(cursor p, cursor end, uint64_t *value)
+/* A position or length as written: its value, 2^64 - 1 for any value
+ * past that (which is past any file's end), and its digits without the
+ * leading zeros, to order two such values. */
+typedef struct range_num {
+    uint64_t value;
+    cursor digits;
+    size_t ndigits;
+} range_num;
+
+/* 1*DIGIT at p, any number of them (RFC 9110 14.1.1 sets no limit).
+ * Returns the byte after; NULL for no digit. */
+static cursor parse_pos(cursor p, cursor end, range_num *num)
 {
     cursor start = p;
     uint64_t v = 0;
+    while (p < end && *p == '0')
+        p++;
+    num->digits = p;
     while (p < end && is_digit(*p)) {
         uint64_t d = (uint64_t)(*p - '0');
         v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
@@ -203,8 +212,17 @@ static cursor parse_pos(cursor p, cursor end, uint64_t *value)
     }
     if (p == start)
         return NULL;
-    *value = v;
+    num->value = v;
+    num->ndigits = (size_t)(p - num->digits);
     return p;
+}
+
+/* Whether a > b, as numbers of any size. */
+static bool num_above(const range_num *a, const range_num *b)
+{
+    if (a->ndigits != b->ndigits)
+        return a->ndigits > b->ndigits;
+    return memcmp(a->digits, b->digits, a->ndigits) > 0;
 }
 
 typedef struct byte_span {
@@ -259,28 +277,30 @@ zzz_range_kind zzz_http_range(const char *field, size_t len, uint64_t size, uint
         }
         if (++specs > RANGE_MAX)
             return ZZZ_RANGE_NONE;
-        uint64_t a, b;
+        range_num a, b;
         if (*p == '-') { /* suffix-range: the last b bytes */
             p = parse_pos(p + 1, end, &b);
             if (p == NULL)
                 return ZZZ_RANGE_NONE;
-            if (b > 0 && size == 0)
+            uint64_t n = b.value;
+            if (n > 0 && size == 0)
                 empty_suffix = true;
-            else if (b > 0)
-                spans[satisfiable++] = (byte_span){size - (b < size ? b : size), size};
+            else if (n > 0)
+                spans[satisfiable++] = (byte_span){size - (n < size ? n : size), size};
         } else { /* int-range: first-pos "-" [ last-pos ] */
             p = parse_pos(p, end, &a);
             if (p == NULL || p == end || *p != '-')
                 return ZZZ_RANGE_NONE;
             p++;
-            b = UINT64_MAX;
+            uint64_t last = UINT64_MAX;
             if (p < end && is_digit(*p)) {
                 p = parse_pos(p, end, &b);
-                if (p == NULL || a > b)
+                if (p == NULL || num_above(&a, &b))
                     return ZZZ_RANGE_NONE;
+                last = b.value;
             }
-            if (a < size)
-                spans[satisfiable++] = (byte_span){a, b < size - 1 ? b + 1 : size};
+            if (a.value < size)
+                spans[satisfiable++] = (byte_span){a.value, last < size - 1 ? last + 1 : size};
         }
         p = skip_ows(p, end);
         if (p < end && *p != ',')

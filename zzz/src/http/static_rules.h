@@ -92,16 +92,15 @@ typedef enum zzz_range_kind {
  * with optional whitespace around commas and empty elements) against a
  * file of `size` bytes. The unit is matched without regard to case; no
  * whitespace is allowed around "=" or inside a range. The whole field is
- * NONE when any element is malformed, when first > last, when a number
- * has more than 19 digits (leading zeros count), or when it holds more
- * than 16 ranges. A range is satisfiable when its first byte is before
- * the end, or when it is a suffix of more than 0 bytes; satisfiable
- * ranges that overlap or touch are merged, so ONE may answer several.
- * None satisfiable: UNSATISFIABLE, except that for an empty file a
- * nonzero suffix (satisfiable by RFC 9110 14.1.2, but an empty part no
- * Content-Range can state) gives NONE: the whole, empty file. For
- * ZZZ_RANGE_ONE sets *first and *count (> 0, clipped to the file's end);
- * otherwise leaves them alone. */
+ * NONE when any element is malformed, when first > last, or when it
+ * holds more than 16 ranges. Numbers may have any number of digits: a
+ * last position or suffix length past the file's end means the rest of
+ * it, a first position past it (2^64 and beyond too) is unsatisfiable. A range is satisfiable when
+ * its first byte is before the end, or when it is a suffix of more than 0 bytes; satisfiable ranges
+ * that overlap or touch are merged, so ONE may answer several. None satisfiable: UNSATISFIABLE,
+ * except that for an empty file a nonzero suffix (satisfiable by RFC 9110 14.1.2, but an empty part
+ * no Content-Range can state) gives NONE: the whole, empty file. For ZZZ_RANGE_ONE sets *first and
+ * *count (> 0, clipped to the file's end); otherwise leaves them alone. */
 zzz_range_kind zzz_http_range(const char *field, size_t len, uint64_t size, uint64_t *first,
                               uint64_t *count);
 
