@@ -330,11 +330,14 @@ ssize_t tardy_writev(int fd, const struct iovec *iov, int iovcnt, int64_t offset
  * read in the io_uring ring parks its task until the next turn even when
  * every byte is cached; this does not. Returns the bytes read (> 0; fewer
  * than len when only the first part is cached or the file ends first);
- * -EAGAIN when nothing can be had at once: not cached, a file system or C
- * library that cannot read without the chance of waiting, or offset at or
- * past the end (tardy_read then tells which, and waits if it must);
- * -EINVAL for a negative offset; else pread(2)'s -errno (-EBADF, -EISDIR,
- * -ESPIPE for a socket or pipe). len 0 returns 0. */
+ * -EAGAIN when nothing can be had this way: not cached, offset at or past
+ * the end, or a descriptor, file system or kernel that cannot read
+ * without the chance of waiting (the kernel's EOPNOTSUPP, EINVAL and
+ * ENOSYS are folded in: a directory gives -EAGAIN too), and always where
+ * the C library lacks preadv2's RWF_NOWAIT (musl). tardy_read then gives
+ * the real outcome, waiting if it must. -EINVAL for a negative offset;
+ * else the kernel's -errno (-EBADF, -ESPIPE for a socket or pipe). len 0
+ * returns 0. */
 ssize_t tardy_read_cached(int fd, void *buf, size_t len, int64_t offset);
 
 /* open(2) relative to the working directory; O_CLOEXEC is added. On epoll

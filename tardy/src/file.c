@@ -1,7 +1,8 @@
 /* Files on the readiness drivers (epoll, busy): a regular file is always
  * "ready" to them, so a read that misses the page cache would stall the
  * whole runtime. Such calls go to the blocking pool instead; io_uring
- * keeps them in its ring. */
+ * keeps them in its ring. Also tardy_read_cached, the page-cache attempt
+ * alone, under every driver. */
 #include "blocking.h"
 
 #include <errno.h>

@@ -51,23 +51,6 @@ static void files_entry(void *arg)
     /* Short read at the end, then end of file. */
     TT_CHECK_EQ(tardy_read(fd, buf, 64, 100), 5);
     TT_CHECK_EQ(tardy_read(fd, buf, 64, 105), 0);
-    /* What was just written is in the page cache: read without parking,
-     * short at the end; at the end itself, -EAGAIN (tardy_read says 0). */
-    memset(buf, 'x', sizeof buf);
-    TT_CHECK_EQ(tardy_read_cached(fd, buf, 5, 0), 5);
-    TT_CHECK(memcmp(buf, "hello", 5) == 0);
-    TT_CHECK_EQ(tardy_read_cached(fd, buf, 64, 100), 5);
-    TT_CHECK(memcmp(buf, "world", 5) == 0);
-    TT_CHECK_EQ(tardy_read_cached(fd, buf, 64, 105), -EAGAIN);
-    TT_CHECK_EQ(tardy_read_cached(fd, buf, 64, 1 << 20), -EAGAIN);
-    TT_CHECK_EQ(tardy_read_cached(fd, buf, 0, 0), 0);
-    TT_CHECK_EQ(tardy_read_cached(fd, buf, 5, -1), -EINVAL);
-    TT_CHECK_EQ(tardy_read_cached(-1, buf, 5, 0), -EBADF);
-    int pp[2];
-    TT_CHECK_EQ(pipe(pp), 0);
-    TT_CHECK_EQ(tardy_read_cached(pp[0], buf, 5, 0), -ESPIPE);
-    close(pp[0]);
-    close(pp[1]);
     TT_CHECK_EQ(tardy_close(fd), 0);
 
     /* readv / writev at an offset. */
@@ -291,4 +274,74 @@ Test(files, pipe_write_parks_while_full)
     TT_EXPECT_EQ(s.written, PIPE_BYTES);
     TT_EXPECT_EQ(s.read, PIPE_BYTES);
     TT_EXPECT_EQ(s.bad, 0);
+}
+
+/* tardy_read_cached: the bytes the page cache holds, without parking. */
+struct cached {
+    const char *path;
+    int fd;
+    bool sibling_ran;
+    int done;
+};
+
+static void cached_sibling(void *arg)
+{
+    ((struct cached *)arg)->sibling_ran = true;
+}
+
+static void cached_entry(void *arg)
+{
+    struct cached *k = arg;
+    char buf[64];
+    /* A task spawned first runs only when this one parks or yields. */
+    TT_CHECK_EQ(tardy_spawn(cached_sibling, k, NULL), 0);
+    memset(buf, 'x', sizeof buf);
+    TT_CHECK_EQ(tardy_read_cached(k->fd, buf, 5, 0), 5);
+    TT_CHECK(memcmp(buf, "hello", 5) == 0);
+    TT_CHECK_EQ(tardy_read_cached(k->fd, buf, 64, 100), 5);
+    TT_CHECK(memcmp(buf, "world", 5) == 0);
+    TT_CHECK_EQ(tardy_read_cached(k->fd, buf, 64, 105), -EAGAIN);
+    TT_CHECK_EQ(tardy_read_cached(k->fd, buf, 64, 1 << 20), -EAGAIN);
+    TT_CHECK_EQ(tardy_read_cached(k->fd, buf, 0, 0), 0);
+    TT_CHECK_EQ(tardy_read_cached(k->fd, buf, 5, -1), -EINVAL);
+    TT_CHECK_EQ(tardy_read_cached(-1, buf, 5, 0), -EBADF);
+    int pp[2];
+    TT_CHECK_EQ(pipe(pp), 0);
+    TT_CHECK_EQ(tardy_read_cached(pp[0], buf, 5, 0), -ESPIPE);
+    close(pp[0]);
+    close(pp[1]);
+    TT_CHECK(!k->sibling_ran);
+    /* At the end of the file the plain read tells the truth. */
+    TT_CHECK_EQ(tardy_read(k->fd, buf, 64, 105), 0);
+    k->done = 1;
+}
+
+Test(files, read_cached_takes_cached_bytes_without_parking)
+{
+    /* In the build directory: a tmpfs /tmp may not read with RWF_NOWAIT. */
+    struct cached k = {.path = "tardy-read-cached.tmp"};
+    k.fd = open(k.path, O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0600);
+    cr_assert(k.fd >= 0, "open: %s", strerror(errno));
+    unlink(k.path);
+    cr_assert_eq(pwrite(k.fd, "hello", 5, 0), 5);
+    cr_assert_eq(pwrite(k.fd, "world", 5, 100), 5);
+#ifdef RWF_NOWAIT
+    char probe[5];
+    struct iovec iov = {.iov_base = probe, .iov_len = sizeof probe};
+    if (preadv2(k.fd, &iov, 1, 0, RWF_NOWAIT) < 0) {
+        int err = errno;
+        close(k.fd);
+        cr_skip_test("preadv2(RWF_NOWAIT) on this file system: %s", strerror(err));
+    }
+#else
+    close(k.fd);
+    cr_skip_test("no RWF_NOWAIT in this C library");
+#endif
+    tardy_config cfg = {.threads = 1};
+    int rc = tardy_run(&cfg, cached_entry, &k);
+    close(k.fd);
+    cr_assert_eq(rc, 0, "tardy_run returned %d", rc);
+    TT_ASSERT_CLEAN();
+    TT_EXPECT_EQ(k.done, 1);
+    cr_expect(k.sibling_ran, "the sibling task never ran");
 }

@@ -248,7 +248,7 @@ void zzz_http_res_filter_decide(zzz_res *res, int64_t length);
 /* Feeds body bytes to the filter. Returns 0 or -errno. */
 int zzz_http_res_filter_feed(zzz_res *res, const void *data, size_t len, bool last);
 
-/* Reads up to len bytes of file fd at offset: what the page cache holds
+/* Reads up to len bytes of file fd at offset (>= 0): what the page cache holds
  * is taken at once, without waiting (tardy_read_cached, one syscall),
  * and only what it lacks goes through tardy_read, which may park. (On io_uring a read in the ring
  * parks the task until the next turn even for cached bytes, holding its stack: a turn of requests
