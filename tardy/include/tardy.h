@@ -475,8 +475,8 @@ int tardy_stream_cancel(tardy_stream *s);
 /* Why the last wait's fn started: > 0 when there is something to take
  * (bytes, the end of the stream, or an error a take will return:
  * POLLIN) or when the stream's send ended (POLLOUT; bytes may have come
- * too, a take tells),
- * -ETIMEDOUT, -ECANCELED, or -EBADF / -ENOTSOCK when fd is not a socket. */
+ * too, a take tells), -ETIMEDOUT, -ECANCELED, or -EBADF / -ENOTSOCK when
+ * fd is not a socket. */
 int tardy_stream_result(const tardy_stream *s);
 
 /* Sends len bytes of buf on the stream's socket, every one of them,

@@ -60,22 +60,6 @@ static int64_t file_try_nowait(tardy_op *op)
 #endif
 }
 
-ssize_t tardy_read_cached(int fd, void *buf, size_t len, int64_t offset)
-{
-    if (offset < 0)
-        return -EINVAL;
-    if (len == 0)
-        return 0;
-    tardy_op op = {.kind = TARDY_OP_READ, .fd = fd, .buf = buf, .len = len, .offset = offset};
-    int64_t r = file_try_nowait(&op);
-    /* As in tardy_file_op: 0 (the end, or uncached pages on some
-     * kernels), EOPNOTSUPP, EINVAL and ENOSYS cannot tell without the
-     * plain call. */
-    if (r == 0 || r == -EOPNOTSUPP || r == -EINVAL || r == -ENOSYS)
-        return -EAGAIN;
-    return (ssize_t)r;
-}
-
 static bool file_wants_bytes(const tardy_op *op)
 {
     if (op->kind == TARDY_OP_READ)
@@ -86,6 +70,29 @@ static bool file_wants_bytes(const tardy_op *op)
         if (op->iov[i].iov_len > 0)
             return true;
     return false;
+}
+
+/* Whether result r of file_try_nowait leaves the outcome open, for the
+ * plain call to tell: EAGAIN, not cached (or a socket with nothing to
+ * give); EOPNOTSUPP, this file (or kernel) cannot say without waiting;
+ * EINVAL and ENOSYS, a kernel without the flag; and 0 for a read that
+ * wanted bytes: some kernels answer a non-waiting read of uncached pages
+ * with 0, as at the end of the file. */
+static bool file_nowait_unsure(const tardy_op *op, int64_t r)
+{
+    return r == -EAGAIN || r == -EOPNOTSUPP || r == -EINVAL || r == -ENOSYS ||
+           (r == 0 && file_wants_bytes(op));
+}
+
+ssize_t tardy_read_cached(int fd, void *buf, size_t len, int64_t offset)
+{
+    if (offset < 0)
+        return -EINVAL;
+    if (len == 0)
+        return 0;
+    tardy_op op = {.kind = TARDY_OP_READ, .fd = fd, .buf = buf, .len = len, .offset = offset};
+    int64_t r = file_try_nowait(&op);
+    return file_nowait_unsure(&op, r) ? -EAGAIN : (ssize_t)r;
 }
 
 static bool is_disk_file(int fd)
@@ -100,15 +107,7 @@ int64_t tardy_file_op(struct tardy_runtime *rt, tardy_op *op)
               op->kind == TARDY_OP_READV || op->kind == TARDY_OP_WRITEV;
     if (rw) {
         int64_t r = file_try_nowait(op);
-        /* EAGAIN: not cached (or a socket with nothing to give);
-         * EOPNOTSUPP: this file (or kernel) cannot say without waiting;
-         * EINVAL and ENOSYS: a kernel without the flag. And 0: some
-         * kernels answer a non-waiting read of uncached pages with 0, as
-         * at the end of the file. The plain call tells the real outcome
-         * in all these cases. */
-        bool unsure = r == -EAGAIN || r == -EOPNOTSUPP || r == -EINVAL || r == -ENOSYS ||
-                      (r == 0 && file_wants_bytes(op));
-        if (!unsure) {
+        if (!file_nowait_unsure(op, r)) {
             if (rt->drv->observe)
                 rt->drv->observe(rt->drv_state, op, r);
             return r;

@@ -121,7 +121,6 @@ int tardy_task_start(struct tardy_runtime *rt, tardy_fn fn, void *arg, tardy_tas
         int err = tardy_stack_map(&fresh, rt->stack_size);
         if (err)
             return err;
-        /* Pointer moves, against the mmap and mprotect just made. */
         memmove(&rt->spare[1], &rt->spare[0], rt->nspare * sizeof *rt->spare);
         rt->spare[0] = fresh;
         rt->nspare++;

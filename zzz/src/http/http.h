@@ -248,12 +248,13 @@ void zzz_http_res_filter_decide(zzz_res *res, int64_t length);
 /* Feeds body bytes to the filter. Returns 0 or -errno. */
 int zzz_http_res_filter_feed(zzz_res *res, const void *data, size_t len, bool last);
 
-/* Reads up to len bytes of file fd at offset (>= 0): what the page cache holds
- * is taken at once, without waiting (tardy_read_cached, one syscall),
- * and only what it lacks goes through tardy_read, which may park. (On io_uring a read in the ring
- * parks the task until the next turn even for cached bytes, holding its stack: a turn of requests
- * for a file not yet in zzz's cache would hold one stack each.) Returns the bytes read (> 0), 0 at
- * the end of the file, or -errno. */
+/* Reads up to len bytes of file fd at offset (>= 0): what the page
+ * cache holds is taken at once, without waiting (tardy_read_cached, one
+ * syscall), and only what it lacks goes through tardy_read, which may
+ * park. (On io_uring a read in the ring parks the task until the next
+ * turn even for cached bytes, holding its stack: a turn of requests for
+ * a file not yet in zzz's cache would hold one stack each.) Returns the
+ * bytes read (> 0), 0 at the end of the file, or -errno. */
 ssize_t zzz_http_file_read(int fd, void *buf, size_t len, int64_t offset);
 /* Whether a field called name (any of them) holds text, without regard
  * to case. */
